@@ -1,0 +1,145 @@
+/* Configuration: INI file + --set overrides -> one validated, fully resolved
+ * config. Every key lives in one table (config.c) that knows its section,
+ * type, range, allowed values and default, so parsing, validation, --set,
+ * [sweep] and printing back as INI all share one description. */
+#ifndef BL_CONFIG_H
+#define BL_CONFIG_H
+
+#include <stdio.h>
+
+#define BL_NAME_MAX 128
+#define BL_PATH_MAX 1024
+#define BL_MAX_SWEEP_KEYS 8
+#define BL_MAX_SWEEP_VALUES 64
+#define BL_ERR_MAX 1024
+
+enum bl_data_kind { BL_DATA_SEPARABLE, BL_DATA_SYMMETRIC, BL_DATA_CLUSTERS };
+enum bl_model_kind { BL_MODEL_LINEAR, BL_MODEL_MLP };
+enum bl_activation { BL_ACT_RELU, BL_ACT_LEAKY_RELU, BL_ACT_IDENTITY };
+enum bl_loss_kind { BL_LOSS_LOGISTIC, BL_LOSS_EXPONENTIAL, BL_LOSS_CROSS_ENTROPY, BL_LOSS_SQUARED };
+enum bl_reduction { BL_REDUCE_MEAN, BL_REDUCE_SUM };
+enum bl_optim_kind { BL_OPT_GD, BL_OPT_SGD, BL_OPT_MOMENTUM };
+enum bl_schedule { BL_SCHED_CONSTANT, BL_SCHED_LOSS_BASED };
+enum bl_save_params { BL_SAVE_NONE, BL_SAVE_FINAL };
+
+struct bl_experiment_cfg {
+    char name[BL_NAME_MAX];     /* output is results/<name>.nc unless set */
+    int seeds;                  /* number of seeds per sweep point */
+    int first_seed;             /* seeds are first_seed .. first_seed+seeds-1 */
+    char output[BL_PATH_MAX];   /* "" means results/<name>.nc */
+};
+
+struct bl_data_cfg {
+    enum bl_data_kind kind;
+    int n_train, n_test;        /* examples */
+    int dim;                    /* input features */
+    int classes;                /* 2 for separable/symmetric */
+    double margin;              /* separable/symmetric: |<w*,x>| >= margin */
+    double cluster_std;         /* clusters: std of each cluster */
+    double cluster_spread;      /* clusters: std of the cluster centres */
+};
+
+struct bl_model_cfg {
+    enum bl_model_kind kind;
+    int depth;                  /* weight layers; linear is depth 1 */
+    int width;                  /* hidden units per hidden layer */
+    enum bl_activation activation;
+    double leaky_slope;         /* s in max(z, s z) */
+    int bias;                   /* 0/1; bias-free is homogeneous */
+    double init_scale;          /* multiplies the default N(0, 1/fan_in) init */
+};
+
+struct bl_loss_cfg {
+    enum bl_loss_kind kind;
+    enum bl_reduction reduction; /* training objective: mean or sum over examples */
+};
+
+struct bl_optim_cfg {
+    enum bl_optim_kind kind;
+    double lr;                  /* constant lr, or alpha_0 for loss_based */
+    enum bl_schedule schedule;
+    double momentum;            /* heavy-ball coefficient for kind=momentum */
+    double weight_decay;        /* lambda: adds lambda*theta to the gradient */
+    int batch_size;             /* sgd/momentum: examples per step; 0 = full */
+    long steps;                 /* optimizer steps */
+    double loss_up;             /* loss_based: factor on alpha after a good epoch */
+    double loss_down;           /* loss_based: factor on alpha after an undone epoch */
+};
+
+struct bl_measure_cfg {
+    long every;                 /* record metrics every this many steps */
+    enum bl_save_params save_params;
+};
+
+struct bl_parallel_cfg {
+    int group_size;             /* ranks per task: 1 ensemble, >1 data-parallel */
+    int blas_threads;           /* OpenBLAS threads per rank; 0 = cores/ranks */
+};
+
+/* A [sweep] entry: the key (section.key) and its values as text. */
+struct bl_sweep_key {
+    char key[BL_NAME_MAX];
+    int n_values;
+    char values[BL_MAX_SWEEP_VALUES][BL_NAME_MAX];
+};
+
+struct bl_config {
+    struct bl_experiment_cfg experiment;
+    struct bl_data_cfg data;
+    struct bl_model_cfg model;
+    struct bl_loss_cfg loss;
+    struct bl_optim_cfg optim;
+    struct bl_measure_cfg measure;
+    struct bl_parallel_cfg parallel;
+    int n_sweep;
+    struct bl_sweep_key sweep[BL_MAX_SWEEP_KEYS];
+    char source_path[BL_PATH_MAX]; /* the INI file it came from */
+};
+
+/* Fill every key with its default. */
+void bl_config_defaults(struct bl_config *cfg);
+
+/* Parse an INI file, then apply overrides ("section.key=value" each), then
+ * validate (including every sweep value). On error returns non-zero and
+ * writes one message to err naming file, line (when it has one), key, the
+ * bad value and what is allowed. */
+int bl_config_load(const char *path, const char *const *overrides, int n_overrides,
+                   struct bl_config *cfg, char *err, size_t err_len);
+
+/* Set one key from text, as the INI parser and --set do. line is for the
+ * message (0 when the value comes from --set). */
+int bl_config_set(struct bl_config *cfg, const char *section, const char *key,
+                  const char *value, const char *origin, int line, char *err,
+                  size_t err_len);
+
+/* Cross-key checks (e.g. logistic loss needs 2 classes). */
+int bl_config_validate(const struct bl_config *cfg, char *err, size_t err_len);
+
+/* Number of sweep points: the product of the sweep value counts (1 if none). */
+int bl_config_n_points(const struct bl_config *cfg);
+
+/* The config of sweep point p (0-based, last sweep key varies fastest). */
+int bl_config_for_point(const struct bl_config *base, int point, struct bl_config *out,
+                        char *err, size_t err_len);
+
+/* Index of point p's value of sweep key k. */
+int bl_config_sweep_index(const struct bl_config *cfg, int point, int k);
+
+/* Write the resolved config as INI text (every key, with [sweep] if any). */
+void bl_config_write_ini(const struct bl_config *cfg, FILE *out);
+
+/* The same text in a malloc'd string (caller frees). */
+char *bl_config_ini_string(const struct bl_config *cfg);
+
+/* Every key with its type, allowed values, default and description (for
+ * the command line's help on config keys). */
+void bl_config_write_reference(FILE *out);
+
+/* Whether a "section.key" names a numeric key (sweep coordinates are stored
+ * as doubles when numeric and as strings otherwise). */
+int bl_config_key_is_numeric(const char *section_dot_key);
+
+/* The output path: experiment.output or results/<name>.nc */
+void bl_config_output_path(const struct bl_config *cfg, char *out, size_t len);
+
+#endif

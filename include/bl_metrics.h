@@ -1,0 +1,32 @@
+/* The metrics a record holds, with their names and units in the output,
+ * and the margin formulas of SCIENCE.md section 1. */
+#ifndef BL_METRICS_H
+#define BL_METRICS_H
+
+#include "bl_config.h"
+
+enum bl_metric {
+    BL_M_TRAIN_LOSS, BL_M_TRAIN_LOG_LOSS, BL_M_TRAIN_ACC, BL_M_TEST_LOSS, BL_M_TEST_ACC,
+    BL_M_NORMALIZED_MARGIN, BL_M_SMOOTHED_MARGIN, BL_M_PARAM_NORM, BL_M_GRAD_NORM,
+    BL_M_LEARNING_RATE, BL_METRIC_COUNT
+};
+
+struct bl_metric_info {
+    const char *name;      /* variable name in the output */
+    const char *long_name; /* its long_name attribute */
+    const char *units;
+};
+
+extern const struct bl_metric_info bl_metric_table[BL_METRIC_COUNT];
+
+/* q_min / ||theta||^degree */
+double bl_normalized_margin(double q_min, double param_norm, int degree);
+
+/* l^{-1}(L_sum) / ||theta||^degree, L_sum the loss summed over the training set */
+double bl_smoothed_margin(enum bl_loss_kind kind, double log_loss_sum, double param_norm,
+                          int degree);
+
+/* Euclidean norm of x (n), scaled to avoid overflow. */
+double bl_norm2(const double *x, long n);
+
+#endif

@@ -1,0 +1,53 @@
+/* The NetCDF output (DESIGN.md "The NetCDF contract"). Only rank 0 calls
+ * these. The file is written under <path>.part and renamed into place by
+ * bl_output_finish, so a file under its final name is always complete. */
+#ifndef BL_NCIO_H
+#define BL_NCIO_H
+
+#include <stddef.h>
+
+#include "bl_config.h"
+#include "bl_metrics.h"
+
+struct bl_output {
+    int ncid;
+    char path[BL_PATH_MAX];
+    char part_path[BL_PATH_MAX + 8];
+    int n_points, n_seeds;
+    long n_records, n_params; /* n_params: 0 when parameters are not saved */
+    int var_metric[BL_METRIC_COUNT], var_stats[BL_METRIC_COUNT];
+    int var_status, var_wall, var_params;
+};
+
+/* Refuse an existing output unless force; create the parent directory.
+ * Returns 0, or non-zero with err set. */
+int bl_output_check_target(const char *path, int force, char *err, size_t err_len);
+
+/* What the file records about the run that produced it. */
+struct bl_run_info {
+    const char *command_line;
+    int mpi_ranks, group_size;
+};
+
+/* Create <path>.part with every dimension, coordinate and attribute; every
+ * task starts as not_run. points[p] is the config of sweep point p;
+ * steps[n_records] the step of each record; n_params the largest model's
+ * parameter count when parameters are saved (else 0), layout its layout. */
+int bl_output_create(struct bl_output *o, const char *path, const struct bl_config *base,
+                     const struct bl_run_info *info, const long *steps, long n_records,
+                     long n_params, const char *layout, char *err, size_t err_len);
+
+/* One finished task: records (BL_METRIC_COUNT, n_records); params (n_params)
+ * or NULL. Synced to disk at once. */
+void bl_output_write_task(struct bl_output *o, int point, int seed_index, int status,
+                          double wall_seconds, const double *records, const double *params,
+                          long n_params);
+
+/* Statistics across seeds for every point, metric and record, read back from
+ * the trajectories on disk; then close and rename into place. */
+void bl_output_finish(struct bl_output *o);
+
+/* `biaslab info FILE`: a table per sweep point. Returns an exit code. */
+int bl_output_info(const char *path);
+
+#endif

@@ -1,0 +1,44 @@
+/* The plan of a run: sweep points x seeds -> tasks, the order in which they
+ * are handed out, and what each needs. */
+#ifndef BL_PLAN_H
+#define BL_PLAN_H
+
+#include <stdint.h>
+
+#include "bl_config.h"
+
+struct bl_plan {
+    int n_points, n_seeds, n_tasks;
+    struct bl_config *points; /* (n_points) resolved config of each point */
+    int *order;               /* (n_tasks) task ids, most expensive first */
+    long n_records;
+    long *steps;              /* (n_records) step of each record */
+    long max_params;          /* largest model over the points */
+    char layout[512];         /* parameter layout of the largest model */
+    double total_steps;       /* sum of optimizer steps over all tasks */
+};
+
+/* Task id t is (point t / n_seeds, seed index t % n_seeds). */
+static inline int bl_task_point(const struct bl_plan *p, int task) { return task / p->n_seeds; }
+static inline int bl_task_seed_index(const struct bl_plan *p, int task)
+{
+    return task % p->n_seeds;
+}
+/* The RNG seed of a task: first_seed + seed index (the same across points, so
+ * points are compared on the same data and initializations). */
+uint64_t bl_task_seed(const struct bl_plan *p, int task);
+
+/* Build the plan; returns non-zero with err set when the sweep changes what
+ * all points must share (the record axis). */
+int bl_plan_make(const struct bl_config *base, struct bl_plan *plan, char *err,
+                 unsigned long err_len);
+void bl_plan_free(struct bl_plan *plan);
+
+/* Bytes one rank needs for the task of point p with group_size ranks. */
+double bl_plan_task_bytes(const struct bl_config *point_cfg, int group_size);
+
+/* Print the plan (`biaslab check`): points, seeds, groups, tasks per group,
+ * memory per rank. */
+void bl_plan_print(const struct bl_plan *plan, int ranks, int group_size);
+
+#endif

@@ -1,0 +1,45 @@
+/* One task: training a model for one (sweep point, seed), recording metrics
+ * every measure.every steps. The task's whole state sits in one struct. */
+#ifndef BL_TRAIN_H
+#define BL_TRAIN_H
+
+#include <stdint.h>
+
+#include "bl_config.h"
+#include "bl_data.h"
+#include "bl_metrics.h"
+#include "bl_model.h"
+#include "bl_par.h"
+
+enum bl_status { BL_STATUS_OK = 0, BL_STATUS_DIVERGED = 1, BL_STATUS_INTERRUPTED = 2,
+                 BL_STATUS_NOT_RUN = 3 };
+
+/* What a task hands back. records: (BL_METRIC_COUNT, n_records), NaN where
+ * not measured; params: (n_params) final parameters when saved, else NULL. */
+struct bl_task_result {
+    int status;
+    long steps_done;
+    double wall_seconds;
+    long n_records;
+    double *records;
+    long n_params;
+    double *params;
+};
+
+/* Records are taken at steps 0, every, 2 every, ... and at the last step. */
+long bl_record_count(const struct bl_optim_cfg *optim, const struct bl_measure_cfg *measure);
+long bl_record_step(const struct bl_optim_cfg *optim, const struct bl_measure_cfg *measure,
+                    long record);
+
+/* Called every training step (rank 0 uses it to serve the scheduler). */
+typedef void (*bl_step_hook)(void *ctx);
+
+/* Train cfg (one sweep point's config) for seed on group g (NULL = alone).
+ * Fills res (its buffers are allocated here; free with bl_task_result_free).
+ * Returns 0, or non-zero with err set when the task cannot start. */
+int bl_train_task(const struct bl_config *cfg, uint64_t seed, const struct bl_group *g,
+                  bl_step_hook hook, void *hook_ctx, struct bl_task_result *res, char *err,
+                  unsigned long err_len);
+void bl_task_result_free(struct bl_task_result *res);
+
+#endif

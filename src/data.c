@@ -1,0 +1,173 @@
+/* Synthetic data sets and mini-batch sampling. Every number comes from a
+ * stream keyed by (seed, purpose), so every rank that builds a task's data
+ * gets the same bits. */
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "bl_data.h"
+#include "bl_log.h"
+
+int bl_data_outputs(const struct bl_data_cfg *data, enum bl_loss_kind loss)
+{
+    if (loss == BL_LOSS_CROSS_ENTROPY || data->classes > 2)
+        return data->classes;
+    return 1;
+}
+
+static void dataset_alloc(struct bl_dataset *s, int n, int dim, int classes)
+{
+    s->n = n;
+    s->dim = dim;
+    s->classes = classes;
+    s->x = bl_malloc(sizeof(double) * ((size_t)n * dim + 1));
+    s->label = bl_malloc(sizeof(int) * ((size_t)n + 1));
+}
+
+static double dot(const double *a, const double *b, int n)
+{
+    double s = 0;
+    for (int i = 0; i < n; i++)
+        s += a[i] * b[i];
+    return s;
+}
+
+/* x ~ N(0, I), label by the side of the hyperplane w*; then x is moved by
+ * margin along w* away from the hyperplane, so every example keeps at least
+ * `margin` of distance from it (the gap) without rejection sampling. With
+ * `mirrored`, examples come in pairs (x, y), (-x, -y). */
+static void make_separable(struct bl_dataset *s, const double *w_star, double margin,
+                           int mirrored, struct bl_rng *rng)
+{
+    int dim = s->dim;
+    int step = mirrored ? 2 : 1;
+    for (int i = 0; i < s->n; i += step) {
+        double *x = s->x + (long)i * dim;
+        for (int j = 0; j < dim; j++)
+            x[j] = bl_rng_normal(rng);
+        double side = dot(x, w_star, dim) >= 0 ? 1.0 : -1.0;
+        for (int j = 0; j < dim; j++)
+            x[j] += side * margin * w_star[j];
+        s->label[i] = side > 0 ? 1 : 0;
+        if (mirrored) {
+            double *mirror = x + dim;
+            for (int j = 0; j < dim; j++)
+                mirror[j] = -x[j];
+            s->label[i + 1] = 1 - s->label[i];
+        }
+    }
+}
+
+/* Class c of example i is i mod classes (balanced); x = centre_c + std N(0, I). */
+static void make_clusters(struct bl_dataset *s, const double *centres, double std,
+                          struct bl_rng *rng)
+{
+    for (int i = 0; i < s->n; i++) {
+        int c = i % s->classes;
+        double *x = s->x + (long)i * s->dim;
+        const double *centre = centres + (long)c * s->dim;
+        for (int j = 0; j < s->dim; j++)
+            x[j] = centre[j] + std * bl_rng_normal(rng);
+        s->label[i] = c;
+    }
+}
+
+int bl_data_make(const struct bl_data_cfg *cfg, uint64_t seed, struct bl_data *out,
+                 char *err, size_t err_len)
+{
+    memset(out, 0, sizeof *out);
+    int dim = cfg->dim;
+    dataset_alloc(&out->train, cfg->n_train, dim, cfg->classes);
+    dataset_alloc(&out->test, cfg->n_test, dim, cfg->classes);
+    struct bl_rng truth_rng, train_rng, test_rng;
+    bl_rng_init(&truth_rng, seed, BL_STREAM_DATA_TRUTH, 0);
+    bl_rng_init(&train_rng, seed, BL_STREAM_DATA_TRAIN, 0);
+    bl_rng_init(&test_rng, seed, BL_STREAM_DATA_TEST, 0);
+    switch (cfg->kind) {
+    case BL_DATA_SEPARABLE:
+    case BL_DATA_SYMMETRIC: {
+        int mirrored = cfg->kind == BL_DATA_SYMMETRIC;
+        if (mirrored && (cfg->n_train % 2 || cfg->n_test % 2)) {
+            snprintf(err, err_len, "data.kind = symmetric needs even n_train and n_test");
+            bl_data_free(out);
+            return 1;
+        }
+        out->truth = bl_malloc(sizeof(double) * dim);
+        for (int j = 0; j < dim; j++)
+            out->truth[j] = bl_rng_normal(&truth_rng);
+        double norm = sqrt(dot(out->truth, out->truth, dim));
+        for (int j = 0; j < dim; j++)
+            out->truth[j] /= norm;
+        make_separable(&out->train, out->truth, cfg->margin, mirrored, &train_rng);
+        make_separable(&out->test, out->truth, cfg->margin, mirrored, &test_rng);
+        break;
+    }
+    case BL_DATA_CLUSTERS: {
+        double *centres = bl_malloc(sizeof(double) * (size_t)cfg->classes * dim);
+        for (long j = 0; j < (long)cfg->classes * dim; j++)
+            centres[j] = cfg->cluster_spread * bl_rng_normal(&truth_rng);
+        make_clusters(&out->train, centres, cfg->cluster_std, &train_rng);
+        make_clusters(&out->test, centres, cfg->cluster_std, &test_rng);
+        free(centres);
+        break;
+    }
+    }
+    return 0;
+}
+
+void bl_data_free(struct bl_data *d)
+{
+    free(d->train.x);
+    free(d->train.label);
+    free(d->test.x);
+    free(d->test.label);
+    free(d->truth);
+    memset(d, 0, sizeof *d);
+}
+
+void bl_batcher_init(struct bl_batcher *b, int n, int batch_size, uint64_t seed)
+{
+    b->n = n;
+    b->batch_size = batch_size;
+    b->steps_per_epoch = n / batch_size;
+    b->epoch = -1;
+    b->seed = seed;
+    b->perm = bl_malloc(sizeof(int) * (size_t)n);
+}
+
+const int *bl_batcher_batch(struct bl_batcher *b, long step)
+{
+    long epoch = step / b->steps_per_epoch;
+    if (epoch != b->epoch) {
+        /* Fisher-Yates from the identity, so the permutation depends on the
+         * epoch alone and not on which epochs this process saw before. */
+        struct bl_rng rng;
+        bl_rng_init(&rng, b->seed, BL_STREAM_BATCH, (uint32_t)epoch);
+        for (int i = 0; i < b->n; i++)
+            b->perm[i] = i;
+        for (int i = b->n - 1; i > 0; i--) {
+            int j = (int)bl_rng_below(&rng, (uint64_t)i + 1);
+            int t = b->perm[i];
+            b->perm[i] = b->perm[j];
+            b->perm[j] = t;
+        }
+        b->epoch = epoch;
+    }
+    return b->perm + (step % b->steps_per_epoch) * b->batch_size;
+}
+
+void bl_batcher_free(struct bl_batcher *b)
+{
+    free(b->perm);
+    b->perm = NULL;
+}
+
+void bl_data_gather(const struct bl_dataset *src, const int *idx, int count, double *x,
+                    int *label)
+{
+    for (int i = 0; i < count; i++) {
+        memcpy(x + (long)i * src->dim, src->x + (long)idx[i] * src->dim,
+               sizeof(double) * src->dim);
+        label[i] = src->label[idx[i]];
+    }
+}

@@ -1,0 +1,146 @@
+/* Losses in log space. Every per-example loss l_i is produced as log l_i and
+ * every gradient as d l_i / d out * exp(-log_scale), so nothing underflows
+ * while the summed loss is representable as a log (down to about -1e308). */
+#include <math.h>
+
+#include "bl_loss.h"
+
+double bl_softplus(double x)
+{
+    if (x > 0)
+        return x + log1p(exp(-x));
+    return log1p(exp(x));
+}
+
+/* log(softplus(x)): for x << 0, softplus(x) = e^x (1 - e^x/2 + ...), whose log
+ * is x + log1p(-e^x/2) to double precision; the direct formula would round
+ * exp(x) to 0 below x = -745. */
+static double log_softplus(double x)
+{
+    if (x < -30)
+        return x + log1p(-0.5 * exp(x));
+    return log(bl_softplus(x));
+}
+
+double bl_log_add_exp(double a, double b)
+{
+    if (a == -INFINITY)
+        return b;
+    if (b == -INFINITY)
+        return a;
+    double hi = a > b ? a : b, lo = a > b ? b : a;
+    return hi + log1p(exp(lo - hi));
+}
+
+/* Binary label as a sign. */
+static double label_sign(int label) { return label == 1 ? 1.0 : -1.0; }
+
+/* For one output row f (k) with true class y: r = log sum_{j != y} e^{f_j - f_y}
+ * and the margin f_y - max_{j != y} f_j. */
+static void other_logits(const double *f, int k, int y, double *r, double *margin)
+{
+    double best = -INFINITY;
+    for (int j = 0; j < k; j++)
+        if (j != y && f[j] > best)
+            best = f[j];
+    double sum = 0;
+    for (int j = 0; j < k; j++)
+        if (j != y)
+            sum += exp(f[j] - best);
+    *r = best - f[y] + log(sum);
+    *margin = f[y] - best;
+}
+
+void bl_loss_forward(enum bl_loss_kind kind, const double *out, const int *label, int n,
+                     int k, double *log_loss, double *margin)
+{
+    for (int i = 0; i < n; i++) {
+        const double *f = out + (long)i * k;
+        if (k == 1) {
+            double y = label_sign(label[i]);
+            double q = y * f[0];
+            margin[i] = q;
+            switch (kind) {
+            case BL_LOSS_LOGISTIC: log_loss[i] = log_softplus(-q); break;
+            case BL_LOSS_EXPONENTIAL: log_loss[i] = -q; break;
+            case BL_LOSS_SQUARED: {
+                double e = f[0] - y;
+                log_loss[i] = log(0.5 * e * e);
+                break;
+            }
+            case BL_LOSS_CROSS_ENTROPY: log_loss[i] = NAN; break; /* needs k >= 2 */
+            }
+            continue;
+        }
+        double r;
+        other_logits(f, k, label[i], &r, &margin[i]);
+        if (kind == BL_LOSS_SQUARED) {
+            double s = 0;
+            for (int j = 0; j < k; j++) {
+                double e = f[j] - (j == label[i] ? 1.0 : 0.0);
+                s += e * e;
+            }
+            log_loss[i] = log(0.5 * s);
+        } else {
+            /* cross-entropy: log(1 + sum_{j != y} e^{f_j - f_y}) = softplus(r) */
+            log_loss[i] = log_softplus(r);
+        }
+    }
+}
+
+void bl_loss_backward(enum bl_loss_kind kind, const double *out, const int *label, int n,
+                      int k, double log_scale, double *dout)
+{
+    if (!isfinite(log_scale))
+        log_scale = 0;
+    double scale = exp(-log_scale);
+    for (int i = 0; i < n; i++) {
+        const double *f = out + (long)i * k;
+        double *g = dout + (long)i * k;
+        if (k == 1) {
+            double y = label_sign(label[i]);
+            double q = y * f[0];
+            switch (kind) {
+            /* l'(q) = -sigmoid(-q) = -exp(-softplus(q)) */
+            case BL_LOSS_LOGISTIC: g[0] = -y * exp(-bl_softplus(q) - log_scale); break;
+            case BL_LOSS_EXPONENTIAL: g[0] = -y * exp(-q - log_scale); break;
+            case BL_LOSS_SQUARED: g[0] = (f[0] - y) * scale; break;
+            case BL_LOSS_CROSS_ENTROPY: g[0] = NAN; break;
+            }
+            continue;
+        }
+        int y = label[i];
+        if (kind == BL_LOSS_SQUARED) {
+            for (int j = 0; j < k; j++)
+                g[j] = (f[j] - (j == y ? 1.0 : 0.0)) * scale;
+            continue;
+        }
+        /* softmax p_j = exp(f_j - f_y - softplus(r)); dl/df_j = p_j for j != y and
+         * -(1 - p_y) = -sigmoid(r) for the true class, computed from r so that it
+         * does not cancel when p_y rounds to 1. */
+        double r, unused_margin;
+        other_logits(f, k, y, &r, &unused_margin);
+        double sp = bl_softplus(r);
+        for (int j = 0; j < k; j++)
+            g[j] = j == y ? -exp(r - sp - log_scale) : exp(f[j] - f[y] - sp - log_scale);
+    }
+}
+
+double bl_loss_inverse(enum bl_loss_kind kind, double log_loss_sum)
+{
+    switch (kind) {
+    case BL_LOSS_EXPONENTIAL: return -log_loss_sum;
+    case BL_LOSS_LOGISTIC:
+    case BL_LOSS_CROSS_ENTROPY: {
+        /* -log(e^L - 1): for tiny L, -log L - log(expm1(L)/L) = -log L - L/2 + O(L^2) */
+        if (log_loss_sum < -20)
+            return -log_loss_sum - 0.5 * exp(log_loss_sum);
+        double L = exp(log_loss_sum);
+        if (L > 700)
+            return -L;
+        return -log(expm1(L));
+    }
+    case BL_LOSS_SQUARED: return NAN;
+    }
+    return NAN;
+}

@@ -1,0 +1,197 @@
+/* The command line: run, check, info, bench, --help, --version. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bl_bench.h"
+#include "bl_build_info.h"
+#include "bl_config.h"
+#include "bl_log.h"
+#include "bl_ncio.h"
+#include "bl_par.h"
+#include "bl_plan.h"
+#include "bl_run.h"
+
+#define MAX_OVERRIDES 256
+
+static const char usage[] =
+    "usage: biaslab run CONFIG [-o OUT.nc] [--set section.key=value]... [--force]\n"
+    "       biaslab check CONFIG [--set section.key=value]... [--ranks N]\n"
+    "       biaslab info FILE.nc\n"
+    "       biaslab bench [--quick]\n"
+    "       biaslab --help | --version\n"
+    "\n"
+    "run    train every (sweep point, seed) task of CONFIG on the MPI ranks\n"
+    "       (mpirun -np N bin/biaslab run ...) and write results/<name>.nc\n"
+    "       -o OUT.nc      write OUT.nc instead\n"
+    "       --set k=v      override a config key, e.g. --set optim.lr=0.05\n"
+    "                      or a sweep, e.g. --set sweep.optim.lr=0.1,0.2\n"
+    "       --force        overwrite an existing output file\n"
+    "check  validate CONFIG, print the resolved config as INI and the plan\n"
+    "       --ranks N      plan for N MPI ranks (default 1)\n"
+    "info   print final mean and 95% CI of each metric per sweep point\n"
+    "bench  time the training step on three workloads against dgemm\n"
+    "\n"
+    "exit codes: 0 done, 1 runtime error, 2 bad command line, config or input,\n"
+    "            3 interrupted\n";
+
+struct options {
+    const char *command, *config, *output;
+    const char *overrides[MAX_OVERRIDES];
+    int n_overrides, force, ranks, quick;
+};
+
+/* Parse argv; on error print the reason (when loud) and return non-zero. */
+static int parse_options(int argc, char **argv, struct options *o, int loud)
+{
+    memset(o, 0, sizeof *o);
+    o->ranks = 1;
+    if (argc < 2) {
+        if (loud)
+            fprintf(stderr, "%s", usage);
+        return 1;
+    }
+    o->command = argv[1];
+    for (int i = 2; i < argc; i++) {
+        const char *a = argv[i];
+        const char *value = i + 1 < argc ? argv[i + 1] : NULL;
+        if (!strcmp(a, "-o") || !strcmp(a, "--output") || !strcmp(a, "--set") ||
+            !strcmp(a, "--ranks")) {
+            if (!value) {
+                if (loud)
+                    fprintf(stderr, "biaslab: error: %s needs a value\n", a);
+                return 1;
+            }
+            i++;
+            if (!strcmp(a, "--set")) {
+                if (o->n_overrides == MAX_OVERRIDES) {
+                    if (loud)
+                        fprintf(stderr, "biaslab: error: more than %d --set options\n",
+                                MAX_OVERRIDES);
+                    return 1;
+                }
+                o->overrides[o->n_overrides++] = value;
+            } else if (!strcmp(a, "--ranks")) {
+                char *end;
+                long n = strtol(value, &end, 10);
+                if (*end || n < 1 || n > 1000000) {
+                    if (loud)
+                        fprintf(stderr, "biaslab: error: --ranks %s: need a whole number "
+                                        ">= 1\n", value);
+                    return 1;
+                }
+                o->ranks = (int)n;
+            } else {
+                o->output = value;
+            }
+        } else if (!strcmp(a, "--force")) {
+            o->force = 1;
+        } else if (!strcmp(a, "--quick")) {
+            o->quick = 1;
+        } else if (a[0] == '-') {
+            if (loud)
+                fprintf(stderr, "biaslab: error: unknown option '%s' (see biaslab --help)\n",
+                        a);
+            return 1;
+        } else if (!o->config) {
+            o->config = a;
+        } else {
+            if (loud)
+                fprintf(stderr, "biaslab: error: unexpected argument '%s' (see biaslab "
+                                "--help)\n", a);
+            return 1;
+        }
+    }
+    int needs_file = !strcmp(o->command, "run") || !strcmp(o->command, "check") ||
+                     !strcmp(o->command, "info");
+    if (needs_file && !o->config) {
+        if (loud)
+            fprintf(stderr, "biaslab: error: '%s' needs a %s file (see biaslab --help)\n",
+                    o->command, strcmp(o->command, "info") ? "config" : "NetCDF");
+        return 1;
+    }
+    return 0;
+}
+
+static char *join_command_line(int argc, char **argv)
+{
+    size_t len = 1;
+    for (int i = 0; i < argc; i++)
+        len += strlen(argv[i]) + 1;
+    char *s = bl_malloc(len);
+    s[0] = '\0';
+    for (int i = 0; i < argc; i++) {
+        strcat(s, argv[i]);
+        if (i + 1 < argc)
+            strcat(s, " ");
+    }
+    return s;
+}
+
+static int command_check(const struct options *o)
+{
+    char err[BL_ERR_MAX];
+    struct bl_config cfg;
+    if (bl_config_load(o->config, o->overrides, o->n_overrides, &cfg, err, sizeof err)) {
+        fprintf(stderr, "biaslab: error: %s\n", err);
+        return BL_EXIT_USAGE;
+    }
+    struct bl_plan plan;
+    if (bl_plan_make(&cfg, &plan, err, sizeof err)) {
+        fprintf(stderr, "biaslab: error: %s\n", err);
+        return BL_EXIT_USAGE;
+    }
+    if (o->ranks % cfg.parallel.group_size) {
+        fprintf(stderr,
+                "biaslab: error: --ranks %d is not a multiple of parallel.group_size = %d\n",
+                o->ranks, cfg.parallel.group_size);
+        return BL_EXIT_USAGE;
+    }
+    bl_config_write_ini(&cfg, stdout);
+    printf("\n");
+    bl_plan_print(&plan, o->ranks, cfg.parallel.group_size);
+    char path[BL_PATH_MAX];
+    bl_config_output_path(&cfg, path, sizeof path);
+    printf("# output: %s\n", o->output ? o->output : path);
+    bl_plan_free(&plan);
+    return BL_EXIT_OK;
+}
+
+int main(int argc, char **argv)
+{
+    if (argc >= 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") ||
+                      !strcmp(argv[1], "help"))) {
+        printf("%s", usage);
+        return BL_EXIT_OK;
+    }
+    if (argc >= 2 && !strcmp(argv[1], "--version")) {
+        printf("biaslab %s (git %s, built with %s)\n", BL_VERSION, BL_GIT_COMMIT,
+               BL_BUILD_FLAGS);
+        return BL_EXIT_OK;
+    }
+    struct options o;
+    if (argc >= 2 && !strcmp(argv[1], "run")) {
+        /* every rank parses; only rank 0 speaks */
+        bl_par_init(&argc, &argv);
+        int rank = bl_par_world_rank();
+        if (parse_options(argc, argv, &o, rank == 0))
+            bl_par_exit(BL_EXIT_USAGE);
+        char *command_line = join_command_line(argc, argv);
+        struct bl_run_args args = {o.config, o.output, o.overrides, o.n_overrides, o.force,
+                                   command_line};
+        int code = bl_run(&args);
+        free(command_line);
+        bl_par_exit(code);
+    }
+    if (parse_options(argc, argv, &o, 1))
+        return BL_EXIT_USAGE;
+    if (!strcmp(o.command, "check"))
+        return command_check(&o);
+    if (!strcmp(o.command, "info"))
+        return bl_output_info(o.config);
+    if (!strcmp(o.command, "bench"))
+        return bl_bench(o.quick);
+    fprintf(stderr, "biaslab: error: unknown command '%s'; use run, check, info or bench "
+                    "(see biaslab --help)\n", o.command);
+    return BL_EXIT_USAGE;
+}

@@ -1,0 +1,49 @@
+/* Metric names and the margin formulas (SCIENCE.md section 1). */
+#include <math.h>
+
+#include "bl_loss.h"
+#include "bl_metrics.h"
+
+const struct bl_metric_info bl_metric_table[BL_METRIC_COUNT] = {
+    [BL_M_TRAIN_LOSS] = {"train_loss", "training loss (data term, configured reduction)", "1"},
+    [BL_M_TRAIN_LOG_LOSS] = {"train_log_loss", "natural log of the training loss", "1"},
+    [BL_M_TRAIN_ACC] = {"train_acc", "training accuracy", "1"},
+    [BL_M_TEST_LOSS] = {"test_loss", "test loss (configured reduction)", "1"},
+    [BL_M_TEST_ACC] = {"test_acc", "test accuracy", "1"},
+    [BL_M_NORMALIZED_MARGIN] = {"normalized_margin",
+                                "normalized margin q_min / ||theta||^L", "1"},
+    [BL_M_SMOOTHED_MARGIN] = {"smoothed_margin",
+                              "smoothed normalized margin l^-1(L_sum) / ||theta||^L", "1"},
+    [BL_M_PARAM_NORM] = {"param_norm", "parameter norm ||theta||", "1"},
+    [BL_M_GRAD_NORM] = {"grad_norm", "norm of the full-batch gradient of the training loss",
+                        "1"},
+    [BL_M_LEARNING_RATE] = {"learning_rate", "learning rate of the next step", "1"},
+};
+
+double bl_norm2(const double *x, long n)
+{
+    double scale = 0, ssq = 1;
+    for (long i = 0; i < n; i++) {
+        double a = fabs(x[i]);
+        if (a == 0)
+            continue;
+        if (scale < a) {
+            ssq = 1 + ssq * (scale / a) * (scale / a);
+            scale = a;
+        } else {
+            ssq += (a / scale) * (a / scale);
+        }
+    }
+    return scale * sqrt(ssq);
+}
+
+double bl_normalized_margin(double q_min, double param_norm, int degree)
+{
+    return q_min / pow(param_norm, degree);
+}
+
+double bl_smoothed_margin(enum bl_loss_kind kind, double log_loss_sum, double param_norm,
+                          int degree)
+{
+    return bl_loss_inverse(kind, log_loss_sum) / pow(param_norm, degree);
+}

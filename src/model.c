@@ -1,0 +1,207 @@
+/* Dense layers over a batch: each layer is one GEMM (OpenBLAS), then the
+ * bias and the activation in one pass. */
+#include <cblas.h>
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "bl_log.h"
+#include "bl_model.h"
+#include "bl_rng.h"
+
+void bl_model_build(struct bl_model *m, const struct bl_model_cfg *cfg, int dim, int outputs)
+{
+    memset(m, 0, sizeof *m);
+    m->n_layers = cfg->kind == BL_MODEL_LINEAR ? 1 : cfg->depth;
+    if (m->n_layers < 1 || m->n_layers > BL_MAX_LAYERS)
+        bl_fatal_at(__FILE__, __LINE__, "model depth %d outside [1, %d]", m->n_layers,
+                    BL_MAX_LAYERS);
+    m->dims[0] = dim;
+    for (int l = 1; l < m->n_layers; l++)
+        m->dims[l] = cfg->width;
+    m->dims[m->n_layers] = outputs;
+    m->activation = cfg->activation;
+    m->leaky_slope = cfg->leaky_slope;
+    m->bias = cfg->bias;
+    m->init_scale = cfg->init_scale;
+    long offset = 0;
+    for (int l = 0; l < m->n_layers; l++) {
+        m->weight_offset[l] = offset;
+        offset += (long)m->dims[l + 1] * m->dims[l];
+    }
+    for (int l = 0; l < m->n_layers; l++) {
+        m->bias_offset[l] = m->bias ? offset : -1;
+        if (m->bias)
+            offset += m->dims[l + 1];
+    }
+    m->n_params = offset;
+    /* relu, leaky relu and identity are 1-homogeneous, so a bias-free stack of
+     * L layers is L-homogeneous: f(c theta) = c^L f(theta). */
+    m->degree = m->bias ? 0 : m->n_layers;
+}
+
+void bl_model_layout(const struct bl_model *m, char *buf, size_t len)
+{
+    size_t used = 0;
+    buf[0] = '\0';
+    for (int l = 0; l < m->n_layers && used < len; l++)
+        used += snprintf(buf + used, len - used, "%sW%d(%d,%d)", l ? " " : "", l + 1,
+                         m->dims[l + 1], m->dims[l]);
+    for (int l = 0; m->bias && l < m->n_layers && used < len; l++)
+        used += snprintf(buf + used, len - used, " b%d(%d)", l + 1, m->dims[l + 1]);
+}
+
+void bl_model_init(const struct bl_model *m, uint64_t seed, double *theta)
+{
+    struct bl_rng rng;
+    bl_rng_init(&rng, seed, BL_STREAM_INIT, 0);
+    for (int l = 0; l < m->n_layers; l++) {
+        double std = m->init_scale / sqrt((double)m->dims[l]);
+        long count = (long)m->dims[l + 1] * m->dims[l];
+        double *w = theta + m->weight_offset[l];
+        for (long i = 0; i < count; i++)
+            w[i] = std * bl_rng_normal(&rng);
+    }
+    for (int l = 0; m->bias && l < m->n_layers; l++)
+        memset(theta + m->bias_offset[l], 0, sizeof(double) * m->dims[l + 1]);
+}
+
+static int max_dim(const struct bl_model *m)
+{
+    int d = 0;
+    for (int l = 0; l <= m->n_layers; l++)
+        if (m->dims[l] > d)
+            d = m->dims[l];
+    return d;
+}
+
+void bl_workspace_alloc(struct bl_workspace *ws, const struct bl_model *m, int max_batch)
+{
+    memset(ws, 0, sizeof *ws);
+    ws->max_batch = max_batch;
+    long total = 2L * max_batch * max_dim(m);
+    for (int l = 0; l < m->n_layers; l++)
+        total += 2L * max_batch * m->dims[l + 1];
+    ws->block = bl_malloc(sizeof(double) * (size_t)(total > 0 ? total : 1));
+    double *p = ws->block;
+    for (int l = 0; l < m->n_layers; l++) {
+        ws->pre[l] = p;
+        p += (long)max_batch * m->dims[l + 1];
+        ws->post[l] = p;
+        p += (long)max_batch * m->dims[l + 1];
+    }
+    ws->delta = p;
+    p += (long)max_batch * max_dim(m);
+    ws->delta_prev = p;
+}
+
+void bl_workspace_free(struct bl_workspace *ws)
+{
+    free(ws->block);
+    memset(ws, 0, sizeof *ws);
+}
+
+static double activate(enum bl_activation act, double slope, double z)
+{
+    switch (act) {
+    case BL_ACT_RELU: return z > 0 ? z : 0;
+    case BL_ACT_LEAKY_RELU: return z > 0 ? z : slope * z;
+    case BL_ACT_IDENTITY: return z;
+    }
+    return z;
+}
+
+/* phi'(z); at z = 0 we take the left derivative (0 for relu), the usual
+ * subgradient, which keeps Euler's identity exact. */
+static double activate_slope(enum bl_activation act, double slope, double z)
+{
+    switch (act) {
+    case BL_ACT_RELU: return z > 0 ? 1 : 0;
+    case BL_ACT_LEAKY_RELU: return z > 0 ? 1 : slope;
+    case BL_ACT_IDENTITY: return 1;
+    }
+    return 1;
+}
+
+const double *bl_model_forward(const struct bl_model *m, const double *theta,
+                               const double *x, int n, struct bl_workspace *ws)
+{
+    if (n > ws->max_batch)
+        bl_fatal_at(__FILE__, __LINE__, "batch of %d exceeds workspace of %d", n,
+                    ws->max_batch);
+    const double *in = x; /* (n, dims[l]) */
+    for (int l = 0; l < m->n_layers; l++) {
+        int din = m->dims[l], dout = m->dims[l + 1];
+        const double *w = theta + m->weight_offset[l]; /* (dout, din) */
+        double *z = ws->pre[l];                        /* (n, dout) */
+        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, dout, din, 1.0, in, din, w,
+                    din, 0.0, z, dout);
+        if (m->bias) {
+            const double *b = theta + m->bias_offset[l];
+            for (int i = 0; i < n; i++)
+                for (int j = 0; j < dout; j++)
+                    z[(long)i * dout + j] += b[j];
+        }
+        double *a = ws->post[l];
+        long count = (long)n * dout;
+        if (l == m->n_layers - 1 || m->activation == BL_ACT_IDENTITY)
+            memcpy(a, z, sizeof(double) * count);
+        else
+            for (long i = 0; i < count; i++)
+                a[i] = activate(m->activation, m->leaky_slope, z[i]);
+        in = a;
+    }
+    return ws->post[m->n_layers - 1];
+}
+
+void bl_model_backward(const struct bl_model *m, const double *theta, const double *x,
+                       int n, const double *dout, struct bl_workspace *ws, double *grad)
+{
+    int last = m->n_layers - 1;
+    /* delta (n, dims[l+1]) = d loss / d z_l, starting from the outputs */
+    if (dout != ws->delta)
+        memcpy(ws->delta, dout, sizeof(double) * (long)n * m->dims[m->n_layers]);
+    for (int l = last; l >= 0; l--) {
+        int din = m->dims[l], dn = m->dims[l + 1];
+        const double *in = l == 0 ? x : ws->post[l - 1]; /* (n, din) */
+        double *delta = ws->delta;
+        /* dW (dn, din) = delta^T (dn, n) * in (n, din) */
+        cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, dn, din, n, 1.0, delta, dn, in,
+                    din, 0.0, grad + m->weight_offset[l], din);
+        if (m->bias) {
+            double *db = grad + m->bias_offset[l];
+            for (int j = 0; j < dn; j++)
+                db[j] = 0;
+            for (int i = 0; i < n; i++)
+                for (int j = 0; j < dn; j++)
+                    db[j] += delta[(long)i * dn + j];
+        }
+        if (l == 0)
+            break;
+        /* delta_prev (n, din) = delta (n, dn) * W (dn, din), then times phi'(z_{l-1}) */
+        const double *w = theta + m->weight_offset[l];
+        double *prev = ws->delta_prev;
+        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, din, dn, 1.0, delta, dn, w,
+                    din, 0.0, prev, din);
+        if (m->activation != BL_ACT_IDENTITY) {
+            const double *z = ws->pre[l - 1];
+            long count = (long)n * din;
+            for (long i = 0; i < count; i++)
+                prev[i] *= activate_slope(m->activation, m->leaky_slope, z[i]);
+        }
+        ws->delta_prev = delta;
+        ws->delta = prev;
+    }
+}
+
+double bl_model_step_flops(const struct bl_model *m, int n)
+{
+    /* forward 2 n in out per layer; backward 2 n in out for dW and, above the
+     * first layer, 2 n in out for the delta passed down */
+    double flops = 0;
+    for (int l = 0; l < m->n_layers; l++) {
+        double mac = (double)n * m->dims[l] * m->dims[l + 1];
+        flops += 2 * mac + 2 * mac + (l > 0 ? 2 * mac : 0);
+    }
+    return flops;
+}

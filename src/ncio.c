@@ -1,0 +1,386 @@
+/* NetCDF-4 output: schema, per-task writes, statistics, and the `info`
+ * reader. Every nc_* call goes through NC() so a failure names the call,
+ * the file and the library's reason. */
+#include <errno.h>
+#include <math.h>
+#include <netcdf.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "bl_build_info.h"
+#include "bl_log.h"
+#include "bl_metrics.h"
+#include "bl_ncio.h"
+#include "bl_stats.h"
+#include "bl_train.h"
+
+#define NC(call)                                                                         \
+    do {                                                                                 \
+        int nc_rc_ = (call);                                                             \
+        if (nc_rc_ != NC_NOERR)                                                          \
+            bl_fatal_at(__FILE__, __LINE__, "%s: %s", #call, nc_strerror(nc_rc_));       \
+    } while (0)
+
+static int make_parent_dirs(const char *path, char *err, size_t err_len)
+{
+    char dir[BL_PATH_MAX];
+    snprintf(dir, sizeof dir, "%s", path);
+    for (char *p = dir + 1; *p; p++) {
+        if (*p != '/')
+            continue;
+        *p = '\0';
+        if (mkdir(dir, 0777) != 0 && errno != EEXIST) {
+            snprintf(err, err_len, "cannot create directory '%s' for the output: %s", dir,
+                     strerror(errno));
+            return 1;
+        }
+        *p = '/';
+    }
+    return 0;
+}
+
+int bl_output_check_target(const char *path, int force, char *err, size_t err_len)
+{
+    if (access(path, F_OK) == 0 && !force) {
+        snprintf(err, err_len,
+                 "output '%s' already exists; pass --force to overwrite it or -o to write "
+                 "elsewhere",
+                 path);
+        return 1;
+    }
+    return make_parent_dirs(path, err, err_len);
+}
+
+static void put_text_attr(int ncid, int var, const char *name, const char *value)
+{
+    NC(nc_put_att_text(ncid, var, name, strlen(value), value));
+}
+
+/* A sweep key's coordinate variable name: "optim.lr" -> "optim_lr". */
+static void coord_name(const char *key, char *out, size_t len)
+{
+    snprintf(out, len, "%s", key);
+    for (char *p = out; *p; p++)
+        if (*p == '.')
+            *p = '_';
+}
+
+static void define_sweep_coords(struct bl_output *o, const struct bl_config *base,
+                                int dim_point)
+{
+    for (int k = 0; k < base->n_sweep; k++) {
+        const struct bl_sweep_key *sw = &base->sweep[k];
+        char name[BL_NAME_MAX];
+        coord_name(sw->key, name, sizeof name);
+        int numeric = bl_config_key_is_numeric(sw->key);
+        int var;
+        NC(nc_def_var(o->ncid, name, numeric ? NC_DOUBLE : NC_STRING, 1, &dim_point, &var));
+        char long_name[2 * BL_NAME_MAX];
+        snprintf(long_name, sizeof long_name, "swept config key %s", sw->key);
+        put_text_attr(o->ncid, var, "long_name", long_name);
+        if (numeric)
+            put_text_attr(o->ncid, var, "units", "1");
+        for (int p = 0; p < o->n_points; p++) {
+            size_t at = (size_t)p;
+            const char *text = sw->values[bl_config_sweep_index(base, p, k)];
+            if (numeric) {
+                double v = strtod(text, NULL);
+                NC(nc_put_var1_double(o->ncid, var, &at, &v));
+            } else {
+                NC(nc_put_var1_string(o->ncid, var, &at, &text));
+            }
+        }
+    }
+}
+
+int bl_output_create(struct bl_output *o, const char *path, const struct bl_config *base,
+                     const struct bl_run_info *info, const long *steps, long n_records,
+                     long n_params, const char *layout, char *err, size_t err_len)
+{
+    memset(o, 0, sizeof *o);
+    snprintf(o->path, sizeof o->path, "%s", path);
+    snprintf(o->part_path, sizeof o->part_path, "%s.part", path);
+    o->n_points = bl_config_n_points(base);
+    o->n_seeds = base->experiment.seeds;
+    o->n_records = n_records;
+    o->n_params = n_params;
+    int rc = nc_create(o->part_path, NC_CLOBBER | NC_NETCDF4, &o->ncid);
+    if (rc != NC_NOERR) {
+        snprintf(err, err_len, "cannot create '%s': %s", o->part_path, nc_strerror(rc));
+        return 1;
+    }
+    int ncid = o->ncid;
+    int d_point, d_seed, d_record, d_stat, d_param = -1;
+    NC(nc_def_dim(ncid, "point", (size_t)o->n_points, &d_point));
+    NC(nc_def_dim(ncid, "seed", (size_t)o->n_seeds, &d_seed));
+    NC(nc_def_dim(ncid, "record", (size_t)n_records, &d_record));
+    NC(nc_def_dim(ncid, "stat", BL_STAT_COUNT, &d_stat));
+    if (n_params > 0)
+        NC(nc_def_dim(ncid, "param", (size_t)n_params, &d_param));
+
+    /* global attributes */
+    char text[512];
+    char created[64];
+    time_t now = time(NULL);
+    strftime(created, sizeof created, "%Y-%m-%dT%H:%M:%SZ", gmtime(&now));
+    put_text_attr(ncid, NC_GLOBAL, "Conventions", "CF-1.8");
+    snprintf(text, sizeof text, "biaslab: %s", base->experiment.name);
+    put_text_attr(ncid, NC_GLOBAL, "title", text);
+    char history[BL_PATH_MAX + 128];
+    snprintf(history, sizeof history, "%s: %s", created, info->command_line);
+    put_text_attr(ncid, NC_GLOBAL, "history", history);
+    snprintf(text, sizeof text, "biaslab %s (git %s)", BL_VERSION, BL_GIT_COMMIT);
+    put_text_attr(ncid, NC_GLOBAL, "source", text);
+    char *ini = bl_config_ini_string(base);
+    put_text_attr(ncid, NC_GLOBAL, "config", ini);
+    free(ini);
+    NC(nc_put_att_int(ncid, NC_GLOBAL, "mpi_ranks", NC_INT, 1, &info->mpi_ranks));
+    NC(nc_put_att_int(ncid, NC_GLOBAL, "group_size", NC_INT, 1, &info->group_size));
+    put_text_attr(ncid, NC_GLOBAL, "created", created);
+
+    /* coordinates */
+    int v_step, v_seed, v_stat;
+    NC(nc_def_var(ncid, "step", NC_INT64, 1, &d_record, &v_step));
+    put_text_attr(ncid, v_step, "long_name", "optimizer step of the record");
+    put_text_attr(ncid, v_step, "units", "1");
+    NC(nc_def_var(ncid, "seed", NC_INT, 1, &d_seed, &v_seed));
+    put_text_attr(ncid, v_seed, "long_name", "random seed of the task");
+    NC(nc_def_var(ncid, "stat", NC_STRING, 1, &d_stat, &v_stat));
+    put_text_attr(ncid, v_stat, "long_name", "statistic across seeds");
+    define_sweep_coords(o, base, d_point);
+
+    /* per-task trajectories and their statistics */
+    double fill = NAN;
+    int traj_dims[3] = {d_point, d_seed, d_record};
+    int stat_dims[3] = {d_point, d_stat, d_record};
+    size_t traj_chunk[3] = {1, 1, (size_t)n_records};
+    for (int m = 0; m < BL_METRIC_COUNT; m++) {
+        const struct bl_metric_info *mi = &bl_metric_table[m];
+        NC(nc_def_var(ncid, mi->name, NC_DOUBLE, 3, traj_dims, &o->var_metric[m]));
+        NC(nc_def_var_chunking(ncid, o->var_metric[m], NC_CHUNKED, traj_chunk));
+        NC(nc_def_var_fill(ncid, o->var_metric[m], 0, &fill));
+        put_text_attr(ncid, o->var_metric[m], "long_name", mi->long_name);
+        put_text_attr(ncid, o->var_metric[m], "units", mi->units);
+        char name[128];
+        snprintf(name, sizeof name, "%s_stats", mi->name);
+        NC(nc_def_var(ncid, name, NC_DOUBLE, 3, stat_dims, &o->var_stats[m]));
+        NC(nc_def_var_fill(ncid, o->var_stats[m], 0, &fill));
+        snprintf(text, sizeof text, "%s: statistics across seeds", mi->long_name);
+        put_text_attr(ncid, o->var_stats[m], "long_name", text);
+        put_text_attr(ncid, o->var_stats[m], "units", mi->units);
+    }
+
+    int task_dims[2] = {d_point, d_seed};
+    NC(nc_def_var(ncid, "status", NC_BYTE, 2, task_dims, &o->var_status));
+    put_text_attr(ncid, o->var_status, "long_name", "outcome of the task");
+    signed char flags[4] = {BL_STATUS_OK, BL_STATUS_DIVERGED, BL_STATUS_INTERRUPTED,
+                            BL_STATUS_NOT_RUN};
+    NC(nc_put_att_schar(ncid, o->var_status, "flag_values", NC_BYTE, 4, flags));
+    put_text_attr(ncid, o->var_status, "flag_meanings", "ok diverged interrupted not_run");
+    NC(nc_def_var(ncid, "wall_seconds", NC_DOUBLE, 2, task_dims, &o->var_wall));
+    NC(nc_def_var_fill(ncid, o->var_wall, 0, &fill));
+    put_text_attr(ncid, o->var_wall, "long_name", "wall-clock time of the task");
+    put_text_attr(ncid, o->var_wall, "units", "s");
+    o->var_params = -1;
+    if (n_params > 0) {
+        int param_dims[3] = {d_point, d_seed, d_param};
+        size_t param_chunk[3] = {1, 1, (size_t)n_params};
+        NC(nc_def_var(ncid, "params", NC_DOUBLE, 3, param_dims, &o->var_params));
+        NC(nc_def_var_chunking(ncid, o->var_params, NC_CHUNKED, param_chunk));
+        NC(nc_def_var_fill(ncid, o->var_params, 0, &fill));
+        put_text_attr(ncid, o->var_params, "long_name", "final parameters");
+        put_text_attr(ncid, o->var_params, "layout", layout);
+        put_text_attr(ncid, o->var_params, "layout_note",
+                      "weight matrices in layer order, each row-major (out, in), then "
+                      "biases; NaN past a smaller model's end");
+    }
+    NC(nc_enddef(ncid));
+
+    NC(nc_put_var_longlong(ncid, v_step, (const long long *)steps));
+    for (int s = 0; s < o->n_seeds; s++) {
+        size_t at = (size_t)s;
+        int seed = base->experiment.first_seed + s;
+        NC(nc_put_var1_int(ncid, v_seed, &at, &seed));
+    }
+    for (int st = 0; st < BL_STAT_COUNT; st++) {
+        size_t at = (size_t)st;
+        const char *name = bl_stat_names[st];
+        NC(nc_put_var1_string(ncid, v_stat, &at, (const char **)&name));
+    }
+    signed char not_run = BL_STATUS_NOT_RUN;
+    for (int p = 0; p < o->n_points; p++)
+        for (int s = 0; s < o->n_seeds; s++) {
+            size_t at[2] = {(size_t)p, (size_t)s};
+            NC(nc_put_var1_schar(ncid, o->var_status, at, &not_run));
+        }
+    NC(nc_sync(ncid));
+    return 0;
+}
+
+void bl_output_write_task(struct bl_output *o, int point, int seed_index, int status,
+                          double wall_seconds, const double *records, const double *params,
+                          long n_params)
+{
+    size_t at[3] = {(size_t)point, (size_t)seed_index, 0};
+    size_t count[3] = {1, 1, (size_t)o->n_records};
+    for (int m = 0; m < BL_METRIC_COUNT; m++)
+        NC(nc_put_vara_double(o->ncid, o->var_metric[m], at, count,
+                              records + (long)m * o->n_records));
+    if (params && o->var_params >= 0) {
+        count[2] = (size_t)n_params;
+        NC(nc_put_vara_double(o->ncid, o->var_params, at, count, params));
+    }
+    signed char flag = (signed char)status;
+    NC(nc_put_var1_schar(o->ncid, o->var_status, at, &flag));
+    NC(nc_put_var1_double(o->ncid, o->var_wall, at, &wall_seconds));
+    NC(nc_sync(o->ncid));
+}
+
+void bl_output_finish(struct bl_output *o)
+{
+    int S = o->n_seeds;
+    long R = o->n_records;
+    double *traj = bl_malloc(sizeof(double) * (size_t)S * R);     /* (seed, record) */
+    double *stats = bl_malloc(sizeof(double) * BL_STAT_COUNT * R); /* (stat, record) */
+    double *column = bl_malloc(sizeof(double) * S);                /* (seed) */
+    double *work = bl_malloc(sizeof(double) * (2 * S + BL_BOOTSTRAP_RESAMPLES));
+    double one[BL_STAT_COUNT];
+    for (int m = 0; m < BL_METRIC_COUNT; m++) {
+        for (int p = 0; p < o->n_points; p++) {
+            size_t at[3] = {(size_t)p, 0, 0};
+            size_t count[3] = {1, (size_t)S, (size_t)R};
+            NC(nc_get_vara_double(o->ncid, o->var_metric[m], at, count, traj));
+            for (long r = 0; r < R; r++) {
+                for (int s = 0; s < S; s++)
+                    column[s] = traj[(long)s * R + r];
+                bl_stats_compute(column, S, BL_BOOTSTRAP_SEED, one, work);
+                for (int st = 0; st < BL_STAT_COUNT; st++)
+                    stats[(long)st * R + r] = one[st];
+            }
+            size_t stat_count[3] = {1, BL_STAT_COUNT, (size_t)R};
+            NC(nc_put_vara_double(o->ncid, o->var_stats[m], at, stat_count, stats));
+        }
+    }
+    free(traj);
+    free(stats);
+    free(column);
+    free(work);
+    NC(nc_close(o->ncid));
+    if (rename(o->part_path, o->path) != 0)
+        bl_fatal(BL_EXIT_RUNTIME, "cannot rename '%s' to '%s': %s", o->part_path, o->path,
+                 strerror(errno));
+}
+
+/* ---- `biaslab info` ---- */
+
+static int info_fail(const char *path, int rc, const char *what)
+{
+    fprintf(stderr, "biaslab: error: %s: %s%s%s\n", path, what, rc ? ": " : "",
+            rc ? nc_strerror(rc) : "");
+    return BL_EXIT_USAGE;
+}
+
+/* Print the point's sweep coordinates: every variable over (point) alone. */
+static void info_point_header(int ncid, int nvars, int d_point, size_t p)
+{
+    printf("point %zu:", p);
+    for (int v = 0; v < nvars; v++) {
+        int ndims, dim;
+        nc_type type;
+        char name[NC_MAX_NAME + 1];
+        if (nc_inq_var(ncid, v, name, &type, &ndims, NULL, NULL) || ndims != 1)
+            continue;
+        nc_inq_vardimid(ncid, v, &dim);
+        if (dim != d_point)
+            continue;
+        if (type == NC_STRING) {
+            char *value = NULL;
+            if (nc_get_var1_string(ncid, v, &p, &value) == NC_NOERR) {
+                printf(" %s=%s", name, value);
+                nc_free_string(1, &value);
+            }
+        } else {
+            double value;
+            if (nc_get_var1_double(ncid, v, &p, &value) == NC_NOERR)
+                printf(" %s=%g", name, value);
+        }
+    }
+    printf("\n");
+}
+
+int bl_output_info(const char *path)
+{
+    int ncid, rc;
+    if ((rc = nc_open(path, NC_NOWRITE, &ncid)) != NC_NOERR)
+        return info_fail(path, rc, "cannot open as NetCDF");
+    int d_point, d_seed, d_record, d_stat, v_status;
+    size_t n_points, n_seeds, n_records, n_stat;
+    if (nc_inq_dimid(ncid, "point", &d_point) || nc_inq_dimid(ncid, "seed", &d_seed) ||
+        nc_inq_dimid(ncid, "record", &d_record) || nc_inq_dimid(ncid, "stat", &d_stat) ||
+        nc_inq_varid(ncid, "status", &v_status)) {
+        nc_close(ncid);
+        return info_fail(path, 0, "not a biaslab output (needs dimensions point, seed, "
+                                  "record, stat and variable status)");
+    }
+    nc_inq_dimlen(ncid, d_point, &n_points);
+    nc_inq_dimlen(ncid, d_seed, &n_seeds);
+    nc_inq_dimlen(ncid, d_record, &n_records);
+    nc_inq_dimlen(ncid, d_stat, &n_stat);
+    char title[256] = "";
+    nc_get_att_text(ncid, NC_GLOBAL, "title", title);
+    long long last_step = -1;
+    int v_step;
+    size_t last = n_records ? n_records - 1 : 0;
+    if (n_records && nc_inq_varid(ncid, "step", &v_step) == NC_NOERR)
+        nc_get_var1_longlong(ncid, v_step, &last, &last_step);
+    printf("%s: %s\n%zu points x %zu seeds, %zu records (last step %lld)\n", path, title,
+           n_points, n_seeds, n_records, last_step);
+    int nvars;
+    nc_inq_nvars(ncid, &nvars);
+    double *stats = bl_malloc(sizeof(double) * n_stat * (n_records ? n_records : 1));
+    signed char *status = bl_malloc(n_seeds + 1);
+    for (size_t p = 0; p < n_points; p++) {
+        info_point_header(ncid, nvars, d_point, p);
+        size_t at[2] = {p, 0}, count[2] = {1, n_seeds};
+        nc_get_vara_schar(ncid, v_status, at, count, status);
+        int counts[4] = {0, 0, 0, 0};
+        for (size_t s = 0; s < n_seeds; s++)
+            if (status[s] >= 0 && status[s] < 4)
+                counts[status[s]]++;
+        printf("  status: ok %d, diverged %d, interrupted %d, not_run %d\n", counts[0],
+               counts[1], counts[2], counts[3]);
+        printf("  %-22s %8s %14s %14s %14s\n", "metric", "step", "mean", "ci95_low",
+               "ci95_high");
+        for (int m = 0; m < BL_METRIC_COUNT; m++) {
+            char name[128];
+            int v;
+            snprintf(name, sizeof name, "%s_stats", bl_metric_table[m].name);
+            if (nc_inq_varid(ncid, name, &v) != NC_NOERR)
+                continue;
+            size_t s_at[3] = {p, 0, 0}, s_count[3] = {1, n_stat, n_records};
+            if (!n_records || nc_get_vara_double(ncid, v, s_at, s_count, stats) != NC_NOERR)
+                continue;
+            /* the last record whose mean is known (divergence can end early) */
+            long r = (long)n_records - 1;
+            while (r >= 0 && isnan(stats[BL_STAT_MEAN * n_records + r]))
+                r--;
+            if (r < 0) {
+                printf("  %-22s %8s %14s\n", bl_metric_table[m].name, "-", "not measured");
+                continue;
+            }
+            long long step = r;
+            size_t rr = (size_t)r;
+            nc_get_var1_longlong(ncid, v_step, &rr, &step);
+            printf("  %-22s %8lld %14.6g %14.6g %14.6g\n", bl_metric_table[m].name, step,
+                   stats[BL_STAT_MEAN * n_records + r], stats[BL_STAT_CI95_LOW * n_records + r],
+                   stats[BL_STAT_CI95_HIGH * n_records + r]);
+        }
+    }
+    free(stats);
+    free(status);
+    nc_close(ncid);
+    return BL_EXIT_OK;
+}

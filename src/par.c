@@ -1,0 +1,285 @@
+/* The only file that calls MPI.
+ *
+ * Groups: consecutive world ranks, group_size each. A group trains one task
+ * at a time; its ranks reduce gradients and evaluation sums in place.
+ *
+ * Scheduling: rank 0 keeps the queue of task ids and also trains in group 0.
+ * A group's first rank (its leader) asks rank 0 for a task and broadcasts
+ * the answer to its group; when a task ends the leader sends the result to
+ * rank 0, which hands it to the writer as it arrives. Rank 0 answers between
+ * its own training steps (bl_sched_poll), so no rank is ever idle waiting
+ * for a dedicated master. */
+#include <mpi.h>
+#include <stdio.h>
+#include <string.h>
+#include <time.h>
+
+#include "bl_log.h"
+#include "bl_par.h"
+
+enum { TAG_REQUEST = 1, TAG_ASSIGN = 2, TAG_RESULT = 3 };
+
+struct bl_group {
+    MPI_Comm comm;
+    int size, rank;
+};
+
+static struct bl_group my_group;
+
+static struct {
+    MPI_Comm comm;         /* a duplicate of MPI_COMM_WORLD for scheduler messages */
+    const int *order;      /* rank 0: task ids in the order they are handed out */
+    int n_tasks;
+    int next;              /* rank 0: next position in order */
+    int results_in;        /* rank 0: results received */
+    int leaders_stopped;   /* rank 0: groups told there is no more work */
+    int n_leaders;
+    long max_doubles;
+    double *buffer;        /* (max_doubles + 1) message buffer: task id, payload */
+    bl_result_fn on_result;
+    bl_progress_fn on_progress;
+    void *ctx;
+    int group_size;
+} sched;
+
+static void check(int rc, const char *what)
+{
+    if (rc != MPI_SUCCESS) {
+        char text[MPI_MAX_ERROR_STRING];
+        int len = 0;
+        MPI_Error_string(rc, text, &len);
+        fprintf(stderr, "biaslab: MPI error in %s: %s\n", what, text);
+        MPI_Abort(MPI_COMM_WORLD, BL_EXIT_RUNTIME);
+    }
+}
+
+void bl_par_init(int *argc, char ***argv)
+{
+    check(MPI_Init(argc, argv), "MPI_Init");
+    check(MPI_Comm_dup(MPI_COMM_WORLD, &sched.comm), "MPI_Comm_dup");
+}
+
+int bl_par_world_rank(void)
+{
+    int rank;
+    MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+    return rank;
+}
+
+int bl_par_world_size(void)
+{
+    int size;
+    MPI_Comm_size(MPI_COMM_WORLD, &size);
+    return size;
+}
+
+int bl_par_make_groups(struct bl_par *par, int group_size, char *err, unsigned long err_len)
+{
+    par->world_rank = bl_par_world_rank();
+    par->world_size = bl_par_world_size();
+    if (par->world_size % group_size != 0) {
+        snprintf(err, err_len,
+                 "parallel.group_size = %d does not divide the %d MPI ranks; run with a "
+                 "multiple of %d ranks or change group_size",
+                 group_size, par->world_size, group_size);
+        return 1;
+    }
+    par->group_size = group_size;
+    par->n_groups = par->world_size / group_size;
+    par->group_index = par->world_rank / group_size;
+    check(MPI_Comm_split(MPI_COMM_WORLD, par->group_index, par->world_rank, &my_group.comm),
+          "MPI_Comm_split");
+    MPI_Comm_size(my_group.comm, &my_group.size);
+    MPI_Comm_rank(my_group.comm, &my_group.rank);
+    par->group = &my_group;
+    return 0;
+}
+
+void bl_par_finalize(void)
+{
+    free(sched.buffer);
+    sched.buffer = NULL;
+    MPI_Finalize();
+}
+
+void bl_par_exit(int code)
+{
+    bl_par_finalize();
+    exit(code);
+}
+
+void bl_par_abort(int code)
+{
+    MPI_Abort(MPI_COMM_WORLD, code);
+    exit(code);
+}
+
+int bl_par_node_ranks(void)
+{
+    MPI_Comm node;
+    int size = 1;
+    check(MPI_Comm_split_type(MPI_COMM_WORLD, MPI_COMM_TYPE_SHARED, 0, MPI_INFO_NULL, &node),
+          "MPI_Comm_split_type");
+    MPI_Comm_size(node, &size);
+    MPI_Comm_free(&node);
+    return size;
+}
+
+void bl_par_bcast_int(int *value)
+{
+    check(MPI_Bcast(value, 1, MPI_INT, 0, MPI_COMM_WORLD), "MPI_Bcast");
+}
+
+double bl_par_world_max(double value)
+{
+    check(MPI_Allreduce(MPI_IN_PLACE, &value, 1, MPI_DOUBLE, MPI_MAX, MPI_COMM_WORLD),
+          "MPI_Allreduce");
+    return value;
+}
+
+int bl_group_size(const struct bl_group *g) { return g ? g->size : 1; }
+int bl_group_rank(const struct bl_group *g) { return g ? g->rank : 0; }
+
+static void group_reduce(const struct bl_group *g, double *buf, long n, MPI_Op op)
+{
+    if (!g || g->size == 1)
+        return;
+    /* counts are int in MPI: reduce long vectors in pieces */
+    const long piece = 1L << 30;
+    for (long start = 0; start < n; start += piece) {
+        int count = (int)(n - start < piece ? n - start : piece);
+        check(MPI_Allreduce(MPI_IN_PLACE, buf + start, count, MPI_DOUBLE, op, g->comm),
+              "MPI_Allreduce (group)");
+    }
+}
+
+void bl_group_sum(const struct bl_group *g, double *buf, long n)
+{
+    group_reduce(g, buf, n, MPI_SUM);
+}
+
+void bl_group_max(const struct bl_group *g, double *buf, long n)
+{
+    group_reduce(g, buf, n, MPI_MAX);
+}
+
+void bl_sched_start(const int *order, int n_tasks, long max_doubles, bl_result_fn on_result,
+                    bl_progress_fn on_progress, void *ctx)
+{
+    sched.order = order;
+    sched.n_tasks = n_tasks;
+    sched.next = 0;
+    sched.results_in = 0;
+    sched.leaders_stopped = 0;
+    sched.group_size = my_group.size;
+    sched.n_leaders = bl_par_world_size() / my_group.size;
+    sched.max_doubles = max_doubles;
+    sched.buffer = bl_malloc(sizeof(double) * (size_t)(max_doubles + 1));
+    sched.on_result = on_result;
+    sched.on_progress = on_progress;
+    sched.ctx = ctx;
+}
+
+/* Rank 0: the next task id, or -1 (and one more group stopped). */
+static int pop_task(void)
+{
+    if (sched.next < sched.n_tasks)
+        return sched.order[sched.next++];
+    sched.leaders_stopped++;
+    return -1;
+}
+
+static void handle_message(const MPI_Status *st)
+{
+    if (st->MPI_TAG == TAG_REQUEST) {
+        int unused;
+        check(MPI_Recv(&unused, 1, MPI_INT, st->MPI_SOURCE, TAG_REQUEST, sched.comm,
+                       MPI_STATUS_IGNORE),
+              "MPI_Recv (request)");
+        int task = pop_task();
+        check(MPI_Send(&task, 1, MPI_INT, st->MPI_SOURCE, TAG_ASSIGN, sched.comm),
+              "MPI_Send (assign)");
+        return;
+    }
+    int count = 0;
+    MPI_Get_count(st, MPI_DOUBLE, &count);
+    if (count < 1 || count > sched.max_doubles + 1)
+        bl_fatal_at(__FILE__, __LINE__, "result message of %d doubles from rank %d", count,
+                    st->MPI_SOURCE);
+    check(MPI_Recv(sched.buffer, count, MPI_DOUBLE, st->MPI_SOURCE, TAG_RESULT, sched.comm,
+                   MPI_STATUS_IGNORE),
+          "MPI_Recv (result)");
+    sched.results_in++;
+    sched.on_result(sched.ctx, (int)sched.buffer[0], sched.buffer + 1, count - 1);
+}
+
+void bl_sched_poll(void)
+{
+    for (;;) {
+        int flag = 0;
+        MPI_Status st;
+        check(MPI_Iprobe(MPI_ANY_SOURCE, MPI_ANY_TAG, sched.comm, &flag, &st), "MPI_Iprobe");
+        if (!flag)
+            break;
+        handle_message(&st);
+    }
+    if (sched.on_progress)
+        sched.on_progress(sched.ctx, sched.results_in);
+}
+
+int bl_sched_next(const struct bl_par *par)
+{
+    int task = -1;
+    if (my_group.rank == 0) {
+        if (par->world_rank == 0) {
+            task = pop_task();
+        } else {
+            int request = 0;
+            check(MPI_Send(&request, 1, MPI_INT, 0, TAG_REQUEST, sched.comm),
+                  "MPI_Send (request)");
+            check(MPI_Recv(&task, 1, MPI_INT, 0, TAG_ASSIGN, sched.comm, MPI_STATUS_IGNORE),
+                  "MPI_Recv (assign)");
+        }
+    }
+    if (my_group.size > 1)
+        check(MPI_Bcast(&task, 1, MPI_INT, 0, my_group.comm), "MPI_Bcast (task)");
+    return task;
+}
+
+void bl_sched_submit(const struct bl_par *par, int task, const double *payload, long n)
+{
+    if (my_group.rank != 0)
+        return;
+    if (n > sched.max_doubles)
+        bl_fatal_at(__FILE__, __LINE__, "result of %ld doubles exceeds %ld", n,
+                    sched.max_doubles);
+    if (par->world_rank == 0) {
+        sched.results_in++;
+        sched.on_result(sched.ctx, task, payload, n);
+        return;
+    }
+    sched.buffer[0] = task;
+    memcpy(sched.buffer + 1, payload, sizeof(double) * (size_t)n);
+    check(MPI_Send(sched.buffer, (int)(n + 1), MPI_DOUBLE, 0, TAG_RESULT, sched.comm),
+          "MPI_Send (result)");
+}
+
+void bl_sched_finish(void)
+{
+    if (bl_par_world_rank() != 0)
+        return;
+    while (sched.results_in < sched.n_tasks || sched.leaders_stopped < sched.n_leaders) {
+        int flag = 0;
+        MPI_Status st;
+        check(MPI_Iprobe(MPI_ANY_SOURCE, MPI_ANY_TAG, sched.comm, &flag, &st), "MPI_Iprobe");
+        if (flag) {
+            handle_message(&st);
+            continue;
+        }
+        if (sched.on_progress)
+            sched.on_progress(sched.ctx, sched.results_in);
+        /* nothing waiting: sleep a little rather than spin on a shared core */
+        struct timespec pause = {0, 2000000};
+        nanosleep(&pause, NULL);
+    }
+}

@@ -1,0 +1,128 @@
+/* Sweep points x seeds -> tasks, ordered longest first so that the dynamic
+ * hand-out in par.c balances groups well (the classic LPT rule). */
+#include <stdio.h>
+#include <string.h>
+
+#include "bl_data.h"
+#include "bl_log.h"
+#include "bl_model.h"
+#include "bl_plan.h"
+#include "bl_train.h"
+
+uint64_t bl_task_seed(const struct bl_plan *p, int task)
+{
+    return (uint64_t)p->points[0].experiment.first_seed + (uint64_t)bl_task_seed_index(p, task);
+}
+
+static long model_params(const struct bl_config *cfg, char *layout, size_t len)
+{
+    struct bl_model m;
+    bl_model_build(&m, &cfg->model, cfg->data.dim, bl_data_outputs(&cfg->data, cfg->loss.kind));
+    if (layout)
+        bl_model_layout(&m, layout, len);
+    return m.n_params;
+}
+
+/* Relative cost of a point's task: steps x examples per step x parameters. */
+static double task_cost(const struct bl_config *cfg)
+{
+    double batch = cfg->optim.batch_size ? cfg->optim.batch_size : cfg->data.n_train;
+    return (double)cfg->optim.steps * batch * (double)model_params(cfg, NULL, 0);
+}
+
+static const struct bl_plan *sort_plan;
+static int by_cost_desc(const void *a, const void *b)
+{
+    int ta = *(const int *)a, tb = *(const int *)b;
+    double ca = task_cost(&sort_plan->points[bl_task_point(sort_plan, ta)]);
+    double cb = task_cost(&sort_plan->points[bl_task_point(sort_plan, tb)]);
+    if (ca != cb)
+        return ca > cb ? -1 : 1;
+    return ta - tb; /* ties keep task order, so the plan is deterministic */
+}
+
+int bl_plan_make(const struct bl_config *base, struct bl_plan *plan, char *err,
+                 unsigned long err_len)
+{
+    memset(plan, 0, sizeof *plan);
+    for (int k = 0; k < base->n_sweep; k++) {
+        const char *key = base->sweep[k].key;
+        if (!strcmp(key, "optim.steps") || !strncmp(key, "measure.", 8)) {
+            snprintf(err, err_len,
+                     "[sweep] %s: all points share one record axis, so optim.steps and "
+                     "measure.* cannot be swept; run one experiment per value instead",
+                     key);
+            return 1;
+        }
+    }
+    plan->n_points = bl_config_n_points(base);
+    plan->n_seeds = base->experiment.seeds;
+    plan->n_tasks = plan->n_points * plan->n_seeds;
+    plan->points = bl_malloc(sizeof(struct bl_config) * (size_t)plan->n_points);
+    for (int p = 0; p < plan->n_points; p++) {
+        if (bl_config_for_point(base, p, &plan->points[p], err, err_len))
+            return 1;
+        long params = model_params(&plan->points[p], NULL, 0);
+        if (params > plan->max_params) {
+            plan->max_params = params;
+            model_params(&plan->points[p], plan->layout, sizeof plan->layout);
+        }
+        plan->total_steps += (double)plan->points[p].optim.steps * plan->n_seeds;
+    }
+    plan->n_records = bl_record_count(&base->optim, &base->measure);
+    plan->steps = bl_malloc(sizeof(long) * (size_t)plan->n_records);
+    for (long r = 0; r < plan->n_records; r++)
+        plan->steps[r] = bl_record_step(&base->optim, &base->measure, r);
+    plan->order = bl_malloc(sizeof(int) * (size_t)plan->n_tasks);
+    for (int t = 0; t < plan->n_tasks; t++)
+        plan->order[t] = t;
+    sort_plan = plan;
+    qsort(plan->order, (size_t)plan->n_tasks, sizeof(int), by_cost_desc);
+    return 0;
+}
+
+void bl_plan_free(struct bl_plan *plan)
+{
+    free(plan->points);
+    free(plan->order);
+    free(plan->steps);
+    memset(plan, 0, sizeof *plan);
+}
+
+double bl_plan_task_bytes(const struct bl_config *cfg, int group_size)
+{
+    const struct bl_data_cfg *d = &cfg->data;
+    double params = (double)model_params(cfg, NULL, 0);
+    /* every rank holds the whole data set (it is generated, not scattered) */
+    double data = ((double)d->n_train + d->n_test) * (d->dim * 8.0 + 4.0);
+    /* theta, grad, chunk grad, momentum and the loss-based snapshots */
+    double vectors = params * 8.0 * 7;
+    double shard = (double)(d->n_train > d->n_test ? d->n_train : d->n_test) / group_size;
+    if (shard > 4096)
+        shard = 4096;
+    double widths = d->dim + (double)cfg->model.width * (cfg->model.depth + 2);
+    double activations = shard * widths * 8.0 * 2;
+    double records = (double)BL_METRIC_COUNT *
+                     bl_record_count(&cfg->optim, &cfg->measure) * 8.0;
+    return data + vectors + activations + records;
+}
+
+void bl_plan_print(const struct bl_plan *plan, int ranks, int group_size)
+{
+    int groups = ranks / group_size;
+    double worst = 0;
+    for (int p = 0; p < plan->n_points; p++) {
+        double bytes = bl_plan_task_bytes(&plan->points[p], group_size);
+        if (bytes > worst)
+            worst = bytes;
+    }
+    printf("# plan\n");
+    printf("# points: %d, seeds: %d, tasks: %d\n", plan->n_points, plan->n_seeds,
+           plan->n_tasks);
+    printf("# ranks: %d, group_size: %d, groups: %d, tasks per group: %.1f (handed out "
+           "longest first)\n",
+           ranks, group_size, groups, groups ? (double)plan->n_tasks / groups : 0.0);
+    printf("# records per task: %ld (steps 0 .. %ld), largest model: %ld parameters\n",
+           plan->n_records, plan->steps[plan->n_records - 1], plan->max_params);
+    printf("# memory per rank: about %.1f MiB (largest task)\n", worst / 1048576.0);
+}

@@ -1,0 +1,413 @@
+/* One task's training loop. All buffers are sized when the task starts; the
+ * step itself allocates nothing.
+ *
+ * Gradients travel scaled: a pass over examples returns S = log(sum of their
+ * losses) and g = grad(sum of losses) * exp(-S). That keeps g O(1) when the
+ * losses are far below the smallest double, and makes the loss-based learning
+ * rate exact: eta * grad L = alpha * grad L / L = alpha * g. */
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "bl_log.h"
+#include "bl_loss.h"
+#include "bl_optim.h"
+#include "bl_train.h"
+
+/* Examples per forward/backward call in full-set passes: bounds the
+ * activation buffers while keeping each GEMM large. */
+#define EVAL_CHUNK 4096
+
+/* The totals of one pass, identical on every rank of the group. */
+struct pass_totals {
+    double log_loss_sum; /* log of the summed loss */
+    double correct;      /* examples with a positive margin */
+    double count;        /* examples */
+    double q_min;        /* smallest margin */
+};
+
+struct task {
+    const struct bl_config *cfg;
+    const struct bl_group *group;
+    struct bl_model model;
+    struct bl_data data;
+    struct bl_workspace ws;
+    int outputs, degree;
+    long n_params;
+    double *theta;          /* (P) */
+    double *grad;           /* (P) scaled gradient of the last pass */
+    double *chunk_grad;     /* (P) one chunk's scaled gradient */
+    double *velocity;       /* (P) momentum buffer, or NULL */
+    double *epoch_theta;    /* (P) loss_based: state at the epoch start */
+    double *epoch_velocity; /* (P) or NULL */
+    double *epoch_grad;     /* (P) gd + loss_based: gradient at the epoch start */
+    double *block;          /* the one allocation behind the (P) arrays */
+    double *batch_x;        /* (shard batch, dim) gathered mini-batch */
+    int *batch_label;       /* (shard batch) */
+    double *log_loss;       /* (chunk) per-example log losses */
+    double *margin;         /* (chunk) per-example margins */
+    struct bl_batcher batcher;
+    int full_batch;         /* gd: every step uses the whole training set */
+    long train_lo, train_hi, test_lo, test_hi; /* this rank's shards */
+};
+
+long bl_record_count(const struct bl_optim_cfg *optim, const struct bl_measure_cfg *measure)
+{
+    return optim->steps / measure->every + 1 + (optim->steps % measure->every != 0);
+}
+
+long bl_record_step(const struct bl_optim_cfg *optim, const struct bl_measure_cfg *measure,
+                    long record)
+{
+    long step = record * measure->every;
+    return step < optim->steps ? step : optim->steps;
+}
+
+/* Rank r of a group of g takes [lo, hi) of n items: contiguous, sizes differ by
+ * at most one. */
+static void shard(long n, const struct bl_group *g, long *lo, long *hi)
+{
+    long size = bl_group_size(g), rank = bl_group_rank(g);
+    *lo = n * rank / size;
+    *hi = n * (rank + 1) / size;
+}
+
+/* Fold a chunk with summed log loss s and scaled gradient chunk_grad into the
+ * running (S, grad): both end scaled by exp(-logaddexp(S, s)). */
+static void fold_gradient(struct task *t, double *S, double s)
+{
+    double total = bl_log_add_exp(*S, s);
+    if (total == -INFINITY)
+        return;
+    double keep = *S == -INFINITY ? 0 : exp(*S - total);
+    double add = s == -INFINITY ? 0 : exp(s - total);
+    for (long i = 0; i < t->n_params; i++)
+        t->grad[i] = keep * t->grad[i] + add * t->chunk_grad[i];
+    *S = total;
+}
+
+static double log_sum(const double *log_values, int n)
+{
+    double hi = -INFINITY;
+    for (int i = 0; i < n; i++)
+        if (log_values[i] > hi)
+            hi = log_values[i];
+    if (hi == -INFINITY || !isfinite(hi))
+        return hi;
+    double s = 0;
+    for (int i = 0; i < n; i++)
+        s += exp(log_values[i] - hi);
+    return hi + log(s);
+}
+
+/* Forward (and backward when want_grad) over rows [lo, hi) of set, or over
+ * the rows idx[lo..hi) when idx is given; then combine over the group. With
+ * want_grad, t->grad ends as grad(summed loss) * exp(-totals.log_loss_sum). */
+static void pass(struct task *t, const struct bl_dataset *set, const int *idx, long lo,
+                 long hi, int want_grad, struct pass_totals *totals)
+{
+    const struct bl_loss_cfg *loss = &t->cfg->loss;
+    double S = -INFINITY, correct = 0, q_min = INFINITY;
+    if (want_grad)
+        memset(t->grad, 0, sizeof(double) * t->n_params);
+    for (long start = lo; start < hi; start += t->ws.max_batch) {
+        int n = (int)(hi - start < t->ws.max_batch ? hi - start : t->ws.max_batch);
+        const double *x;
+        const int *label;
+        if (idx) {
+            bl_data_gather(set, idx + start, n, t->batch_x, t->batch_label);
+            x = t->batch_x;
+            label = t->batch_label;
+        } else {
+            x = set->x + start * set->dim;
+            label = set->label + start;
+        }
+        const double *out = bl_model_forward(&t->model, t->theta, x, n, &t->ws);
+        bl_loss_forward(loss->kind, out, label, n, t->outputs, t->log_loss, t->margin);
+        for (int i = 0; i < n; i++) {
+            correct += t->margin[i] > 0;
+            if (t->margin[i] < q_min)
+                q_min = t->margin[i];
+        }
+        double s = log_sum(t->log_loss, n);
+        if (want_grad) {
+            bl_loss_backward(loss->kind, out, label, n, t->outputs, s, t->ws.delta);
+            bl_model_backward(&t->model, t->theta, x, n, t->ws.delta, &t->ws,
+                              start == lo ? t->grad : t->chunk_grad);
+            if (start == lo)
+                S = s;
+            else
+                fold_gradient(t, &S, s);
+        } else {
+            S = bl_log_add_exp(S, s);
+        }
+    }
+    /* Group: max of (S, -q_min), then the sums with every rank's part rescaled
+     * to the group's largest S, so the reduced gradient stays O(1). */
+    double maxes[2] = {S, -q_min};
+    bl_group_max(t->group, maxes, 2);
+    double S_max = maxes[0];
+    double weight = (S == -INFINITY || S_max == -INFINITY || isnan(S)) ? 0 : exp(S - S_max);
+    if (isnan(S) || isnan(S_max))
+        weight = NAN;
+    double sums[3] = {weight, correct, (double)(hi - lo)};
+    bl_group_sum(t->group, sums, 3);
+    if (want_grad) {
+        if (weight != 1.0)
+            for (long i = 0; i < t->n_params; i++)
+                t->grad[i] *= weight;
+        bl_group_sum(t->group, t->grad, t->n_params);
+        /* sums[0] = sum of weights: divide so grad is scaled by the total */
+        if (sums[0] > 0 && sums[0] != 1.0)
+            for (long i = 0; i < t->n_params; i++)
+                t->grad[i] /= sums[0];
+    }
+    totals->log_loss_sum = S_max == -INFINITY ? -INFINITY : S_max + log(sums[0]);
+    totals->correct = sums[1];
+    totals->count = sums[2];
+    totals->q_min = -maxes[1];
+}
+
+/* log of the objective: the summed loss, or its mean over count examples. */
+static double objective_log(const struct task *t, double log_loss_sum, double count)
+{
+    return t->cfg->loss.reduction == BL_REDUCE_MEAN ? log_loss_sum - log(count) : log_loss_sum;
+}
+
+/* Factor turning the scaled gradient into the gradient of the objective. */
+static double gradient_factor(const struct task *t, const struct pass_totals *p)
+{
+    return exp(objective_log(t, p->log_loss_sum, p->count));
+}
+
+static void record_metrics(struct task *t, const struct pass_totals *train, double lr,
+                           double *records, long n_records, long r)
+{
+    const struct bl_config *cfg = t->cfg;
+    struct pass_totals test = {NAN, NAN, 0, NAN};
+    if (t->data.test.n > 0)
+        pass(t, &t->data.test, NULL, t->test_lo, t->test_hi, 0, &test);
+    double norm = bl_norm2(t->theta, t->n_params);
+    double train_log = objective_log(t, train->log_loss_sum, train->count);
+    double value[BL_METRIC_COUNT];
+    value[BL_M_TRAIN_LOSS] = exp(train_log);
+    value[BL_M_TRAIN_LOG_LOSS] = train_log;
+    value[BL_M_TRAIN_ACC] = train->correct / train->count;
+    value[BL_M_TEST_LOSS] = test.count > 0 ? exp(objective_log(t, test.log_loss_sum, test.count))
+                                           : NAN;
+    value[BL_M_TEST_ACC] = test.count > 0 ? test.correct / test.count : NAN;
+    value[BL_M_NORMALIZED_MARGIN] = bl_normalized_margin(train->q_min, norm, t->degree);
+    value[BL_M_SMOOTHED_MARGIN] =
+        bl_smoothed_margin(cfg->loss.kind, train->log_loss_sum, norm, t->degree);
+    value[BL_M_PARAM_NORM] = norm;
+    value[BL_M_GRAD_NORM] = gradient_factor(t, train) * bl_norm2(t->grad, t->n_params);
+    value[BL_M_LEARNING_RATE] = lr;
+    for (int m = 0; m < BL_METRIC_COUNT; m++)
+        records[(long)m * n_records + r] = value[m];
+}
+
+static int task_setup(struct task *t, const struct bl_config *cfg, uint64_t seed,
+                      const struct bl_group *g, char *err, unsigned long err_len)
+{
+    memset(t, 0, sizeof *t);
+    t->cfg = cfg;
+    t->group = g;
+    if (bl_data_make(&cfg->data, seed, &t->data, err, err_len))
+        return 1;
+    t->outputs = bl_data_outputs(&cfg->data, cfg->loss.kind);
+    bl_model_build(&t->model, &cfg->model, cfg->data.dim, t->outputs);
+    /* the margin formulas need a degree; a model with biases is not
+     * homogeneous, and its "normalized" margin uses the depth nominally */
+    t->degree = t->model.degree ? t->model.degree : t->model.n_layers;
+    t->n_params = t->model.n_params;
+    const struct bl_optim_cfg *opt = &cfg->optim;
+    int momentum = opt->kind == BL_OPT_MOMENTUM;
+    int loss_based = opt->schedule == BL_SCHED_LOSS_BASED;
+    t->full_batch = opt->kind == BL_OPT_GD || opt->batch_size == 0 ||
+                    opt->batch_size == cfg->data.n_train;
+    int n_vectors = 3 + momentum + (loss_based ? 2 + momentum : 0);
+    long P = t->n_params;
+    t->block = bl_malloc(sizeof(double) * (size_t)(P * n_vectors));
+    double *p = t->block;
+    t->theta = p, p += P;
+    t->grad = p, p += P;
+    t->chunk_grad = p, p += P;
+    if (momentum) {
+        t->velocity = p, p += P;
+        memset(t->velocity, 0, sizeof(double) * P);
+    }
+    if (loss_based) {
+        t->epoch_theta = p, p += P;
+        t->epoch_grad = p, p += P;
+        if (momentum)
+            t->epoch_velocity = p, p += P;
+    }
+    bl_model_init(&t->model, seed, t->theta);
+
+    shard(cfg->data.n_train, g, &t->train_lo, &t->train_hi);
+    shard(cfg->data.n_test, g, &t->test_lo, &t->test_hi);
+    long shard_batch = 1;
+    if (!t->full_batch) {
+        bl_batcher_init(&t->batcher, cfg->data.n_train, opt->batch_size, seed);
+        long lo, hi;
+        shard(opt->batch_size, g, &lo, &hi);
+        shard_batch = hi - lo + 1;
+    }
+    long biggest = t->train_hi - t->train_lo;
+    if (t->test_hi - t->test_lo > biggest)
+        biggest = t->test_hi - t->test_lo;
+    if (shard_batch > biggest)
+        biggest = shard_batch;
+    int chunk = (int)(biggest < EVAL_CHUNK ? (biggest > 0 ? biggest : 1) : EVAL_CHUNK);
+    bl_workspace_alloc(&t->ws, &t->model, chunk);
+    t->batch_x = bl_malloc(sizeof(double) * (size_t)chunk * cfg->data.dim);
+    t->batch_label = bl_malloc(sizeof(int) * (size_t)chunk);
+    t->log_loss = bl_malloc(sizeof(double) * (size_t)chunk);
+    t->margin = bl_malloc(sizeof(double) * (size_t)chunk);
+    return 0;
+}
+
+static void task_free(struct task *t)
+{
+    bl_data_free(&t->data);
+    bl_workspace_free(&t->ws);
+    if (!t->full_batch)
+        bl_batcher_free(&t->batcher);
+    free(t->block);
+    free(t->batch_x);
+    free(t->batch_label);
+    free(t->log_loss);
+    free(t->margin);
+}
+
+static int finite_vector(const double *x, long n)
+{
+    double s = 0;
+    for (long i = 0; i < n; i++)
+        s += x[i] * 0.0; /* NaN or Inf anywhere makes s NaN */
+    return s == 0;
+}
+
+/* The scaled gradient of this step's batch. */
+static void batch_gradient(struct task *t, long step, struct pass_totals *p)
+{
+    if (t->full_batch) {
+        pass(t, &t->data.train, NULL, t->train_lo, t->train_hi, 1, p);
+        return;
+    }
+    const int *batch = bl_batcher_batch(&t->batcher, step);
+    long lo, hi;
+    shard(t->cfg->optim.batch_size, t->group, &lo, &hi);
+    pass(t, &t->data.train, batch, lo, hi, 1, p);
+}
+
+int bl_train_task(const struct bl_config *cfg, uint64_t seed, const struct bl_group *g,
+                  bl_step_hook hook, void *hook_ctx, struct bl_task_result *res, char *err,
+                  unsigned long err_len)
+{
+    double started = bl_now();
+    struct task t;
+    memset(res, 0, sizeof *res);
+    if (task_setup(&t, cfg, seed, g, err, err_len))
+        return 1;
+    const struct bl_optim_cfg *opt = &cfg->optim;
+    long n_records = bl_record_count(opt, &cfg->measure);
+    res->n_records = n_records;
+    res->records = bl_malloc(sizeof(double) * (size_t)(BL_METRIC_COUNT * n_records));
+    for (long i = 0; i < BL_METRIC_COUNT * n_records; i++)
+        res->records[i] = NAN;
+    res->status = BL_STATUS_OK;
+
+    int loss_based = opt->schedule == BL_SCHED_LOSS_BASED;
+    long steps_per_epoch = t.full_batch ? 1 : t.batcher.steps_per_epoch;
+    double alpha = opt->lr;           /* loss_based: eta_t = alpha / L */
+    double epoch_log_objective = NAN; /* loss_based: log L at the epoch start */
+    long next_record = 0;
+    struct pass_totals batch = {0}, full = {0}, epoch_totals = {0};
+    long step;
+    for (step = 0;; step++) {
+        int record_now = bl_record_step(opt, &cfg->measure, next_record) == step;
+        int epoch_start = loss_based && step % steps_per_epoch == 0 && step < opt->steps;
+        /* gd computes the full-batch gradient once per step and lets records
+         * and the epoch check reuse it */
+        int have_batch = 0;
+        if (t.full_batch && (step < opt->steps || record_now)) {
+            batch_gradient(&t, step, &batch);
+            full = batch;
+            have_batch = 1;
+        } else if (record_now || epoch_start) {
+            pass(&t, &t.data.train, NULL, t.train_lo, t.train_hi, record_now, &full);
+        }
+        double full_log = objective_log(&t, full.log_loss_sum, full.count);
+        if (epoch_start) {
+            /* SCIENCE.md section 1: after an epoch that lowered the loss, alpha
+             * grows; after one that did not, the epoch is undone and alpha
+             * shrinks. */
+            if (step > 0 && !(full_log < epoch_log_objective)) {
+                memcpy(t.theta, t.epoch_theta, sizeof(double) * t.n_params);
+                if (t.velocity)
+                    memcpy(t.velocity, t.epoch_velocity, sizeof(double) * t.n_params);
+                if (t.full_batch)
+                    memcpy(t.grad, t.epoch_grad, sizeof(double) * t.n_params);
+                batch = full = epoch_totals;
+                full_log = epoch_log_objective;
+                alpha *= opt->loss_down;
+            } else if (step > 0) {
+                alpha *= opt->loss_up;
+            }
+            memcpy(t.epoch_theta, t.theta, sizeof(double) * t.n_params);
+            if (t.velocity)
+                memcpy(t.epoch_velocity, t.velocity, sizeof(double) * t.n_params);
+            if (t.full_batch)
+                memcpy(t.epoch_grad, t.grad, sizeof(double) * t.n_params);
+            epoch_log_objective = full_log;
+            epoch_totals = full;
+        }
+        double lr = loss_based ? alpha / exp(epoch_log_objective) : opt->lr;
+        if (record_now) {
+            record_metrics(&t, &full, lr, res->records, n_records, next_record);
+            next_record++;
+        }
+        int diverged = !isfinite(full.log_loss_sum) && full.log_loss_sum != -INFINITY;
+        if (diverged || !finite_vector(t.theta, t.n_params)) {
+            res->status = BL_STATUS_DIVERGED;
+            break;
+        }
+        if (step >= opt->steps)
+            break;
+        if (!have_batch)
+            batch_gradient(&t, step, &batch);
+        if (!isfinite(batch.log_loss_sum) && batch.log_loss_sum != -INFINITY) {
+            res->status = BL_STATUS_DIVERGED;
+            break;
+        }
+        /* eta * grad(objective) = eta * factor * g; with the loss-based rate
+         * eta = alpha / L_epoch this is alpha * g * exp(log L_batch - log L_epoch),
+         * evaluated in log space so neither factor underflows. */
+        double batch_log = objective_log(&t, batch.log_loss_sum, batch.count);
+        double step_scale = loss_based ? alpha * exp(batch_log - epoch_log_objective)
+                                       : opt->lr * exp(batch_log);
+        /* with the loss-based rate lr overflows to inf once L < 1e-308;
+         * without weight decay that must not turn into inf * 0 = NaN */
+        double decay = opt->weight_decay > 0 ? lr * opt->weight_decay : 0.0;
+        bl_optim_step(opt, t.n_params, step_scale, t.grad, decay, t.theta, t.velocity);
+        if (hook)
+            hook(hook_ctx);
+    }
+    res->steps_done = step;
+    res->n_params = t.n_params;
+    if (cfg->measure.save_params == BL_SAVE_FINAL) {
+        res->params = bl_malloc(sizeof(double) * (size_t)t.n_params);
+        memcpy(res->params, t.theta, sizeof(double) * t.n_params);
+    }
+    task_free(&t);
+    res->wall_seconds = bl_now() - started;
+    return 0;
+}
+
+void bl_task_result_free(struct bl_task_result *res)
+{
+    free(res->records);
+    free(res->params);
+    memset(res, 0, sizeof *res);
+}

@@ -1,0 +1,136 @@
+/* Data: the generators' promises and deterministic batches. */
+#include <string.h>
+
+#include "bl_data.h"
+#include "bl_test.h"
+
+static struct bl_data_cfg data_cfg(enum bl_data_kind kind)
+{
+    struct bl_data_cfg c = {kind, 60, 40, 5, 2, 0.7, 1.0, 3.0};
+    if (kind == BL_DATA_CLUSTERS)
+        c.classes = 3;
+    return c;
+}
+
+static double dot(const double *a, const double *b, int n)
+{
+    double s = 0;
+    for (int i = 0; i < n; i++)
+        s += a[i] * b[i];
+    return s;
+}
+
+static void test_separable_keeps_the_gap(void)
+{
+    struct bl_data_cfg c = data_cfg(BL_DATA_SEPARABLE);
+    struct bl_data d;
+    char err[128];
+    CU_ASSERT_EQUAL_FATAL(bl_data_make(&c, 7, &d, err, sizeof err), 0);
+    BL_ASSERT_CLOSE(dot(d.truth, d.truth, c.dim), 1.0, 1e-14);
+    int positives = 0;
+    for (int i = 0; i < d.train.n; i++) {
+        double y = d.train.label[i] ? 1.0 : -1.0;
+        CU_ASSERT(y * dot(d.train.x + i * c.dim, d.truth, c.dim) >= c.margin - 1e-12);
+        positives += d.train.label[i];
+    }
+    for (int i = 0; i < d.test.n; i++) {
+        double y = d.test.label[i] ? 1.0 : -1.0;
+        CU_ASSERT(y * dot(d.test.x + i * c.dim, d.truth, c.dim) >= c.margin - 1e-12);
+    }
+    CU_ASSERT(positives > 10 && positives < 50);
+    bl_data_free(&d);
+}
+
+static void test_symmetric_pairs(void)
+{
+    struct bl_data_cfg c = data_cfg(BL_DATA_SYMMETRIC);
+    struct bl_data d;
+    char err[128];
+    CU_ASSERT_EQUAL_FATAL(bl_data_make(&c, 3, &d, err, sizeof err), 0);
+    for (int i = 0; i < d.train.n; i += 2) {
+        CU_ASSERT_EQUAL(d.train.label[i] + d.train.label[i + 1], 1);
+        for (int j = 0; j < c.dim; j++)
+            CU_ASSERT_EQUAL(d.train.x[(i + 1) * c.dim + j], -d.train.x[i * c.dim + j]);
+    }
+    bl_data_free(&d);
+    c.n_train = 61;
+    CU_ASSERT_NOT_EQUAL(bl_data_make(&c, 3, &d, err, sizeof err), 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err, "even"));
+}
+
+static void test_clusters_balanced_and_separated(void)
+{
+    struct bl_data_cfg c = data_cfg(BL_DATA_CLUSTERS);
+    c.cluster_std = 0.01;
+    struct bl_data d;
+    char err[128];
+    CU_ASSERT_EQUAL_FATAL(bl_data_make(&c, 2, &d, err, sizeof err), 0);
+    int count[3] = {0, 0, 0};
+    for (int i = 0; i < d.train.n; i++)
+        count[d.train.label[i]]++;
+    CU_ASSERT(count[0] == 20 && count[1] == 20 && count[2] == 20);
+    /* with a tiny std, examples of a class sit next to each other */
+    double gap = 0;
+    for (int j = 0; j < c.dim; j++) {
+        double diff = d.train.x[0 * c.dim + j] - d.train.x[3 * c.dim + j];
+        gap += diff * diff;
+    }
+    CU_ASSERT(gap < 0.01);
+    bl_data_free(&d);
+}
+
+static void test_data_deterministic_in_seed(void)
+{
+    struct bl_data_cfg c = data_cfg(BL_DATA_SEPARABLE);
+    struct bl_data a, b, other;
+    char err[128];
+    bl_data_make(&c, 42, &a, err, sizeof err);
+    bl_data_make(&c, 42, &b, err, sizeof err);
+    bl_data_make(&c, 43, &other, err, sizeof err);
+    size_t bytes = sizeof(double) * c.n_train * c.dim;
+    CU_ASSERT_EQUAL(memcmp(a.train.x, b.train.x, bytes), 0);
+    CU_ASSERT_EQUAL(memcmp(a.test.x, b.test.x, sizeof(double) * c.n_test * c.dim), 0);
+    CU_ASSERT_NOT_EQUAL(memcmp(a.train.x, other.train.x, bytes), 0);
+    /* the test set is not a copy of the training set */
+    CU_ASSERT_NOT_EQUAL(memcmp(a.train.x, a.test.x, sizeof(double) * c.dim), 0);
+    bl_data_free(&a);
+    bl_data_free(&b);
+    bl_data_free(&other);
+}
+
+static void test_batches_are_epoch_permutations(void)
+{
+    struct bl_batcher b, fresh;
+    bl_batcher_init(&b, 10, 3, 99); /* 3 steps per epoch, one example dropped */
+    bl_batcher_init(&fresh, 10, 3, 99);
+    CU_ASSERT_EQUAL(b.steps_per_epoch, 3);
+    int seen[10] = {0};
+    for (long step = 0; step < 3; step++) {
+        const int *idx = bl_batcher_batch(&b, step);
+        for (int i = 0; i < 3; i++)
+            seen[idx[i]]++;
+    }
+    for (int i = 0; i < 10; i++)
+        CU_ASSERT(seen[i] <= 1);
+    /* a step's batch does not depend on the steps asked before it */
+    int later[3];
+    memcpy(later, bl_batcher_batch(&b, 7), sizeof later);
+    const int *direct = bl_batcher_batch(&fresh, 7);
+    CU_ASSERT_EQUAL(memcmp(later, direct, sizeof later), 0);
+    /* and epochs differ */
+    int first[3];
+    memcpy(first, bl_batcher_batch(&fresh, 0), sizeof first);
+    CU_ASSERT_NOT_EQUAL(memcmp(first, bl_batcher_batch(&fresh, 3), sizeof first), 0);
+    bl_batcher_free(&b);
+    bl_batcher_free(&fresh);
+}
+
+void bl_test_register_data(void)
+{
+    CU_pSuite s = CU_add_suite("data", NULL, NULL);
+    BL_ADD_TEST(s, test_separable_keeps_the_gap);
+    BL_ADD_TEST(s, test_symmetric_pairs);
+    BL_ADD_TEST(s, test_clusters_balanced_and_separated);
+    BL_ADD_TEST(s, test_data_deterministic_in_seed);
+    BL_ADD_TEST(s, test_batches_are_epoch_permutations);
+}

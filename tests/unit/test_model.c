@@ -1,0 +1,203 @@
+/* Models: gradients of every model x loss against central differences, and
+ * Euler's identity for homogeneous models. */
+#include <math.h>
+#include <string.h>
+
+#include "bl_loss.h"
+#include "bl_model.h"
+#include "bl_rng.h"
+#include "bl_test.h"
+
+#define N_EX 7
+#define DIM 4
+
+/* Summed loss of the model on (x, label): returns log L and, when grad is
+ * given, grad = dL/dtheta (unscaled). */
+static double summed_loss(const struct bl_model *m, enum bl_loss_kind loss, const double *theta,
+                          const double *x, const int *label, struct bl_workspace *ws,
+                          double *grad)
+{
+    int k = m->dims[m->n_layers];
+    double log_loss[N_EX], margin[N_EX];
+    const double *out = bl_model_forward(m, theta, x, N_EX, ws);
+    bl_loss_forward(loss, out, label, N_EX, k, log_loss, margin);
+    double S = -INFINITY;
+    for (int i = 0; i < N_EX; i++)
+        S = bl_log_add_exp(S, log_loss[i]);
+    if (grad) {
+        bl_loss_backward(loss, out, label, N_EX, k, S, ws->delta);
+        bl_model_backward(m, theta, x, N_EX, ws->delta, ws, grad);
+        for (long p = 0; p < m->n_params; p++)
+            grad[p] *= exp(S);
+    }
+    return S;
+}
+
+/* Max relative difference between backprop and central differences. */
+static double gradient_error(const struct bl_model_cfg *mc, enum bl_loss_kind loss, int outputs)
+{
+    struct bl_model m;
+    bl_model_build(&m, mc, DIM, outputs);
+    struct bl_workspace ws;
+    bl_workspace_alloc(&ws, &m, N_EX);
+    double *theta = malloc(sizeof(double) * m.n_params);
+    double *grad = malloc(sizeof(double) * m.n_params);
+    bl_model_init(&m, 11, theta);
+    struct bl_rng rng;
+    bl_rng_init(&rng, 5, BL_STREAM_TEST_ONLY, 0);
+    if (m.bias)
+        for (int l = 0; l < m.n_layers; l++)
+            for (int j = 0; j < m.dims[l + 1]; j++)
+                theta[m.bias_offset[l] + j] = 0.3 * bl_rng_normal(&rng);
+    double x[N_EX * DIM];
+    int label[N_EX];
+    for (int i = 0; i < N_EX * DIM; i++)
+        x[i] = bl_rng_normal(&rng);
+    int classes = outputs == 1 ? 2 : outputs;
+    for (int i = 0; i < N_EX; i++)
+        label[i] = (int)bl_rng_below(&rng, (uint64_t)classes);
+    summed_loss(&m, loss, theta, x, label, &ws, grad);
+    double worst = 0, h = 1e-6;
+    for (long p = 0; p < m.n_params; p++) {
+        double keep = theta[p];
+        theta[p] = keep + h;
+        double up = exp(summed_loss(&m, loss, theta, x, label, &ws, NULL));
+        theta[p] = keep - h;
+        double down = exp(summed_loss(&m, loss, theta, x, label, &ws, NULL));
+        theta[p] = keep;
+        double fd = (up - down) / (2 * h);
+        double err = fabs(fd - grad[p]) / fmax(1e-3, fabs(fd) + fabs(grad[p]));
+        if (err > worst)
+            worst = err;
+    }
+    free(theta);
+    free(grad);
+    bl_workspace_free(&ws);
+    return worst;
+}
+
+static void test_gradients_every_model_and_loss(void)
+{
+    enum bl_activation acts[3] = {BL_ACT_RELU, BL_ACT_LEAKY_RELU, BL_ACT_IDENTITY};
+    struct { enum bl_loss_kind loss; int outputs; } losses[5] = {
+        {BL_LOSS_LOGISTIC, 1}, {BL_LOSS_EXPONENTIAL, 1}, {BL_LOSS_SQUARED, 1},
+        {BL_LOSS_CROSS_ENTROPY, 3}, {BL_LOSS_SQUARED, 3}};
+    int checked = 0;
+    for (int kind = 0; kind < 2; kind++)
+        for (int depth = 2; depth <= (kind ? 3 : 2); depth++)
+            for (int a = 0; a < 3; a++)
+                for (int bias = 0; bias < 2; bias++)
+                    for (int l = 0; l < 5; l++) {
+                        struct bl_model_cfg mc = {kind ? BL_MODEL_MLP : BL_MODEL_LINEAR,
+                                                  depth, 5, acts[a], 0.2, bias, 1.0};
+                        double err = gradient_error(&mc, losses[l].loss, losses[l].outputs);
+                        if (err > 1e-5)
+                            fprintf(stderr, "\n  gradient error %.3g: model %d depth %d act %d "
+                                            "bias %d loss %d\n", err, kind, depth, a, bias, l);
+                        CU_ASSERT(err < 1e-5);
+                        checked++;
+                    }
+    CU_ASSERT_EQUAL(checked, 3 * 2 * 5 * 3);
+}
+
+/* f(theta; x) and its gradient for a single-output model at one input. */
+static double output_and_gradient(const struct bl_model *m, const double *theta,
+                                  const double *x, struct bl_workspace *ws, double *grad)
+{
+    double f = bl_model_forward(m, theta, x, 1, ws)[0];
+    ws->delta[0] = 1.0;
+    bl_model_backward(m, theta, x, 1, ws->delta, ws, grad);
+    return f;
+}
+
+/* <theta, grad f> - degree * f, relative to |f| */
+static double euler_defect(int depth, enum bl_activation act, int bias)
+{
+    struct bl_model_cfg mc = {depth == 1 ? BL_MODEL_LINEAR : BL_MODEL_MLP, depth, 6, act, 0.1,
+                              bias, 1.0};
+    struct bl_model m;
+    bl_model_build(&m, &mc, DIM, 1);
+    struct bl_workspace ws;
+    bl_workspace_alloc(&ws, &m, 1);
+    double *theta = malloc(sizeof(double) * m.n_params);
+    double *grad = malloc(sizeof(double) * m.n_params);
+    bl_model_init(&m, 3, theta);
+    for (long p = 0; m.bias && p < m.n_params; p++)
+        if (p >= m.bias_offset[0])
+            theta[p] = 0.5;
+    double x[DIM] = {0.3, -1.2, 0.7, 2.0};
+    double f = output_and_gradient(&m, theta, x, &ws, grad);
+    double dot = 0;
+    for (long p = 0; p < m.n_params; p++)
+        dot += theta[p] * grad[p];
+    int degree = m.n_layers;
+    free(theta);
+    free(grad);
+    bl_workspace_free(&ws);
+    return fabs(dot - degree * f) / fmax(1e-12, fabs(f));
+}
+
+static void test_euler_identity_homogeneous(void)
+{
+    enum bl_activation acts[3] = {BL_ACT_RELU, BL_ACT_LEAKY_RELU, BL_ACT_IDENTITY};
+    for (int depth = 1; depth <= 4; depth++)
+        for (int a = 0; a < 3; a++)
+            CU_ASSERT(euler_defect(depth, acts[a], 0) < 1e-12);
+    /* with biases the model is not homogeneous and the identity fails */
+    CU_ASSERT(euler_defect(3, BL_ACT_RELU, 1) > 1e-3);
+}
+
+static void test_rescaling_is_power_of_scale(void)
+{
+    struct bl_model_cfg mc = {BL_MODEL_MLP, 3, 8, BL_ACT_LEAKY_RELU, 0.1, 0, 1.0};
+    struct bl_model m;
+    bl_model_build(&m, &mc, DIM, 1);
+    CU_ASSERT_EQUAL(m.degree, 3);
+    struct bl_workspace ws;
+    bl_workspace_alloc(&ws, &m, 1);
+    double *theta = malloc(sizeof(double) * m.n_params);
+    bl_model_init(&m, 9, theta);
+    double x[DIM] = {1.0, 0.5, -0.25, 2.0};
+    double f1 = bl_model_forward(&m, theta, x, 1, &ws)[0];
+    for (long p = 0; p < m.n_params; p++)
+        theta[p] *= 2.5;
+    double f2 = bl_model_forward(&m, theta, x, 1, &ws)[0];
+    BL_ASSERT_CLOSE(f2, pow(2.5, 3) * f1, 1e-13);
+    free(theta);
+    bl_workspace_free(&ws);
+}
+
+static void test_layout_and_init(void)
+{
+    struct bl_model_cfg mc = {BL_MODEL_MLP, 2, 3, BL_ACT_RELU, 0.1, 1, 2.0};
+    struct bl_model m;
+    bl_model_build(&m, &mc, 4, 2);
+    /* W1 (3,4), W2 (2,3), b1 (3), b2 (2) */
+    CU_ASSERT_EQUAL(m.n_params, 12 + 6 + 3 + 2);
+    CU_ASSERT_EQUAL(m.weight_offset[1], 12);
+    CU_ASSERT_EQUAL(m.bias_offset[0], 18);
+    CU_ASSERT_EQUAL(m.bias_offset[1], 21);
+    char layout[128];
+    bl_model_layout(&m, layout, sizeof layout);
+    CU_ASSERT_STRING_EQUAL(layout, "W1(3,4) W2(2,3) b1(3) b2(2)");
+    /* a big layer's weights have std init_scale / sqrt(fan_in) */
+    struct bl_model_cfg wide = {BL_MODEL_LINEAR, 1, 1, BL_ACT_RELU, 0.1, 0, 2.0};
+    struct bl_model lin;
+    bl_model_build(&lin, &wide, 400, 100);
+    double *theta = malloc(sizeof(double) * lin.n_params);
+    bl_model_init(&lin, 1, theta);
+    double ss = 0;
+    for (long p = 0; p < lin.n_params; p++)
+        ss += theta[p] * theta[p];
+    BL_ASSERT_CLOSE(sqrt(ss / lin.n_params), 2.0 / sqrt(400.0), 0.02);
+    free(theta);
+}
+
+void bl_test_register_model(void)
+{
+    CU_pSuite s = CU_add_suite("model", NULL, NULL);
+    BL_ADD_TEST(s, test_gradients_every_model_and_loss);
+    BL_ADD_TEST(s, test_euler_identity_homogeneous);
+    BL_ADD_TEST(s, test_rescaling_is_power_of_scale);
+    BL_ADD_TEST(s, test_layout_and_init);
+}

@@ -1,0 +1,187 @@
+/* Optimizer formulas and whole training tasks in one process. */
+#include <math.h>
+#include <string.h>
+
+#include "bl_loss.h"
+#include "bl_optim.h"
+#include "bl_train.h"
+#include "bl_test.h"
+
+static void test_momentum_and_decay_formulas(void)
+{
+    struct bl_optim_cfg gd = {0};
+    gd.kind = BL_OPT_GD;
+    double theta[2] = {1.0, -2.0}, grad[2] = {0.5, 0.25};
+    bl_optim_step(&gd, 2, 0.1, grad, 0.01, theta, NULL);
+    BL_ASSERT_CLOSE(theta[0], 1.0 - 0.05 - 0.01, 1e-15);
+    BL_ASSERT_CLOSE(theta[1], -2.0 - 0.025 + 0.02, 1e-15);
+    struct bl_optim_cfg mom = gd;
+    mom.kind = BL_OPT_MOMENTUM;
+    mom.momentum = 0.9;
+    double t[1] = {1.0}, v[1] = {0.0}, g[1] = {1.0};
+    bl_optim_step(&mom, 1, 0.1, g, 0.0, t, v); /* v = 0.1, t = 0.9 */
+    bl_optim_step(&mom, 1, 0.1, g, 0.0, t, v); /* v = 0.19, t = 0.71 */
+    BL_ASSERT_CLOSE(v[0], 0.19, 1e-15);
+    BL_ASSERT_CLOSE(t[0], 0.71, 1e-15);
+}
+
+static struct bl_config small_task(void)
+{
+    struct bl_config c;
+    bl_config_defaults(&c);
+    c.data.kind = BL_DATA_SEPARABLE;
+    c.data.n_train = 40;
+    c.data.n_test = 100;
+    c.data.dim = 5;
+    c.data.margin = 0.2;
+    c.model.kind = BL_MODEL_LINEAR;
+    c.model.depth = 1;
+    c.model.bias = 0;
+    c.loss.kind = BL_LOSS_LOGISTIC;
+    c.loss.reduction = BL_REDUCE_SUM;
+    c.optim.kind = BL_OPT_GD;
+    c.optim.lr = 0.1;
+    c.optim.steps = 3000;
+    c.measure.every = 100;
+    return c;
+}
+
+static double metric(const struct bl_task_result *r, enum bl_metric m, long record)
+{
+    return r->records[(long)m * r->n_records + record];
+}
+
+static void test_gd_fits_then_margin_grows(void)
+{
+    struct bl_config c = small_task();
+    struct bl_task_result r;
+    char err[128];
+    CU_ASSERT_EQUAL_FATAL(bl_train_task(&c, 1, NULL, NULL, NULL, &r, err, sizeof err), 0);
+    CU_ASSERT_EQUAL(r.status, BL_STATUS_OK);
+    CU_ASSERT_EQUAL(r.n_records, 31);
+    long last = r.n_records - 1;
+    CU_ASSERT_EQUAL(metric(&r, BL_M_TRAIN_ACC, last), 1.0);
+    /* Lyu & Li: once the summed loss is below l(0) = ln 2, the smoothed margin
+     * does not decrease (small steps; allow rounding). */
+    int after = 0;
+    for (long k = 1; k < r.n_records; k++) {
+        if (exp(metric(&r, BL_M_TRAIN_LOG_LOSS, k - 1)) >= log(2.0))
+            continue;
+        after++;
+        CU_ASSERT(metric(&r, BL_M_SMOOTHED_MARGIN, k) >=
+                  metric(&r, BL_M_SMOOTHED_MARGIN, k - 1) - 1e-12);
+        /* smoothed <= normalized margin (exact for any loss with l >= e^{-q}...
+         * for logistic l(q) >= the tail, so l^{-1}(L) <= q_min) */
+        CU_ASSERT(metric(&r, BL_M_SMOOTHED_MARGIN, k) <=
+                  metric(&r, BL_M_NORMALIZED_MARGIN, k) + 1e-12);
+    }
+    CU_ASSERT(after > 10);
+    CU_ASSERT(metric(&r, BL_M_NORMALIZED_MARGIN, last) > metric(&r, BL_M_NORMALIZED_MARGIN, 10));
+    bl_task_result_free(&r);
+}
+
+static void test_chunked_pass_matches_direct_gradient(void)
+{
+    /* 5000 examples exceed the 4096-example chunk: the folded gradient must
+     * equal one forward/backward over all of them */
+    struct bl_config c = small_task();
+    c.data.n_train = 5000;
+    c.data.n_test = 0;
+    c.loss.reduction = BL_REDUCE_MEAN;
+    c.optim.steps = 1;
+    c.measure.every = 1;
+    struct bl_task_result r;
+    char err[128];
+    CU_ASSERT_EQUAL_FATAL(bl_train_task(&c, 4, NULL, NULL, NULL, &r, err, sizeof err), 0);
+
+    struct bl_data d;
+    bl_data_make(&c.data, 4, &d, err, sizeof err);
+    struct bl_model m;
+    bl_model_build(&m, &c.model, c.data.dim, 1);
+    struct bl_workspace ws;
+    bl_workspace_alloc(&ws, &m, c.data.n_train);
+    double theta[5], grad[5], *log_loss = malloc(sizeof(double) * 5000),
+                             *margin = malloc(sizeof(double) * 5000);
+    bl_model_init(&m, 4, theta);
+    const double *out = bl_model_forward(&m, theta, d.train.x, 5000, &ws);
+    bl_loss_forward(c.loss.kind, out, d.train.label, 5000, 1, log_loss, margin);
+    double loss = 0;
+    for (int i = 0; i < 5000; i++)
+        loss += exp(log_loss[i]);
+    bl_loss_backward(c.loss.kind, out, d.train.label, 5000, 1, 0.0, ws.delta);
+    bl_model_backward(&m, theta, d.train.x, 5000, ws.delta, &ws, grad);
+    double norm = 0;
+    for (int p = 0; p < 5; p++)
+        norm += grad[p] * grad[p] / (5000.0 * 5000.0);
+    BL_ASSERT_CLOSE(metric(&r, BL_M_GRAD_NORM, 0), sqrt(norm), 1e-12);
+    BL_ASSERT_CLOSE(metric(&r, BL_M_TRAIN_LOSS, 0), loss / 5000, 1e-12);
+    free(log_loss);
+    free(margin);
+    bl_workspace_free(&ws);
+    bl_data_free(&d);
+    bl_task_result_free(&r);
+}
+
+static void test_loss_based_rate_goes_below_double_range(void)
+{
+    struct bl_config c = small_task();
+    c.loss.kind = BL_LOSS_EXPONENTIAL;
+    c.optim.schedule = BL_SCHED_LOSS_BASED;
+    c.optim.lr = 0.1;
+    c.optim.steps = 15000; /* log L falls about 27 per 500 steps here */
+    c.measure.every = 1000;
+    struct bl_task_result r;
+    char err[128];
+    CU_ASSERT_EQUAL_FATAL(bl_train_task(&c, 2, NULL, NULL, NULL, &r, err, sizeof err), 0);
+    CU_ASSERT_EQUAL(r.status, BL_STATUS_OK);
+    long last = r.n_records - 1;
+    double log_loss = metric(&r, BL_M_TRAIN_LOG_LOSS, last);
+    CU_ASSERT(isfinite(log_loss));
+    CU_ASSERT(log_loss < log(1e-300)); /* the loss itself is no longer a double */
+    CU_ASSERT(isfinite(metric(&r, BL_M_SMOOTHED_MARGIN, last)));
+    CU_ASSERT(metric(&r, BL_M_SMOOTHED_MARGIN, last) > 0);
+    bl_task_result_free(&r);
+}
+
+static void test_divergence_is_marked(void)
+{
+    struct bl_config c = small_task();
+    c.loss.kind = BL_LOSS_SQUARED;
+    c.optim.lr = 50.0; /* far past 2 / lambda_max of the squared loss */
+    c.optim.steps = 2000;
+    struct bl_task_result r;
+    char err[128];
+    CU_ASSERT_EQUAL_FATAL(bl_train_task(&c, 1, NULL, NULL, NULL, &r, err, sizeof err), 0);
+    CU_ASSERT_EQUAL(r.status, BL_STATUS_DIVERGED);
+    CU_ASSERT(r.steps_done < c.optim.steps);
+    CU_ASSERT(isnan(metric(&r, BL_M_TRAIN_LOSS, r.n_records - 1)));
+    bl_task_result_free(&r);
+}
+
+static void test_sgd_batches_reproducible(void)
+{
+    struct bl_config c = small_task();
+    c.optim.kind = BL_OPT_SGD;
+    c.optim.batch_size = 8;
+    c.optim.steps = 200;
+    struct bl_task_result a, b;
+    char err[128];
+    bl_train_task(&c, 5, NULL, NULL, NULL, &a, err, sizeof err);
+    bl_train_task(&c, 5, NULL, NULL, NULL, &b, err, sizeof err);
+    CU_ASSERT_EQUAL(memcmp(a.records, b.records, sizeof(double) * BL_METRIC_COUNT * a.n_records),
+                    0);
+    CU_ASSERT(metric(&a, BL_M_TRAIN_LOSS, a.n_records - 1) < metric(&a, BL_M_TRAIN_LOSS, 0));
+    bl_task_result_free(&a);
+    bl_task_result_free(&b);
+}
+
+void bl_test_register_optim(void)
+{
+    CU_pSuite s = CU_add_suite("optim", NULL, NULL);
+    BL_ADD_TEST(s, test_momentum_and_decay_formulas);
+    BL_ADD_TEST(s, test_gd_fits_then_margin_grows);
+    BL_ADD_TEST(s, test_chunked_pass_matches_direct_gradient);
+    BL_ADD_TEST(s, test_loss_based_rate_goes_below_double_range);
+    BL_ADD_TEST(s, test_divergence_is_marked);
+    BL_ADD_TEST(s, test_sgd_batches_reproducible);
+}
