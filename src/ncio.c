@@ -164,6 +164,7 @@ int bl_output_create(struct bl_output *o, const char *path, const struct bl_conf
         NC(nc_def_var_fill(ncid, o->var_metric[m], 0, &fill));
         put_text_attr(ncid, o->var_metric[m], "long_name", mi->long_name);
         put_text_attr(ncid, o->var_metric[m], "units", mi->units);
+        put_text_attr(ncid, o->var_metric[m], "coordinates", "step");
         char name[128];
         snprintf(name, sizeof name, "%s_stats", mi->name);
         NC(nc_def_var(ncid, name, NC_DOUBLE, 3, stat_dims, &o->var_stats[m]));
@@ -171,6 +172,7 @@ int bl_output_create(struct bl_output *o, const char *path, const struct bl_conf
         snprintf(text, sizeof text, "%s: statistics across seeds", mi->long_name);
         put_text_attr(ncid, o->var_stats[m], "long_name", text);
         put_text_attr(ncid, o->var_stats[m], "units", mi->units);
+        put_text_attr(ncid, o->var_stats[m], "coordinates", "step");
     }
 
     int task_dims[2] = {d_point, d_seed};
