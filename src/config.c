@@ -1,0 +1,1487 @@
+/* Configuration: one table of keys drives INI parsing, --set, [sweep],
+ * validation and printing, so a key is described in exactly one place. */
+#include "bl_config.h"
+
+#include <ctype.h>
+#include <errno.h>
+#include <ini.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "bl_log.h"
+
+/* A sweep larger than this is almost certainly a typo, and the count must
+ * stay well inside an int. */
+#define MAX_SWEEP_POINTS 1000000
+
+/* Longest INI line we accept: a [sweep] line can list 64 values, and
+ * experiment.output can be a long path. */
+#define MAX_LINE 16384
+
+/* Enough for any value printed back from a struct field (paths included). */
+#define VALUE_TEXT_MAX (BL_PATH_MAX + 64)
+
+/* Sweepable keys are numbers or enum names, always short once printed. */
+#define SWEEP_TEXT_MAX 64
+
+enum key_type { T_INT, T_LONG, T_DOUBLE, T_BOOL, T_ENUM, T_STRING };
+
+struct key_desc {
+    const char *section;
+    const char *key;
+    enum key_type type;
+    double min, max;          /* int, long and double keys */
+    int min_open, max_open;   /* 1 when the bound itself is not allowed */
+    const char *const *names; /* enum keys: value i is names[i], NULL-terminated */
+    int ident;                /* string keys: non-empty, only [A-Za-z0-9_.-] */
+    const char *def;          /* the default, as it would be written in the INI */
+    const char *desc;
+    size_t offset, size; /* where the value lives in struct bl_config */
+};
+
+/* The enum tables below are indexed by the enum values of bl_config.h. */
+_Static_assert(BL_DATA_CLUSTERS == 2, "data_kinds follows enum bl_data_kind");
+_Static_assert(BL_MODEL_MLP == 1, "model_kinds follows enum bl_model_kind");
+_Static_assert(BL_ACT_IDENTITY == 2, "activations follows enum bl_activation");
+_Static_assert(BL_LOSS_SQUARED == 3, "loss_kinds follows enum bl_loss_kind");
+_Static_assert(BL_REDUCE_SUM == 1, "reductions follows enum bl_reduction");
+_Static_assert(BL_OPT_MOMENTUM == 2, "optim_kinds follows enum bl_optim_kind");
+_Static_assert(BL_SCHED_LOSS_BASED == 1, "schedules follows enum bl_schedule");
+_Static_assert(BL_SAVE_FINAL == 1, "save_params follows enum bl_save_params");
+/* Enum fields are read and written through an int. */
+_Static_assert(sizeof(enum bl_data_kind) == sizeof(int), "enums are int-sized");
+
+static const char *const data_kinds[] = {"separable", "symmetric", "clusters", NULL};
+static const char *const model_kinds[] = {"linear", "mlp", NULL};
+static const char *const activations[] = {"relu", "leaky_relu", "identity", NULL};
+static const char *const loss_kinds[] = {"logistic", "exponential", "cross_entropy", "squared",
+                                         NULL};
+static const char *const reductions[] = {"mean", "sum", NULL};
+static const char *const optim_kinds[] = {"gd", "sgd", "momentum", NULL};
+static const char *const schedules[] = {"constant", "loss_based", NULL};
+static const char *const save_params[] = {"none", "final", NULL};
+
+#define FIELD(m) .offset = offsetof(struct bl_config, m), .size = sizeof(((struct bl_config *)0)->m)
+
+/* clang-format off */
+static const struct key_desc keys[] = {
+    {.section = "experiment", .key = "name", .type = T_STRING, .ident = 1, .def = "experiment",
+     .desc = "run name; the output is results/<name>.nc unless output is set",
+     FIELD(experiment.name)},
+    {.section = "experiment", .key = "seeds", .type = T_INT, .min = 1, .max = 100000, .def = "8",
+     .desc = "number of seeds per sweep point", FIELD(experiment.seeds)},
+    {.section = "experiment", .key = "first_seed", .type = T_INT, .min = 0, .max = 2147483647,
+     .def = "0", .desc = "seeds are first_seed .. first_seed+seeds-1",
+     FIELD(experiment.first_seed)},
+    {.section = "experiment", .key = "output", .type = T_STRING, .def = "",
+     .desc = "output NetCDF file; empty means results/<name>.nc", FIELD(experiment.output)},
+
+    {.section = "data", .key = "kind", .type = T_ENUM, .names = data_kinds, .def = "separable",
+     .desc = "separable (margin around w*), symmetric (pairs (x,y),(-x,-y)) or clusters",
+     FIELD(data.kind)},
+    {.section = "data", .key = "n_train", .type = T_INT, .min = 1, .max = 1e8, .def = "200",
+     .desc = "training examples", FIELD(data.n_train)},
+    {.section = "data", .key = "n_test", .type = T_INT, .min = 0, .max = 1e8, .def = "1000",
+     .desc = "test examples", FIELD(data.n_test)},
+    {.section = "data", .key = "dim", .type = T_INT, .min = 1, .max = 1e6, .def = "20",
+     .desc = "input features", FIELD(data.dim)},
+    {.section = "data", .key = "classes", .type = T_INT, .min = 2, .max = 1000, .def = "2",
+     .desc = "number of classes (2 for separable and symmetric)", FIELD(data.classes)},
+    {.section = "data", .key = "margin", .type = T_DOUBLE, .min = 0, .max = 100, .def = "0.1",
+     .desc = "separable/symmetric: every example has |<w*,x>| >= margin", FIELD(data.margin)},
+    {.section = "data", .key = "cluster_std", .type = T_DOUBLE, .min = 0, .min_open = 1,
+     .max = 1e6, .def = "1.0", .desc = "clusters: standard deviation of each cluster",
+     FIELD(data.cluster_std)},
+    {.section = "data", .key = "cluster_spread", .type = T_DOUBLE, .min = 0, .min_open = 1,
+     .max = 1e6, .def = "3.0", .desc = "clusters: standard deviation of the cluster centres",
+     FIELD(data.cluster_spread)},
+
+    {.section = "model", .key = "kind", .type = T_ENUM, .names = model_kinds, .def = "mlp",
+     .desc = "linear (one weight layer) or mlp", FIELD(model.kind)},
+    {.section = "model", .key = "depth", .type = T_INT, .min = 1, .max = 64, .def = "2",
+     .desc = "weight layers; linear is 1, mlp needs at least 2", FIELD(model.depth)},
+    {.section = "model", .key = "width", .type = T_INT, .min = 1, .max = 1e6, .def = "64",
+     .desc = "units per hidden layer", FIELD(model.width)},
+    {.section = "model", .key = "activation", .type = T_ENUM, .names = activations,
+     .def = "relu", .desc = "hidden-layer activation (mlp only)", FIELD(model.activation)},
+    {.section = "model", .key = "leaky_slope", .type = T_DOUBLE, .min = 0, .max = 1,
+     .max_open = 1, .def = "0.1", .desc = "s in leaky_relu(z) = max(z, s z)",
+     FIELD(model.leaky_slope)},
+    {.section = "model", .key = "bias", .type = T_BOOL, .def = "false",
+     .desc = "bias terms; without them the network is homogeneous", FIELD(model.bias)},
+    {.section = "model", .key = "init_scale", .type = T_DOUBLE, .min = 0, .min_open = 1,
+     .max = 1e6, .def = "1.0", .desc = "multiplies the default N(0, 1/fan_in) initialization",
+     FIELD(model.init_scale)},
+
+    {.section = "loss", .key = "kind", .type = T_ENUM, .names = loss_kinds, .def = "logistic",
+     .desc = "logistic and exponential need 2 classes", FIELD(loss.kind)},
+    {.section = "loss", .key = "reduction", .type = T_ENUM, .names = reductions, .def = "mean",
+     .desc = "training objective: mean or sum over the examples", FIELD(loss.reduction)},
+
+    {.section = "optim", .key = "kind", .type = T_ENUM, .names = optim_kinds, .def = "gd",
+     .desc = "gd (full batch), sgd or momentum (heavy ball)", FIELD(optim.kind)},
+    {.section = "optim", .key = "lr", .type = T_DOUBLE, .min = 0, .min_open = 1, .max = 1e6,
+     .def = "0.1", .desc = "learning rate (the initial one for loss_based)", FIELD(optim.lr)},
+    {.section = "optim", .key = "schedule", .type = T_ENUM, .names = schedules,
+     .def = "constant", .desc = "constant lr, or loss_based: grow after a good epoch, shrink "
+                                "after an undone one", FIELD(optim.schedule)},
+    {.section = "optim", .key = "momentum", .type = T_DOUBLE, .min = 0, .max = 1, .max_open = 1,
+     .def = "0.9", .desc = "heavy-ball coefficient (kind = momentum)", FIELD(optim.momentum)},
+    {.section = "optim", .key = "weight_decay", .type = T_DOUBLE, .min = 0, .max = 1000,
+     .def = "0", .desc = "lambda: adds lambda*theta to the gradient", FIELD(optim.weight_decay)},
+    {.section = "optim", .key = "batch_size", .type = T_INT, .min = 0, .max = 1e8, .def = "0",
+     .desc = "examples per step; 0 = full batch", FIELD(optim.batch_size)},
+    {.section = "optim", .key = "steps", .type = T_LONG, .min = 1, .max = 1e12, .def = "1000",
+     .desc = "optimizer steps", FIELD(optim.steps)},
+    {.section = "optim", .key = "loss_up", .type = T_DOUBLE, .min = 1, .max = 10,
+     .def = "1.148698354997035", .desc = "loss_based: lr factor after a good epoch (2^(1/5))",
+     FIELD(optim.loss_up)},
+    {.section = "optim", .key = "loss_down", .type = T_DOUBLE, .min = 0, .min_open = 1, .max = 1,
+     .def = "0.933032991536807", .desc = "loss_based: lr factor after an undone epoch "
+                                         "(2^(-1/10))", FIELD(optim.loss_down)},
+
+    {.section = "measure", .key = "every", .type = T_LONG, .min = 1, .max = 1e12, .def = "10",
+     .desc = "record the metrics every this many steps", FIELD(measure.every)},
+    {.section = "measure", .key = "save_params", .type = T_ENUM, .names = save_params,
+     .def = "none", .desc = "none, or final: store the trained parameters",
+     FIELD(measure.save_params)},
+
+    {.section = "parallel", .key = "group_size", .type = T_INT, .min = 1, .max = 4096, .def = "1",
+     .desc = "ranks per task: 1 runs an ensemble, more splits the data",
+     FIELD(parallel.group_size)},
+    {.section = "parallel", .key = "blas_threads", .type = T_INT, .min = 0, .max = 256,
+     .def = "0", .desc = "OpenBLAS threads per rank; 0 = cores / ranks",
+     FIELD(parallel.blas_threads)},
+};
+
+/* clang-format on */
+
+#define N_KEYS ((int)(sizeof keys / sizeof keys[0]))
+
+/* Table order; "sweep" is not in keys[] because its keys are section.key. */
+static const char *const sections[] = {"experiment", "data",    "model",    "loss",
+                                       "optim",      "measure", "parallel", "sweep"};
+#define N_SECTIONS ((int)(sizeof sections / sizeof sections[0]))
+
+/* Names people bring from other tools. Only used to suggest the real key. */
+/* clang-format off */
+static const struct {
+    const char *section, *alias, *key;
+} aliases[] = {
+    {"optim", "learning_rate", "lr"},  {"optim", "step_size", "lr"},
+    {"optim", "eta", "lr"},            {"optim", "alpha", "lr"},
+    {"optim", "iterations", "steps"},  {"optim", "iters", "steps"},
+    {"optim", "n_steps", "steps"},     {"optim", "num_steps", "steps"},
+    {"optim", "max_steps", "steps"},   {"optim", "epochs", "steps"},
+    {"optim", "batch", "batch_size"},  {"optim", "batchsize", "batch_size"},
+    {"optim", "minibatch", "batch_size"}, {"optim", "wd", "weight_decay"},
+    {"optim", "l2", "weight_decay"},   {"optim", "optimizer", "kind"},
+    {"optim", "type", "kind"},         {"optim", "beta", "momentum"},
+    {"model", "layers", "depth"},      {"model", "n_layers", "depth"},
+    {"model", "num_layers", "depth"},  {"model", "hidden", "width"},
+    {"model", "hidden_size", "width"}, {"model", "n_hidden", "width"},
+    {"model", "units", "width"},       {"model", "act", "activation"},
+    {"model", "nonlinearity", "activation"}, {"model", "use_bias", "bias"},
+    {"model", "type", "kind"},         {"model", "init", "init_scale"},
+    {"data", "train_size", "n_train"}, {"data", "n_samples", "n_train"},
+    {"data", "samples", "n_train"},    {"data", "test_size", "n_test"},
+    {"data", "input_dim", "dim"},      {"data", "n_features", "dim"},
+    {"data", "features", "dim"},       {"data", "n_classes", "classes"},
+    {"data", "num_classes", "classes"}, {"data", "type", "kind"},
+    {"loss", "type", "kind"},          {"loss", "reduce", "reduction"},
+    {"experiment", "n_seeds", "seeds"}, {"experiment", "num_seeds", "seeds"},
+    {"experiment", "seed", "first_seed"}, {"experiment", "out", "output"},
+    {"measure", "log_every", "every"}, {"measure", "eval_every", "every"},
+    {"measure", "interval", "every"},  {"parallel", "ranks_per_task", "group_size"},
+    {"parallel", "threads", "blas_threads"},
+};
+/* clang-format on */
+#define N_ALIASES ((int)(sizeof aliases / sizeof aliases[0]))
+
+/* Writes "origin:line: " (or "origin: ", or nothing when origin is NULL)
+ * and the message to err. Always returns -1 so callers can return it. */
+static int fail(char *err, size_t len, const char *origin, int line, const char *fmt, ...)
+    __attribute__((format(printf, 5, 6)));
+
+static int fail(char *err, size_t len, const char *origin, int line, const char *fmt, ...)
+{
+    if (!err || len == 0)
+        return -1;
+    int n = 0;
+    if (origin && line > 0)
+        n = snprintf(err, len, "%s:%d: ", origin, line);
+    else if (origin)
+        n = snprintf(err, len, "%s: ", origin);
+    else
+        err[0] = '\0';
+    if (n < 0 || (size_t)n >= len)
+        return -1;
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(err + n, len - (size_t)n, fmt, ap);
+    va_end(ap);
+    return -1;
+}
+
+static void *field(const struct key_desc *d, struct bl_config *c)
+{
+    return (char *)c + d->offset;
+}
+
+static const void *cfield(const struct key_desc *d, const struct bl_config *c)
+{
+    return (const char *)c + d->offset;
+}
+
+static int find_key(const char *section, const char *key)
+{
+    for (int i = 0; i < N_KEYS; i++)
+        if (!strcmp(keys[i].section, section) && !strcmp(keys[i].key, key))
+            return i;
+    return -1;
+}
+
+/* "section.key" -> index in keys[], or -1. */
+static int find_dotted(const char *dotted)
+{
+    const char *dot = strchr(dotted, '.');
+    if (!dot)
+        return -1;
+    for (int i = 0; i < N_KEYS; i++) {
+        size_t ls = strlen(keys[i].section);
+        if ((size_t)(dot - dotted) == ls && !strncmp(dotted, keys[i].section, ls) &&
+            !strcmp(dot + 1, keys[i].key))
+            return i;
+    }
+    return -1;
+}
+
+static int section_known(const char *section)
+{
+    for (int i = 0; i < N_SECTIONS; i++)
+        if (!strcmp(sections[i], section))
+            return 1;
+    return 0;
+}
+
+/* [experiment] and [parallel] describe the run, not one point of it. */
+static int sweepable(const struct key_desc *d)
+{
+    return strcmp(d->section, "experiment") && strcmp(d->section, "parallel");
+}
+
+/* Index in cfg->sweep of the sweep over keys[k], or -1. */
+static int sweep_slot(const struct bl_config *cfg, int k)
+{
+    for (int i = 0; i < cfg->n_sweep; i++)
+        if (find_dotted(cfg->sweep[i].key) == k)
+            return i;
+    return -1;
+}
+
+/* Levenshtein distance, case-insensitive; long strings are never "close". */
+static int edit_distance(const char *a, const char *b)
+{
+    size_t la = strlen(a), lb = strlen(b);
+    if (la > 63 || lb > 63)
+        return 1000;
+    int row[64];
+    for (size_t j = 0; j <= lb; j++)
+        row[j] = (int)j;
+    for (size_t i = 1; i <= la; i++) {
+        int diag = row[0];
+        row[0] = (int)i;
+        for (size_t j = 1; j <= lb; j++) {
+            int up = row[j];
+            int cost = tolower((unsigned char)a[i - 1]) != tolower((unsigned char)b[j - 1]);
+            int best = diag + cost;
+            if (up + 1 < best)
+                best = up + 1;
+            if (row[j - 1] + 1 < best)
+                best = row[j - 1] + 1;
+            row[j] = best;
+            diag = up;
+        }
+    }
+    return (int)row[lb];
+}
+
+/* A suggestion further away than this is more noise than help. */
+static int close_enough(const char *typed, int distance)
+{
+    int limit = (int)strlen(typed) / 2;
+    return distance <= (limit > 2 ? limit : 2);
+}
+
+/* Nearest key to `typed` among the keys (and their aliases) of `section`,
+ * or of every section when section is NULL. Returns the key index and sets
+ * *dist, or -1. When dotted, `typed` is compared as section.key. */
+static int nearest_key(const char *typed, const char *section, int dotted, int *dist)
+{
+    int best = -1, best_d = 1 << 30;
+    char name[2 * BL_NAME_MAX];
+    for (int i = 0; i < N_KEYS; i++) {
+        if (section && strcmp(keys[i].section, section))
+            continue;
+        if (dotted)
+            snprintf(name, sizeof name, "%s.%s", keys[i].section, keys[i].key);
+        else
+            snprintf(name, sizeof name, "%s", keys[i].key);
+        int d = edit_distance(typed, name);
+        if (d < best_d) {
+            best = i;
+            best_d = d;
+        }
+    }
+    for (int a = 0; a < N_ALIASES; a++) {
+        if (section && strcmp(aliases[a].section, section))
+            continue;
+        if (dotted)
+            snprintf(name, sizeof name, "%s.%s", aliases[a].section, aliases[a].alias);
+        else
+            snprintf(name, sizeof name, "%s", aliases[a].alias);
+        int d = edit_distance(typed, name);
+        if (d < best_d) {
+            best = find_key(aliases[a].section, aliases[a].key);
+            best_d = d;
+        }
+    }
+    *dist = best_d;
+    return best;
+}
+
+static void list_sections(char *buf, size_t len)
+{
+    size_t used = 0;
+    buf[0] = '\0';
+    for (int i = 0; i < N_SECTIONS && used < len; i++)
+        used += (size_t)snprintf(buf + used, len - used, "%s%s", i ? ", " : "", sections[i]);
+}
+
+static void list_keys(const char *section, char *buf, size_t len)
+{
+    size_t used = 0;
+    buf[0] = '\0';
+    for (int i = 0; i < N_KEYS && used < len; i++)
+        if (!strcmp(keys[i].section, section))
+            used += (size_t)snprintf(buf + used, len - used, "%s%s", used ? ", " : "", keys[i].key);
+}
+
+static int unknown_section(const char *section, const char *origin, int line, char *err, size_t len)
+{
+    char all[256];
+    list_sections(all, sizeof all);
+    int best = -1, best_d = 1 << 30;
+    for (int i = 0; i < N_SECTIONS; i++) {
+        int d = edit_distance(section, sections[i]);
+        if (d < best_d) {
+            best = i;
+            best_d = d;
+        }
+    }
+    if (best >= 0 && close_enough(section, best_d))
+        return fail(err, len, origin, line,
+                    "unknown section [%s]; did you mean [%s]? (sections: %s)", section,
+                    sections[best], all);
+    return fail(err, len, origin, line, "unknown section [%s] (sections: %s)", section, all);
+}
+
+static int unknown_key(const char *section, const char *key, const char *origin, int line,
+                       char *err, size_t len)
+{
+    char known[512];
+    list_keys(section, known, sizeof known);
+    int d_here, d_any;
+    int here = nearest_key(key, section, 0, &d_here);
+    int any = nearest_key(key, NULL, 0, &d_any);
+    /* A key of another section wins only when it is strictly closer. */
+    if (any >= 0 && d_any < d_here && close_enough(key, d_any))
+        return fail(err, len, origin, line,
+                    "unknown key '%s' in [%s]; did you mean '%s.%s'? (keys of [%s]: %s)", key,
+                    section, keys[any].section, keys[any].key, section, known);
+    if (here >= 0 && close_enough(key, d_here))
+        return fail(err, len, origin, line,
+                    "unknown key '%s' in [%s]; did you mean '%s'? (keys of [%s]: %s)", key, section,
+                    keys[here].key, section, known);
+    return fail(err, len, origin, line, "unknown key '%s' in [%s] (keys of [%s]: %s)", key, section,
+                section, known);
+}
+
+static int unknown_sweep_key(const char *dotted, const char *origin, int line, char *err,
+                             size_t len)
+{
+    int dist;
+    int best = nearest_key(dotted, NULL, strchr(dotted, '.') != NULL, &dist);
+    if (best >= 0 && close_enough(dotted, dist))
+        return fail(err, len, origin, line,
+                    "unknown sweep key '%s'; did you mean '%s.%s'? (a sweep key is "
+                    "section.key, e.g. optim.lr = 0.1, 0.2)",
+                    dotted, keys[best].section, keys[best].key);
+    return fail(err, len, origin, line,
+                "unknown sweep key '%s' (a sweep key is section.key, e.g. optim.lr = 0.1, 0.2)",
+                dotted);
+}
+
+static void format_bound(const struct key_desc *d, double v, char *buf, size_t len)
+{
+    if (d->type == T_DOUBLE)
+        snprintf(buf, len, "%g", v);
+    else
+        snprintf(buf, len, "%.0f", v);
+}
+
+/* "must be > 0 and <= 1e+06" */
+static void describe_range(const struct key_desc *d, char *buf, size_t len)
+{
+    char lo[32], hi[32];
+    format_bound(d, d->min, lo, sizeof lo);
+    format_bound(d, d->max, hi, sizeof hi);
+    snprintf(buf, len, "must be %s %s and %s %s", d->min_open ? ">" : ">=", lo,
+             d->max_open ? "<" : "<=", hi);
+}
+
+static void list_names(const char *const *names, char *buf, size_t len)
+{
+    size_t used = 0;
+    buf[0] = '\0';
+    for (int i = 0; names[i] && used < len; i++)
+        used += (size_t)snprintf(buf + used, len - used, "%s%s", i ? ", " : "", names[i]);
+}
+
+static int in_range(const struct key_desc *d, double v)
+{
+    /* Written so that NaN fails both tests. */
+    int lo_ok = d->min_open ? v > d->min : v >= d->min;
+    int hi_ok = d->max_open ? v < d->max : v <= d->max;
+    return lo_ok && hi_ok;
+}
+
+/* Digits, sign, point and exponent only: rules out hex, inf and nan, which
+ * strtod would otherwise accept. */
+static int number_chars_only(const char *s)
+{
+    if (!*s)
+        return 0;
+    for (; *s; s++)
+        if (!isdigit((unsigned char)*s) && !strchr("+-.eE", *s))
+            return 0;
+    return 1;
+}
+
+enum number_status { NUM_OK, NUM_NOT_NUMBER, NUM_NOT_INTEGER, NUM_TOO_LARGE };
+
+static enum number_status parse_double(const char *s, double *out)
+{
+    if (!number_chars_only(s))
+        return NUM_NOT_NUMBER;
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (end == s || *end)
+        return NUM_NOT_NUMBER;
+    /* Overflow gives inf; underflow gives a tiny or zero value that the
+     * range check then judges. */
+    if (!isfinite(v))
+        return NUM_TOO_LARGE;
+    *out = v;
+    return NUM_OK;
+}
+
+/* Integers, also written as 1e5 when that is an exact integer. */
+static enum number_status parse_integer(const char *s, long *out)
+{
+    if (!number_chars_only(s))
+        return NUM_NOT_NUMBER;
+    char *end;
+    errno = 0;
+    long v = strtol(s, &end, 10);
+    if (end != s && !*end) {
+        if (errno == ERANGE)
+            return NUM_TOO_LARGE;
+        *out = v;
+        return NUM_OK;
+    }
+    double x;
+    enum number_status st = parse_double(s, &x);
+    if (st != NUM_OK)
+        return st;
+    if (x != floor(x))
+        return NUM_NOT_INTEGER;
+    if (fabs(x) > 9e18)
+        return NUM_TOO_LARGE;
+    *out = (long)x;
+    return NUM_OK;
+}
+
+static int parse_bool(const char *s, int *out)
+{
+    static const char *const yes[] = {"true", "yes", "on", "1"};
+    static const char *const no[] = {"false", "no", "off", "0"};
+    for (int i = 0; i < 4; i++) {
+        if (!strcasecmp(s, yes[i])) {
+            *out = 1;
+            return 0;
+        }
+        if (!strcasecmp(s, no[i])) {
+            *out = 0;
+            return 0;
+        }
+    }
+    return -1;
+}
+
+/* A string that survives being written to INI and read back unchanged. */
+static const char *string_problem(const struct key_desc *d, const char *s)
+{
+    if (d->ident) {
+        if (!*s)
+            return "must not be empty";
+        for (const char *p = s; *p; p++)
+            if (!isalnum((unsigned char)*p) && !strchr("_.-", *p))
+                return "may contain only letters, digits, '_', '.' and '-'";
+        return NULL;
+    }
+    for (const char *p = s; *p; p++) {
+        if (iscntrl((unsigned char)*p))
+            return "must not contain control characters";
+        if (*p == ';' || *p == '#')
+            return "must not contain ';' or '#' (they start INI comments)";
+    }
+    if (*s && (isspace((unsigned char)s[0]) || isspace((unsigned char)s[strlen(s) - 1])))
+        return "must not start or end with a space";
+    return NULL;
+}
+
+/* Parse `text` (already trimmed) as the value of key d and store it in c.
+ * Every per-key rule lives here. */
+static int set_value(const struct key_desc *d, struct bl_config *c, const char *text,
+                     const char *origin, int line, char *err, size_t len)
+{
+    char allowed[256];
+    void *dst = field(d, c);
+
+    if (d->type == T_INT || d->type == T_LONG || d->type == T_DOUBLE)
+        describe_range(d, allowed, sizeof allowed);
+    else if (d->type == T_ENUM)
+        list_names(d->names, allowed, sizeof allowed);
+
+    switch (d->type) {
+    case T_INT:
+    case T_LONG: {
+        long v = 0;
+        enum number_status st = parse_integer(text, &v);
+        if (st == NUM_NOT_NUMBER && !*text)
+            return fail(err, len, origin, line, "%s.%s has no value; it %s", d->section, d->key,
+                        allowed);
+        if (st == NUM_NOT_NUMBER || st == NUM_NOT_INTEGER)
+            return fail(err, len, origin, line, "%s.%s = %s is not an integer (it %s)", d->section,
+                        d->key, text, allowed);
+        if (st == NUM_TOO_LARGE || !in_range(d, (double)v))
+            return fail(err, len, origin, line, "%s.%s = %s is out of range: %s", d->section,
+                        d->key, text, allowed);
+        if (d->type == T_INT)
+            *(int *)dst = (int)v;
+        else
+            *(long *)dst = v;
+        return 0;
+    }
+    case T_DOUBLE: {
+        double v = 0;
+        enum number_status st = parse_double(text, &v);
+        if (st == NUM_NOT_NUMBER && !*text)
+            return fail(err, len, origin, line, "%s.%s has no value; it %s", d->section, d->key,
+                        allowed);
+        if (st == NUM_NOT_NUMBER)
+            return fail(err, len, origin, line, "%s.%s = %s is not a finite number (it %s)",
+                        d->section, d->key, text, allowed);
+        if (st == NUM_TOO_LARGE || !in_range(d, v))
+            return fail(err, len, origin, line, "%s.%s = %s is out of range: %s", d->section,
+                        d->key, text, allowed);
+        *(double *)dst = v;
+        return 0;
+    }
+    case T_BOOL: {
+        int v;
+        if (parse_bool(text, &v))
+            return fail(err, len, origin, line,
+                        "%s.%s = %s is not allowed: use true or false (or yes/no, on/off, 1/0)",
+                        d->section, d->key, text);
+        *(int *)dst = v;
+        return 0;
+    }
+    case T_ENUM:
+        for (int i = 0; d->names[i]; i++) {
+            if (!strcmp(text, d->names[i])) {
+                *(int *)dst = i;
+                return 0;
+            }
+        }
+        return fail(err, len, origin, line, "%s.%s = %s is not allowed: use one of %s", d->section,
+                    d->key, text, allowed);
+    case T_STRING: {
+        size_t n = strlen(text);
+        if (n >= d->size)
+            return fail(err, len, origin, line,
+                        "%s.%s = %.40s... is too long (at most %zu characters)", d->section, d->key,
+                        text, d->size - 1);
+        const char *why = string_problem(d, text);
+        if (why)
+            return fail(err, len, origin, line, "%s.%s = '%s' is not allowed: it %s", d->section,
+                        d->key, text, why);
+        /* Zero the whole buffer so configs compare equal byte for byte. */
+        memset(dst, 0, d->size);
+        memcpy(dst, text, n);
+        return 0;
+    }
+    }
+    return fail(err, len, origin, line, "%s.%s: internal error: unknown key type", d->section,
+                d->key);
+}
+
+/* Shortest of %.15g..%.17g that reads back to the same bits: exact, and
+ * "0.1" stays readable instead of becoming 0.10000000000000001. */
+static void format_double(double v, char *buf, size_t len)
+{
+    for (int prec = 15; prec <= 17; prec++) {
+        snprintf(buf, len, "%.*g", prec, v);
+        if (strtod(buf, NULL) == v)
+            return;
+    }
+}
+
+/* The value of key d in c, as INI text that set_value reads back exactly. */
+static void format_value(const struct key_desc *d, const struct bl_config *c, char *buf, size_t len)
+{
+    const void *src = cfield(d, c);
+    switch (d->type) {
+    case T_INT:
+        snprintf(buf, len, "%d", *(const int *)src);
+        return;
+    case T_LONG:
+        snprintf(buf, len, "%ld", *(const long *)src);
+        return;
+    case T_DOUBLE:
+        format_double(*(const double *)src, buf, len);
+        return;
+    case T_BOOL:
+        snprintf(buf, len, "%s", *(const int *)src ? "true" : "false");
+        return;
+    case T_ENUM: {
+        int v = *(const int *)src, n = 0;
+        while (d->names[n])
+            n++;
+        if (v >= 0 && v < n)
+            snprintf(buf, len, "%s", d->names[v]);
+        else
+            snprintf(buf, len, "%d", v);
+        return;
+    }
+    case T_STRING:
+        snprintf(buf, len, "%s", (const char *)src);
+        return;
+    }
+    buf[0] = '\0';
+}
+
+/* A struct field that does not satisfy its key's rules (for configs built
+ * or changed in code rather than parsed). */
+static int check_field(const struct key_desc *d, const struct bl_config *c, char *msg, size_t len)
+{
+    char text[VALUE_TEXT_MAX], allowed[256];
+    const void *src = cfield(d, c);
+    double v;
+    switch (d->type) {
+    case T_INT:
+        v = *(const int *)src;
+        break;
+    case T_LONG:
+        v = (double)*(const long *)src;
+        break;
+    case T_DOUBLE:
+        v = *(const double *)src;
+        break;
+    case T_BOOL: {
+        int b = *(const int *)src;
+        if (b != 0 && b != 1)
+            return fail(msg, len, NULL, 0, "%s.%s = %d is not a boolean", d->section, d->key, b);
+        return 0;
+    }
+    case T_ENUM: {
+        int e = *(const int *)src, n = 0;
+        while (d->names[n])
+            n++;
+        if (e < 0 || e >= n) {
+            list_names(d->names, allowed, sizeof allowed);
+            return fail(msg, len, NULL, 0, "%s.%s = %d is not allowed: use one of %s", d->section,
+                        d->key, e, allowed);
+        }
+        return 0;
+    }
+    case T_STRING: {
+        const char *s = src;
+        if (!memchr(s, '\0', d->size))
+            return fail(msg, len, NULL, 0, "%s.%s is not terminated", d->section, d->key);
+        const char *why = string_problem(d, s);
+        if (why)
+            return fail(msg, len, NULL, 0, "%s.%s = '%s' is not allowed: it %s", d->section, d->key,
+                        s, why);
+        return 0;
+    }
+    default:
+        return 0;
+    }
+    if (!in_range(d, v)) {
+        format_value(d, c, text, sizeof text);
+        describe_range(d, allowed, sizeof allowed);
+        return fail(msg, len, NULL, 0, "%s.%s = %s is out of range: %s", d->section, d->key, text,
+                    allowed);
+    }
+    return 0;
+}
+
+/* Cross-key rules. On failure writes the message (without a location) and
+ * the keys involved (indices in keys[], -1 for unused) so that the caller
+ * can say where they were set. */
+static int cross_check(const struct bl_config *c, char *msg, size_t len, int involved[3])
+{
+    involved[0] = involved[1] = involved[2] = -1;
+    for (int i = 0; i < N_KEYS; i++) {
+        if (check_field(&keys[i], c, msg, len)) {
+            involved[0] = i;
+            return -1;
+        }
+    }
+
+    const struct bl_data_cfg *data = &c->data;
+    const char *data_kind = data_kinds[data->kind];
+    if (c->model.kind == BL_MODEL_MLP && c->model.depth < 2) {
+        involved[0] = find_key("model", "kind");
+        involved[1] = find_key("model", "depth");
+        return fail(msg, len, NULL, 0,
+                    "model.kind = mlp needs model.depth >= 2 (got %d); set depth = 2 or more, "
+                    "or use model.kind = linear for a single layer",
+                    c->model.depth);
+    }
+    if (data->kind != BL_DATA_CLUSTERS && data->classes != 2) {
+        involved[0] = find_key("data", "kind");
+        involved[1] = find_key("data", "classes");
+        return fail(msg, len, NULL, 0,
+                    "data.kind = %s needs data.classes = 2 (got %d); use data.kind = clusters "
+                    "for %d classes",
+                    data_kind, data->classes, data->classes);
+    }
+    if ((c->loss.kind == BL_LOSS_LOGISTIC || c->loss.kind == BL_LOSS_EXPONENTIAL) &&
+        data->classes != 2) {
+        involved[0] = find_key("loss", "kind");
+        involved[1] = find_key("data", "classes");
+        return fail(msg, len, NULL, 0,
+                    "loss.kind = %s needs data.classes = 2; use cross_entropy for %d classes",
+                    loss_kinds[c->loss.kind], data->classes);
+    }
+    if (data->kind == BL_DATA_SYMMETRIC && (data->n_train % 2 || data->n_test % 2)) {
+        int odd_train = data->n_train % 2 != 0;
+        involved[0] = find_key("data", "kind");
+        involved[1] = find_key("data", odd_train ? "n_train" : "n_test");
+        return fail(msg, len, NULL, 0,
+                    "data.kind = symmetric needs an even data.%s (got %d): its examples come "
+                    "in pairs (x,y), (-x,-y)",
+                    odd_train ? "n_train" : "n_test", odd_train ? data->n_train : data->n_test);
+    }
+    if (c->optim.kind == BL_OPT_GD && c->optim.batch_size != 0 &&
+        c->optim.batch_size != data->n_train) {
+        involved[0] = find_key("optim", "kind");
+        involved[1] = find_key("optim", "batch_size");
+        involved[2] = find_key("data", "n_train");
+        return fail(msg, len, NULL, 0,
+                    "optim.kind = gd uses the full batch, so optim.batch_size must be 0 or "
+                    "data.n_train = %d (got %d); use optim.kind = sgd for mini-batches",
+                    data->n_train, c->optim.batch_size);
+    }
+    if (c->optim.batch_size > data->n_train) {
+        involved[0] = find_key("optim", "batch_size");
+        involved[1] = find_key("data", "n_train");
+        return fail(msg, len, NULL, 0,
+                    "optim.batch_size = %d is larger than data.n_train = %d; lower batch_size "
+                    "or use 0 for the full batch",
+                    c->optim.batch_size, data->n_train);
+    }
+    if (data->n_train < c->parallel.group_size) {
+        involved[0] = find_key("data", "n_train");
+        involved[1] = find_key("parallel", "group_size");
+        return fail(msg, len, NULL, 0,
+                    "data.n_train = %d is smaller than parallel.group_size = %d: every rank of "
+                    "a group needs at least one example; raise n_train or lower group_size",
+                    data->n_train, c->parallel.group_size);
+    }
+    return 0;
+}
+
+/* Copy of s without surrounding whitespace (caller frees), or NULL. */
+static char *trimmed_copy(const char *s, size_t n)
+{
+    while (n > 0 && isspace((unsigned char)*s)) {
+        s++;
+        n--;
+    }
+    while (n > 0 && isspace((unsigned char)s[n - 1]))
+        n--;
+    char *out = malloc(n + 1);
+    if (!out)
+        return NULL;
+    memcpy(out, s, n);
+    out[n] = '\0';
+    return out;
+}
+
+static long long sweep_points_with(const struct bl_config *cfg, int replace_slot, int n_values)
+{
+    long long total = 1;
+    for (int i = 0; i < cfg->n_sweep; i++)
+        total *= i == replace_slot ? n_values : cfg->sweep[i].n_values;
+    if (replace_slot < 0)
+        total *= n_values;
+    return total;
+}
+
+/* [sweep] section.key = v1, v2, ...: checks every value and adds or
+ * replaces the sweep over that key. */
+static int set_sweep(struct bl_config *cfg, const char *dotted, const char *list,
+                     const char *origin, int line, char *err, size_t len)
+{
+    int k = find_dotted(dotted);
+    if (k < 0)
+        return unknown_sweep_key(dotted, origin, line, err, len);
+    const struct key_desc *d = &keys[k];
+    if (!sweepable(d))
+        return fail(err, len, origin, line,
+                    "%s.%s cannot be swept: [experiment] and [parallel] describe the run, not "
+                    "a point (sweep keys of [data], [model], [loss], [optim] or [measure])",
+                    d->section, d->key);
+    if (!*list)
+        return fail(err, len, origin, line,
+                    "sweep.%s.%s has no values; list them separated by commas, e.g. %s.%s = "
+                    "%s, ...",
+                    d->section, d->key, d->section, d->key, d->def);
+
+    struct bl_sweep_key *entry = calloc(1, sizeof *entry);
+    struct bl_config *scratch = malloc(sizeof *scratch);
+    char(*canon)[SWEEP_TEXT_MAX] = calloc(BL_MAX_SWEEP_VALUES, SWEEP_TEXT_MAX);
+    int rc = 0;
+    if (!entry || !scratch || !canon) {
+        rc = fail(err, len, origin, line, "out of memory reading sweep.%s", dotted);
+        goto done;
+    }
+    snprintf(entry->key, sizeof entry->key, "%s.%s", d->section, d->key);
+    *scratch = *cfg;
+
+    const char *p = list;
+    for (;;) {
+        const char *comma = strchr(p, ',');
+        size_t n = comma ? (size_t)(comma - p) : strlen(p);
+        char *value = trimmed_copy(p, n);
+        if (!value) {
+            rc = fail(err, len, origin, line, "out of memory reading sweep.%s", dotted);
+            goto done;
+        }
+        if (!*value)
+            rc = fail(err, len, origin, line,
+                      "sweep.%s has an empty value (values are separated by commas)", entry->key);
+        else if (entry->n_values == BL_MAX_SWEEP_VALUES)
+            rc = fail(err, len, origin, line, "sweep.%s has more than %d values", entry->key,
+                      BL_MAX_SWEEP_VALUES);
+        else if (strlen(value) >= BL_NAME_MAX)
+            rc = fail(err, len, origin, line, "sweep.%s: value '%.40s...' is too long", entry->key,
+                      value);
+        else
+            rc = set_value(d, scratch, value, origin, line, err, len);
+        if (!rc) {
+            int i = entry->n_values;
+            format_value(d, scratch, canon[i], SWEEP_TEXT_MAX);
+            for (int j = 0; j < i && !rc; j++)
+                if (!strcmp(canon[j], canon[i]))
+                    rc = fail(err, len, origin, line,
+                              "sweep.%s lists the value %s twice (as '%s' and '%s')", entry->key,
+                              canon[i], entry->values[j], value);
+            if (!rc) {
+                memcpy(entry->values[i], value, strlen(value) + 1);
+                entry->n_values++;
+            }
+        }
+        free(value);
+        if (rc)
+            goto done;
+        if (!comma)
+            break;
+        p = comma + 1;
+    }
+
+    int slot = sweep_slot(cfg, k);
+    if (slot < 0 && cfg->n_sweep == BL_MAX_SWEEP_KEYS) {
+        rc = fail(err, len, origin, line, "too many sweep keys: at most %d (adding sweep.%s)",
+                  BL_MAX_SWEEP_KEYS, entry->key);
+        goto done;
+    }
+    long long total = sweep_points_with(cfg, slot, entry->n_values);
+    if (total > MAX_SWEEP_POINTS) {
+        rc = fail(err, len, origin, line,
+                  "the sweep would have %lld points with sweep.%s; at most %d", total, entry->key,
+                  MAX_SWEEP_POINTS);
+        goto done;
+    }
+    if (slot < 0)
+        slot = cfg->n_sweep++;
+    cfg->sweep[slot] = *entry;
+
+done:
+    free(entry);
+    free(scratch);
+    free(canon);
+    return rc;
+}
+
+void bl_config_defaults(struct bl_config *cfg)
+{
+    /* Zeroed first so padding and string tails compare equal too. */
+    memset(cfg, 0, sizeof *cfg);
+    for (int i = 0; i < N_KEYS; i++) {
+        const struct key_desc *d = &keys[i];
+        size_t want = d->type == T_LONG     ? sizeof(long)
+                      : d->type == T_DOUBLE ? sizeof(double)
+                      : d->type == T_STRING ? d->size
+                                            : sizeof(int);
+        if (d->size != want)
+            bl_fatal_at(__FILE__, __LINE__, "config key %s.%s: field size %zu, type needs %zu",
+                        d->section, d->key, d->size, want);
+        char err[BL_ERR_MAX];
+        if (set_value(d, cfg, d->def, "defaults", 0, err, sizeof err))
+            bl_fatal_at(__FILE__, __LINE__, "bad default: %s", err);
+    }
+}
+
+int bl_config_set(struct bl_config *cfg, const char *section, const char *key, const char *value,
+                  const char *origin, int line, char *err, size_t err_len)
+{
+    if (!origin)
+        origin = "config";
+    if (!value)
+        value = "";
+    char *text = trimmed_copy(value, strlen(value));
+    if (!text)
+        return fail(err, err_len, origin, line, "out of memory");
+    int rc;
+    if (!strcmp(section, "sweep")) {
+        rc = set_sweep(cfg, key, text, origin, line, err, err_len);
+    } else if (!section_known(section)) {
+        rc = unknown_section(section, origin, line, err, err_len);
+    } else {
+        int k = find_key(section, key);
+        rc = k < 0 ? unknown_key(section, key, origin, line, err, err_len)
+                   : set_value(&keys[k], cfg, text, origin, line, err, err_len);
+    }
+    free(text);
+    return rc;
+}
+
+int bl_config_validate(const struct bl_config *cfg, char *err, size_t err_len)
+{
+    char msg[BL_ERR_MAX];
+    int involved[3];
+    if (cross_check(cfg, msg, sizeof msg, involved))
+        return fail(err, err_len, cfg->source_path[0] ? cfg->source_path : "config", 0, "%s", msg);
+    return 0;
+}
+
+int bl_config_n_points(const struct bl_config *cfg)
+{
+    long long total = 1;
+    for (int k = 0; k < cfg->n_sweep; k++)
+        total *= cfg->sweep[k].n_values;
+    return total > 0x7fffffff ? 0x7fffffff : (int)total;
+}
+
+int bl_config_sweep_index(const struct bl_config *cfg, int point, int k)
+{
+    /* The last key varies fastest, like C array indices. */
+    int stride = 1;
+    for (int j = cfg->n_sweep - 1; j > k; j--)
+        stride *= cfg->sweep[j].n_values;
+    return (point / stride) % cfg->sweep[k].n_values;
+}
+
+/* "model.width = 16, optim.lr = 0.2" */
+static void describe_point(const struct bl_config *base, int point, char *buf, size_t len)
+{
+    size_t used = 0;
+    buf[0] = '\0';
+    for (int k = 0; k < base->n_sweep && used < len; k++)
+        used +=
+            (size_t)snprintf(buf + used, len - used, "%s%s = %s", k ? ", " : "", base->sweep[k].key,
+                             base->sweep[k].values[bl_config_sweep_index(base, point, k)]);
+}
+
+/* Turn c (a copy of base) into sweep point `point`: the swept sections come
+ * from base, then each sweep value is applied, then model.depth resolved.
+ * [experiment] and [parallel] are never swept, so they are left alone. */
+static int apply_point(struct bl_config *c, const struct bl_config *base, int point, char *msg,
+                       size_t len, int involved[3])
+{
+    involved[0] = involved[1] = involved[2] = -1;
+    c->data = base->data;
+    c->model = base->model;
+    c->loss = base->loss;
+    c->optim = base->optim;
+    c->measure = base->measure;
+    int depth_swept = 0;
+    for (int k = 0; k < base->n_sweep; k++) {
+        int key = find_dotted(base->sweep[k].key);
+        if (key < 0 || !sweepable(&keys[key])) {
+            involved[0] = key;
+            return fail(msg, len, NULL, 0, "sweep key '%s' cannot be swept", base->sweep[k].key);
+        }
+        int v = bl_config_sweep_index(base, point, k);
+        if (set_value(&keys[key], c, base->sweep[k].values[v], NULL, 0, msg, len)) {
+            involved[0] = key;
+            return -1;
+        }
+        if (key == find_key("model", "depth"))
+            depth_swept = 1;
+    }
+    /* A linear model has one layer whatever the depth says, unless this
+     * point asks for another depth on purpose. */
+    if (c->model.kind == BL_MODEL_LINEAR) {
+        if (depth_swept && c->model.depth != 1) {
+            involved[0] = find_key("model", "kind");
+            involved[1] = find_key("model", "depth");
+            return fail(msg, len, NULL, 0,
+                        "model.depth = %d but model.kind = linear has exactly one weight layer; "
+                        "sweep depth only with model.kind = mlp",
+                        c->model.depth);
+        }
+        c->model.depth = 1;
+    }
+    return 0;
+}
+
+int bl_config_for_point(const struct bl_config *base, int point, struct bl_config *out, char *err,
+                        size_t err_len)
+{
+    const char *origin = base->source_path[0] ? base->source_path : "config";
+    int n = bl_config_n_points(base);
+    if (point < 0 || point >= n)
+        return fail(err, err_len, origin, 0, "sweep point %d does not exist: there are %d", point,
+                    n);
+    char msg[BL_ERR_MAX], what[512];
+    int involved[3];
+    if (out != base)
+        *out = *base;
+    if (apply_point(out, base, point, msg, sizeof msg, involved) ||
+        cross_check(out, msg, sizeof msg, involved)) {
+        describe_point(base, point, what, sizeof what);
+        return fail(err, err_len, origin, 0, "sweep point %d of %d (%s): %s", point, n, what, msg);
+    }
+    /* A point is a plain config: writing it gives a runnable single-point INI. */
+    out->n_sweep = 0;
+    memset(out->sweep, 0, sizeof out->sweep);
+    return 0;
+}
+
+struct load_state {
+    struct bl_config *cfg;
+    const char *path;
+    FILE *file;
+    int line;               /* lines read so far: the one inih is handling */
+    int key_line[N_KEYS];   /* where each key was set: 0 default, -1 --set */
+    int sweep_line[N_KEYS]; /* where the sweep over each key was set */
+    int failed;             /* the first error is in err; stop reading */
+    int fail_line;
+    char *err;
+    size_t err_len;
+};
+
+static void record_failure(struct load_state *st)
+{
+    st->failed = 1;
+    st->fail_line = st->line;
+}
+
+/* The line a key's current value comes from: its [sweep] line when swept. */
+static int line_of(const struct load_state *st, int k)
+{
+    return sweep_slot(st->cfg, k) >= 0 ? st->sweep_line[k] : st->key_line[k];
+}
+
+/* Where to point the user for an error about these keys: the latest line
+ * that set one of them, or --set. */
+static int where_of(const struct load_state *st, const int involved[3], const char **origin)
+{
+    int line = 0;
+    *origin = st->path;
+    for (int i = 0; i < 3; i++) {
+        if (involved[i] < 0)
+            continue;
+        int l = line_of(st, involved[i]);
+        if (l < 0) {
+            *origin = "--set";
+            return 0;
+        }
+        if (l > line)
+            line = l;
+    }
+    return line;
+}
+
+/* Section headers are checked as they are read, so an unknown section is
+ * reported on its own line even when it holds no keys. */
+static int check_section_header(struct load_state *st, char *text)
+{
+    char *s = text;
+    if (st->line == 1 && (unsigned char)s[0] == 0xEF && (unsigned char)s[1] == 0xBB &&
+        (unsigned char)s[2] == 0xBF)
+        s += 3;
+    while (isspace((unsigned char)*s))
+        s++;
+    if (*s != '[')
+        return 0;
+    /* Same rule as inih: an inline comment before ']' means no ']'. */
+    char *end = s + 1;
+    int was_space = 0;
+    while (*end && *end != ']' && !(was_space && strchr(";#", *end))) {
+        was_space = isspace((unsigned char)*end);
+        end++;
+    }
+    if (*end != ']')
+        return 0; /* inih reports it as a syntax error */
+    char name[BL_NAME_MAX];
+    size_t n = (size_t)(end - s - 1);
+    if (n >= sizeof name)
+        n = sizeof name - 1;
+    memcpy(name, s + 1, n);
+    name[n] = '\0';
+    if (section_known(name))
+        return 0;
+    unknown_section(name, st->path, st->line, st->err, st->err_len);
+    record_failure(st);
+    return -1;
+}
+
+/* fgets for inih that also counts lines (Debian builds inih without line
+ * numbers in the handler) and refuses lines too long for its buffer,
+ * which inih would otherwise silently split in two. */
+static char *read_line(char *buf, int size, void *stream)
+{
+    struct load_state *st = stream;
+    if (st->failed || !fgets(buf, size, st->file))
+        return NULL;
+    st->line++;
+    size_t n = strlen(buf);
+    if (n == (size_t)size - 1 && buf[n - 1] != '\n') {
+        int c = getc(st->file);
+        if (c != EOF) {
+            fail(st->err, st->err_len, st->path, st->line, "line is longer than %d characters",
+                 size - 2);
+            record_failure(st);
+            return NULL;
+        }
+    }
+    if (check_section_header(st, buf))
+        return NULL;
+    return buf;
+}
+
+static int on_entry(void *user, const char *section, const char *name, const char *value)
+{
+    struct load_state *st = user;
+    if (st->failed)
+        return 0;
+    if (!*section) {
+        char all[256];
+        list_sections(all, sizeof all);
+        fail(st->err, st->err_len, st->path, st->line,
+             "key '%s' comes before any [section] (sections: %s)", name, all);
+        record_failure(st);
+        return 0;
+    }
+    int is_sweep = !strcmp(section, "sweep");
+    int k = is_sweep ? find_dotted(name) : find_key(section, name);
+    int *seen = k < 0 ? NULL : is_sweep ? &st->sweep_line[k] : &st->key_line[k];
+    if (seen && *seen > 0) {
+        fail(st->err, st->err_len, st->path, st->line, "%s%s%s is set twice (first on line %d)",
+             is_sweep ? "sweep." : section, is_sweep ? "" : ".", name, *seen);
+        record_failure(st);
+        return 0;
+    }
+    if (bl_config_set(st->cfg, section, name, value, st->path, st->line, st->err, st->err_len)) {
+        record_failure(st);
+        return 0;
+    }
+    if (seen)
+        *seen = st->line;
+    return 1;
+}
+
+/* Line `lineno` of f, trimmed, for quoting in a syntax error. */
+static void quote_line(FILE *f, int lineno, char *out, size_t len)
+{
+    out[0] = '\0';
+    rewind(f);
+    int c, line = 1;
+    while (line < lineno && (c = getc(f)) != EOF)
+        if (c == '\n')
+            line++;
+    size_t n = 0;
+    while (n + 1 < len && (c = getc(f)) != EOF && c != '\n')
+        if (n > 0 || !isspace(c))
+            out[n++] = (char)c;
+    while (n > 0 && isspace((unsigned char)out[n - 1]))
+        n--;
+    out[n] = '\0';
+}
+
+static int parse_file(struct load_state *st)
+{
+    st->file = fopen(st->path, "r");
+    if (!st->file)
+        return fail(st->err, st->err_len, NULL, 0, "cannot open config '%s': %s", st->path,
+                    strerror(errno));
+
+    /* Debian's libinih exposes its compile-time options as variables. We
+     * want: no multi-line values (an indented key is still a key), # as
+     * well as ; for inline comments, long lines (checked by read_line). */
+    ini_allow_multiline = false;
+    ini_inline_comment_prefixes = ";#";
+    ini_start_comment_prefixes = ";#";
+    ini_allow_inline_comments = true;
+    ini_max_line = MAX_LINE;
+
+    int rc = ini_parse_stream(read_line, st, on_entry, st);
+    int read_error = ferror(st->file);
+    int result = 0;
+    if (rc > 0 && (!st->failed || rc < st->fail_line)) {
+        /* inih's own syntax error, and it came first. */
+        char text[120];
+        quote_line(st->file, rc, text, sizeof text);
+        if (text[0] == '[')
+            result = fail(st->err, st->err_len, st->path, rc,
+                          "cannot parse '%s': a section header needs a closing ']'", text);
+        else
+            result = fail(st->err, st->err_len, st->path, rc,
+                          "cannot parse '%s': expected key = value, [section] or a comment "
+                          "(; or #)",
+                          text);
+    } else if (st->failed) {
+        result = -1;
+    } else if (rc == -2) {
+        result = fail(st->err, st->err_len, st->path, 0, "out of memory while parsing");
+    } else if (read_error) {
+        result = fail(st->err, st->err_len, NULL, 0, "cannot read config '%s'", st->path);
+    }
+    fclose(st->file);
+    st->file = NULL;
+    return result;
+}
+
+static int apply_overrides(struct load_state *st, const char *const *overrides, int n)
+{
+    for (int i = 0; i < n; i++) {
+        const char *o = overrides[i];
+        const char *eq = strchr(o, '=');
+        char *lhs = eq ? trimmed_copy(o, (size_t)(eq - o)) : NULL;
+        char *dot = lhs ? strchr(lhs, '.') : NULL;
+        if (!dot || dot == lhs || !dot[1]) {
+            free(lhs);
+            return fail(st->err, st->err_len, NULL, 0, "--set '%s': expected section.key=value", o);
+        }
+        *dot = '\0';
+        const char *section = lhs, *key = dot + 1;
+        int is_sweep = !strcmp(section, "sweep");
+        int k = is_sweep ? find_dotted(key) : find_key(section, key);
+        int rc = 0;
+        /* Setting a swept key would silently do nothing: the sweep wins. */
+        if (!is_sweep && k >= 0 && sweep_slot(st->cfg, k) >= 0)
+            rc = fail(st->err, st->err_len, "--set", 0,
+                      "%s.%s is swept in [sweep]; to change its values use --set "
+                      "sweep.%s.%s=V1,V2,...",
+                      section, key, section, key);
+        else
+            rc = bl_config_set(st->cfg, section, key, eq + 1, "--set", 0, st->err, st->err_len);
+        if (!rc && k >= 0) {
+            if (is_sweep)
+                st->sweep_line[k] = -1;
+            else
+                st->key_line[k] = -1;
+        }
+        free(lhs);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+/* model.kind = linear means one layer. When kind is swept, the base depth
+ * is the depth of the mlp points and each point resolves its own. */
+static int resolve_base(struct load_state *st)
+{
+    struct bl_config *c = st->cfg;
+    int kind = find_key("model", "kind"), depth = find_key("model", "depth");
+    if (sweep_slot(c, kind) >= 0 || c->model.kind != BL_MODEL_LINEAR)
+        return 0;
+    if (c->model.depth != 1 && st->key_line[depth] != 0 && sweep_slot(c, depth) < 0) {
+        const char *origin;
+        int involved[3] = {kind, depth, -1};
+        int line = where_of(st, involved, &origin);
+        return fail(st->err, st->err_len, origin, line,
+                    "model.depth = %d but model.kind = linear has exactly one weight layer; "
+                    "remove depth (or set it to 1), or use model.kind = mlp",
+                    c->model.depth);
+    }
+    c->model.depth = 1;
+    return 0;
+}
+
+/* Every sweep point must be a valid config, not just every value: values
+ * of different keys can clash (e.g. classes = 5 with logistic loss). */
+static int validate_points(struct load_state *st)
+{
+    const struct bl_config *base = st->cfg;
+    struct bl_config *point = malloc(sizeof *point);
+    if (!point)
+        return fail(st->err, st->err_len, st->path, 0, "out of memory checking the sweep");
+    *point = *base;
+    int n = bl_config_n_points(base), rc = 0;
+    char msg[BL_ERR_MAX], what[512];
+    int involved[3];
+    for (int p = 0; p < n && !rc; p++) {
+        if (apply_point(point, base, p, msg, sizeof msg, involved) ||
+            cross_check(point, msg, sizeof msg, involved)) {
+            const char *origin;
+            int line = where_of(st, involved, &origin);
+            describe_point(base, p, what, sizeof what);
+            rc = fail(st->err, st->err_len, origin, line, "sweep point %d of %d (%s): %s", p, n,
+                      what, msg);
+        }
+    }
+    free(point);
+    return rc;
+}
+
+int bl_config_load(const char *path, const char *const *overrides, int n_overrides,
+                   struct bl_config *cfg, char *err, size_t err_len)
+{
+    bl_config_defaults(cfg);
+    if (strlen(path) >= sizeof cfg->source_path)
+        return fail(err, err_len, NULL, 0, "config path '%.60s...' is too long", path);
+    strcpy(cfg->source_path, path);
+
+    struct load_state *st = calloc(1, sizeof *st);
+    if (!st)
+        return fail(err, err_len, NULL, 0, "out of memory loading '%s'", path);
+    st->cfg = cfg;
+    st->path = path;
+    st->err = err;
+    st->err_len = err_len;
+
+    int rc = parse_file(st);
+    if (!rc)
+        rc = apply_overrides(st, overrides, n_overrides);
+    if (!rc)
+        rc = resolve_base(st);
+    if (!rc && cfg->n_sweep > 0) {
+        rc = validate_points(st);
+    } else if (!rc) {
+        char msg[BL_ERR_MAX];
+        int involved[3];
+        if (cross_check(cfg, msg, sizeof msg, involved)) {
+            const char *origin;
+            int line = where_of(st, involved, &origin);
+            rc = fail(err, err_len, origin, line, "%s", msg);
+        }
+    }
+    free(st);
+    return rc;
+}
+
+void bl_config_write_ini(const struct bl_config *cfg, FILE *out)
+{
+    char value[VALUE_TEXT_MAX];
+    const char *section = NULL;
+    for (int i = 0; i < N_KEYS; i++) {
+        if (!section || strcmp(section, keys[i].section)) {
+            fprintf(out, "%s[%s]\n", section ? "\n" : "", keys[i].section);
+            section = keys[i].section;
+        }
+        format_value(&keys[i], cfg, value, sizeof value);
+        /* No trailing space after an empty value (experiment.output). */
+        fprintf(out, "%s =%s%s\n", keys[i].key, value[0] ? " " : "", value);
+    }
+    if (cfg->n_sweep > 0) {
+        fprintf(out, "\n[sweep]\n");
+        for (int k = 0; k < cfg->n_sweep; k++) {
+            fprintf(out, "%s =", cfg->sweep[k].key);
+            for (int v = 0; v < cfg->sweep[k].n_values; v++)
+                fprintf(out, "%s %s", v ? "," : "", cfg->sweep[k].values[v]);
+            fprintf(out, "\n");
+        }
+    }
+}
+
+char *bl_config_ini_string(const struct bl_config *cfg)
+{
+    char *buf = NULL;
+    size_t size = 0;
+    FILE *f = open_memstream(&buf, &size);
+    if (!f)
+        return NULL;
+    bl_config_write_ini(cfg, f);
+    if (fclose(f)) {
+        free(buf);
+        return NULL;
+    }
+    return buf;
+}
+
+void bl_config_write_reference(FILE *out)
+{
+    char range[256];
+    for (int i = 0; i < N_KEYS; i++) {
+        const struct key_desc *d = &keys[i];
+        switch (d->type) {
+        case T_INT:
+        case T_LONG:
+            describe_range(d, range, sizeof range);
+            fprintf(out, "%s.%s: integer, %s", d->section, d->key, range);
+            break;
+        case T_DOUBLE:
+            describe_range(d, range, sizeof range);
+            fprintf(out, "%s.%s: number, %s", d->section, d->key, range);
+            break;
+        case T_BOOL:
+            fprintf(out, "%s.%s: true or false", d->section, d->key);
+            break;
+        case T_ENUM:
+            list_names(d->names, range, sizeof range);
+            fprintf(out, "%s.%s: one of %s", d->section, d->key, range);
+            break;
+        case T_STRING:
+            fprintf(out, "%s.%s: text", d->section, d->key);
+            break;
+        }
+        fprintf(out, "; default '%s'\n    %s\n", d->def, d->desc);
+    }
+}
+
+int bl_config_key_is_numeric(const char *section_dot_key)
+{
+    int k = find_dotted(section_dot_key);
+    return k >= 0 && (keys[k].type == T_INT || keys[k].type == T_LONG || keys[k].type == T_DOUBLE);
+}
+
+void bl_config_output_path(const struct bl_config *cfg, char *out, size_t len)
+{
+    if (cfg->experiment.output[0])
+        snprintf(out, len, "%s", cfg->experiment.output);
+    else
+        snprintf(out, len, "results/%s.nc", cfg->experiment.name);
+}

@@ -1,0 +1,111 @@
+#!/bin/bash
+# The whole test suite: CUnit unit tests, MPI runs (ensemble bitwise
+# identical on 1, 2 and 3 ranks; data-parallel groups against group_size 1),
+# the output contract, the command line's errors, and the scripts.
+# Ends with one line "N passed, N failed"; exits non-zero on any failure.
+set -u
+cd "$(dirname "$0")/.."
+export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
+export OMPI_MCA_rmaps_base_oversubscribe=1
+PY=/usr/bin/python3
+BL=bin/biaslab
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+passed=0
+failed=0
+
+pass() { passed=$((passed + 1)); echo "PASS $1"; }
+fail() { failed=$((failed + 1)); echo "FAIL $1"; [ -f "$tmp/log" ] && sed 's/^/    | /' "$tmp/log" | tail -25; }
+
+# expect NAME COMMAND...: the command succeeds
+expect() {
+  local name=$1; shift
+  if "$@" >"$tmp/log" 2>&1; then pass "$name"; else fail "$name (exit $?)"; fi
+}
+
+# refuse NAME CODE PATTERN COMMAND...: the command exits CODE, its stderr
+# matches every |-separated PATTERN, and it writes no output file.
+refuse() {
+  local name=$1 code=$2 patterns=$3; shift 3
+  rm -rf "$tmp/out"; mkdir -p "$tmp/out"
+  "$@" >"$tmp/log" 2>&1
+  local rc=$?
+  if [ "$rc" -ne "$code" ]; then fail "$name (exit $rc, wanted $code)"; return; fi
+  local IFS='|'
+  for p in $patterns; do
+    grep -qF -- "$p" "$tmp/log" || { fail "$name (message lacks '$p')"; return; }
+  done
+  if [ -n "$(ls -A "$tmp/out")" ]; then fail "$name (left files: $(ls "$tmp/out"))"; return; fi
+  pass "$name"
+}
+
+run_mpi() { local ranks=$1; shift; mpirun -np "$ranks" "$BL" run "$@"; }
+
+echo "== unit tests (CUnit)"
+bin/test_unit >"$tmp/unit.log" 2>&1
+summary=$(grep '^unit-summary' "$tmp/unit.log")
+if [ -z "$summary" ]; then
+  cp "$tmp/unit.log" "$tmp/log"; fail "unit tests crashed"
+else
+  grep -E 'FAILED|^    [0-9]+\.' "$tmp/unit.log" | sed 's/^/    | /'
+  tests=$(echo "$summary" | sed -E 's/^unit-summary tests=([0-9]+) .*/\1/')
+  bad=$(echo "$summary" | sed -E 's/.* failed_tests=([0-9]+) .*/\1/')
+  [ "$tests" -gt 0 ] || { bad=1; tests=1; echo "    | no unit test ran"; }
+  passed=$((passed + tests - bad))
+  failed=$((failed + bad))
+  echo "unit: $((tests - bad)) of $tests tests passed"
+fi
+
+echo "== MPI runs"
+cfg=tests/configs/mpi_small.ini
+for n in 1 2 3; do
+  expect "ensemble run on $n ranks" run_mpi "$n" "$cfg" -o "$tmp/ens$n.nc"
+done
+expect "ensemble results bitwise identical, 1 vs 2 ranks" $PY tests/compare_outputs.py "$tmp/ens1.nc" "$tmp/ens2.nc"
+expect "ensemble results bitwise identical, 1 vs 3 ranks" $PY tests/compare_outputs.py "$tmp/ens1.nc" "$tmp/ens3.nc"
+expect "output contract (ensemble, 2 ranks)" $PY tests/check_output.py "$tmp/ens2.nc" --points 2 --seeds 5
+expect "data-parallel run, group_size 2 on 2 ranks" run_mpi 2 "$cfg" -o "$tmp/dp2.nc" --set parallel.group_size=2
+expect "data-parallel run, two groups of 2 on 4 ranks" run_mpi 4 "$cfg" -o "$tmp/dp4.nc" --set parallel.group_size=2
+expect "group_size 2 agrees with group_size 1 to 1e-9" $PY tests/compare_outputs.py "$tmp/ens1.nc" "$tmp/dp2.nc" --rtol 1e-9
+expect "data-parallel reproducible across group counts" $PY tests/compare_outputs.py "$tmp/dp2.nc" "$tmp/dp4.nc"
+expect "full-batch gd, group_size 2 agrees to 1e-9" bash -c "
+  mpirun -np 1 $BL run inputs/quickstart.ini -o $tmp/q1.nc --set optim.steps=600 --set experiment.seeds=3 &&
+  mpirun -np 2 $BL run inputs/quickstart.ini -o $tmp/q2.nc --set optim.steps=600 --set experiment.seeds=3 --set parallel.group_size=2 &&
+  $PY tests/compare_outputs.py $tmp/q1.nc $tmp/q2.nc --rtol 1e-9"
+expect "output contract (data-parallel)" $PY tests/check_output.py "$tmp/dp2.nc"
+
+echo "== quickstart output"
+expect "quickstart (shortened) on 2 ranks" run_mpi 2 inputs/quickstart.ini -o "$tmp/quick.nc" --set optim.steps=4000
+expect "quickstart output contract" $PY tests/check_output.py "$tmp/quick.nc" --points 1 --seeds 16
+expect "quickstart: margin rises after the data is fit" $PY tests/check_margin_rises.py "$tmp/quick.nc"
+expect "info prints a table" bash -c "$BL info $tmp/quick.nc | grep -q 'normalized_margin'"
+expect "plot script writes a PNG" bash -c "$PY postprocess/plot_metric.py $tmp/quick.nc --metric normalized_margin --out $tmp/m.png && test -s $tmp/m.png"
+expect "output checker rejects a corrupted file" bash -c "
+  $PY tests/make_fake_output.py $tmp/fake.nc && $PY tests/check_output.py $tmp/fake.nc &&
+  $PY tests/make_fake_output.py $tmp/bad.nc --corrupt mean && ! $PY tests/check_output.py $tmp/bad.nc"
+
+echo "== bad input"
+printf '[optim]\nlerning_rate = 0.1\n' >"$tmp/typo.ini"
+refuse "misspelt key" 2 "typo.ini:2|lerning_rate|did you mean 'lr'" run_mpi 1 "$tmp/typo.ini" -o "$tmp/out/x.nc"
+printf '[optim]\nlr = -0.1\n' >"$tmp/neg.ini"
+refuse "negative learning rate" 2 "neg.ini:2|optim.lr|-0.1" run_mpi 2 "$tmp/neg.ini" -o "$tmp/out/x.nc"
+refuse "missing config file" 2 "nope.ini" run_mpi 1 "$tmp/nope.ini" -o "$tmp/out/x.nc"
+printf '[model]\nkind = cnn\n' >"$tmp/kind.ini"
+refuse "unknown model kind" 2 "model.kind|cnn|linear, mlp" run_mpi 1 "$tmp/kind.ini" -o "$tmp/out/x.nc"
+refuse "bad --set" 2 "--set|nosuch" run_mpi 1 "$cfg" -o "$tmp/out/x.nc" --set optim.nosuch=1
+refuse "group_size must divide the ranks" 2 "group_size" run_mpi 3 "$cfg" -o "$tmp/out/x.nc" --set parallel.group_size=2
+refuse "sweeping optim.steps is refused" 2 "optim.steps" "$BL" check "$cfg" --set sweep.optim.steps=10,20
+refuse "unknown command" 2 "unknown command" "$BL" frobnicate
+refuse "unknown option" 2 "--nope" "$BL" run "$cfg" --nope
+refuse "info on a file that is not NetCDF" 2 "typo.ini" "$BL" info "$tmp/typo.ini"
+cp "$tmp/quick.nc" "$tmp/keep.nc"
+refuse "existing output is not overwritten" 2 "already exists|--force" run_mpi 1 "$cfg" -o "$tmp/keep.nc"
+expect "existing output kept intact" cmp "$tmp/quick.nc" "$tmp/keep.nc"
+expect "--force overwrites" run_mpi 1 "$cfg" -o "$tmp/keep.nc" --force --set optim.steps=10
+expect "check prints the resolved config and the plan" bash -c "$BL check $cfg --ranks 4 | grep -q 'memory per rank' && $BL check $cfg | grep -q '^init_scale = 1'"
+expect "check output parses back as a config" bash -c "$BL check $cfg | grep -v '^#' > $tmp/resolved.ini && $BL check $tmp/resolved.ini >/dev/null"
+expect "--help and --version" bash -c "$BL --help | grep -q 'biaslab run' && $BL --version | grep -q biaslab"
+expect "bench runs (quick)" "$BL" bench --quick
+
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]
