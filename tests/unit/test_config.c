@@ -598,7 +598,18 @@ static void test_round_trip(void)
     free(first);
     free(second);
 
+    /* The defaults too, with their empty experiment.output. */
+    bl_config_defaults(&cfg);
+    char *defaults = bl_config_ini_string(&cfg);
+    CU_ASSERT_FATAL(defaults != NULL);
+    CU_ASSERT(contains(defaults, "\noutput =\n"));
+    CU_ASSERT_FATAL(load_ok(defaults, NULL, 0));
+    bl_config_defaults(&cfg2);
+    CU_ASSERT(configs_equal(&cfg, &cfg2));
+    free(defaults);
+
     /* A point written out is a plain runnable config. */
+    CU_ASSERT_FATAL(load_ok("[sweep]\noptim.lr = 1e-3, 0.01\nmodel.depth = 2, 3, 4\n", NULL, 0));
     CU_ASSERT_FATAL(bl_config_for_point(&cfg, 5, &cfg2, err, sizeof err) == 0);
     char *point = bl_config_ini_string(&cfg2);
     CU_ASSERT_FATAL(point != NULL);
