@@ -1,7 +1,7 @@
 # biaslab build. Knobs first: override on the command line or edit here for a
 # cluster's modules, e.g.  make CC=mpicc BLAS_LIBS="-lopenblas" NETCDF_LIBS=...
 CC          ?= mpicc
-OPTFLAGS    ?= -O2 -g
+OPTFLAGS    ?= -O3 -g -fno-trapping-math
 WARNFLAGS   ?= -Wall -Wextra -Wshadow -Wno-unused-parameter
 NETCDF_CFLAGS ?= $(shell pkg-config --cflags netcdf 2>/dev/null)
 NETCDF_LIBS ?= $(shell pkg-config --libs netcdf 2>/dev/null || echo -lnetcdf)

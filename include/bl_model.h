@@ -27,8 +27,10 @@ struct bl_model {
 /* Per-batch buffers, sized once for at most max_batch examples. */
 struct bl_workspace {
     int max_batch;
-    double *pre[BL_MAX_LAYERS];  /* z_l (batch, dims[l+1]) before the activation */
-    double *post[BL_MAX_LAYERS]; /* a_l (batch, dims[l+1]) after it; last = outputs */
+    double *post[BL_MAX_LAYERS]; /* a_l = phi(z_l) (batch, dims[l+1]); last = outputs.
+                                  * z_l is not kept: for relu and leaky relu
+                                  * (slope >= 0) z > 0 exactly when a > 0, so
+                                  * phi'(z) is read off a */
     double *delta;               /* (batch, max dim) gradient wrt a pre-activation */
     double *delta_prev;          /* (batch, max dim) the same for the layer below */
     double *block;               /* one allocation holding all of the above */
