@@ -19,6 +19,7 @@ static const char usage[] =
     "       biaslab check CONFIG [--set section.key=value]... [--ranks N]\n"
     "       biaslab info FILE.nc\n"
     "       biaslab bench [--quick]\n"
+    "       biaslab keys\n"
     "       biaslab --help | --version\n"
     "\n"
     "run    train every (sweep point, seed) task of CONFIG on the MPI ranks\n"
@@ -31,6 +32,7 @@ static const char usage[] =
     "       --ranks N      plan for N MPI ranks (default 1)\n"
     "info   print final mean and 95% CI of each metric per sweep point\n"
     "bench  time the training step on three workloads against dgemm\n"
+    "keys   list every config key with its type, allowed values and default\n"
     "\n"
     "exit codes: 0 done, 1 runtime error, 2 bad command line, config or input,\n"
     "            3 interrupted\n";
@@ -191,7 +193,11 @@ int main(int argc, char **argv)
         return bl_output_info(o.config);
     if (!strcmp(o.command, "bench"))
         return bl_bench(o.quick);
-    fprintf(stderr, "biaslab: error: unknown command '%s'; use run, check, info or bench "
+    if (!strcmp(o.command, "keys")) {
+        bl_config_write_reference(stdout);
+        return BL_EXIT_OK;
+    }
+    fprintf(stderr, "biaslab: error: unknown command '%s'; use run, check, info, bench or keys "
                     "(see biaslab --help)\n", o.command);
     return BL_EXIT_USAGE;
 }

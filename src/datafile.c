@@ -1,0 +1,715 @@
+/* Data sets from files. IDX goes through zlib's gz* calls, which read gzip
+ * and plain files alike; NetCDF through libnetcdf. Loaders never exit on bad
+ * input: they return a message naming the file and the problem, and free
+ * everything they allocated. (Out of memory still dies in bl_malloc.) */
+#include <errno.h>
+#include <limits.h>
+#include <math.h>
+#include <netcdf.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <zlib.h>
+
+#include "bl_datafile.h"
+#include "bl_log.h"
+
+void bl_dataset_release(struct bl_dataset *s)
+{
+    free(s->x);
+    free(s->label);
+    memset(s, 0, sizeof *s);
+}
+
+/* One open IDX file and what its header promises. */
+struct idx_file {
+    gzFile gz;
+    const char *path;
+    int ndims;
+    uint32_t dims[3];
+    unsigned long long data_bytes; /* product of dims: one byte per value */
+    unsigned long long data_read;  /* data bytes read so far */
+};
+
+static uint32_t be32(const unsigned char *b)
+{
+    return (uint32_t)b[0] << 24 | (uint32_t)b[1] << 16 | (uint32_t)b[2] << 8 | b[3];
+}
+
+/* Read up to len bytes, fewer only at the end of the data or on an error
+ * (gzerror tells which). gzread takes an unsigned count, hence the chunks. */
+static size_t gz_read_full(gzFile gz, unsigned char *buf, size_t len)
+{
+    size_t done = 0;
+    while (done < len) {
+        size_t chunk = len - done < (1u << 30) ? len - done : (1u << 30);
+        int got = gzread(gz, buf + done, (unsigned)chunk);
+        if (got <= 0)
+            break;
+        done += (size_t)got;
+    }
+    return done;
+}
+
+/* Explain why a read of `section` stopped at `found` of `promised` bytes.
+ * zlib reports a gzip stream that ends early as Z_BUF_ERROR, a plain file
+ * that ends early as no error at all. */
+static void short_read_error(const struct idx_file *f, const char *section,
+                             unsigned long long promised, unsigned long long found,
+                             char *err, size_t err_len)
+{
+    int code;
+    const char *msg = gzerror(f->gz, &code);
+    if (code == Z_ERRNO)
+        snprintf(err, err_len, "%s: read error in the %s: %s", f->path, section,
+                 strerror(errno));
+    else if (code == Z_OK || code == Z_BUF_ERROR)
+        snprintf(err, err_len, "%s: truncated%s: expected %llu bytes of %s, found %llu",
+                 f->path, code == Z_BUF_ERROR ? " gzip stream" : " file", promised, section,
+                 found);
+    else
+        snprintf(err, err_len, "%s: corrupt gzip data after %llu of %llu bytes of %s: %s",
+                 f->path, found, promised, section, msg);
+}
+
+static const char *idx_type_name(int code)
+{
+    switch (code) {
+    case 0x08: return "unsigned byte";
+    case 0x09: return "signed byte";
+    case 0x0B: return "short";
+    case 0x0C: return "int";
+    case 0x0D: return "float";
+    case 0x0E: return "double";
+    default: return NULL;
+    }
+}
+
+static void idx_close(struct idx_file *f)
+{
+    if (f->gz != NULL)
+        gzclose(f->gz);
+    f->gz = NULL;
+}
+
+/* Open path and read an IDX header of unsigned bytes with want_dims
+ * dimensions (3: count, rows, cols; 1: count). */
+static int idx_open(struct idx_file *f, const char *path, int want_dims, char *err,
+                    size_t err_len)
+{
+    const char *kind = want_dims == 3 ? "images" : "labels";
+    uint32_t want_magic = 0x00000800u | (uint32_t)want_dims;
+    memset(f, 0, sizeof *f);
+    f->path = path;
+    errno = 0;
+    f->gz = gzopen(path, "rb");
+    if (f->gz == NULL) {
+        snprintf(err, err_len, "%s: cannot open the %s file: %s", path, kind,
+                 errno != 0 ? strerror(errno) : "out of memory");
+        return 1;
+    }
+    /* Fewer read() calls on a 26 MB file; the default is 8 kB. */
+    gzbuffer(f->gz, 1u << 17);
+
+    unsigned char head[4 + 4 * 3];
+    size_t got = gz_read_full(f->gz, head, 4);
+    if (got < 4) {
+        short_read_error(f, "IDX header", 4, got, err, err_len);
+        goto fail;
+    }
+    uint32_t magic = be32(head);
+    if (head[0] != 0 || head[1] != 0 || idx_type_name(head[2]) == NULL) {
+        /* gzdirect: zlib found no gzip header and is passing bytes through. */
+        snprintf(err, err_len,
+                 "%s: %s: bad magic 0x%08x, expected 0x%08x (IDX %s, unsigned bytes, "
+                 "%d dimension%s)",
+                 path, gzdirect(f->gz) ? "neither gzip nor IDX" : "gzip content is not IDX",
+                 magic, want_magic, kind, want_dims, want_dims == 1 ? "" : "s");
+        goto fail;
+    }
+    if (head[2] != 0x08) {
+        snprintf(err, err_len,
+                 "%s: IDX values of type %s are not supported: magic 0x%08x, expected "
+                 "0x%08x (unsigned bytes)",
+                 path, idx_type_name(head[2]), magic, want_magic);
+        goto fail;
+    }
+    if (head[3] != want_dims) {
+        const char *hint = "";
+        if (want_dims == 3 && head[3] == 1)
+            hint = "; is it a labels file?";
+        else if (want_dims == 1 && head[3] == 3)
+            hint = "; is it an images file?";
+        snprintf(err, err_len,
+                 "%s: wrong dimension count for an IDX %s file: %d, expected %d "
+                 "(magic 0x%08x, expected 0x%08x)%s",
+                 path, kind, head[3], want_dims, magic, want_magic, hint);
+        goto fail;
+    }
+    f->ndims = want_dims;
+    got = gz_read_full(f->gz, head + 4, 4 * (size_t)want_dims);
+    if (got < 4 * (size_t)want_dims) {
+        short_read_error(f, "IDX header", 4 + 4 * (unsigned long long)want_dims, 4 + got, err,
+                         err_len);
+        goto fail;
+    }
+    /* Multiply step by step so that an absurd header is refused before the
+     * product can wrap or a huge buffer is asked for. */
+    unsigned long long product = 1;
+    double product_estimate = 1;
+    int too_large = 0;
+    for (int d = 0; d < want_dims; d++) {
+        f->dims[d] = be32(head + 4 + 4 * d);
+        product_estimate *= f->dims[d];
+        if (f->dims[d] != 0 && product > (unsigned long long)BL_DATAFILE_MAX_ELEMENTS / f->dims[d])
+            too_large = 1;
+        else
+            product *= f->dims[d];
+    }
+    if (too_large) {
+        if (want_dims == 3)
+            snprintf(err, err_len,
+                     "%s: absurd dimensions %u x %u x %u in the header: %.3g values, more "
+                     "than the %ld (2^31 - 1) a data set may hold",
+                     path, f->dims[0], f->dims[1], f->dims[2], product_estimate,
+                     BL_DATAFILE_MAX_ELEMENTS);
+        else
+            snprintf(err, err_len,
+                     "%s: absurd label count %u in the header: more than the %ld (2^31 - 1) "
+                     "a data set may hold",
+                     path, f->dims[0], BL_DATAFILE_MAX_ELEMENTS);
+        goto fail;
+    }
+    if (f->dims[0] == 0) {
+        snprintf(err, err_len, "%s: the header says the file holds no %s", path, kind);
+        goto fail;
+    }
+    if (want_dims == 3 && (f->dims[1] == 0 || f->dims[2] == 0)) {
+        snprintf(err, err_len, "%s: empty image size %u x %u in the header", path, f->dims[1],
+                 f->dims[2]);
+        goto fail;
+    }
+    f->data_bytes = product;
+    return 0;
+fail:
+    idx_close(f);
+    return 1;
+}
+
+/* After the last promised byte the file must end. Reading on also makes
+ * zlib check the gzip trailer (CRC and length), which it only does at the
+ * end of the stream. */
+static int idx_expect_end(struct idx_file *f, const char *section, char *err, size_t err_len)
+{
+    unsigned char extra;
+    int got = gzread(f->gz, &extra, 1);
+    if (got == 1) {
+        snprintf(err, err_len,
+                 "%s: more data than the header promises (%llu bytes of %s); are the "
+                 "dimensions in the header wrong?",
+                 f->path, f->data_bytes, section);
+        return 1;
+    }
+    int code;
+    const char *msg = gzerror(f->gz, &code);
+    if (code == Z_BUF_ERROR) {
+        snprintf(err, err_len,
+                 "%s: truncated gzip stream: all %llu bytes of %s are there but the gzip "
+                 "trailer is missing",
+                 f->path, f->data_bytes, section);
+        return 1;
+    }
+    if (code != Z_OK) {
+        snprintf(err, err_len, "%s: corrupt gzip data at the end of the %s: %s", f->path,
+                 section, code == Z_ERRNO ? strerror(errno) : msg);
+        return 1;
+    }
+    return 0;
+}
+
+int bl_idx_load(const char *images_path, const char *labels_path, const int *keep,
+                int n_keep, long max_examples, struct bl_dataset *out, char *err,
+                size_t err_len)
+{
+    struct idx_file img = {0}, lab = {0};
+    unsigned char *labels = NULL; /* (n) as stored */
+    unsigned char *row = NULL;    /* (rows * cols) one image as stored */
+    int rc = 1;
+    memset(out, 0, sizeof *out);
+
+    if (n_keep < 0 || (n_keep > 0 && keep == NULL) || max_examples < 0) {
+        snprintf(err, err_len, "%s: invalid class selection (n_keep %d) or max_examples %ld",
+                 labels_path, n_keep, max_examples);
+        return 1;
+    }
+    if (idx_open(&lab, labels_path, 1, err, err_len) != 0)
+        goto done;
+    if (idx_open(&img, images_path, 3, err, err_len) != 0)
+        goto done;
+    if (img.dims[0] != lab.dims[0]) {
+        snprintf(err, err_len,
+                 "image and label counts differ: %s holds %u images, %s holds %u labels",
+                 images_path, img.dims[0], labels_path, lab.dims[0]);
+        goto done;
+    }
+    long n = (long)lab.dims[0];
+    int dim = (int)(img.dims[1] * img.dims[2]);
+
+    labels = bl_malloc((size_t)n);
+    size_t got = gz_read_full(lab.gz, labels, (size_t)n);
+    if (got < (size_t)n) {
+        short_read_error(&lab, "labels", (unsigned long long)n, got, err, err_len);
+        goto done;
+    }
+    if (idx_expect_end(&lab, "labels", err, err_len) != 0)
+        goto done;
+
+    long count[256] = {0};
+    long first_at[256];
+    int lo = 255, hi = 0;
+    for (long i = n - 1; i >= 0; i--) {
+        count[labels[i]]++;
+        first_at[labels[i]] = i;
+    }
+    for (int c = 0; c < 256; c++) {
+        if (count[c] > 0) {
+            lo = c < lo ? c : lo;
+            hi = c;
+        }
+    }
+
+    /* map[stored label]: the label in out, or -1 to drop the example. */
+    int map[256];
+    for (int c = 0; c < 256; c++)
+        map[c] = -1;
+    if (n_keep == 0) {
+        /* Classes are the labels themselves, so a gap would make empty
+         * classes: almost always a corrupt file or a stray label. */
+        int missing = 0, first_missing = -1;
+        for (int c = 0; c <= hi; c++) {
+            if (count[c] == 0) {
+                missing++;
+                first_missing = first_missing < 0 ? c : first_missing;
+            }
+        }
+        if (missing > 0) {
+            snprintf(err, err_len,
+                     "%s: label %d out of range (first at example %ld): it leaves %d of the "
+                     "classes 0..%d without examples (the first is %d); with every class "
+                     "kept the labels must be 0..K-1 with no gaps, or select classes with keep",
+                     labels_path, hi, first_at[hi], missing, hi, first_missing);
+            goto done;
+        }
+        for (int c = 0; c <= hi; c++)
+            map[c] = c;
+        out->classes = hi + 1;
+    } else {
+        for (int k = 0; k < n_keep; k++) {
+            int c = keep[k];
+            if (c < 0 || c > 255 || count[c] == 0) {
+                snprintf(err, err_len,
+                         "%s: class %d in keep is out of range: no example has that label "
+                         "(the labels in the file are %d..%d)",
+                         labels_path, c, lo, hi);
+                goto done;
+            }
+            if (map[c] >= 0) {
+                snprintf(err, err_len, "%s: class %d appears twice in keep", labels_path, c);
+                goto done;
+            }
+            map[c] = k;
+        }
+        out->classes = n_keep;
+    }
+
+    /* Count the examples kept and find the last one, where reading stops. */
+    long n_out = 0, last = -1;
+    for (long i = 0; i < n && (max_examples == 0 || n_out < max_examples); i++) {
+        if (map[labels[i]] >= 0) {
+            n_out++;
+            last = i;
+        }
+    }
+    out->n = (int)n_out;
+    out->dim = dim;
+    out->x = bl_malloc(sizeof(double) * (size_t)n_out * (size_t)dim);
+    out->label = bl_malloc(sizeof(int) * (size_t)n_out);
+
+    /* Exact byte / 255, without a division per pixel. */
+    double scale[256];
+    for (int b = 0; b < 256; b++)
+        scale[b] = b / 255.0;
+    row = bl_malloc((size_t)dim);
+    long k = 0;
+    for (long i = 0; i <= last; i++) {
+        got = gz_read_full(img.gz, row, (size_t)dim);
+        if (got < (size_t)dim) {
+            short_read_error(&img, "pixel data", img.data_bytes, img.data_read + got, err,
+                             err_len);
+            goto done;
+        }
+        img.data_read += got;
+        if (map[labels[i]] < 0)
+            continue;
+        double *x = out->x + (size_t)k * (size_t)dim;
+        for (int j = 0; j < dim; j++)
+            x[j] = scale[row[j]];
+        out->label[k] = map[labels[i]];
+        k++;
+    }
+    /* Stopping early for max_examples leaves the rest unread and unchecked. */
+    if (last == n - 1 && idx_expect_end(&img, "pixel data", err, err_len) != 0)
+        goto done;
+    rc = 0;
+done:
+    idx_close(&img);
+    idx_close(&lab);
+    free(labels);
+    free(row);
+    if (rc != 0)
+        bl_dataset_release(out);
+    return rc;
+}
+
+void bl_dataset_standardize(struct bl_dataset *train, struct bl_dataset *test)
+{
+    int n = train->n, dim = train->dim;
+    if (test != NULL && test->n > 0 && test->dim != dim)
+        bl_fatal_at(__FILE__, __LINE__, "standardize: the test set has %d features, train %d",
+                    test->dim, dim);
+    if (n == 0)
+        return;
+    double *mean = bl_calloc((size_t)dim, sizeof(double)); /* (dim) */
+    double *sd = bl_calloc((size_t)dim, sizeof(double));   /* (dim) */
+    char *varies = bl_calloc((size_t)dim, 1);              /* (dim) */
+    const double *first = train->x;
+    for (int i = 0; i < n; i++) {
+        const double *x = train->x + (size_t)i * (size_t)dim;
+        for (int j = 0; j < dim; j++) {
+            mean[j] += x[j];
+            varies[j] |= x[j] != first[j];
+        }
+    }
+    for (int j = 0; j < dim; j++) {
+        /* A constant feature's rounded sum / n need not equal the constant;
+         * take the value itself so the feature becomes exactly 0. */
+        mean[j] = varies[j] ? mean[j] / n : first[j];
+    }
+    /* Two passes: the one-pass formula loses digits when mean >> sd. */
+    for (int i = 0; i < n; i++) {
+        const double *x = train->x + (size_t)i * (size_t)dim;
+        for (int j = 0; j < dim; j++)
+            sd[j] += (x[j] - mean[j]) * (x[j] - mean[j]);
+    }
+    for (int j = 0; j < dim; j++) {
+        sd[j] = sqrt(sd[j] / n);
+        if (!varies[j] || !(sd[j] > 0))
+            sd[j] = 1;
+    }
+    struct bl_dataset *sets[2] = {train, test};
+    for (int s = 0; s < 2; s++) {
+        if (sets[s] == NULL)
+            continue;
+        for (int i = 0; i < sets[s]->n; i++) {
+            double *x = sets[s]->x + (size_t)i * (size_t)dim;
+            for (int j = 0; j < dim; j++)
+                x[j] = (x[j] - mean[j]) / sd[j];
+        }
+    }
+    free(mean);
+    free(sd);
+    free(varies);
+}
+
+static int nc_numeric(nc_type t)
+{
+    return t == NC_BYTE || t == NC_SHORT || t == NC_INT || t == NC_FLOAT || t == NC_DOUBLE ||
+           t == NC_UBYTE || t == NC_USHORT || t == NC_UINT || t == NC_INT64 || t == NC_UINT64;
+}
+
+/* "a, b, c": the file's variables, for a message about a missing one. */
+static void list_variables(int ncid, char *buf, size_t len)
+{
+    int nvars = 0;
+    size_t used = 0;
+    snprintf(buf, len, "no variables");
+    if (nc_inq_nvars(ncid, &nvars) != NC_NOERR)
+        return;
+    for (int v = 0; v < nvars; v++) {
+        char name[NC_MAX_NAME + 1];
+        if (nc_inq_varname(ncid, v, name) != NC_NOERR)
+            continue;
+        int w = snprintf(buf + used, len - used, "%s%s", used > 0 ? ", " : "", name);
+        if (w < 0 || (size_t)w >= len - used)
+            return; /* snprintf has already cut the list to fit */
+        used += (size_t)w;
+    }
+}
+
+/* A numeric variable of the given rank: its id, type and dimensions. */
+struct nc_var {
+    int id;
+    nc_type type;
+    size_t len[2];
+    char dim_name[2][NC_MAX_NAME + 1];
+};
+
+static int find_var(int ncid, const char *path, const char *name, int want_rank,
+                    const char *shape, struct nc_var *v, char *err, size_t err_len)
+{
+    int rc = nc_inq_varid(ncid, name, &v->id);
+    if (rc == NC_ENOTVAR) {
+        char list[512];
+        list_variables(ncid, list, sizeof list);
+        snprintf(err, err_len, "%s: missing variable '%s'; the file has: %s", path, name, list);
+        return 1;
+    }
+    int rank, dimids[NC_MAX_VAR_DIMS];
+    if (rc == NC_NOERR)
+        rc = nc_inq_var(ncid, v->id, NULL, &v->type, &rank, dimids, NULL);
+    if (rc != NC_NOERR) {
+        snprintf(err, err_len, "%s: cannot inspect variable '%s': %s", path, name,
+                 nc_strerror(rc));
+        return 1;
+    }
+    if (!nc_numeric(v->type)) {
+        snprintf(err, err_len, "%s: variable '%s' holds %s, expected numbers", path, name,
+                 v->type == NC_CHAR     ? "characters"
+                 : v->type == NC_STRING ? "strings"
+                                        : "a user-defined type");
+        return 1;
+    }
+    if (rank != want_rank) {
+        snprintf(err, err_len, "%s: variable '%s' has rank %d, expected %d: %s%s", path, name,
+                 rank, want_rank, name, shape);
+        return 1;
+    }
+    for (int d = 0; d < rank; d++) {
+        rc = nc_inq_dim(ncid, dimids[d], v->dim_name[d], &v->len[d]);
+        if (rc != NC_NOERR) {
+            snprintf(err, err_len, "%s: cannot inspect the dimensions of '%s': %s", path, name,
+                     nc_strerror(rc));
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* The value that marks missing data in var: its _FillValue attribute, or
+ * for float types the library default, which unwritten values hold. Integer
+ * defaults are left out: -127 is an ordinary byte. */
+static int fill_value(int ncid, const struct nc_var *v, double *fill)
+{
+    nc_type type;
+    size_t len;
+    if (nc_inq_att(ncid, v->id, "_FillValue", &type, &len) == NC_NOERR && len == 1 &&
+        nc_numeric(type))
+        return nc_get_att_double(ncid, v->id, "_FillValue", fill) == NC_NOERR;
+    if (v->type == NC_DOUBLE) {
+        *fill = NC_FILL_DOUBLE;
+        return 1;
+    }
+    if (v->type == NC_FLOAT) {
+        *fill = (double)NC_FILL_FLOAT;
+        return 1;
+    }
+    return 0;
+}
+
+/* Load x_name/y_name from the open file into out. *classes_from_attr tells
+ * whether the "classes" attribute set out->classes. */
+static int load_pair(int ncid, const char *path, const char *x_name, const char *y_name,
+                     struct bl_dataset *out, int *classes_from_attr, char *err, size_t err_len)
+{
+    struct nc_var xv, yv;
+    double *y = NULL; /* (n) labels as read */
+    int rc = 1;
+    memset(out, 0, sizeof *out);
+    if (find_var(ncid, path, x_name, 2, "(sample, feature)", &xv, err, err_len) != 0 ||
+        find_var(ncid, path, y_name, 1, "(sample)", &yv, err, err_len) != 0)
+        return 1;
+    size_t n = xv.len[0], dim = xv.len[1];
+    if (yv.len[0] != n) {
+        snprintf(err, err_len,
+                 "%s: dimension mismatch: '%s' has %zu samples (dimension '%s') but '%s' has "
+                 "%zu labels (dimension '%s')",
+                 path, x_name, n, xv.dim_name[0], y_name, yv.len[0], yv.dim_name[0]);
+        return 1;
+    }
+    if (n == 0 || dim == 0) {
+        snprintf(err, err_len, "%s: '%s' is empty: %zu samples x %zu features", path, x_name, n,
+                 dim);
+        return 1;
+    }
+    if (dim > (size_t)BL_DATAFILE_MAX_ELEMENTS / n) {
+        snprintf(err, err_len,
+                 "%s: '%s' is too large: %zu x %zu values, more than the %ld (2^31 - 1) a "
+                 "data set may hold",
+                 path, x_name, n, dim, BL_DATAFILE_MAX_ELEMENTS);
+        return 1;
+    }
+
+    out->x = bl_malloc(sizeof(double) * n * dim);
+    int nrc = nc_get_var_double(ncid, xv.id, out->x);
+    if (nrc != NC_NOERR) {
+        snprintf(err, err_len, "%s: cannot read '%s': %s", path, x_name, nc_strerror(nrc));
+        goto done;
+    }
+    double fill;
+    int has_fill = fill_value(ncid, &xv, &fill);
+    for (size_t i = 0; i < n; i++) {
+        for (size_t j = 0; j < dim; j++) {
+            double v = out->x[i * dim + j];
+            if (!isfinite(v)) {
+                snprintf(err, err_len,
+                         "%s: '%s' holds %s at sample %zu, feature %zu; the features must be "
+                         "finite",
+                         path, x_name, isnan(v) ? "NaN" : v > 0 ? "+Inf" : "-Inf", i, j);
+                goto done;
+            }
+            if (has_fill && v == fill) {
+                snprintf(err, err_len,
+                         "%s: '%s' holds the fill value %g (missing data) at sample %zu, "
+                         "feature %zu",
+                         path, x_name, fill, i, j);
+                goto done;
+            }
+        }
+    }
+
+    y = bl_malloc(sizeof(double) * n);
+    nrc = nc_get_var_double(ncid, yv.id, y);
+    if (nrc != NC_NOERR) {
+        snprintf(err, err_len, "%s: cannot read '%s': %s", path, y_name, nc_strerror(nrc));
+        goto done;
+    }
+    has_fill = fill_value(ncid, &yv, &fill);
+    double max_label = 0;
+    size_t max_at = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (has_fill && y[i] == fill) {
+            snprintf(err, err_len,
+                     "%s: '%s' holds the fill value %g (missing label) at sample %zu", path,
+                     y_name, fill, i);
+            goto done;
+        }
+        if (!isfinite(y[i]) || y[i] != floor(y[i])) {
+            snprintf(err, err_len,
+                     "%s: non-integer label %g in '%s' at sample %zu; labels must be class "
+                     "indices 0..K-1",
+                     path, y[i], y_name, i);
+            goto done;
+        }
+        if (y[i] < 0) {
+            snprintf(err, err_len,
+                     "%s: negative label %g in '%s' at sample %zu; labels must be class "
+                     "indices 0..K-1",
+                     path, y[i], y_name, i);
+            goto done;
+        }
+        /* The class count max + 1 must fit in an int. */
+        if (y[i] >= INT_MAX) {
+            snprintf(err, err_len, "%s: label %g in '%s' at sample %zu is too large", path,
+                     y[i], y_name, i);
+            goto done;
+        }
+        if (y[i] > max_label) {
+            max_label = y[i];
+            max_at = i;
+        }
+    }
+
+    nc_type att_type;
+    size_t att_len;
+    nrc = nc_inq_att(ncid, NC_GLOBAL, "classes", &att_type, &att_len);
+    *classes_from_attr = nrc == NC_NOERR;
+    if (nrc == NC_NOERR) {
+        double classes = 0;
+        if (!nc_numeric(att_type) || att_len != 1 ||
+            nc_get_att_double(ncid, NC_GLOBAL, "classes", &classes) != NC_NOERR ||
+            !(classes >= 1 && classes <= INT_MAX && classes == floor(classes))) {
+            snprintf(err, err_len,
+                     "%s: the global attribute 'classes' must be one positive integer", path);
+            goto done;
+        }
+        if (max_label >= classes) {
+            snprintf(err, err_len,
+                     "%s: label %g in '%s' at sample %zu is out of range: the global "
+                     "attribute classes = %g allows 0..%g",
+                     path, max_label, y_name, max_at, classes, classes - 1);
+            goto done;
+        }
+        out->classes = (int)classes;
+    } else if (nrc == NC_ENOTATT) {
+        out->classes = (int)max_label + 1;
+    } else {
+        snprintf(err, err_len, "%s: cannot inspect the global attribute 'classes': %s", path,
+                 nc_strerror(nrc));
+        goto done;
+    }
+
+    out->label = bl_malloc(sizeof(int) * n);
+    for (size_t i = 0; i < n; i++)
+        out->label[i] = (int)y[i];
+    out->n = (int)n;
+    out->dim = (int)dim;
+    rc = 0;
+done:
+    free(y);
+    if (rc != 0)
+        bl_dataset_release(out);
+    return rc;
+}
+
+static int nc_open_dataset(const char *path, int *ncid, char *err, size_t err_len)
+{
+    int rc = nc_open(path, NC_NOWRITE, ncid);
+    if (rc == NC_ENOTNC)
+        snprintf(err, err_len, "%s: not a NetCDF file (%s)", path, nc_strerror(rc));
+    else if (rc != NC_NOERR)
+        snprintf(err, err_len, "%s: cannot open: %s", path, nc_strerror(rc));
+    return rc != NC_NOERR;
+}
+
+int bl_netcdf_dataset_load(const char *path, const char *x_name, const char *y_name,
+                           struct bl_dataset *out, char *err, size_t err_len)
+{
+    int ncid, from_attr;
+    memset(out, 0, sizeof *out);
+    if (nc_open_dataset(path, &ncid, err, err_len) != 0)
+        return 1;
+    int rc = load_pair(ncid, path, x_name, y_name, out, &from_attr, err, err_len);
+    nc_close(ncid);
+    return rc;
+}
+
+int bl_netcdf_data_load(const char *path, struct bl_dataset *train, struct bl_dataset *test,
+                        char *err, size_t err_len)
+{
+    int ncid, from_attr, varid;
+    memset(train, 0, sizeof *train);
+    memset(test, 0, sizeof *test);
+    if (nc_open_dataset(path, &ncid, err, err_len) != 0)
+        return 1;
+    int rc = load_pair(ncid, path, "x", "y", train, &from_attr, err, err_len);
+    /* Either test variable alone is an error, which load_pair reports. */
+    if (rc == 0 && (nc_inq_varid(ncid, "x_test", &varid) == NC_NOERR ||
+                    nc_inq_varid(ncid, "y_test", &varid) == NC_NOERR)) {
+        rc = load_pair(ncid, path, "x_test", "y_test", test, &from_attr, err, err_len);
+        if (rc == 0 && test->dim != train->dim) {
+            snprintf(err, err_len, "%s: 'x_test' has %d features but 'x' has %d", path,
+                     test->dim, train->dim);
+            rc = 1;
+        }
+        if (rc == 0 && !from_attr) {
+            int classes = train->classes > test->classes ? train->classes : test->classes;
+            train->classes = test->classes = classes;
+        }
+    }
+    nc_close(ncid);
+    if (rc != 0) {
+        bl_dataset_release(train);
+        bl_dataset_release(test);
+    }
+    return rc;
+}
