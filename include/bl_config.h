@@ -11,7 +11,7 @@
 #define BL_PATH_MAX 1024
 #define BL_MAX_SWEEP_KEYS 8
 #define BL_MAX_SWEEP_VALUES 64
-#define BL_ERR_MAX 1024
+#define BL_ERR_MAX 4096
 
 enum bl_data_kind { BL_DATA_SEPARABLE, BL_DATA_SYMMETRIC, BL_DATA_CLUSTERS };
 enum bl_model_kind { BL_MODEL_LINEAR, BL_MODEL_MLP };
@@ -27,6 +27,7 @@ struct bl_experiment_cfg {
     int seeds;                  /* number of seeds per sweep point */
     int first_seed;             /* seeds are first_seed .. first_seed+seeds-1 */
     char output[BL_PATH_MAX];   /* "" means results/<name>.nc */
+    double checkpoint_seconds;  /* periodic checkpoints of running tasks; 0 = on signal only */
 };
 
 struct bl_data_cfg {
@@ -69,6 +70,7 @@ struct bl_optim_cfg {
 struct bl_measure_cfg {
     long every;                 /* record metrics every this many steps */
     enum bl_save_params save_params;
+    double diverge_factor;      /* diverged when the loss exceeds this times its initial value */
 };
 
 struct bl_parallel_cfg {

@@ -16,7 +16,7 @@ struct bl_output {
     int n_points, n_seeds;
     long n_records, n_params; /* n_params: 0 when parameters are not saved */
     int var_metric[BL_METRIC_COUNT], var_stats[BL_METRIC_COUNT];
-    int var_status, var_wall, var_params;
+    int var_status, var_wall, var_steps, var_params, var_n_ok;
 };
 
 /* Refuse an existing output unless force; create the parent directory.
@@ -40,12 +40,15 @@ int bl_output_create(struct bl_output *o, const char *path, const struct bl_conf
 /* One finished task: records (BL_METRIC_COUNT, n_records); params (n_params)
  * or NULL. Synced to disk at once. */
 void bl_output_write_task(struct bl_output *o, int point, int seed_index, int status,
-                          double wall_seconds, const double *records, const double *params,
-                          long n_params);
+                          double wall_seconds, long steps_done, const double *records,
+                          const double *params, long n_params);
 
 /* Statistics across seeds for every point, metric and record, read back from
  * the trajectories on disk; then close and rename into place. */
 void bl_output_finish(struct bl_output *o);
+
+/* Close <path>.part without statistics (an interrupted run). */
+void bl_output_close(struct bl_output *o);
 
 /* `biaslab info FILE`: a table per sweep point. Returns an exit code. */
 int bl_output_info(const char *path);

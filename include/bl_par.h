@@ -62,8 +62,17 @@ void bl_sched_submit(const struct bl_par *par, int task, const double *payload, 
 /* Rank 0: answer requests and take results that are waiting, without
  * blocking. Cheap enough to call every training step. */
 void bl_sched_poll(void);
-/* Rank 0: after its own group is done, serve until every task's result is in
- * and every group has been told to stop. Other ranks return at once. */
+/* Rank 0: after its own group is done, serve until every group has been
+ * told there is no more work or has reported that it stopped. Other ranks
+ * return at once. */
 void bl_sched_finish(void);
+
+/* Ask every group to stop at its next step boundary (a signal arrived).
+ * On rank 0 this tells all ranks; elsewhere the group leader reports it to
+ * rank 0 at its next task boundary, and rank 0 then tells all. */
+void bl_sched_request_stop(void);
+/* Whether a stop was requested here or announced by rank 0 (checks for the
+ * announcement without blocking). */
+int bl_sched_stopping(void);
 
 #endif

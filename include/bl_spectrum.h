@@ -53,7 +53,7 @@ struct bl_eigpair {
 struct bl_lanczos_info {
     int iterations; /* Lanczos steps = final Krylov dimension */
     int matvecs;    /* all operator applications, including the residual checks */
-    int restarts;   /* invariant subspaces met, continued from a new random vector */
+    int restarts;   /* invariant subspaces met (a new random start drawn after each) */
 };
 
 /* Doubles of workspace bl_lanczos_top needs for order n and max_iter steps:
@@ -70,7 +70,12 @@ size_t bl_lanczos_work_doubles(long n, int max_iter);
  * Stops when every one of the k pairs has ||H y - theta y|| <= tol *
  * max(1, |theta_1|) (theta_1 the largest), checked first with the cheap
  * Lanczos estimate |beta_j s_{j,i}| and then confirmed with k explicit
- * matvecs on the Ritz vectors; or after max_iter steps.
+ * matvecs on the Ritz vectors; or after max_iter steps. After an invariant
+ * subspace it also waits until the block begun by the last new start has
+ * shown that no further copy of a top eigenvalue remains. Without any
+ * breakdown, a single Krylov space holds one copy of a repeated eigenvalue,
+ * so an exactly repeated top eigenvalue may be reported once (as with any
+ * single-vector Lanczos).
  *
  * n:       order, 1 <= n <= INT_MAX
  * k:       how many eigenvalues, 1 <= k <= min(n, max_iter)

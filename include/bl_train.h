@@ -31,14 +31,27 @@ long bl_record_count(const struct bl_optim_cfg *optim, const struct bl_measure_c
 long bl_record_step(const struct bl_optim_cfg *optim, const struct bl_measure_cfg *measure,
                     long record);
 
-/* Called every training step (rank 0 uses it to serve the scheduler). */
-typedef void (*bl_step_hook)(void *ctx);
+/* What the run asks of a task at a step boundary. */
+enum bl_action { BL_ACTION_CONTINUE = 0, BL_ACTION_CHECKPOINT = 1, BL_ACTION_STOP = 2 };
+
+/* Called before every training step; returns a bl_action. The ranks of a
+ * group agree on the largest action any of them asked for. */
+typedef int (*bl_step_hook)(void *ctx);
+
+struct bl_train_io {
+    bl_step_hook hook;           /* may be NULL */
+    void *hook_ctx;
+    const char *checkpoint_path; /* resume from it if it exists, save to it on
+                                  * CHECKPOINT and STOP; NULL = no checkpoints */
+};
 
 /* Train cfg (one sweep point's config) for seed on group g (NULL = alone).
- * Fills res (its buffers are allocated here; free with bl_task_result_free).
- * Returns 0, or non-zero with err set when the task cannot start. */
+ * Fills res (its buffers are allocated here; free with bl_task_result_free);
+ * an interrupted task has status BL_STATUS_INTERRUPTED and its checkpoint
+ * saved. Returns 0, or non-zero with err set when the task cannot start
+ * (including a corrupt checkpoint). */
 int bl_train_task(const struct bl_config *cfg, uint64_t seed, const struct bl_group *g,
-                  bl_step_hook hook, void *hook_ctx, struct bl_task_result *res, char *err,
+                  const struct bl_train_io *io, struct bl_task_result *res, char *err,
                   unsigned long err_len);
 void bl_task_result_free(struct bl_task_result *res);
 

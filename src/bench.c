@@ -71,7 +71,7 @@ static void run_workload(const struct workload *w, double peak)
     char err[256];
     for (int s = 0; s < w->seeds; s++) {
         struct bl_task_result res;
-        if (bl_train_task(&cfg, (uint64_t)s, NULL, NULL, NULL, &res, err, sizeof err))
+        if (bl_train_task(&cfg, (uint64_t)s, NULL, NULL, &res, err, sizeof err))
             bl_fatal(BL_EXIT_RUNTIME, "bench %s: %s", w->name, err);
         wall += res.wall_seconds;
         steps += (double)res.steps_done;

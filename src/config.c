@@ -78,6 +78,10 @@ static const struct key_desc keys[] = {
      FIELD(experiment.first_seed)},
     {.section = "experiment", .key = "output", .type = T_STRING, .def = "",
      .desc = "output NetCDF file; empty means results/<name>.nc", FIELD(experiment.output)},
+    {.section = "experiment", .key = "checkpoint_seconds", .type = T_DOUBLE, .min = 0,
+     .max = 1e9, .def = "300",
+     .desc = "save each running task's state this often (0 = only when signalled)",
+     FIELD(experiment.checkpoint_seconds)},
 
     {.section = "data", .key = "kind", .type = T_ENUM, .names = data_kinds, .def = "separable",
      .desc = "separable (margin around w*), symmetric (pairs (x,y),(-x,-y)) or clusters",
@@ -148,6 +152,10 @@ static const struct key_desc keys[] = {
     {.section = "measure", .key = "save_params", .type = T_ENUM, .names = save_params,
      .def = "none", .desc = "none, or final: store the trained parameters",
      FIELD(measure.save_params)},
+    {.section = "measure", .key = "diverge_factor", .type = T_DOUBLE, .min = 1, .min_open = 1,
+     .max = 1e300, .def = "1e12",
+     .desc = "a task diverges when its loss is NaN/Inf or exceeds this times its initial loss",
+     FIELD(measure.diverge_factor)},
 
     {.section = "parallel", .key = "group_size", .type = T_INT, .min = 1, .max = 4096, .def = "1",
      .desc = "ranks per task: 1 runs an ensemble, more splits the data",

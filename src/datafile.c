@@ -51,25 +51,35 @@ static size_t gz_read_full(gzFile gz, unsigned char *buf, size_t len)
     return done;
 }
 
+/* zlib's message for the last error, without the "path: " it puts first. */
+static const char *gz_reason(const struct idx_file *f, int *code)
+{
+    const char *msg = gzerror(f->gz, code);
+    size_t len = strlen(f->path);
+    if (strncmp(msg, f->path, len) == 0 && strncmp(msg + len, ": ", 2) == 0)
+        msg += len + 2;
+    return *code == Z_ERRNO ? strerror(errno) : msg;
+}
+
 /* Explain why a read of `section` stopped at `found` of `promised` bytes.
  * zlib reports a gzip stream that ends early as Z_BUF_ERROR, a plain file
- * that ends early as no error at all. */
+ * that ends early as no error at all. It inflates ahead into its buffer, so
+ * a corrupt stream can show up before the bytes we asked for. */
 static void short_read_error(const struct idx_file *f, const char *section,
                              unsigned long long promised, unsigned long long found,
                              char *err, size_t err_len)
 {
     int code;
-    const char *msg = gzerror(f->gz, &code);
-    if (code == Z_ERRNO)
-        snprintf(err, err_len, "%s: read error in the %s: %s", f->path, section,
-                 strerror(errno));
-    else if (code == Z_OK || code == Z_BUF_ERROR)
+    const char *why = gz_reason(f, &code);
+    if (code == Z_OK || code == Z_BUF_ERROR)
         snprintf(err, err_len, "%s: truncated%s: expected %llu bytes of %s, found %llu",
                  f->path, code == Z_BUF_ERROR ? " gzip stream" : " file", promised, section,
                  found);
+    else if (code == Z_ERRNO)
+        snprintf(err, err_len, "%s: read error in the %s: %s", f->path, section, why);
     else
-        snprintf(err, err_len, "%s: corrupt gzip data after %llu of %llu bytes of %s: %s",
-                 f->path, found, promised, section, msg);
+        snprintf(err, err_len, "%s: corrupt gzip data (%s), found while reading the %s",
+                 f->path, why, section);
 }
 
 static const char *idx_type_name(int code)
@@ -211,7 +221,7 @@ static int idx_expect_end(struct idx_file *f, const char *section, char *err, si
         return 1;
     }
     int code;
-    const char *msg = gzerror(f->gz, &code);
+    const char *why = gz_reason(f, &code);
     if (code == Z_BUF_ERROR) {
         snprintf(err, err_len,
                  "%s: truncated gzip stream: all %llu bytes of %s are there but the gzip "
@@ -220,8 +230,8 @@ static int idx_expect_end(struct idx_file *f, const char *section, char *err, si
         return 1;
     }
     if (code != Z_OK) {
-        snprintf(err, err_len, "%s: corrupt gzip data at the end of the %s: %s", f->path,
-                 section, code == Z_ERRNO ? strerror(errno) : msg);
+        snprintf(err, err_len, "%s: corrupt gzip data (%s), found at the end of the %s",
+                 f->path, why, section);
         return 1;
     }
     return 0;
@@ -306,11 +316,11 @@ int bl_idx_load(const char *images_path, const char *labels_path, const int *kee
     } else {
         for (int k = 0; k < n_keep; k++) {
             int c = keep[k];
-            if (c < 0 || c > 255 || count[c] == 0) {
+            if (c < lo || c > hi || count[c] == 0) {
                 snprintf(err, err_len,
-                         "%s: class %d in keep is out of range: no example has that label "
-                         "(the labels in the file are %d..%d)",
-                         labels_path, c, lo, hi);
+                         "%s: class %d in keep %s (the labels in the file are %d..%d)",
+                         labels_path, c,
+                         c < lo || c > hi ? "is out of range" : "has no examples", lo, hi);
                 goto done;
             }
             if (map[c] >= 0) {

@@ -186,6 +186,16 @@ int bl_output_create(struct bl_output *o, const char *path, const struct bl_conf
     NC(nc_def_var_fill(ncid, o->var_wall, 0, &fill));
     put_text_attr(ncid, o->var_wall, "long_name", "wall-clock time of the task");
     put_text_attr(ncid, o->var_wall, "units", "s");
+    NC(nc_def_var(ncid, "steps_done", NC_INT64, 2, task_dims, &o->var_steps));
+    put_text_attr(ncid, o->var_steps, "long_name",
+                  "optimizer steps taken (for a diverged task, the step it diverged at)");
+    put_text_attr(ncid, o->var_steps, "units", "1");
+    int n_ok_dims[2] = {d_point, d_record};
+    NC(nc_def_var(ncid, "n_ok", NC_INT, 2, n_ok_dims, &o->var_n_ok));
+    put_text_attr(ncid, o->var_n_ok, "long_name",
+                  "seeds measured at the record (not diverged, run): the statistics' sample size");
+    put_text_attr(ncid, o->var_n_ok, "units", "1");
+    put_text_attr(ncid, o->var_n_ok, "coordinates", "step");
     o->var_params = -1;
     if (n_params > 0) {
         int param_dims[3] = {d_point, d_seed, d_param};
@@ -223,8 +233,8 @@ int bl_output_create(struct bl_output *o, const char *path, const struct bl_conf
 }
 
 void bl_output_write_task(struct bl_output *o, int point, int seed_index, int status,
-                          double wall_seconds, const double *records, const double *params,
-                          long n_params)
+                          double wall_seconds, long steps_done, const double *records,
+                          const double *params, long n_params)
 {
     size_t at[3] = {(size_t)point, (size_t)seed_index, 0};
     size_t count[3] = {1, 1, (size_t)o->n_records};
@@ -238,6 +248,8 @@ void bl_output_write_task(struct bl_output *o, int point, int seed_index, int st
     signed char flag = (signed char)status;
     NC(nc_put_var1_schar(o->ncid, o->var_status, at, &flag));
     NC(nc_put_var1_double(o->ncid, o->var_wall, at, &wall_seconds));
+    long long steps = steps_done;
+    NC(nc_put_var1_longlong(o->ncid, o->var_steps, at, &steps));
     NC(nc_sync(o->ncid));
 }
 
@@ -249,6 +261,7 @@ void bl_output_finish(struct bl_output *o)
     double *stats = bl_malloc(sizeof(double) * BL_STAT_COUNT * R); /* (stat, record) */
     double *column = bl_malloc(sizeof(double) * S);                /* (seed) */
     double *work = bl_malloc(sizeof(double) * (2 * S + BL_BOOTSTRAP_RESAMPLES));
+    int *n_ok = bl_malloc(sizeof(int) * (size_t)R); /* (record) */
     double one[BL_STAT_COUNT];
     for (int m = 0; m < BL_METRIC_COUNT; m++) {
         for (int p = 0; p < o->n_points; p++) {
@@ -258,23 +271,32 @@ void bl_output_finish(struct bl_output *o)
             for (long r = 0; r < R; r++) {
                 for (int s = 0; s < S; s++)
                     column[s] = traj[(long)s * R + r];
-                bl_stats_compute(column, S, BL_BOOTSTRAP_SEED, one, work);
+                int finite = bl_stats_compute(column, S, BL_BOOTSTRAP_SEED, one, work);
                 for (int st = 0; st < BL_STAT_COUNT; st++)
                     stats[(long)st * R + r] = one[st];
+                n_ok[r] = finite;
             }
             size_t stat_count[3] = {1, BL_STAT_COUNT, (size_t)R};
             NC(nc_put_vara_double(o->ncid, o->var_stats[m], at, stat_count, stats));
+            /* the parameter norm is finite exactly when a task was measured */
+            if (m == BL_M_PARAM_NORM) {
+                size_t ok_at[2] = {(size_t)p, 0}, ok_count[2] = {1, (size_t)R};
+                NC(nc_put_vara_int(o->ncid, o->var_n_ok, ok_at, ok_count, n_ok));
+            }
         }
     }
     free(traj);
     free(stats);
     free(column);
     free(work);
+    free(n_ok);
     NC(nc_close(o->ncid));
     if (rename(o->part_path, o->path) != 0)
         bl_fatal(BL_EXIT_RUNTIME, "cannot rename '%s' to '%s': %s", o->part_path, o->path,
                  strerror(errno));
 }
+
+void bl_output_close(struct bl_output *o) { NC(nc_close(o->ncid)); }
 
 /* ---- `biaslab info` ---- */
 

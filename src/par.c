@@ -17,7 +17,7 @@
 #include "bl_log.h"
 #include "bl_par.h"
 
-enum { TAG_REQUEST = 1, TAG_ASSIGN = 2, TAG_RESULT = 3 };
+enum { TAG_REQUEST = 1, TAG_ASSIGN = 2, TAG_RESULT = 3, TAG_STOP = 4, TAG_STOPPED = 5 };
 
 struct bl_group {
     MPI_Comm comm;
@@ -32,8 +32,9 @@ static struct {
     int n_tasks;
     int next;              /* rank 0: next position in order */
     int results_in;        /* rank 0: results received */
-    int leaders_stopped;   /* rank 0: groups told there is no more work */
+    int leaders_done;      /* rank 0: groups that will send nothing more */
     int n_leaders;
+    int stopping;          /* a stop was requested (signal, or rank 0 said so) */
     long max_doubles;
     double *buffer;        /* (max_doubles + 1) message buffer: task id, payload */
     bl_result_fn on_result;
@@ -170,7 +171,8 @@ void bl_sched_start(const int *order, int n_tasks, long max_doubles, bl_result_f
     sched.n_tasks = n_tasks;
     sched.next = 0;
     sched.results_in = 0;
-    sched.leaders_stopped = 0;
+    sched.leaders_done = 0;
+    sched.stopping = 0;
     sched.group_size = my_group.size;
     sched.n_leaders = bl_par_world_size() / my_group.size;
     sched.max_doubles = max_doubles;
@@ -180,17 +182,54 @@ void bl_sched_start(const int *order, int n_tasks, long max_doubles, bl_result_f
     sched.ctx = ctx;
 }
 
-/* Rank 0: the next task id, or -1 (and one more group stopped). */
+/* Rank 0: the next task id, or -1 (and one more group done). */
 static int pop_task(void)
 {
-    if (sched.next < sched.n_tasks)
+    if (!sched.stopping && sched.next < sched.n_tasks)
         return sched.order[sched.next++];
-    sched.leaders_stopped++;
+    sched.leaders_done++;
     return -1;
+}
+
+void bl_sched_request_stop(void)
+{
+    if (sched.stopping)
+        return;
+    sched.stopping = 1;
+    if (bl_par_world_rank() != 0)
+        return; /* the group leader reports it to rank 0 at its next task boundary */
+    /* tell every rank, so groups that were not signalled stop too */
+    int size = bl_par_world_size(), one = 1;
+    for (int r = 1; r < size; r++)
+        check(MPI_Send(&one, 1, MPI_INT, r, TAG_STOP, sched.comm), "MPI_Send (stop)");
+}
+
+int bl_sched_stopping(void)
+{
+    if (!sched.stopping && bl_par_world_rank() != 0) {
+        int flag = 0;
+        check(MPI_Iprobe(0, TAG_STOP, sched.comm, &flag, MPI_STATUS_IGNORE), "MPI_Iprobe");
+        if (flag) {
+            int unused;
+            check(MPI_Recv(&unused, 1, MPI_INT, 0, TAG_STOP, sched.comm, MPI_STATUS_IGNORE),
+                  "MPI_Recv (stop)");
+            sched.stopping = 1;
+        }
+    }
+    return sched.stopping;
 }
 
 static void handle_message(const MPI_Status *st)
 {
+    if (st->MPI_TAG == TAG_STOPPED) {
+        int unused;
+        check(MPI_Recv(&unused, 1, MPI_INT, st->MPI_SOURCE, TAG_STOPPED, sched.comm,
+                       MPI_STATUS_IGNORE),
+              "MPI_Recv (stopped)");
+        sched.leaders_done++;
+        bl_sched_request_stop();
+        return;
+    }
     if (st->MPI_TAG == TAG_REQUEST) {
         int unused;
         check(MPI_Recv(&unused, 1, MPI_INT, st->MPI_SOURCE, TAG_REQUEST, sched.comm,
@@ -233,6 +272,10 @@ int bl_sched_next(const struct bl_par *par)
     if (my_group.rank == 0) {
         if (par->world_rank == 0) {
             task = pop_task();
+        } else if (bl_sched_stopping()) {
+            int stopped = 1;
+            check(MPI_Send(&stopped, 1, MPI_INT, 0, TAG_STOPPED, sched.comm),
+                  "MPI_Send (stopped)");
         } else {
             int request = 0;
             check(MPI_Send(&request, 1, MPI_INT, 0, TAG_REQUEST, sched.comm),
@@ -268,7 +311,7 @@ void bl_sched_finish(void)
 {
     if (bl_par_world_rank() != 0)
         return;
-    while (sched.results_in < sched.n_tasks || sched.leaders_stopped < sched.n_leaders) {
+    while (sched.leaders_done < sched.n_leaders) {
         int flag = 0;
         MPI_Status st;
         check(MPI_Iprobe(MPI_ANY_SOURCE, MPI_ANY_TAG, sched.comm, &flag, &st), "MPI_Iprobe");

@@ -1,12 +1,25 @@
 /* `biaslab run`: config -> plan -> tasks on groups -> results to rank 0 ->
  * NetCDF. Every rank parses the same config, so every rank reaches the same
- * verdict on bad input and they all leave with the same exit code. */
+ * verdict on bad input and they all leave with the same exit code.
+ *
+ * Nothing is lost to a kill. Beside the output, <out>.ckpt/ holds the
+ * resolved config, one checksummed file per finished task (written before
+ * the task reaches <out>.part) and the periodic state of running tasks. On a
+ * signal every task saves its state and the run exits 3; running the same
+ * command again rebuilds <out>.part from the finished tasks, resumes the
+ * others from their state, and ends with the same numbers as an
+ * uninterrupted run. */
 #include <cblas.h>
+#include <dirent.h>
+#include <errno.h>
 #include <math.h>
+#include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
+#include "bl_checkpoint.h"
 #include "bl_log.h"
 #include "bl_ncio.h"
 #include "bl_par.h"
@@ -14,33 +27,75 @@
 #include "bl_run.h"
 #include "bl_train.h"
 
-/* A task's payload on its way to rank 0: (status, wall, steps, records
- * (BL_METRIC_COUNT, n_records), params (max_params) when saved). */
+/* A task's payload on its way to rank 0 and in its done file: (status, wall,
+ * steps, records (BL_METRIC_COUNT, n_records), params (max_params) when
+ * saved). */
 enum { PAYLOAD_STATUS, PAYLOAD_WALL, PAYLOAD_STEPS, PAYLOAD_HEADER };
 
 #define PROGRESS_SECONDS 5.0
+#define POLL_SECONDS 0.002
 
-struct collector {
+static volatile sig_atomic_t signal_received;
+
+static void on_signal(int sig) { signal_received = sig; }
+
+/* SIGTERM (scheduler time limit, scancel), SIGUSR1 (Slurm --signal) and
+ * SIGINT (Ctrl-C) all mean: save and stop at the next step boundary. */
+static void install_signal_handlers(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_signal;
+    sigemptyset(&sa.sa_mask);
+    sa.sa_flags = SA_RESTART;
+    sigaction(SIGTERM, &sa, NULL);
+    sigaction(SIGUSR1, &sa, NULL);
+    sigaction(SIGINT, &sa, NULL);
+}
+
+struct runner {
     const struct bl_plan *plan;
     struct bl_output out;
-    int save_params;
-    double started, last_line;
+    int rank, save_params;
+    long payload_len;
+    char ckpt_dir[BL_PATH_MAX + 16];
+    double started, last_line, last_poll, last_checkpoint, checkpoint_seconds;
     double steps_done; /* optimizer steps of finished tasks */
-    int tasks_done;
+    int tasks_done, tasks_resumed;
 };
+
+static void task_file(const struct runner *r, const char *kind, int task, char *path,
+                      size_t len)
+{
+    snprintf(path, len, "%s/%s_%06d.bin", r->ckpt_dir, kind, task);
+}
+
+/* Rank 0: a finished task goes to its done file first (the durable copy),
+ * then into the output, and its running state is no longer needed. */
+static void store_result(struct runner *r, int task, const double *payload, long n,
+                         int write_done_file)
+{
+    const struct bl_plan *plan = r->plan;
+    char path[BL_PATH_MAX + 64], err[BL_ERR_MAX];
+    if (write_done_file) {
+        task_file(r, "done", task, path, sizeof path);
+        if (bl_blob_write(path, BL_BLOB_RESULT, payload, n, err, sizeof err))
+            bl_fatal(BL_EXIT_RUNTIME, "%s", err);
+        task_file(r, "state", task, path, sizeof path);
+        unlink(path);
+    }
+    const double *records = payload + PAYLOAD_HEADER;
+    const double *params = r->save_params ? records + BL_METRIC_COUNT * plan->n_records : NULL;
+    bl_output_write_task(&r->out, bl_task_point(plan, task), bl_task_seed_index(plan, task),
+                         (int)payload[PAYLOAD_STATUS], payload[PAYLOAD_WALL],
+                         (long)payload[PAYLOAD_STEPS], records, params, plan->max_params);
+    r->steps_done += payload[PAYLOAD_STEPS];
+    r->tasks_done++;
+}
 
 static void on_result(void *ctx, int task, const double *payload, long n)
 {
-    struct collector *c = ctx;
-    const struct bl_plan *plan = c->plan;
-    long n_records = plan->n_records;
-    const double *records = payload + PAYLOAD_HEADER;
-    const double *params = c->save_params ? records + BL_METRIC_COUNT * n_records : NULL;
-    bl_output_write_task(&c->out, bl_task_point(plan, task), bl_task_seed_index(plan, task),
-                         (int)payload[PAYLOAD_STATUS], payload[PAYLOAD_WALL], records, params,
-                         plan->max_params);
-    c->steps_done += payload[PAYLOAD_STEPS];
-    c->tasks_done++;
+    store_result(ctx, task, payload, n, 1);
 }
 
 static void format_seconds(double s, char *buf, size_t len)
@@ -55,33 +110,48 @@ static void format_seconds(double s, char *buf, size_t len)
         snprintf(buf, len, "%.1fh", s / 3600);
 }
 
-static void on_progress(void *ctx, int tasks_done)
+static void on_progress(void *ctx, int results_in)
 {
-    struct collector *c = ctx;
+    struct runner *r = ctx;
+    if (signal_received)
+        bl_sched_request_stop();
     double now = bl_now();
-    if (now - c->last_line < PROGRESS_SECONDS)
+    if (now - r->last_line < PROGRESS_SECONDS)
         return;
-    c->last_line = now;
-    double elapsed = now - c->started;
-    double rate = c->steps_done / elapsed;
-    double eta = rate > 0 ? (c->plan->total_steps - c->steps_done) / rate : NAN;
+    r->last_line = now;
+    double elapsed = now - r->started;
+    double rate = r->steps_done / elapsed;
+    double eta = rate > 0 ? (r->plan->total_steps - r->steps_done) / rate : NAN;
     char e[32], left[32];
     format_seconds(elapsed, e, sizeof e);
     format_seconds(eta, left, sizeof left);
-    bl_info("biaslab: %d/%d tasks done, %.3g steps/s, elapsed %s, ETA %s", tasks_done,
-            c->plan->n_tasks, rate, e, left);
+    bl_info("biaslab: %d/%d tasks done, %.3g steps/s, elapsed %s, ETA %s", r->tasks_done,
+            r->plan->n_tasks, rate, e, left);
+    (void)results_in;
 }
 
-/* Rank 0 serves the scheduler between its own steps, at most every 2 ms. */
-static void poll_hook(void *ctx)
+/* Before every training step: serve the scheduler (rank 0), notice a stop,
+ * ask for a periodic checkpoint. Cheap: a clock read unless it is time. */
+static int step_hook(void *ctx)
 {
-    static double last;
+    struct runner *r = ctx;
+    if (signal_received)
+        bl_sched_request_stop();
     double now = bl_now();
-    if (now - last < 0.002)
-        return;
-    last = now;
-    bl_sched_poll();
-    (void)ctx;
+    if (now - r->last_poll >= POLL_SECONDS) {
+        r->last_poll = now;
+        if (r->rank == 0)
+            bl_sched_poll();
+        else
+            bl_sched_stopping();
+    }
+    if (bl_sched_stopping())
+        return BL_ACTION_STOP;
+    if (r->checkpoint_seconds > 0 && now - r->last_checkpoint >= r->checkpoint_seconds) {
+        r->last_checkpoint = now;
+        return BL_ACTION_CHECKPOINT;
+    }
+    return BL_ACTION_CONTINUE;
 }
 
 /* Every rank leaves with code after rank 0 printed msg (all ranks agree). */
@@ -105,6 +175,95 @@ static void set_blas_threads(const struct bl_config *cfg)
     openblas_set_num_threads(threads);
 }
 
+/* Remove the checkpoint directory and what is in it. */
+static void remove_checkpoints(const char *dir)
+{
+    DIR *d = opendir(dir);
+    if (!d)
+        return;
+    struct dirent *e;
+    char path[BL_PATH_MAX + 300];
+    while ((e = readdir(d)))
+        if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..")) {
+            snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
+            unlink(path);
+        }
+    closedir(d);
+    rmdir(dir);
+}
+
+/* Rank 0: decide between a fresh start and a resume, create the output, and
+ * load the finished tasks of an earlier attempt. order[] receives the tasks
+ * still to run; returns their count, or -1 with err set. */
+static int prepare_output(struct runner *r, const char *path, const struct bl_config *base,
+                          const struct bl_run_args *args, const struct bl_par *par, int *order,
+                          char *err, size_t err_len)
+{
+    const struct bl_plan *plan = r->plan;
+    if (bl_output_check_target(path, args->force, err, err_len))
+        return -1;
+    char config_path[BL_PATH_MAX + 64];
+    snprintf(config_path, sizeof config_path, "%s/config.ini", r->ckpt_dir);
+    char *ini = bl_config_ini_string(base);
+    if (args->force)
+        remove_checkpoints(r->ckpt_dir);
+    char *earlier = bl_text_read(config_path);
+    int resume = earlier != NULL;
+    if (resume && strcmp(earlier, ini) != 0) {
+        snprintf(err, err_len,
+                 "'%s' holds an interrupted run of a different config; run that config "
+                 "again to resume it, or pass --force to discard it",
+                 r->ckpt_dir);
+        free(earlier);
+        free(ini);
+        return -1;
+    }
+    free(earlier);
+    if (!resume) {
+        if (mkdir(r->ckpt_dir, 0777) != 0 && errno != EEXIST) {
+            snprintf(err, err_len, "cannot create '%s': %s", r->ckpt_dir, strerror(errno));
+            free(ini);
+            return -1;
+        }
+        if (bl_text_write(config_path, ini, err, err_len)) {
+            free(ini);
+            return -1;
+        }
+    }
+    free(ini);
+    struct bl_run_info info = {args->command_line, par->world_size, par->group_size};
+    if (bl_output_create(&r->out, path, base, &info, plan->steps, plan->n_records,
+                         r->save_params ? plan->max_params : 0, plan->layout, err, err_len))
+        return -1;
+    int n_left = 0;
+    for (int k = 0; k < plan->n_tasks; k++) {
+        int task = plan->order[k];
+        char done[BL_PATH_MAX + 64], why[BL_ERR_MAX];
+        double *payload = NULL;
+        long n = 0;
+        int rc = 1; /* 1: not done */
+        if (resume) {
+            task_file(r, "done", task, done, sizeof done);
+            rc = bl_blob_read(done, BL_BLOB_RESULT, &payload, &n, why, sizeof why);
+            if (rc == 0 && n != r->payload_len) {
+                snprintf(why, sizeof why, "'%s' has %ld values, expected %ld", done, n,
+                         r->payload_len);
+                rc = 2;
+            }
+            if (rc == 2)
+                bl_info("biaslab: warning: %s; task %d runs again", why, task);
+        }
+        if (rc == 0) {
+            store_result(r, task, payload, n, 0);
+            r->tasks_resumed++;
+        } else {
+            order[n_left++] = task;
+        }
+        free(payload);
+    }
+    return n_left;
+}
+
 int bl_run(const struct bl_run_args *args)
 {
     char err[BL_ERR_MAX];
@@ -125,67 +284,88 @@ int bl_run(const struct bl_run_args *args)
     else
         bl_config_output_path(&base, path, sizeof path);
 
-    /* only rank 0 touches the file system; it tells the others the verdict */
-    struct collector c;
-    memset(&c, 0, sizeof c);
-    c.plan = &plan;
-    c.save_params = base.measure.save_params == BL_SAVE_FINAL;
-    int verdict = 0;
-    if (rank == 0) {
-        struct bl_run_info info = {args->command_line, par.world_size, par.group_size};
-        verdict = bl_output_check_target(path, args->force, err, sizeof err) ||
-                  bl_output_create(&c.out, path, &base, &info, plan.steps, plan.n_records,
-                                   c.save_params ? plan.max_params : 0, plan.layout, err,
-                                   sizeof err);
-    }
-    bl_par_bcast_int(&verdict);
-    if (verdict)
+    struct runner r;
+    memset(&r, 0, sizeof r);
+    r.plan = &plan;
+    r.rank = rank;
+    r.save_params = base.measure.save_params == BL_SAVE_FINAL;
+    r.payload_len = PAYLOAD_HEADER + BL_METRIC_COUNT * plan.n_records +
+                    (r.save_params ? plan.max_params : 0);
+    r.checkpoint_seconds = base.experiment.checkpoint_seconds;
+    snprintf(r.ckpt_dir, sizeof r.ckpt_dir, "%s.ckpt", path);
+    r.started = r.last_line = bl_now();
+
+    /* only rank 0 touches the output; it tells the others the verdict */
+    int *order = bl_malloc(sizeof(int) * (size_t)plan.n_tasks);
+    int n_left = 0;
+    if (rank == 0)
+        n_left = prepare_output(&r, path, &base, args, &par, order, err, sizeof err);
+    bl_par_bcast_int(&n_left);
+    if (n_left < 0)
         return refuse(rank, BL_EXIT_USAGE, err);
 
+    install_signal_handlers();
     set_blas_threads(&base);
-    long payload_len = PAYLOAD_HEADER + BL_METRIC_COUNT * plan.n_records +
-                       (c.save_params ? plan.max_params : 0);
-    double *payload = bl_malloc(sizeof(double) * (size_t)payload_len);
-    c.started = c.last_line = bl_now();
-    if (rank == 0)
+    double *payload = bl_malloc(sizeof(double) * (size_t)r.payload_len);
+    if (rank == 0) {
         bl_info("biaslab: %s: %d points x %d seeds = %d tasks on %d ranks (%d groups of %d)",
                 base.experiment.name, plan.n_points, plan.n_seeds, plan.n_tasks,
                 par.world_size, par.n_groups, par.group_size);
-    bl_sched_start(plan.order, plan.n_tasks, payload_len, on_result, on_progress, &c);
+        if (r.tasks_resumed || n_left < plan.n_tasks)
+            bl_info("biaslab: resuming: %d tasks already done, %d to run", r.tasks_resumed,
+                    n_left);
+    }
+    bl_sched_start(order, n_left, r.payload_len, on_result, on_progress, &r);
+    struct bl_train_io io = {step_hook, &r, NULL};
+    char state_path[BL_PATH_MAX + 64];
     for (;;) {
         int task = bl_sched_next(&par);
         if (task < 0)
             break;
+        task_file(&r, "state", task, state_path, sizeof state_path);
+        io.checkpoint_path = state_path;
+        r.last_checkpoint = bl_now();
         const struct bl_config *cfg = &plan.points[bl_task_point(&plan, task)];
         struct bl_task_result res;
-        if (bl_train_task(cfg, bl_task_seed(&plan, task), par.group, rank == 0 ? poll_hook : NULL,
-                          NULL, &res, err, sizeof err)) {
+        if (bl_train_task(cfg, bl_task_seed(&plan, task), par.group, &io, &res, err,
+                          sizeof err)) {
             fprintf(stderr, "biaslab: error: task %d: %s\n", task, err);
             bl_par_abort(BL_EXIT_RUNTIME);
         }
-        payload[PAYLOAD_STATUS] = res.status;
-        payload[PAYLOAD_WALL] = res.wall_seconds;
-        payload[PAYLOAD_STEPS] = (double)res.steps_done;
-        memcpy(payload + PAYLOAD_HEADER, res.records,
-               sizeof(double) * BL_METRIC_COUNT * plan.n_records);
-        if (c.save_params) {
-            double *params = payload + PAYLOAD_HEADER + BL_METRIC_COUNT * plan.n_records;
-            for (long i = 0; i < plan.max_params; i++)
-                params[i] = i < res.n_params ? res.params[i] : NAN;
+        if (res.status != BL_STATUS_INTERRUPTED) {
+            payload[PAYLOAD_STATUS] = res.status;
+            payload[PAYLOAD_WALL] = res.wall_seconds;
+            payload[PAYLOAD_STEPS] = (double)res.steps_done;
+            memcpy(payload + PAYLOAD_HEADER, res.records,
+                   sizeof(double) * BL_METRIC_COUNT * plan.n_records);
+            if (r.save_params) {
+                double *params = payload + PAYLOAD_HEADER + BL_METRIC_COUNT * plan.n_records;
+                for (long i = 0; i < plan.max_params; i++)
+                    params[i] = i < res.n_params ? res.params[i] : NAN;
+            }
+            bl_sched_submit(&par, task, payload, r.payload_len);
         }
-        bl_sched_submit(&par, task, payload, payload_len);
         bl_task_result_free(&res);
         if (rank == 0)
             bl_sched_poll();
     }
     bl_sched_finish();
-    if (rank == 0) {
-        bl_output_finish(&c.out);
-        char wall[32];
-        format_seconds(bl_now() - c.started, wall, sizeof wall);
+    int interrupted = rank == 0 ? bl_sched_stopping() : 0;
+    bl_par_bcast_int(&interrupted);
+    char wall[32];
+    format_seconds(bl_now() - r.started, wall, sizeof wall);
+    if (rank == 0 && interrupted) {
+        bl_output_close(&r.out);
+        bl_info("biaslab: interrupted after %s: %d of %d tasks done; state saved in %s. Run "
+                "the same command again to resume.",
+                wall, r.tasks_done, plan.n_tasks, r.ckpt_dir);
+    } else if (rank == 0) {
+        bl_output_finish(&r.out);
+        remove_checkpoints(r.ckpt_dir);
         bl_info("biaslab: wrote %s (%d tasks, wall %s)", path, plan.n_tasks, wall);
     }
     free(payload);
+    free(order);
     bl_plan_free(&plan);
-    return BL_EXIT_OK;
+    return interrupted ? BL_EXIT_INTERRUPTED : BL_EXIT_OK;
 }

@@ -20,13 +20,17 @@
 extern void dstev_(const char *jobz, const int *n, double *d, double *e, double *z,
                    const int *ldz, double *work, int *info, size_t jobz_len);
 
-/* A coupling beta_j this small relative to ||T|| means the Krylov space is an
- * invariant subspace up to rounding: the next vector would be noise. Rounding
- * in H v and in Gram-Schmidt leaves about eps * ||H|| * sqrt(n); 1e-10 keeps a
- * wide margin above that for any n we meet, and dropping a coupling this small
- * moves a Ritz value by at most 1e-10 * ||H|| (the explicit residual check
- * still has the final word). */
-#define BREAKDOWN_REL 1e-10
+/* A coupling beta_j this small relative to ||T|| is taken as the end of an
+ * invariant subspace: T gets beta_j = 0 and the run continues from a new
+ * random vector. Dropping a real coupling beta moves Ritz residuals by up to
+ * beta, so the threshold stays 100x below the tightest tolerance worth asking
+ * (1e-10) yet far above the rounding floor of a true breakdown (about 1e-16
+ * relative in the tests). Near-breakdowns are not rare: with few distinct
+ * eigenvalues each small beta amplifies rounding, and a rank-5 test matrix
+ * gives beta = 4e-11 relative one step before the true breakdown at 3e-17.
+ * Missing a breakdown costs little: the noise left in w, orthogonal to all
+ * previous vectors, simply serves as the next start. */
+#define BREAKDOWN_REL 1e-12
 
 /* Scratch of a Lanczos run of at most m steps, carved from one array. */
 struct lanczos_ws {
@@ -150,6 +154,22 @@ static int new_direction(int n, struct lanczos_ws *ws, int cols, struct bl_rng *
     return 0;
 }
 
+/* Index in theta of the largest Ritz value whose eigenvector lives in rows
+ * [start, d) of T. dsteqr splits T at the zero couplings left by new starts,
+ * so each eigenvector lies wholly in one block; the mass test only needs to
+ * tell which. */
+static int block_top(const struct lanczos_ws *ws, int d, int start)
+{
+    for (int c = d - 1; c > 0; c--) {
+        double mass = 0.0;
+        for (int r = start; r < d; r++)
+            mass += ws->S[(size_t)c * d + r] * ws->S[(size_t)c * d + r];
+        if (mass > 0.5)
+            return c;
+    }
+    return 0;
+}
+
 /* Ritz vector y (n) = V s for the eigenvector s = column c of the d x d S,
  * renormalized; returns ||H y - theta_c y|| using hy (n) for H y. */
 static double ritz_residual(int n, bl_matvec_fn matvec, void *ctx, const struct lanczos_ws *ws,
@@ -197,7 +217,8 @@ int bl_lanczos_top(long n, bl_matvec_fn matvec, void *ctx, int k, int max_iter, 
      * the O(d n) Gram-Schmidt work, overshooting convergence by <= 1/16. */
     int next_check = k;
     int status = BL_SPECTRUM_NOT_CONVERGED;
-    double tnorm = 0.0; /* running estimate of ||T|| <= ||H|| */
+    double tnorm = 0.0;  /* running estimate of ||T|| <= ||H|| */
+    int block_start = 0; /* first Lanczos vector since the last new start */
     int d = 0;
     for (int j = 0; j < m; j++) {
         lanczos_step(nn, matvec, ctx, &ws, j);
@@ -205,18 +226,27 @@ int bl_lanczos_top(long n, bl_matvec_fn matvec, void *ctx, int k, int max_iter, 
         d = j + 1;
         tnorm = fmax(tnorm, fabs(ws.alpha[j]) + ws.beta[j] + (j > 0 ? ws.beta[j - 1] : 0.0));
         int last = d == m;
-        if (ws.beta[j] <= BREAKDOWN_REL * tnorm) {
+        int whole_space = d == nn; /* T is then similar to H: nothing can hide */
+        int broke = ws.beta[j] <= BREAKDOWN_REL * tnorm;
+        /* v_{j+1} goes to column d before the check, which only reads
+         * columns < d. */
+        if (broke) {
             ws.beta[j] = 0.0;
             if (!last) {
-                if (new_direction(nn, &ws, d, rng))
+                if (new_direction(nn, &ws, d, rng)) {
                     run.restarts++;
-                else
+                } else {
                     last = 1;
+                    whole_space = 1;
+                }
             }
         } else if (!last) {
             cblas_dscal(nn, 1.0 / ws.beta[j], ws.V + (size_t)d * nn, 1);
         }
-        if (d < k || (d < next_check && !last))
+        int this_block = block_start;
+        if (broke)
+            block_start = d;
+        if (d < k || (d < next_check && !last && !broke))
             continue;
 
         if (tridiag_eig(&ws, d) != 0) {
@@ -225,7 +255,8 @@ int bl_lanczos_top(long n, bl_matvec_fn matvec, void *ctx, int k, int max_iter, 
         }
         double bound = tol * fmax(1.0, fabs(ws.theta[d - 1]));
         /* Residual of Ritz pair c is |beta_j * S[d-1][c]| in exact
-         * arithmetic; full reorthogonalization keeps it honest in practice. */
+         * arithmetic; full reorthogonalization keeps it honest in practice.
+         * Pairs of earlier, finished blocks have S[d-1][c] = 0. */
         int all_ok = 1;
         for (int i = 0; i < k; i++) {
             int c = d - 1 - i;
@@ -238,15 +269,33 @@ int bl_lanczos_top(long n, bl_matvec_fn matvec, void *ctx, int k, int max_iter, 
                 all_ok = 0;
             }
         }
-        if (all_ok || last) {
-            all_ok = 1;
+        /* The current block [this_block, d) was started from a random
+         * vector orthogonal to the invariant subspaces found before it, and
+         * its top Ritz value tends to the largest eigenvalue left in that
+         * complement. So after a new start the top k are final only once
+         * that value has converged too. When a block ends in an invariant
+         * subspace its Ritz values are exact but it holds one copy of each
+         * eigenvalue: if its top value lies above the k-th, a further copy
+         * may remain outside everything seen so far and would push the k-th
+         * out, so go on (a copy of a value tied with the k-th changes
+         * nothing). Without breakdowns the block is all of T and this adds
+         * nothing. */
+        int complete = 1;
+        if ((this_block > 0 || broke) && !whole_space) {
+            int c = block_top(&ws, d, this_block);
+            double estimate = ws.beta[j] * fabs(ws.S[(size_t)c * d + d - 1]);
+            if (estimate > bound || (broke && ws.theta[c] > ws.theta[d - k] + bound))
+                complete = 0;
+        }
+        if ((all_ok && complete) || last) {
+            all_ok = complete;
             for (int i = 0; i < k; i++) {
                 int c = d - 1 - i;
                 double *yi = ritz ? ritz + (size_t)i * nn : y;
                 pairs[i].value = ws.theta[c];
                 pairs[i].residual = ritz_residual(nn, matvec, ctx, &ws, d, c, yi, hy);
                 run.matvecs++;
-                if (pairs[i].residual > bound) {
+                if (pairs[i].residual > bound || !complete) {
                     pairs[i].iterations = 0;
                     all_ok = 0;
                 }
@@ -400,7 +449,8 @@ int bl_slq_density(long n, bl_matvec_fn matvec, void *ctx, int n_probes, int m,
 void bl_slq_smooth(const double *nodes, const double *weights, long count, double sigma,
                    const double *grid, long n_grid, double *density)
 {
-    const double norm = 1.0 / (sigma * sqrt(2.0 * M_PI));
+    const double inv_sqrt_2pi = 0.39894228040143267794; /* M_PI is not C11 */
+    const double norm = inv_sqrt_2pi / sigma;
     for (long g = 0; g < n_grid; g++) {
         double sum = 0.0;
         for (long i = 0; i < count; i++) {

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "bl_checkpoint.h"
 #include "bl_log.h"
 #include "bl_loss.h"
 #include "bl_optim.h"
@@ -280,6 +281,15 @@ static void task_free(struct task *t)
     free(t->margin);
 }
 
+/* NaN, +Inf, or a loss grown past diverge_factor times its initial value
+ * (log_factor = log diverge_factor); -Inf is a loss of exactly 0. */
+static int exploded(double log_objective, double initial_log, double log_factor)
+{
+    if (isnan(log_objective) || log_objective == INFINITY)
+        return 1;
+    return isfinite(initial_log) && log_objective > initial_log + log_factor;
+}
+
 static int finite_vector(const double *x, long n)
 {
     double s = 0;
@@ -301,8 +311,118 @@ static void batch_gradient(struct task *t, long step, struct pass_totals *p)
     pass(t, &t->data.train, batch, lo, hi, 1, p);
 }
 
+/* Everything besides the parameter-sized arrays that the loop carries from
+ * one step to the next: with the arrays, a checkpoint. */
+struct loop_state {
+    long step;                      /* the next step to take */
+    long next_record;
+    double alpha;                   /* loss_based: eta_t = alpha / L */
+    double epoch_log_objective;     /* loss_based: log L at the epoch start */
+    struct pass_totals epoch_totals;
+    double initial_log_objective;   /* divergence is judged against it */
+    double wall_before;             /* seconds spent before the last resume */
+};
+
+enum { STATE_SCALARS = 12 }; /* doubles of loop_state in a checkpoint */
+
+/* The arrays a checkpoint holds, in order, and their lengths. */
+static int state_arrays(struct task *t, struct bl_task_result *res, double **arrays,
+                        long *lengths)
+{
+    int k = 0;
+    arrays[k] = t->theta, lengths[k++] = t->n_params;
+    if (t->velocity)
+        arrays[k] = t->velocity, lengths[k++] = t->n_params;
+    if (t->epoch_theta) {
+        arrays[k] = t->epoch_theta, lengths[k++] = t->n_params;
+        arrays[k] = t->epoch_grad, lengths[k++] = t->n_params;
+        if (t->epoch_velocity)
+            arrays[k] = t->epoch_velocity, lengths[k++] = t->n_params;
+    }
+    arrays[k] = res->records, lengths[k++] = BL_METRIC_COUNT * res->n_records;
+    return k;
+}
+
+static void save_state(struct task *t, const struct loop_state *ls, struct bl_task_result *res,
+                       double wall_now, const char *path)
+{
+    double *arrays[8];
+    long lengths[8], total = STATE_SCALARS;
+    int n = state_arrays(t, res, arrays, lengths);
+    for (int i = 0; i < n; i++)
+        total += lengths[i];
+    double *blob = bl_malloc(sizeof(double) * (size_t)total);
+    double scalars[STATE_SCALARS] = {(double)ls->step, (double)ls->next_record, ls->alpha,
+                                     ls->epoch_log_objective, ls->epoch_totals.log_loss_sum,
+                                     ls->epoch_totals.correct, ls->epoch_totals.count,
+                                     ls->epoch_totals.q_min, ls->initial_log_objective,
+                                     wall_now, (double)t->n_params, (double)res->n_records};
+    memcpy(blob, scalars, sizeof scalars);
+    long at = STATE_SCALARS;
+    for (int i = 0; i < n; i++) {
+        memcpy(blob + at, arrays[i], sizeof(double) * (size_t)lengths[i]);
+        at += lengths[i];
+    }
+    char err[BL_ERR_MAX];
+    if (bl_blob_write(path, BL_BLOB_TASK_STATE, blob, total, err, sizeof err))
+        bl_fatal(BL_EXIT_RUNTIME, "checkpoint: %s", err);
+    free(blob);
+}
+
+/* Restore a checkpoint if path has one. Returns 0 (restored or none), or
+ * non-zero with err set when the file is corrupt or does not fit the task. */
+static int load_state(struct task *t, struct loop_state *ls, struct bl_task_result *res,
+                      const char *path, char *err, unsigned long err_len)
+{
+    double *blob;
+    long n_blob;
+    int rc = bl_blob_read(path, BL_BLOB_TASK_STATE, &blob, &n_blob, err, err_len);
+    if (rc == 1)
+        return 0;
+    if (rc)
+        return 1;
+    double *arrays[8];
+    long lengths[8], total = STATE_SCALARS;
+    int n = state_arrays(t, res, arrays, lengths);
+    for (int i = 0; i < n; i++)
+        total += lengths[i];
+    if (n_blob != total || blob[10] != (double)t->n_params || blob[11] != (double)res->n_records) {
+        snprintf(err, err_len, "checkpoint '%s' does not match this task's model or records",
+                 path);
+        free(blob);
+        return 1;
+    }
+    ls->step = (long)blob[0];
+    ls->next_record = (long)blob[1];
+    ls->alpha = blob[2];
+    ls->epoch_log_objective = blob[3];
+    ls->epoch_totals = (struct pass_totals){blob[4], blob[5], blob[6], blob[7]};
+    ls->initial_log_objective = blob[8];
+    ls->wall_before = blob[9];
+    long at = STATE_SCALARS;
+    for (int i = 0; i < n; i++) {
+        memcpy(arrays[i], blob + at, sizeof(double) * (size_t)lengths[i]);
+        at += lengths[i];
+    }
+    free(blob);
+    return 0;
+}
+
+/* Loss-based rate: return to the state at the epoch start and shrink alpha
+ * (after an epoch that did not lower the loss, or blew up midway, which with
+ * mini-batches and a rate of alpha / L can happen before the epoch ends). */
+static void undo_epoch(struct task *t, struct loop_state *ls)
+{
+    memcpy(t->theta, t->epoch_theta, sizeof(double) * t->n_params);
+    if (t->velocity)
+        memcpy(t->velocity, t->epoch_velocity, sizeof(double) * t->n_params);
+    if (t->full_batch)
+        memcpy(t->grad, t->epoch_grad, sizeof(double) * t->n_params);
+    ls->alpha *= t->cfg->optim.loss_down;
+}
+
 int bl_train_task(const struct bl_config *cfg, uint64_t seed, const struct bl_group *g,
-                  bl_step_hook hook, void *hook_ctx, struct bl_task_result *res, char *err,
+                  const struct bl_train_io *io, struct bl_task_result *res, char *err,
                   unsigned long err_len)
 {
     double started = bl_now();
@@ -320,13 +440,32 @@ int bl_train_task(const struct bl_config *cfg, uint64_t seed, const struct bl_gr
 
     int loss_based = opt->schedule == BL_SCHED_LOSS_BASED;
     long steps_per_epoch = t.full_batch ? 1 : t.batcher.steps_per_epoch;
-    double alpha = opt->lr;           /* loss_based: eta_t = alpha / L */
-    double epoch_log_objective = NAN; /* loss_based: log L at the epoch start */
-    long next_record = 0;
-    struct pass_totals batch = {0}, full = {0}, epoch_totals = {0};
-    long step;
-    for (step = 0;; step++) {
-        int record_now = bl_record_step(opt, &cfg->measure, next_record) == step;
+    struct loop_state ls = {0, 0, opt->lr, NAN, {0, 0, 0, 0}, NAN, 0.0};
+    const char *ckpt = io ? io->checkpoint_path : NULL;
+    if (ckpt && load_state(&t, &ls, res, ckpt, err, err_len)) {
+        task_free(&t);
+        bl_task_result_free(res);
+        return 1;
+    }
+    double log_diverge = log(cfg->measure.diverge_factor);
+    struct pass_totals batch = {0}, full = {0};
+    for (;; ls.step++) {
+        long step = ls.step;
+        /* a checkpoint is the state before this step: resuming from it
+         * re-enters the loop here with identical numbers */
+        int action = io && io->hook ? io->hook(io->hook_ctx) : BL_ACTION_CONTINUE;
+        if (bl_group_size(g) > 1) { /* the group's ranks must act alike */
+            double agreed = action;
+            bl_group_max(g, &agreed, 1);
+            action = (int)agreed;
+        }
+        if (action != BL_ACTION_CONTINUE && ckpt && bl_group_rank(g) == 0)
+            save_state(&t, &ls, res, ls.wall_before + bl_now() - started, ckpt);
+        if (action == BL_ACTION_STOP) {
+            res->status = BL_STATUS_INTERRUPTED;
+            break;
+        }
+        int record_now = bl_record_step(opt, &cfg->measure, ls.next_record) == step;
         int epoch_start = loss_based && step % steps_per_epoch == 0 && step < opt->steps;
         /* gd computes the full-batch gradient once per step and lets records
          * and the epoch check reuse it */
@@ -339,37 +478,40 @@ int bl_train_task(const struct bl_config *cfg, uint64_t seed, const struct bl_gr
             pass(&t, &t.data.train, NULL, t.train_lo, t.train_hi, record_now, &full);
         }
         double full_log = objective_log(&t, full.log_loss_sum, full.count);
+        if (step == 0)
+            ls.initial_log_objective = full_log;
         if (epoch_start) {
             /* SCIENCE.md section 1: after an epoch that lowered the loss, alpha
              * grows; after one that did not, the epoch is undone and alpha
              * shrinks. */
-            if (step > 0 && !(full_log < epoch_log_objective)) {
-                memcpy(t.theta, t.epoch_theta, sizeof(double) * t.n_params);
-                if (t.velocity)
-                    memcpy(t.velocity, t.epoch_velocity, sizeof(double) * t.n_params);
-                if (t.full_batch)
-                    memcpy(t.grad, t.epoch_grad, sizeof(double) * t.n_params);
-                batch = full = epoch_totals;
-                full_log = epoch_log_objective;
-                alpha *= opt->loss_down;
+            if (step > 0 && !(full_log < ls.epoch_log_objective)) {
+                undo_epoch(&t, &ls);
+                batch = full = ls.epoch_totals;
+                full_log = ls.epoch_log_objective;
             } else if (step > 0) {
-                alpha *= opt->loss_up;
+                ls.alpha *= opt->loss_up;
             }
             memcpy(t.epoch_theta, t.theta, sizeof(double) * t.n_params);
             if (t.velocity)
                 memcpy(t.epoch_velocity, t.velocity, sizeof(double) * t.n_params);
             if (t.full_batch)
                 memcpy(t.epoch_grad, t.grad, sizeof(double) * t.n_params);
-            epoch_log_objective = full_log;
-            epoch_totals = full;
+            ls.epoch_log_objective = full_log;
+            ls.epoch_totals = full;
         }
-        double lr = loss_based ? alpha / exp(epoch_log_objective) : opt->lr;
+        double lr = loss_based ? ls.alpha / exp(ls.epoch_log_objective) : opt->lr;
         if (record_now) {
-            record_metrics(&t, &full, lr, res->records, n_records, next_record);
-            next_record++;
+            record_metrics(&t, &full, lr, res->records, n_records, ls.next_record);
+            ls.next_record++;
         }
-        int diverged = !isfinite(full.log_loss_sum) && full.log_loss_sum != -INFINITY;
-        if (diverged || !finite_vector(t.theta, t.n_params)) {
+        int measured = have_batch || record_now || epoch_start; /* full is this step's */
+        if ((measured && exploded(full_log, ls.initial_log_objective, log_diverge)) ||
+            !finite_vector(t.theta, t.n_params)) {
+            if (loss_based && step > 0 && step < opt->steps) {
+                /* an epoch gone wrong is undone, not fatal */
+                undo_epoch(&t, &ls);
+                continue;
+            }
             res->status = BL_STATUS_DIVERGED;
             break;
         }
@@ -377,31 +519,33 @@ int bl_train_task(const struct bl_config *cfg, uint64_t seed, const struct bl_gr
             break;
         if (!have_batch)
             batch_gradient(&t, step, &batch);
-        if (!isfinite(batch.log_loss_sum) && batch.log_loss_sum != -INFINITY) {
+        double batch_log = objective_log(&t, batch.log_loss_sum, batch.count);
+        if (exploded(batch_log, ls.initial_log_objective, log_diverge)) {
+            if (loss_based && step > 0) { /* step < steps here */
+                undo_epoch(&t, &ls);
+                continue;
+            }
             res->status = BL_STATUS_DIVERGED;
             break;
         }
         /* eta * grad(objective) = eta * factor * g; with the loss-based rate
          * eta = alpha / L_epoch this is alpha * g * exp(log L_batch - log L_epoch),
          * evaluated in log space so neither factor underflows. */
-        double batch_log = objective_log(&t, batch.log_loss_sum, batch.count);
-        double step_scale = loss_based ? alpha * exp(batch_log - epoch_log_objective)
+        double step_scale = loss_based ? ls.alpha * exp(batch_log - ls.epoch_log_objective)
                                        : opt->lr * exp(batch_log);
         /* with the loss-based rate lr overflows to inf once L < 1e-308;
          * without weight decay that must not turn into inf * 0 = NaN */
         double decay = opt->weight_decay > 0 ? lr * opt->weight_decay : 0.0;
         bl_optim_step(opt, t.n_params, step_scale, t.grad, decay, t.theta, t.velocity);
-        if (hook)
-            hook(hook_ctx);
     }
-    res->steps_done = step;
+    res->steps_done = ls.step;
     res->n_params = t.n_params;
     if (cfg->measure.save_params == BL_SAVE_FINAL) {
         res->params = bl_malloc(sizeof(double) * (size_t)t.n_params);
         memcpy(res->params, t.theta, sizeof(double) * t.n_params);
     }
     task_free(&t);
-    res->wall_seconds = bl_now() - started;
+    res->wall_seconds = ls.wall_before + bl_now() - started;
     return 0;
 }
 

@@ -84,6 +84,55 @@ expect "output checker rejects a corrupted file" bash -c "
   $PY tests/make_fake_output.py $tmp/fake.nc && $PY tests/check_output.py $tmp/fake.nc &&
   $PY tests/make_fake_output.py $tmp/bad.nc --corrupt mean && ! $PY tests/check_output.py $tmp/bad.nc"
 
+echo "== interrupt and resume"
+rcfg=tests/configs/resume.ini
+# start_run OUT RANKS [run options]: biaslab in the background; waits until its
+# first task has finished (so the signal lands mid-run). Sets $run_pid.
+start_run() {
+  local out=$1 ranks=$2; shift 2
+  mpirun -np "$ranks" "$BL" run "$rcfg" -o "$out" "$@" >"$tmp/bg.log" 2>&1 &
+  run_pid=$!
+  for _ in $(seq 1 400); do
+    ls "$out".ckpt/done_* >/dev/null 2>&1 && return 0
+    sleep 0.05
+  done
+}
+# interrupted_with SIGNAL OUT RANKS [options]: signal mpirun (it forwards
+# USR1 to every rank); the run must exit 3 and leave state to resume from.
+interrupted_with() {
+  local sig=$1 out=$2; shift 2
+  start_run "$out" "$@"
+  kill -"$sig" "$run_pid"
+  wait "$run_pid"
+  local rc=$?
+  cp "$tmp/bg.log" "$tmp/log"
+  [ "$rc" -eq 3 ] && [ -f "$out.part" ] && [ ! -e "$out" ] && [ -f "$out.ckpt/config.ini" ]
+}
+expect "reference run (ensemble)" run_mpi 2 "$rcfg" -o "$tmp/rref.nc"
+expect "SIGUSR1 stops every rank with exit 3, nothing final written" interrupted_with USR1 "$tmp/r1.nc" 2
+expect "running tasks saved their state" bash -c "ls $tmp/r1.nc.ckpt/state_* >/dev/null"
+refuse "a checkpoint of another config is not resumed" 2 "different config|--force" run_mpi 1 "$rcfg" -o "$tmp/r1.nc" --set optim.lr=0.07
+expect "resume on 3 ranks" run_mpi 3 "$rcfg" -o "$tmp/r1.nc"
+expect "resumed = uninterrupted, bitwise (ensemble, other rank count)" $PY tests/compare_outputs.py "$tmp/rref.nc" "$tmp/r1.nc"
+expect "checkpoints removed after completion" test ! -e "$tmp/r1.nc.ckpt"
+expect "reference run (data-parallel)" run_mpi 2 "$rcfg" -o "$tmp/dref.nc" --set parallel.group_size=2
+expect "SIGUSR1 stops a data-parallel group" interrupted_with USR1 "$tmp/d1.nc" 2 --set parallel.group_size=2
+expect "resume data-parallel" run_mpi 2 "$rcfg" -o "$tmp/d1.nc" --set parallel.group_size=2
+expect "resumed = uninterrupted, bitwise (data-parallel)" $PY tests/compare_outputs.py "$tmp/dref.nc" "$tmp/d1.nc"
+hard_kill() {
+  start_run "$tmp/k1.nc" 2
+  sleep 0.7 # past a periodic checkpoint (checkpoint_seconds = 0.2)
+  pkill -KILL -f "$BL run $rcfg -o $tmp/k1.nc"
+  wait "$run_pid"
+  [ ! -e "$tmp/k1.nc" ]
+}
+expect "kill -9 mid-run leaves no final file" hard_kill
+expect "resume after kill -9" run_mpi 2 "$rcfg" -o "$tmp/k1.nc"
+expect "resumed after kill -9 = uninterrupted, bitwise" $PY tests/compare_outputs.py "$tmp/rref.nc" "$tmp/k1.nc"
+expect "--force discards an interrupted run" bash -c "
+  cp -r $tmp/rref.nc $tmp/f1.nc.part && mkdir -p $tmp/f1.nc.ckpt && echo junk > $tmp/f1.nc.ckpt/config.ini &&
+  mpirun -np 2 $BL run $rcfg -o $tmp/f1.nc --force --set optim.steps=100 && test ! -e $tmp/f1.nc.ckpt"
+
 echo "== bad input"
 printf '[optim]\nlerning_rate = 0.1\n' >"$tmp/typo.ini"
 refuse "misspelt key" 2 "typo.ini:2|lerning_rate|did you mean 'lr'" run_mpi 1 "$tmp/typo.ini" -o "$tmp/out/x.nc"

@@ -14,6 +14,8 @@ void bl_test_register_model(void);
 void bl_test_register_data(void);
 void bl_test_register_optim(void);
 void bl_test_register_metrics(void);
+void bl_test_register_reference(void);
+void bl_test_register_datafile(void);
 
 /* |a - b| <= tol * max(1, |a|, |b|) */
 #define BL_ASSERT_CLOSE(a, b, tol)                                                     \

@@ -19,6 +19,8 @@ int main(void)
     bl_test_register_data();
     bl_test_register_optim();
     bl_test_register_metrics();
+    bl_test_register_reference();
+    bl_test_register_datafile();
 
     CU_basic_set_mode(CU_BRM_VERBOSE);
     CU_basic_run_tests();

@@ -1,6 +1,8 @@
 /* Optimizer formulas and whole training tasks in one process. */
 #include <math.h>
+#include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "bl_loss.h"
 #include "bl_optim.h"
@@ -56,7 +58,7 @@ static void test_gd_fits_then_margin_grows(void)
     struct bl_config c = small_task();
     struct bl_task_result r;
     char err[128];
-    CU_ASSERT_EQUAL_FATAL(bl_train_task(&c, 1, NULL, NULL, NULL, &r, err, sizeof err), 0);
+    CU_ASSERT_EQUAL_FATAL(bl_train_task(&c, 1, NULL, NULL, &r, err, sizeof err), 0);
     CU_ASSERT_EQUAL(r.status, BL_STATUS_OK);
     CU_ASSERT_EQUAL(r.n_records, 31);
     long last = r.n_records - 1;
@@ -92,7 +94,7 @@ static void test_chunked_pass_matches_direct_gradient(void)
     c.measure.every = 1;
     struct bl_task_result r;
     char err[128];
-    CU_ASSERT_EQUAL_FATAL(bl_train_task(&c, 4, NULL, NULL, NULL, &r, err, sizeof err), 0);
+    CU_ASSERT_EQUAL_FATAL(bl_train_task(&c, 4, NULL, NULL, &r, err, sizeof err), 0);
 
     struct bl_data d;
     bl_data_make(&c.data, 4, &d, err, sizeof err);
@@ -132,7 +134,7 @@ static void test_loss_based_rate_goes_below_double_range(void)
     c.measure.every = 1000;
     struct bl_task_result r;
     char err[128];
-    CU_ASSERT_EQUAL_FATAL(bl_train_task(&c, 2, NULL, NULL, NULL, &r, err, sizeof err), 0);
+    CU_ASSERT_EQUAL_FATAL(bl_train_task(&c, 2, NULL, NULL, &r, err, sizeof err), 0);
     CU_ASSERT_EQUAL(r.status, BL_STATUS_OK);
     long last = r.n_records - 1;
     double log_loss = metric(&r, BL_M_TRAIN_LOG_LOSS, last);
@@ -151,7 +153,7 @@ static void test_divergence_is_marked(void)
     c.optim.steps = 2000;
     struct bl_task_result r;
     char err[128];
-    CU_ASSERT_EQUAL_FATAL(bl_train_task(&c, 1, NULL, NULL, NULL, &r, err, sizeof err), 0);
+    CU_ASSERT_EQUAL_FATAL(bl_train_task(&c, 1, NULL, NULL, &r, err, sizeof err), 0);
     CU_ASSERT_EQUAL(r.status, BL_STATUS_DIVERGED);
     CU_ASSERT(r.steps_done < c.optim.steps);
     CU_ASSERT(isnan(metric(&r, BL_M_TRAIN_LOSS, r.n_records - 1)));
@@ -166,13 +168,73 @@ static void test_sgd_batches_reproducible(void)
     c.optim.steps = 200;
     struct bl_task_result a, b;
     char err[128];
-    bl_train_task(&c, 5, NULL, NULL, NULL, &a, err, sizeof err);
-    bl_train_task(&c, 5, NULL, NULL, NULL, &b, err, sizeof err);
+    bl_train_task(&c, 5, NULL, NULL, &a, err, sizeof err);
+    bl_train_task(&c, 5, NULL, NULL, &b, err, sizeof err);
     CU_ASSERT_EQUAL(memcmp(a.records, b.records, sizeof(double) * BL_METRIC_COUNT * a.n_records),
                     0);
     CU_ASSERT(metric(&a, BL_M_TRAIN_LOSS, a.n_records - 1) < metric(&a, BL_M_TRAIN_LOSS, 0));
     bl_task_result_free(&a);
     bl_task_result_free(&b);
+}
+
+/* Hook that asks for a checkpoint at call 50 and a stop at call stop_at. */
+struct stopper { int calls, stop_at; };
+static int stop_hook(void *ctx)
+{
+    struct stopper *s = ctx;
+    s->calls++;
+    if (s->calls == s->stop_at)
+        return BL_ACTION_STOP;
+    return s->calls == 50 ? BL_ACTION_CHECKPOINT : BL_ACTION_CONTINUE;
+}
+
+/* Stop at an arbitrary step, resume from the checkpoint: every record and
+ * the final parameters equal the uninterrupted run's, bit for bit. */
+static void check_resume_exact(struct bl_config *c, int stop_at)
+{
+    char dir[] = "/tmp/bl_ckpt_XXXXXX", path[64], err[256];
+    CU_ASSERT_PTR_NOT_NULL_FATAL(mkdtemp(dir));
+    snprintf(path, sizeof path, "%s/state.bin", dir);
+    c->measure.save_params = BL_SAVE_FINAL;
+    struct bl_task_result whole, part, rest;
+    CU_ASSERT_EQUAL_FATAL(bl_train_task(c, 3, NULL, NULL, &whole, err, sizeof err), 0);
+    struct stopper s = {0, stop_at};
+    struct bl_train_io io = {stop_hook, &s, path};
+    CU_ASSERT_EQUAL_FATAL(bl_train_task(c, 3, NULL, &io, &part, err, sizeof err), 0);
+    CU_ASSERT_EQUAL(part.status, BL_STATUS_INTERRUPTED);
+    CU_ASSERT_EQUAL(part.steps_done, stop_at - 1);
+    io.hook = NULL;
+    CU_ASSERT_EQUAL_FATAL(bl_train_task(c, 3, NULL, &io, &rest, err, sizeof err), 0);
+    CU_ASSERT_EQUAL(rest.status, whole.status);
+    CU_ASSERT_EQUAL(rest.steps_done, whole.steps_done);
+    CU_ASSERT_EQUAL(memcmp(rest.records, whole.records,
+                           sizeof(double) * BL_METRIC_COUNT * whole.n_records), 0);
+    CU_ASSERT_EQUAL(memcmp(rest.params, whole.params, sizeof(double) * whole.n_params), 0);
+    bl_task_result_free(&whole);
+    bl_task_result_free(&part);
+    bl_task_result_free(&rest);
+    /* a corrupt checkpoint is refused, not trusted */
+    FILE *f = fopen(path, "r+b");
+    CU_ASSERT_PTR_NOT_NULL_FATAL(f);
+    fseek(f, 100, SEEK_SET);
+    fputc(0x5a, f);
+    fclose(f);
+    CU_ASSERT_NOT_EQUAL(bl_train_task(c, 3, NULL, &io, &rest, err, sizeof err), 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err, "checksum"));
+    remove(path);
+    rmdir(dir);
+}
+
+static void test_resume_is_bitwise_exact(void)
+{
+    struct bl_config c = small_task();
+    c.optim.steps = 700;
+    c.optim.schedule = BL_SCHED_LOSS_BASED;
+    check_resume_exact(&c, 333); /* gd with rollbacks */
+    c.optim.kind = BL_OPT_MOMENTUM;
+    c.optim.batch_size = 8;
+    c.optim.lr = 0.01;
+    check_resume_exact(&c, 457); /* mini-batches mid-epoch, momentum, epoch snapshot */
 }
 
 void bl_test_register_optim(void)
@@ -184,4 +246,5 @@ void bl_test_register_optim(void)
     BL_ADD_TEST(s, test_loss_based_rate_goes_below_double_range);
     BL_ADD_TEST(s, test_divergence_is_marked);
     BL_ADD_TEST(s, test_sgd_batches_reproducible);
+    BL_ADD_TEST(s, test_resume_is_bitwise_exact);
 }

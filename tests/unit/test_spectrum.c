@@ -284,6 +284,33 @@ static void test_not_converged_and_bad_args(void)
     CU_ASSERT_EQUAL(bl_lanczos_work_doubles(0, 10), 0);
 }
 
+/* A rank-5 operator (5 distinct positive eigenvalues, 95 zeros, like the
+ * Hessian of a small linear model): the Krylov space becomes invariant after
+ * about 6 steps, and asking for 6 values (the 6th is 0) must neither stall
+ * nor run to max_iter, even with a tight tolerance. */
+static void test_lanczos_low_rank(void)
+{
+    enum { N = 100, K = 6 };
+    double lambda[N], w[N];
+    for (int i = 0; i < N; i++)
+        lambda[i] = i < 5 ? 300.0 - 20.0 * i : 0.0;
+    build_matrix(&op, N, lambda, 6);
+    lapack_eigenvalues(&op, w);
+    struct bl_eigpair pairs[K];
+    struct bl_lanczos_info info;
+    struct bl_rng rng;
+    bl_rng_init(&rng, SEED, BL_STREAM_TEST_ONLY, 250);
+    const double tol = 1e-13;
+    int rc = bl_lanczos_top(N, dense_matvec, &op, K, N, tol, &rng, pairs, NULL, NULL, &info);
+    CU_ASSERT_EQUAL(rc, BL_SPECTRUM_OK);
+    CU_ASSERT(info.iterations <= 12);
+    for (int i = 0; i < K; i++) {
+        CU_ASSERT(fabs(pairs[i].value - w[N - 1 - i]) <= 1e-12 * 300.0);
+        CU_ASSERT(fabs(pairs[i].value - lambda[i]) <= 1e-12 * 300.0);
+        CU_ASSERT(pairs[i].residual <= tol * 300.0);
+    }
+}
+
 /* Small n with max_iter > n: the full space is reached and the answer exact. */
 static void test_lanczos_whole_space(void)
 {
@@ -344,6 +371,18 @@ static void test_hutchinson_trace(void)
     }
     CU_ASSERT(sqrt(sq_large) < sqrt(sq_small) / 3.0);
     CU_ASSERT(se_large < se_small / 3.0);
+    /* The standard error is calibrated: the RMS error over replicates is
+     * about the mean reported SE, and a probe's spread matches the exact
+     * variance 2 sum_{i != j} A_ij^2 of a Rademacher quadratic form. */
+    double rms_large = sqrt(sq_large / 20), mean_se_large = se_large / 20;
+    CU_ASSERT(rms_large > 0.5 * mean_se_large && rms_large < 2.0 * mean_se_large);
+    double off = 0.0;
+    for (int i = 0; i < N_MAIN; i++)
+        for (int j = 0; j < N_MAIN; j++)
+            if (i != j)
+                off += op.a[i * N_MAIN + j] * op.a[i * N_MAIN + j];
+    double sd_exact = sqrt(2.0 * off);
+    CU_ASSERT(fabs(mean_se_large * sqrt(256.0) / sd_exact - 1.0) < 0.25);
 
     bl_rng_init(&rng, SEED, BL_STREAM_TEST_ONLY, 601);
     bl_hutchinson_trace(N_MAIN, dense_matvec, &op, 1, &rng, &mean, &se, NULL);
@@ -446,6 +485,7 @@ void bl_test_register_spectrum(void)
     BL_ADD_TEST(suite, test_lanczos_top_k_matches_lapack);
     BL_ADD_TEST(suite, test_lanczos_caller_workspace);
     BL_ADD_TEST(suite, test_lanczos_repeated_eigenvalues);
+    BL_ADD_TEST(suite, test_lanczos_low_rank);
     BL_ADD_TEST(suite, test_lanczos_whole_space);
     BL_ADD_TEST(suite, test_power_iteration_largest_magnitude);
     BL_ADD_TEST(suite, test_not_converged_and_bad_args);

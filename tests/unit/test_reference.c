@@ -1,0 +1,425 @@
+/* The hard-margin SVM reference: closed forms, KKT conditions, a search for
+ * a better direction, non-separable data, and the two-layer margin bound. */
+#include <math.h>
+#include <stdint.h>
+#include <string.h>
+
+#include "bl_reference.h"
+#include "bl_test.h"
+
+/* A local generator, so these tests depend on nothing but the solver. */
+static uint64_t test_state;
+
+static double uniform01(void)
+{
+    test_state ^= test_state >> 12;
+    test_state ^= test_state << 25;
+    test_state ^= test_state >> 27;
+    return (double)((test_state * 0x2545F4914F6CDD1DULL) >> 11) * 0x1.0p-53;
+}
+
+static double normal01(void)
+{
+    double u = uniform01(), v = uniform01();
+    return sqrt(-2.0 * log(1.0 - u)) * cos(6.283185307179586 * v);
+}
+
+static double dot(const double *a, const double *b, int dim)
+{
+    double s = 0;
+    for (int j = 0; j < dim; j++)
+        s += a[j] * b[j];
+    return s;
+}
+
+static double min_margin(const double *x, const int *label, int n, int dim, const double *w)
+{
+    double m = INFINITY;
+    for (int i = 0; i < n; i++)
+        m = fmin(m, (label[i] ? 1.0 : -1.0) * dot(w, x + (size_t)i * dim, dim));
+    return m;
+}
+
+/* x (n, dim) Gaussian, labelled by the side of a random unit vector, keeping
+ * only points at least `gap` from its hyperplane: separable through the
+ * origin with margin >= gap. */
+static void separable_data(uint64_t seed, int n, int dim, double gap, double *x, int *label)
+{
+    test_state = seed;
+    double u[64], norm = 0;
+    CU_ASSERT_FATAL(dim <= 64);
+    for (int j = 0; j < dim; j++) {
+        u[j] = normal01();
+        norm += u[j] * u[j];
+    }
+    for (int j = 0; j < dim; j++)
+        u[j] /= sqrt(norm);
+    for (int i = 0; i < n; i++) {
+        double t;
+        do {
+            for (int j = 0; j < dim; j++)
+                x[(size_t)i * dim + j] = normal01();
+            t = dot(u, x + (size_t)i * dim, dim);
+        } while (fabs(t) < gap);
+        label[i] = t > 0;
+    }
+}
+
+static void test_svm_two_points_one_direction(void)
+{
+    /* y x is (1, 0) for both points: w = (1, 0), margin 1, and the optimum
+     * only fixes alpha_1 + alpha_2 = ||w||^2 = 1. */
+    double x[4] = {1, 0, -1, 0}, w[2], alpha[2];
+    int label[2] = {1, 0};
+    struct bl_svm_result r;
+    CU_ASSERT_EQUAL(bl_svm_hard_margin(x, label, 2, 2, 1e-10, 1000, w, alpha, &r), 0);
+    BL_ASSERT_CLOSE(w[0], 1.0, 1e-14);
+    CU_ASSERT(fabs(w[1]) <= 1e-14);
+    BL_ASSERT_CLOSE(r.gamma, 1.0, 1e-14);
+    BL_ASSERT_CLOSE(alpha[0] + alpha[1], 1.0, 1e-14);
+    CU_ASSERT(r.converged && r.duality_gap <= 1e-10);
+}
+
+static void test_svm_two_points_closed_form(void)
+{
+    /* x1 = (2, 1), y = +1 and x2 = (-1, 1), y = -1: n1 = (2, 1), n2 = (1, -1).
+     * With both on the margin, Q = [[5, 1], [1, 2]] (Q_ij = <n_i, n_j>),
+     * det 9, alpha = Q^-1 (1, 1) = (2 - 1, -1 + 5) / 9 = (1/9, 4/9) > 0, so
+     * both are support vectors: w = (2, 1)/9 + 4 (1, -1)/9 = (2/3, -1/3),
+     * <w, n1> = 4/3 - 1/3 = 1, <w, n2> = 2/3 + 1/3 = 1. ||w||^2 = 5/9 =
+     * alpha_1 + alpha_2, gamma = 1/||w|| = 3/sqrt(5), w_unit = (2, -1)/sqrt(5),
+     * orthogonal to n1 - n2 = (1, 2) as both margins are equal. */
+    double x[4] = {2, 1, -1, 1}, w[2], alpha[2];
+    int label[2] = {1, 0};
+    struct bl_svm_result r;
+    CU_ASSERT_EQUAL(bl_svm_hard_margin(x, label, 2, 2, 1e-10, 1000, w, alpha, &r), 0);
+    BL_ASSERT_CLOSE(w[0], 2 / sqrt(5.0), 1e-14);
+    BL_ASSERT_CLOSE(w[1], -1 / sqrt(5.0), 1e-14);
+    BL_ASSERT_CLOSE(r.gamma, 3 / sqrt(5.0), 1e-14);
+    BL_ASSERT_CLOSE(alpha[0], 1 / 9.0, 1e-14);
+    BL_ASSERT_CLOSE(alpha[1], 4 / 9.0, 1e-14);
+    CU_ASSERT_EQUAL(r.n_support, 2);
+}
+
+static void test_svm_three_points_one_inactive(void)
+{
+    /* The two points above plus x3 = (3, -1), y = +1, listed first:
+     * <(2/3, -1/3), (3, -1)> = 2 + 1/3 = 7/3 > 1, so the solution stays
+     * alpha = (0, 1/9, 4/9), gamma = 3/sqrt(5). */
+    double x[6] = {3, -1, 2, 1, -1, 1}, w[2], alpha[3];
+    int label[3] = {1, 1, 0};
+    struct bl_svm_result r;
+    CU_ASSERT_EQUAL(bl_svm_hard_margin(x, label, 3, 2, 1e-10, 1000, w, alpha, &r), 0);
+    CU_ASSERT_EQUAL(alpha[0], 0.0);
+    BL_ASSERT_CLOSE(alpha[1], 1 / 9.0, 1e-14);
+    BL_ASSERT_CLOSE(alpha[2], 4 / 9.0, 1e-14);
+    BL_ASSERT_CLOSE(r.gamma, 3 / sqrt(5.0), 1e-14);
+    BL_ASSERT_CLOSE(w[0], 2 / sqrt(5.0), 1e-14);
+    CU_ASSERT_EQUAL(r.n_support, 2);
+
+    /* x1 = (1, 0), x2 = (3, 1), both y = +1: w1 >= 1 forces ||w|| >= 1 and
+     * w = (1, 0) meets <w, x2> = 3 >= 1, so only x1 supports: alpha = (1, 0). */
+    double x2[4] = {1, 0, 3, 1};
+    int label2[2] = {1, 1};
+    CU_ASSERT_EQUAL(bl_svm_hard_margin(x2, label2, 2, 2, 1e-10, 1000, w, alpha, &r), 0);
+    BL_ASSERT_CLOSE(alpha[0], 1.0, 1e-14);
+    CU_ASSERT_EQUAL(alpha[1], 0.0);
+    BL_ASSERT_CLOSE(r.gamma, 1.0, 1e-14);
+    BL_ASSERT_CLOSE(w[0], 1.0, 1e-14);
+}
+
+/* KKT conditions of min 1/2 ||w||^2 s.t. y_i <w, x_i> >= 1 at the returned
+ * solution, with w = w_unit / gamma the unscaled primal solution. */
+static void check_kkt(const double *x, const int *label, int n, int dim)
+{
+    double *w_unit = malloc((size_t)dim * sizeof *w_unit);
+    double *w_dual = calloc((size_t)dim, sizeof *w_dual);
+    double *alpha = malloc((size_t)n * sizeof *alpha);
+    struct bl_svm_result r;
+    CU_ASSERT_EQUAL_FATAL(bl_svm_hard_margin(x, label, n, dim, 1e-10, 100000, w_unit, alpha, &r),
+                          0);
+    CU_ASSERT(r.converged);
+    CU_ASSERT(r.duality_gap <= 1e-10 && r.duality_gap >= -1e-13);
+    CU_ASSERT(r.gamma > 0);
+
+    double alpha_sum = 0, alpha_max = 0, worst_slackness = 0, worst_feasibility = 0;
+    int negative = 0, support = 0;
+    for (int i = 0; i < n; i++) {
+        negative += alpha[i] < 0;
+        support += alpha[i] > 0;
+        alpha_sum += alpha[i];
+        alpha_max = fmax(alpha_max, alpha[i]);
+        double y = label[i] ? 1.0 : -1.0;
+        for (int j = 0; j < dim; j++)
+            w_dual[j] += alpha[i] * y * x[(size_t)i * dim + j];
+        /* y_i <w, x_i> with w = w_unit / gamma */
+        double m = y * dot(w_unit, x + (size_t)i * dim, dim) / r.gamma;
+        worst_feasibility = fmax(worst_feasibility, 1 - m);
+        worst_slackness = fmax(worst_slackness, fabs(alpha[i] * (m - 1)));
+    }
+    CU_ASSERT_EQUAL(negative, 0);
+    CU_ASSERT_EQUAL(support, r.n_support);
+    CU_ASSERT(worst_feasibility <= 1e-10);
+    CU_ASSERT(worst_slackness <= 1e-10 * alpha_max);
+    /* stationarity: w = sum alpha_i y_i x_i */
+    double diff = 0;
+    for (int j = 0; j < dim; j++)
+        diff = fmax(diff, fabs(w_dual[j] - w_unit[j] / r.gamma));
+    CU_ASSERT(diff <= 1e-10 / r.gamma);
+    /* strong duality: sum alpha = ||w||^2 = 1 / gamma^2 */
+    BL_ASSERT_CLOSE(alpha_sum * r.gamma * r.gamma, 1.0, 1e-10);
+    free(alpha);
+    free(w_dual);
+    free(w_unit);
+}
+
+static void test_svm_kkt_random(void)
+{
+    static double x[1000 * 50];
+    static int label[1000];
+    separable_data(11, 300, 20, 0.02, x, label);
+    check_kkt(x, label, 300, 20);
+    separable_data(12, 1000, 50, 0.0, x, label);
+    check_kkt(x, label, 1000, 50);
+    /* more dimensions than examples: every example can be a support vector */
+    separable_data(13, 40, 50, 0.0, x, label);
+    check_kkt(x, label, 40, 50);
+}
+
+static void test_svm_no_better_direction(void)
+{
+    /* An independent check of optimality: no unit vector near w_unit has a
+     * larger smallest margin. Few dimensions, so random perturbations do
+     * find a better direction when the solver is wrong (checked: this fails
+     * when the solver stops one step early, of 31, or moves w by 1e-6). */
+    enum { n = 200, dim = 5, tries = 4000 };
+    double x[n * dim], w[dim], alpha[n], v[dim];
+    int label[n];
+    separable_data(21, n, dim, 0.01, x, label);
+    struct bl_svm_result r;
+    CU_ASSERT_EQUAL_FATAL(bl_svm_hard_margin(x, label, n, dim, 1e-10, 100000, w, alpha, &r), 0);
+    BL_ASSERT_CLOSE(min_margin(x, label, n, dim, w), r.gamma, 1e-12);
+
+    double best = -INFINITY;
+    test_state = 22;
+    for (int t = 0; t < tries; t++) {
+        double eps = pow(10.0, -1.0 - 5.0 * uniform01()); /* 1e-6 .. 1e-1 */
+        double norm = 0;
+        for (int j = 0; j < dim; j++) {
+            v[j] = w[j] + eps * normal01();
+            norm += v[j] * v[j];
+        }
+        for (int j = 0; j < dim; j++)
+            v[j] /= sqrt(norm);
+        best = fmax(best, min_margin(x, label, n, dim, v));
+    }
+    CU_ASSERT(best <= r.gamma * (1 + 1e-12));
+
+    /* gamma = 1 / ||w|| for the unscaled w = sum alpha_i y_i x_i */
+    double wd[dim] = {0};
+    for (int i = 0; i < n; i++)
+        for (int j = 0; j < dim; j++)
+            wd[j] += alpha[i] * (label[i] ? 1.0 : -1.0) * x[i * dim + j];
+    BL_ASSERT_CLOSE(r.gamma, 1 / sqrt(dot(wd, wd, dim)), 1e-12);
+}
+
+static void test_svm_symmetric_data(void)
+{
+    /* SCIENCE.md section 2's symmetric data add (-x, -y) for every (x, y):
+     * the same y x twice, so the same constraints and the same solution as
+     * one half alone. The repeated normals exercise the dependent case. */
+    enum { half = 150, dim = 8 };
+    double x[2 * half * dim], w_half[dim], w_sym[dim], alpha[2 * half];
+    int label[2 * half];
+    separable_data(31, half, dim, 0.0, x, label);
+    for (int i = 0; i < half; i++) {
+        for (int j = 0; j < dim; j++)
+            x[(half + i) * dim + j] = -x[i * dim + j];
+        label[half + i] = !label[i];
+    }
+    struct bl_svm_result r_half, r_sym;
+    CU_ASSERT_EQUAL(bl_svm_hard_margin(x, label, half, dim, 1e-10, 100000, w_half, NULL, &r_half),
+                    0);
+    CU_ASSERT_EQUAL(
+        bl_svm_hard_margin(x, label, 2 * half, dim, 1e-10, 100000, w_sym, alpha, &r_sym), 0);
+    CU_ASSERT(r_sym.duality_gap <= 1e-10);
+    BL_ASSERT_CLOSE(r_sym.gamma, r_half.gamma, 1e-12);
+    for (int j = 0; j < dim; j++)
+        CU_ASSERT(fabs(w_sym[j] - w_half[j]) <= 1e-12);
+    check_kkt(x, label, 2 * half, dim);
+
+    /* deterministic: the same bits again */
+    double w_again[dim];
+    struct bl_svm_result r_again;
+    bl_svm_hard_margin(x, label, 2 * half, dim, 1e-10, 100000, w_again, NULL, &r_again);
+    CU_ASSERT(memcmp(w_again, w_sym, sizeof w_sym) == 0);
+    CU_ASSERT_EQUAL(r_again.iterations, r_sym.iterations);
+}
+
+static void test_svm_scaling(void)
+{
+    /* scaling every x by c scales the margin by c and keeps the direction */
+    enum { n = 100, dim = 6 };
+    double x[n * dim], w[dim], w_scaled[dim];
+    int label[n];
+    separable_data(41, n, dim, 0.0, x, label);
+    struct bl_svm_result r, r_scaled;
+    CU_ASSERT_EQUAL(bl_svm_hard_margin(x, label, n, dim, 1e-10, 100000, w, NULL, &r), 0);
+    for (int i = 0; i < n * dim; i++)
+        x[i] *= 1e-3;
+    CU_ASSERT_EQUAL(bl_svm_hard_margin(x, label, n, dim, 1e-10, 100000, w_scaled, NULL, &r_scaled),
+                    0);
+    BL_ASSERT_CLOSE(r_scaled.gamma, 1e-3 * r.gamma, 1e-11);
+    for (int j = 0; j < dim; j++)
+        CU_ASSERT(fabs(w_scaled[j] - w[j]) <= 1e-10);
+}
+
+/* Not separable through the origin: returns 1 with alpha a certificate,
+ * weights >= 0 summing to 1 with sum alpha_i y_i x_i = 0. */
+static void check_not_separable(const double *x, const int *label, int n, int dim)
+{
+    double w[16], alpha[400], combo[16] = {0}, xmax = 0, sum = 0;
+    int negative = 0;
+    struct bl_svm_result r;
+    CU_ASSERT_EQUAL_FATAL(bl_svm_hard_margin(x, label, n, dim, 1e-10, 100000, w, alpha, &r), 1);
+    CU_ASSERT(!r.converged);
+    for (int i = 0; i < n; i++) {
+        negative += alpha[i] < 0;
+        sum += alpha[i];
+        for (int j = 0; j < dim; j++) {
+            combo[j] += alpha[i] * (label[i] ? 1.0 : -1.0) * x[i * dim + j];
+            xmax = fmax(xmax, fabs(x[i * dim + j]));
+        }
+    }
+    CU_ASSERT_EQUAL(negative, 0);
+    BL_ASSERT_CLOSE(sum, 1.0, 1e-12);
+    for (int j = 0; j < dim; j++)
+        CU_ASSERT(fabs(combo[j]) <= 1e-12 * xmax);
+    for (int j = 0; j < dim; j++)
+        CU_ASSERT_EQUAL(w[j], 0.0);
+}
+
+static void test_svm_not_separable(void)
+{
+    /* 1-D, separable by a threshold at 1.5 but not through the origin:
+     * y x = 1 and -2, and (2/3) 1 + (1/3) (-2) = 0. */
+    double a[2] = {1, 2};
+    int la[2] = {1, 0};
+    check_not_separable(a, la, 2, 1);
+    /* the same point with both labels */
+    double b[6] = {0.5, 1, 2, 0.5, 1, 2};
+    int lb[2] = {1, 0};
+    check_not_separable(b, lb, 2, 3);
+    /* a zero example has margin 0 under every w */
+    double c[6] = {1, 1, 0, 0, -1, 2};
+    int lc[3] = {1, 1, 0};
+    check_not_separable(c, lc, 3, 2);
+    /* XOR: x = (1, 1), (-1, -1) with y = +1 and (1, -1), (-1, 1) with y = -1;
+     * y x = (1, 1), (-1, -1), (-1, 1), (1, -1) sum to 0 */
+    double d[8] = {1, 1, -1, -1, 1, -1, -1, 1};
+    int ld[4] = {1, 1, 0, 0};
+    check_not_separable(d, ld, 4, 2);
+    /* random labels on 400 Gaussian points in 5 dimensions */
+    static double e[400 * 5];
+    int le[400];
+    test_state = 51;
+    for (int i = 0; i < 400; i++) {
+        for (int j = 0; j < 5; j++)
+            e[i * 5 + j] = normal01();
+        le[i] = uniform01() < 0.5;
+    }
+    check_not_separable(e, le, 400, 5);
+}
+
+static void test_svm_iteration_cap(void)
+{
+    enum { n = 300, dim = 20 };
+    static double x[n * dim];
+    double w[dim];
+    int label[n];
+    separable_data(61, n, dim, 0.0, x, label);
+    struct bl_svm_result r;
+    CU_ASSERT_EQUAL(bl_svm_hard_margin(x, label, n, dim, 1e-10, 3, w, NULL, &r), 2);
+    CU_ASSERT_EQUAL(r.iterations, 3);
+    CU_ASSERT(!r.converged);
+    CU_ASSERT(!(r.duality_gap <= 1e-10));
+}
+
+/* Normalized margin q_min / ||theta||^2 of f(x) = sum_k a_k phi(w_k . x),
+ * phi(z) = max(z, s z); w (width, dim), a (width). */
+static double two_layer_margin(const double *x, const int *label, int n, int dim,
+                               const double *w, const double *a, int width, double s)
+{
+    double q = INFINITY, norm2 = 0;
+    for (int i = 0; i < n; i++) {
+        double f = 0;
+        for (int k = 0; k < width; k++) {
+            double z = dot(w + k * dim, x + i * dim, dim);
+            f += a[k] * fmax(z, s * z);
+        }
+        q = fmin(q, (label[i] ? 1.0 : -1.0) * f);
+    }
+    for (int k = 0; k < width; k++)
+        norm2 += a[k] * a[k] + dot(w + k * dim, w + k * dim, dim);
+    return q / norm2;
+}
+
+static void test_two_layer_margin_bound(void)
+{
+    BL_ASSERT_CLOSE(bl_two_layer_margin_bound(2.0, 0.0), 0.5, 1e-15);
+    BL_ASSERT_CLOSE(bl_two_layer_margin_bound(1.0, 1.0), 0.5, 1e-15);
+    BL_ASSERT_CLOSE(bl_two_layer_margin_bound(0.8, 0.1), 0.22, 1e-15);
+
+    /* SCIENCE.md section 2 asks for confirmation: on symmetric data the
+     * pair (r w_svm, r), (-r w_svm, -r) attains the bound, and no random
+     * width-4 net near it or far from it does better. */
+    enum { half = 60, dim = 4, width = 4 };
+    double x[2 * half * dim], w_svm[dim];
+    int label[2 * half];
+    separable_data(71, half, dim, 0.05, x, label);
+    for (int i = 0; i < half; i++) {
+        for (int j = 0; j < dim; j++)
+            x[(half + i) * dim + j] = -x[i * dim + j];
+        label[half + i] = !label[i];
+    }
+    struct bl_svm_result r;
+    CU_ASSERT_EQUAL_FATAL(
+        bl_svm_hard_margin(x, label, 2 * half, dim, 1e-10, 100000, w_svm, NULL, &r), 0);
+    double slopes[3] = {0.0, 0.1, 1.0};
+    test_state = 72;
+    for (int t = 0; t < 3; t++) {
+        double s = slopes[t], bound = bl_two_layer_margin_bound(r.gamma, s);
+        double w[width * dim] = {0}, a[width] = {0.7, -0.7, 0, 0};
+        for (int j = 0; j < dim; j++) {
+            w[j] = 0.7 * w_svm[j];
+            w[dim + j] = -0.7 * w_svm[j];
+        }
+        BL_ASSERT_CLOSE(two_layer_margin(x, label, 2 * half, dim, w, a, width, s), bound, 1e-12);
+        double best = -INFINITY;
+        for (int trial = 0; trial < 2000; trial++) {
+            double eps = trial % 2 ? 10.0 : pow(10.0, -4.0 * uniform01()); /* far, or near */
+            double wp[width * dim], ap[width];
+            for (int k = 0; k < width * dim; k++)
+                wp[k] = w[k] + eps * normal01();
+            for (int k = 0; k < width; k++)
+                ap[k] = a[k] + eps * normal01();
+            best = fmax(best, two_layer_margin(x, label, 2 * half, dim, wp, ap, width, s));
+        }
+        CU_ASSERT(best <= bound * (1 + 1e-12));
+    }
+}
+
+void bl_test_register_reference(void)
+{
+    CU_pSuite s = CU_add_suite("reference", NULL, NULL);
+    BL_ADD_TEST(s, test_svm_two_points_one_direction);
+    BL_ADD_TEST(s, test_svm_two_points_closed_form);
+    BL_ADD_TEST(s, test_svm_three_points_one_inactive);
+    BL_ADD_TEST(s, test_svm_kkt_random);
+    BL_ADD_TEST(s, test_svm_no_better_direction);
+    BL_ADD_TEST(s, test_svm_symmetric_data);
+    BL_ADD_TEST(s, test_svm_scaling);
+    BL_ADD_TEST(s, test_svm_not_separable);
+    BL_ADD_TEST(s, test_svm_iteration_cap);
+    BL_ADD_TEST(s, test_two_layer_margin_bound);
+}
