@@ -50,6 +50,12 @@ void bl_output_finish(struct bl_output *o);
 /* Close <path>.part without statistics (an interrupted run). */
 void bl_output_close(struct bl_output *o);
 
+/* `biaslab merge OUT IN...`: join the slice outputs of one config (tasks
+ * run in exactly one of them) into OUT and compute the statistics. Returns
+ * an exit code; messages name the file and the problem. */
+int bl_output_merge(const char *out_path, const char *const *inputs, int n_inputs, int force,
+                    const char *command_line);
+
 /* `biaslab info FILE`: a table per sweep point. Returns an exit code. */
 int bl_output_info(const char *path);
 

@@ -8,6 +8,7 @@ struct bl_run_args {
     const char *const *overrides;   /* --set values */
     int n_overrides;
     int force;
+    int slice_index, slice_count;   /* --slice K/N: run tasks with id % N == K; N = 0: all */
     const char *command_line;       /* recorded in the output's history */
 };
 

@@ -16,6 +16,8 @@
 
 static const char usage[] =
     "usage: biaslab run CONFIG [-o OUT.nc] [--set section.key=value]... [--force]\n"
+    "                   [--slice K/N]\n"
+    "       biaslab merge OUT.nc SLICE.nc... [--force]\n"
     "       biaslab check CONFIG [--set section.key=value]... [--ranks N]\n"
     "       biaslab info FILE.nc\n"
     "       biaslab bench [--quick]\n"
@@ -27,7 +29,12 @@ static const char usage[] =
     "       -o OUT.nc      write OUT.nc instead\n"
     "       --set k=v      override a config key, e.g. --set optim.lr=0.05\n"
     "                      or a sweep, e.g. --set sweep.optim.lr=0.1,0.2\n"
-    "       --force        overwrite an existing output file\n"
+    "       --force        overwrite an existing output file (and discard the\n"
+    "                      saved state of an interrupted run)\n"
+    "       --slice K/N    run only tasks whose id %% N == K (0 <= K < N), e.g. one\n"
+    "                      per Slurm array job; join the outputs with merge\n"
+    "       running the same command again after an interruption resumes it\n"
+    "merge  join slice outputs of one config into OUT.nc and recompute statistics\n"
     "check  validate CONFIG, print the resolved config as INI and the plan\n"
     "       --ranks N      plan for N MPI ranks (default 1)\n"
     "info   print final mean and 95% CI of each metric per sweep point\n"
@@ -39,6 +46,8 @@ static const char usage[] =
 
 struct options {
     const char *command, *config, *output;
+    const char *inputs[MAX_OVERRIDES]; /* merge: slice files */
+    int n_inputs, slice_index, slice_count;
     const char *overrides[MAX_OVERRIDES];
     int n_overrides, force, ranks, quick;
 };
@@ -58,7 +67,7 @@ static int parse_options(int argc, char **argv, struct options *o, int loud)
         const char *a = argv[i];
         const char *value = i + 1 < argc ? argv[i + 1] : NULL;
         if (!strcmp(a, "-o") || !strcmp(a, "--output") || !strcmp(a, "--set") ||
-            !strcmp(a, "--ranks")) {
+            !strcmp(a, "--ranks") || !strcmp(a, "--slice")) {
             if (!value) {
                 if (loud)
                     fprintf(stderr, "biaslab: error: %s needs a value\n", a);
@@ -73,6 +82,17 @@ static int parse_options(int argc, char **argv, struct options *o, int loud)
                     return 1;
                 }
                 o->overrides[o->n_overrides++] = value;
+            } else if (!strcmp(a, "--slice")) {
+                int k, n, used = 0;
+                if (sscanf(value, "%d/%d%n", &k, &n, &used) != 2 || value[used] || n < 1 ||
+                    k < 0 || k >= n) {
+                    if (loud)
+                        fprintf(stderr, "biaslab: error: --slice %s: expected K/N with 0 <= K "
+                                        "< N, e.g. --slice 2/8\n", value);
+                    return 1;
+                }
+                o->slice_index = k;
+                o->slice_count = n;
             } else if (!strcmp(a, "--ranks")) {
                 char *end;
                 long n = strtol(value, &end, 10);
@@ -97,12 +117,20 @@ static int parse_options(int argc, char **argv, struct options *o, int loud)
             return 1;
         } else if (!o->config) {
             o->config = a;
+        } else if (!strcmp(o->command, "merge") && o->n_inputs < MAX_OVERRIDES) {
+            o->inputs[o->n_inputs++] = a;
         } else {
             if (loud)
                 fprintf(stderr, "biaslab: error: unexpected argument '%s' (see biaslab "
                                 "--help)\n", a);
             return 1;
         }
+    }
+    if (!strcmp(o->command, "merge") && (!o->config || o->n_inputs < 1)) {
+        if (loud)
+            fprintf(stderr, "biaslab: error: merge needs an output and at least one slice file "
+                            "(biaslab merge OUT.nc SLICE.nc...)\n");
+        return 1;
     }
     int needs_file = !strcmp(o->command, "run") || !strcmp(o->command, "check") ||
                      !strcmp(o->command, "info");
@@ -179,8 +207,14 @@ int main(int argc, char **argv)
         if (parse_options(argc, argv, &o, rank == 0))
             bl_par_exit(BL_EXIT_USAGE);
         char *command_line = join_command_line(argc, argv);
-        struct bl_run_args args = {o.config, o.output, o.overrides, o.n_overrides, o.force,
-                                   command_line};
+        struct bl_run_args args = {.config_path = o.config,
+                                   .output = o.output,
+                                   .overrides = o.overrides,
+                                   .n_overrides = o.n_overrides,
+                                   .force = o.force,
+                                   .slice_index = o.slice_index,
+                                   .slice_count = o.slice_count,
+                                   .command_line = command_line};
         int code = bl_run(&args);
         free(command_line);
         bl_par_exit(code);
@@ -191,13 +225,19 @@ int main(int argc, char **argv)
         return command_check(&o);
     if (!strcmp(o.command, "info"))
         return bl_output_info(o.config);
+    if (!strcmp(o.command, "merge")) {
+        char *command_line = join_command_line(argc, argv);
+        int code = bl_output_merge(o.config, o.inputs, o.n_inputs, o.force, command_line);
+        free(command_line);
+        return code;
+    }
     if (!strcmp(o.command, "bench"))
         return bl_bench(o.quick);
     if (!strcmp(o.command, "keys")) {
         bl_config_write_reference(stdout);
         return BL_EXIT_OK;
     }
-    fprintf(stderr, "biaslab: error: unknown command '%s'; use run, check, info, bench or keys "
+    fprintf(stderr, "biaslab: error: unknown command '%s'; use run, check, info, merge, bench or keys "
                     "(see biaslab --help)\n", o.command);
     return BL_EXIT_USAGE;
 }

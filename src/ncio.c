@@ -14,6 +14,7 @@
 #include "bl_log.h"
 #include "bl_metrics.h"
 #include "bl_ncio.h"
+#include "bl_plan.h"
 #include "bl_stats.h"
 #include "bl_train.h"
 
@@ -406,5 +407,150 @@ int bl_output_info(const char *path)
     free(stats);
     free(status);
     nc_close(ncid);
+    return BL_EXIT_OK;
+}
+
+/* ---- `biaslab merge` ---- */
+
+/* The global text attribute name of ncid as a malloc'd string, or NULL. */
+static char *text_attribute(int ncid, const char *name)
+{
+    size_t len;
+    if (nc_inq_attlen(ncid, NC_GLOBAL, name, &len) != NC_NOERR)
+        return NULL;
+    char *s = bl_malloc(len + 1);
+    if (nc_get_att_text(ncid, NC_GLOBAL, name, s) != NC_NOERR) {
+        free(s);
+        return NULL;
+    }
+    s[len] = '\0';
+    return s;
+}
+
+/* Load the resolved config stored in a file's `config` attribute. */
+static int config_from_text(const char *text, struct bl_config *cfg, char *err, size_t len)
+{
+    char tmp[] = "/tmp/biaslab-merge-XXXXXX";
+    int fd = mkstemp(tmp);
+    if (fd < 0) {
+        snprintf(err, len, "cannot create a temporary file: %s", strerror(errno));
+        return 1;
+    }
+    FILE *f = fdopen(fd, "w");
+    fputs(text, f);
+    fclose(f);
+    int rc = bl_config_load(tmp, NULL, 0, cfg, err, len);
+    unlink(tmp);
+    return rc;
+}
+
+int bl_output_merge(const char *out_path, const char *const *inputs, int n_inputs, int force,
+                    const char *command_line)
+{
+    char err[BL_ERR_MAX];
+    int *ncids = bl_malloc(sizeof(int) * (size_t)n_inputs);
+    char *config = NULL;
+    int rc;
+    for (int i = 0; i < n_inputs; i++) {
+        if ((rc = nc_open(inputs[i], NC_NOWRITE, &ncids[i])) != NC_NOERR)
+            bl_fatal(BL_EXIT_USAGE, "merge: cannot open '%s': %s", inputs[i], nc_strerror(rc));
+        char *text = text_attribute(ncids[i], "config");
+        if (!text)
+            bl_fatal(BL_EXIT_USAGE, "merge: '%s' is not a biaslab output (no config attribute)",
+                     inputs[i]);
+        if (config && strcmp(config, text) != 0)
+            bl_fatal(BL_EXIT_USAGE,
+                     "merge: '%s' was run with another config than '%s'; only slices of "
+                     "one run can be merged",
+                     inputs[i], inputs[0]);
+        if (!config)
+            config = text;
+        else
+            free(text);
+    }
+    struct bl_config base;
+    if (config_from_text(config, &base, err, sizeof err))
+        bl_fatal(BL_EXIT_USAGE, "merge: the config stored in '%s' does not load: %s", inputs[0],
+                 err);
+    struct bl_plan plan;
+    if (bl_plan_make(&base, &plan, err, sizeof err))
+        bl_fatal(BL_EXIT_USAGE, "merge: %s", err);
+    if (bl_output_check_target(out_path, force, err, sizeof err))
+        bl_fatal(BL_EXIT_USAGE, "merge: %s", err);
+    int ranks = 0, group_size = 1;
+    nc_get_att_int(ncids[0], NC_GLOBAL, "mpi_ranks", &ranks);
+    nc_get_att_int(ncids[0], NC_GLOBAL, "group_size", &group_size);
+    int params_var = -1;
+    long n_params = 0;
+    if (nc_inq_varid(ncids[0], "params", &params_var) == NC_NOERR)
+        n_params = plan.max_params;
+    struct bl_run_info info = {command_line, ranks, group_size};
+    struct bl_output out;
+    if (bl_output_create(&out, out_path, &base, &info, plan.steps, plan.n_records, n_params,
+                         plan.layout, err, sizeof err))
+        bl_fatal(BL_EXIT_RUNTIME, "merge: %s", err);
+
+    long R = plan.n_records;
+    double *records = bl_malloc(sizeof(double) * BL_METRIC_COUNT * (size_t)R);
+    double *params = bl_malloc(sizeof(double) * (size_t)(n_params + 1));
+    int *owner = bl_malloc(sizeof(int) * (size_t)n_inputs);
+    int missing = 0;
+    for (int p = 0; p < plan.n_points; p++)
+        for (int s = 0; s < plan.n_seeds; s++) {
+            size_t at[3] = {(size_t)p, (size_t)s, 0};
+            int n_owners = 0;
+            for (int i = 0; i < n_inputs; i++) {
+                int v;
+                signed char status = BL_STATUS_NOT_RUN;
+                if (nc_inq_varid(ncids[i], "status", &v) == NC_NOERR)
+                    nc_get_var1_schar(ncids[i], v, at, &status);
+                if (status != BL_STATUS_NOT_RUN)
+                    owner[n_owners++] = i;
+            }
+            if (n_owners == 0) {
+                missing++;
+                continue;
+            }
+            if (n_owners > 1)
+                bl_fatal(BL_EXIT_USAGE,
+                         "merge: task (point %d, seed %d) was run in both '%s' and '%s'; "
+                         "slices must not overlap",
+                         p, s, inputs[owner[0]], inputs[owner[1]]);
+            int in = ncids[owner[0]], v;
+            size_t count[3] = {1, 1, (size_t)R};
+            for (int m = 0; m < BL_METRIC_COUNT; m++) {
+                NC(nc_inq_varid(in, bl_metric_table[m].name, &v));
+                NC(nc_get_vara_double(in, v, at, count, records + (long)m * R));
+            }
+            signed char status;
+            double wall;
+            long long steps;
+            NC(nc_inq_varid(in, "status", &v));
+            NC(nc_get_var1_schar(in, v, at, &status));
+            NC(nc_inq_varid(in, "wall_seconds", &v));
+            NC(nc_get_var1_double(in, v, at, &wall));
+            NC(nc_inq_varid(in, "steps_done", &v));
+            NC(nc_get_var1_longlong(in, v, at, &steps));
+            if (n_params > 0) {
+                count[2] = (size_t)n_params;
+                NC(nc_inq_varid(in, "params", &v));
+                NC(nc_get_vara_double(in, v, at, count, params));
+            }
+            bl_output_write_task(&out, p, s, status, wall, (long)steps, records,
+                                 n_params > 0 ? params : NULL, n_params);
+        }
+    for (int i = 0; i < n_inputs; i++)
+        nc_close(ncids[i]);
+    bl_output_finish(&out);
+    if (missing)
+        bl_info("biaslab: merge: %d of %d tasks are in none of the slices (status not_run)",
+                missing, plan.n_tasks);
+    bl_info("biaslab: merged %d files into %s", n_inputs, out_path);
+    free(records);
+    free(params);
+    free(owner);
+    free(ncids);
+    free(config);
+    bl_plan_free(&plan);
     return BL_EXIT_OK;
 }

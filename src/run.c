@@ -253,7 +253,9 @@ static int prepare_output(struct runner *r, const char *path, const struct bl_co
             if (rc == 2)
                 bl_info("biaslab: warning: %s; task %d runs again", why, task);
         }
-        if (rc == 0) {
+        if (args->slice_count && task % args->slice_count != args->slice_index) {
+            /* another slice's task: stays not_run here, merged later */
+        } else if (rc == 0) {
             store_result(r, task, payload, n, 0);
             r->tasks_resumed++;
         } else {
@@ -311,7 +313,10 @@ int bl_run(const struct bl_run_args *args)
         bl_info("biaslab: %s: %d points x %d seeds = %d tasks on %d ranks (%d groups of %d)",
                 base.experiment.name, plan.n_points, plan.n_seeds, plan.n_tasks,
                 par.world_size, par.n_groups, par.group_size);
-        if (r.tasks_resumed || n_left < plan.n_tasks)
+        if (args->slice_count)
+            bl_info("biaslab: slice %d/%d: %d tasks of this slice to run", args->slice_index,
+                    args->slice_count, n_left);
+        if (r.tasks_resumed)
             bl_info("biaslab: resuming: %d tasks already done, %d to run", r.tasks_resumed,
                     n_left);
     }
@@ -362,7 +367,8 @@ int bl_run(const struct bl_run_args *args)
     } else if (rank == 0) {
         bl_output_finish(&r.out);
         remove_checkpoints(r.ckpt_dir);
-        bl_info("biaslab: wrote %s (%d tasks, wall %s)", path, plan.n_tasks, wall);
+        bl_info("biaslab: wrote %s (%d of %d tasks, wall %s)", path, r.tasks_done, plan.n_tasks,
+                wall);
     }
     free(payload);
     free(order);

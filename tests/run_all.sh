@@ -83,6 +83,12 @@ expect "plot script writes a PNG" bash -c "$PY postprocess/plot_metric.py $tmp/q
 expect "output checker rejects a corrupted file" bash -c "
   $PY tests/make_fake_output.py $tmp/fake.nc && $PY tests/check_output.py $tmp/fake.nc &&
   $PY tests/make_fake_output.py $tmp/bad.nc --corrupt mean && ! $PY tests/check_output.py $tmp/bad.nc"
+expect "three slices merge to the one-run result, bitwise" bash -c "
+  for k in 0 1 2; do mpirun -np 2 $BL run $cfg -o $tmp/slice\$k.nc --slice \$k/3 || exit 1; done &&
+  $BL merge $tmp/merged.nc $tmp/slice0.nc $tmp/slice1.nc $tmp/slice2.nc &&
+  $PY tests/compare_outputs.py $tmp/ens1.nc $tmp/merged.nc"
+refuse "overlapping slices are refused" 2 "both|slice0.nc" "$BL" merge "$tmp/out/m.nc" "$tmp/slice0.nc" "$tmp/slice0.nc"
+refuse "slices of different configs are refused" 2 "another config" "$BL" merge "$tmp/out/m.nc" "$tmp/slice0.nc" "$tmp/quick.nc"
 
 echo "== interrupt and resume"
 rcfg=tests/configs/resume.ini
