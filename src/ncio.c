@@ -484,39 +484,46 @@ int bl_output_merge(const char *out_path, const char *const *inputs, int n_input
     long n_params = 0;
     if (nc_inq_varid(ncids[0], "params", &params_var) == NC_NOERR)
         n_params = plan.max_params;
-    struct bl_run_info info = {command_line, ranks, group_size};
-    struct bl_output out;
-    if (bl_output_create(&out, out_path, &base, &info, plan.steps, plan.n_records, n_params,
-                         plan.layout, err, sizeof err))
-        bl_fatal(BL_EXIT_RUNTIME, "merge: %s", err);
-
-    long R = plan.n_records;
-    double *records = bl_malloc(sizeof(double) * BL_METRIC_COUNT * (size_t)R);
-    double *params = bl_malloc(sizeof(double) * (size_t)(n_params + 1));
-    int *owner = bl_malloc(sizeof(int) * (size_t)n_inputs);
+    /* which input ran each task, decided before anything is written */
+    int *owner = bl_malloc(sizeof(int) * (size_t)plan.n_tasks); /* (task), -1: none */
     int missing = 0;
     for (int p = 0; p < plan.n_points; p++)
         for (int s = 0; s < plan.n_seeds; s++) {
-            size_t at[3] = {(size_t)p, (size_t)s, 0};
-            int n_owners = 0;
+            size_t at[2] = {(size_t)p, (size_t)s};
+            int task = p * plan.n_seeds + s;
+            owner[task] = -1;
             for (int i = 0; i < n_inputs; i++) {
                 int v;
                 signed char status = BL_STATUS_NOT_RUN;
                 if (nc_inq_varid(ncids[i], "status", &v) == NC_NOERR)
                     nc_get_var1_schar(ncids[i], v, at, &status);
-                if (status != BL_STATUS_NOT_RUN)
-                    owner[n_owners++] = i;
+                if (status == BL_STATUS_NOT_RUN)
+                    continue;
+                if (owner[task] >= 0)
+                    bl_fatal(BL_EXIT_USAGE,
+                             "merge: task (point %d, seed %d) was run in both '%s' and '%s'; "
+                             "slices must not overlap",
+                             p, s, inputs[owner[task]], inputs[i]);
+                owner[task] = i;
             }
-            if (n_owners == 0) {
-                missing++;
+            missing += owner[task] < 0;
+        }
+
+    struct bl_run_info info = {command_line, ranks, group_size};
+    struct bl_output out;
+    if (bl_output_create(&out, out_path, &base, &info, plan.steps, plan.n_records, n_params,
+                         plan.layout, err, sizeof err))
+        bl_fatal(BL_EXIT_RUNTIME, "merge: %s", err);
+    long R = plan.n_records;
+    double *records = bl_malloc(sizeof(double) * BL_METRIC_COUNT * (size_t)R);
+    double *params = bl_malloc(sizeof(double) * (size_t)(n_params + 1));
+    for (int p = 0; p < plan.n_points; p++)
+        for (int s = 0; s < plan.n_seeds; s++) {
+            int task = p * plan.n_seeds + s;
+            if (owner[task] < 0)
                 continue;
-            }
-            if (n_owners > 1)
-                bl_fatal(BL_EXIT_USAGE,
-                         "merge: task (point %d, seed %d) was run in both '%s' and '%s'; "
-                         "slices must not overlap",
-                         p, s, inputs[owner[0]], inputs[owner[1]]);
-            int in = ncids[owner[0]], v;
+            size_t at[3] = {(size_t)p, (size_t)s, 0};
+            int in = ncids[owner[task]], v;
             size_t count[3] = {1, 1, (size_t)R};
             for (int m = 0; m < BL_METRIC_COUNT; m++) {
                 NC(nc_inq_varid(in, bl_metric_table[m].name, &v));

@@ -73,6 +73,7 @@ expect "full-batch gd, group_size 2 agrees to 1e-9" bash -c "
   mpirun -np 2 $BL run inputs/quickstart.ini -o $tmp/q2.nc --set optim.steps=600 --set experiment.seeds=3 --set parallel.group_size=2 &&
   $PY tests/compare_outputs.py $tmp/q1.nc $tmp/q2.nc --rtol 1e-9"
 expect "output contract (data-parallel)" $PY tests/check_output.py "$tmp/dp2.nc"
+expect "ScaLAPACK eigenvalues = LAPACK on 1, 2 and 4 ranks" bash tests/mpi/run_scalapack_test.sh
 
 echo "== quickstart output"
 expect "quickstart (shortened) on 2 ranks" run_mpi 2 inputs/quickstart.ini -o "$tmp/quick.nc" --set optim.steps=4000

@@ -16,6 +16,7 @@ void bl_test_register_optim(void);
 void bl_test_register_metrics(void);
 void bl_test_register_reference(void);
 void bl_test_register_datafile(void);
+void bl_test_register_spectrum(void);
 
 /* |a - b| <= tol * max(1, |a|, |b|) */
 #define BL_ASSERT_CLOSE(a, b, tol)                                                     \

@@ -21,6 +21,7 @@ int main(void)
     bl_test_register_metrics();
     bl_test_register_reference();
     bl_test_register_datafile();
+    bl_test_register_spectrum();
 
     CU_basic_set_mode(CU_BRM_VERBOSE);
     CU_basic_run_tests();
