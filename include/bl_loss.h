@@ -18,6 +18,12 @@ void bl_loss_forward(enum bl_loss_kind kind, const double *out, const int *label
 void bl_loss_backward(enum bl_loss_kind kind, const double *out, const int *label, int n,
                       int k, double log_scale, double *dout);
 
+/* rdout (n, k) = (d^2 l_i / d out_i^2) rout_i * exp(-log_scale): the loss
+ * Hessian with respect to the outputs applied to rout (n, k), scaled like
+ * bl_loss_backward so it stays O(1) when the losses underflow. */
+void bl_loss_hessian_vec(enum bl_loss_kind kind, const double *out, const int *label, int n,
+                         int k, double log_scale, const double *rout, double *rdout);
+
 /* l^{-1}(L) for the summed loss L = exp(log_loss_sum): the smoothed margin's
  * numerator (SCIENCE.md section 1). NaN for squared loss, which has none. */
 double bl_loss_inverse(enum bl_loss_kind kind, double log_loss_sum);

@@ -34,6 +34,12 @@ struct bl_workspace {
     double *delta;               /* (batch, max dim) gradient wrt a pre-activation */
     double *delta_prev;          /* (batch, max dim) the same for the layer below */
     double *block;               /* one allocation holding all of the above */
+    /* Hessian-vector products (bl_workspace_alloc_hvp), R{.} = directional
+     * derivative along v (Pearlmutter's R-operator): */
+    double *rpost[BL_MAX_LAYERS]; /* R{a_l} (batch, dims[l+1]); last = R{outputs} */
+    double *rdelta;               /* (batch, max dim) R{delta} */
+    double *rdelta_prev;          /* (batch, max dim) */
+    double *rblock;
 };
 
 /* Build the layer shapes for inputs of dim features and outputs outputs. */
@@ -57,6 +63,24 @@ const double *bl_model_forward(const struct bl_model *m, const double *theta,
  * the same x. dout (n, dims[L]) may be ws->delta. */
 void bl_model_backward(const struct bl_model *m, const double *theta, const double *x,
                        int n, const double *dout, struct bl_workspace *ws, double *grad);
+
+/* Add the buffers for Hessian-vector products to ws. */
+void bl_workspace_alloc_hvp(struct bl_workspace *ws, const struct bl_model *m);
+
+/* R-forward: after bl_model_forward on x, the directional derivative of every
+ * activation along v (n_params); returns R{outputs} (n, dims[L]) in ws. */
+const double *bl_model_rforward(const struct bl_model *m, const double *theta,
+                                const double *v, const double *x, int n,
+                                struct bl_workspace *ws);
+
+/* R-backward: given dout = d l / d out (n, dims[L]) and rdout = R{dout} =
+ * (d^2 l / d out^2) R{out}, writes hv (n_params) = sum_i H_i v, the product of
+ * v with the Hessian of the summed loss. Exact for relu, leaky relu and
+ * identity, whose second derivative vanishes away from 0. dout and rdout may
+ * be ws->delta and ws->rdelta. */
+void bl_model_rbackward(const struct bl_model *m, const double *theta, const double *v,
+                        const double *x, int n, const double *dout, const double *rdout,
+                        struct bl_workspace *ws, double *hv);
 
 /* Floating-point operations of one forward + backward over n examples. */
 double bl_model_step_flops(const struct bl_model *m, int n);

@@ -37,6 +37,12 @@ void bl_plan_free(struct bl_plan *plan);
 /* Bytes one rank needs for the task of point p with group_size ranks. */
 double bl_plan_task_bytes(const struct bl_config *point_cfg, int group_size);
 
+/* Refuse a plan whose largest task needs more memory per rank than this
+ * machine has for ranks_per_node ranks: returns non-zero with err giving the
+ * estimate and the machine's memory. */
+int bl_plan_check_memory(const struct bl_plan *plan, int group_size, int ranks_per_node,
+                         char *err, unsigned long err_len);
+
 /* Print the plan (`biaslab check`): points, seeds, groups, tasks per group,
  * memory per rank. */
 void bl_plan_print(const struct bl_plan *plan, int ranks, int group_size);

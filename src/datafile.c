@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <zlib.h>
 
 #include "bl_datafile.h"
@@ -48,6 +49,33 @@ static size_t gz_read_full(gzFile gz, unsigned char *buf, size_t len)
             break;
         done += (size_t)got;
     }
+    return done;
+}
+
+/* Read up to len bytes into a new buffer (*out, caller frees) that grows
+ * with the data actually read, so that a header promising gigabytes costs
+ * memory only if the file really holds them. Returns the bytes read; fewer
+ * than len as for gz_read_full. */
+static size_t gz_read_grow(gzFile gz, unsigned char **out, size_t len)
+{
+    unsigned char *buf = NULL;
+    size_t cap = 0, done = 0;
+    while (done < len) {
+        if (done == cap) {
+            size_t grown = cap < ((size_t)1 << 16) ? (size_t)1 << 16 : 2 * cap;
+            cap = grown < len ? grown : len;
+            unsigned char *bigger = bl_malloc(cap);
+            if (done > 0)
+                memcpy(bigger, buf, done);
+            free(buf);
+            buf = bigger;
+        }
+        size_t got = gz_read_full(gz, buf + done, cap - done);
+        done += got;
+        if (done < cap)
+            break;
+    }
+    *out = buf;
     return done;
 }
 
@@ -243,7 +271,7 @@ int bl_idx_load(const char *images_path, const char *labels_path, const int *kee
 {
     struct idx_file img = {0}, lab = {0};
     unsigned char *labels = NULL; /* (n) as stored */
-    unsigned char *row = NULL;    /* (rows * cols) one image as stored */
+    unsigned char *pixels = NULL; /* (last + 1, rows * cols) the images read, as stored */
     int rc = 1;
     memset(out, 0, sizeof *out);
 
@@ -265,8 +293,7 @@ int bl_idx_load(const char *images_path, const char *labels_path, const int *kee
     long n = (long)lab.dims[0];
     int dim = (int)(img.dims[1] * img.dims[2]);
 
-    labels = bl_malloc((size_t)n);
-    size_t got = gz_read_full(lab.gz, labels, (size_t)n);
+    size_t got = gz_read_grow(lab.gz, &labels, (size_t)n);
     if (got < (size_t)n) {
         short_read_error(&lab, "labels", (unsigned long long)n, got, err, err_len);
         goto done;
@@ -340,6 +367,15 @@ int bl_idx_load(const char *images_path, const char *labels_path, const int *kee
             last = i;
         }
     }
+    /* Read the images up to the last one kept before allocating the
+     * doubles: memory follows the data present, not the header's promise. */
+    size_t want = (size_t)(last + 1) * (size_t)dim;
+    got = gz_read_grow(img.gz, &pixels, want);
+    img.data_read = got;
+    if (got < want) {
+        short_read_error(&img, "pixel data", img.data_bytes, got, err, err_len);
+        goto done;
+    }
     out->n = (int)n_out;
     out->dim = dim;
     out->x = bl_malloc(sizeof(double) * (size_t)n_out * (size_t)dim);
@@ -349,18 +385,11 @@ int bl_idx_load(const char *images_path, const char *labels_path, const int *kee
     double scale[256];
     for (int b = 0; b < 256; b++)
         scale[b] = b / 255.0;
-    row = bl_malloc((size_t)dim);
     long k = 0;
     for (long i = 0; i <= last; i++) {
-        got = gz_read_full(img.gz, row, (size_t)dim);
-        if (got < (size_t)dim) {
-            short_read_error(&img, "pixel data", img.data_bytes, img.data_read + got, err,
-                             err_len);
-            goto done;
-        }
-        img.data_read += got;
         if (map[labels[i]] < 0)
             continue;
+        const unsigned char *row = pixels + (size_t)i * (size_t)dim;
         double *x = out->x + (size_t)k * (size_t)dim;
         for (int j = 0; j < dim; j++)
             x[j] = scale[row[j]];
@@ -375,7 +404,7 @@ done:
     idx_close(&img);
     idx_close(&lab);
     free(labels);
-    free(row);
+    free(pixels);
     if (rc != 0)
         bl_dataset_release(out);
     return rc;
@@ -526,6 +555,34 @@ static int fill_value(int ncid, const struct nc_var *v, double *fill)
     return 0;
 }
 
+/* The classic formats (CDF-1, 2 and 5) store every value uncompressed, so a
+ * variable cannot hold more bytes than the file has. libnetcdf does not
+ * check this: a record count in the header that runs past the end of the
+ * file reads as zeros, so a few hundred corrupt bytes would load as a data
+ * set of millions of examples (and gigabytes). NetCDF-4 files compress and
+ * leave unwritten chunks to the fill value, so no such bound applies. */
+static int check_classic_size(int ncid, const char *path, const char *name,
+                              const struct nc_var *v, size_t values, char *err, size_t err_len)
+{
+    int format;
+    size_t type_size;
+    struct stat st;
+    if (nc_inq_format(ncid, &format) != NC_NOERR ||
+        (format != NC_FORMAT_CLASSIC && format != NC_FORMAT_64BIT_OFFSET &&
+         format != NC_FORMAT_CDF5) ||
+        nc_inq_type(ncid, v->type, NULL, &type_size) != NC_NOERR || type_size == 0 ||
+        stat(path, &st) != 0)
+        return 0;
+    if (values > (size_t)st.st_size / type_size) {
+        snprintf(err, err_len,
+                 "%s: '%s' has %zu values (%zu bytes) but the file is only %lld bytes long: "
+                 "the file is truncated or its header is corrupt",
+                 path, name, values, values * type_size, (long long)st.st_size);
+        return 1;
+    }
+    return 0;
+}
+
 /* Load x_name/y_name from the open file into out. *classes_from_attr tells
  * whether the "classes" attribute set out->classes. */
 static int load_pair(int ncid, const char *path, const char *x_name, const char *y_name,
@@ -558,6 +615,10 @@ static int load_pair(int ncid, const char *path, const char *x_name, const char 
                  path, x_name, n, dim, BL_DATAFILE_MAX_ELEMENTS);
         return 1;
     }
+
+    if (check_classic_size(ncid, path, x_name, &xv, n * dim, err, err_len) != 0 ||
+        check_classic_size(ncid, path, y_name, &yv, n, err, err_len) != 0)
+        return 1;
 
     out->x = bl_malloc(sizeof(double) * n * dim);
     int nrc = nc_get_var_double(ncid, xv.id, out->x);

@@ -126,6 +126,55 @@ void bl_loss_backward(enum bl_loss_kind kind, const double *out, const int *labe
     }
 }
 
+void bl_loss_hessian_vec(enum bl_loss_kind kind, const double *out, const int *label, int n,
+                         int k, double log_scale, const double *rout, double *rdout)
+{
+    if (!isfinite(log_scale))
+        log_scale = 0;
+    double scale = exp(-log_scale);
+    for (int i = 0; i < n; i++) {
+        const double *f = out + (long)i * k, *u = rout + (long)i * k;
+        double *h = rdout + (long)i * k;
+        if (k == 1) {
+            double q = label_sign(label[i]) * f[0];
+            switch (kind) {
+            /* l''(q) = sigmoid(q) sigmoid(-q) = exp(-softplus(q) - softplus(-q)) */
+            case BL_LOSS_LOGISTIC:
+                h[0] = exp(-bl_softplus(q) - bl_softplus(-q) - log_scale) * u[0];
+                break;
+            case BL_LOSS_EXPONENTIAL: h[0] = exp(-q - log_scale) * u[0]; break;
+            case BL_LOSS_SQUARED: h[0] = scale * u[0]; break;
+            case BL_LOSS_CROSS_ENTROPY: h[0] = NAN; break;
+            }
+            continue;
+        }
+        if (kind == BL_LOSS_SQUARED) {
+            for (int j = 0; j < k; j++)
+                h[j] = scale * u[j];
+            continue;
+        }
+        /* softmax Hessian diag(p) - p p^T. It annihilates constant vectors, so
+         * shift u by u_y: then only the other classes' p_j (each at most the
+         * loss) enter, and with p_y ~ 1 nothing cancels when the loss is tiny. */
+        int y = label[i];
+        double r, unused_margin;
+        other_logits(f, k, y, &r, &unused_margin);
+        double sp = bl_softplus(r), p_y = exp(-sp);
+        double dot = 0; /* sum_{j != y} p_j (u_j - u_y) exp(-log_scale) */
+        for (int j = 0; j < k; j++)
+            if (j != y)
+                dot += exp(f[j] - f[y] - sp - log_scale) * (u[j] - u[y]);
+        for (int j = 0; j < k; j++) {
+            if (j == y) {
+                h[j] = -p_y * dot;
+                continue;
+            }
+            double log_p = f[j] - f[y] - sp;
+            h[j] = exp(log_p - log_scale) * (u[j] - u[y]) - exp(log_p) * dot;
+        }
+    }
+}
+
 double bl_loss_inverse(enum bl_loss_kind kind, double log_loss_sum)
 {
     switch (kind) {

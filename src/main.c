@@ -2,6 +2,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "bl_bench.h"
 #include "bl_build_info.h"
@@ -175,6 +176,14 @@ static int command_check(const struct options *o)
         fprintf(stderr,
                 "biaslab: error: --ranks %d is not a multiple of parallel.group_size = %d\n",
                 o->ranks, cfg.parallel.group_size);
+        return BL_EXIT_USAGE;
+    }
+    /* --ranks N are taken to share this machine, as on a workstation */
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    int per_node = o->ranks < cores ? o->ranks : (int)cores;
+    if (bl_plan_check_memory(&plan, cfg.parallel.group_size, per_node, err, sizeof err)) {
+        fprintf(stderr, "biaslab: error: %s\n", err);
+        bl_plan_free(&plan);
         return BL_EXIT_USAGE;
     }
     bl_config_write_ini(&cfg, stdout);

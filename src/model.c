@@ -93,8 +93,27 @@ void bl_workspace_alloc(struct bl_workspace *ws, const struct bl_model *m, int m
     ws->delta_prev = p;
 }
 
+void bl_workspace_alloc_hvp(struct bl_workspace *ws, const struct bl_model *m)
+{
+    if (ws->rblock)
+        return;
+    long n = ws->max_batch, total = 2 * n * max_dim(m);
+    for (int l = 0; l < m->n_layers; l++)
+        total += n * m->dims[l + 1];
+    ws->rblock = bl_malloc(sizeof(double) * (size_t)total);
+    double *p = ws->rblock;
+    for (int l = 0; l < m->n_layers; l++) {
+        ws->rpost[l] = p;
+        p += n * m->dims[l + 1];
+    }
+    ws->rdelta = p;
+    p += n * max_dim(m);
+    ws->rdelta_prev = p;
+}
+
 void bl_workspace_free(struct bl_workspace *ws)
 {
+    free(ws->rblock);
     free(ws->block);
     memset(ws, 0, sizeof *ws);
 }
@@ -184,6 +203,90 @@ void bl_model_backward(const struct bl_model *m, const double *theta, const doub
         }
         ws->delta_prev = delta;
         ws->delta = prev;
+    }
+}
+
+const double *bl_model_rforward(const struct bl_model *m, const double *theta,
+                                const double *v, const double *x, int n,
+                                struct bl_workspace *ws)
+{
+    /* z_l = W_l a_{l-1} + b_l  =>  R{z_l} = V_l a_{l-1} + W_l R{a_{l-1}} + c_l,
+     * R{a_l} = phi'(z_l) R{z_l}, with R{a_0} = 0 (the data do not move) */
+    const double *in = x, *rin = NULL; /* (n, dims[l]) */
+    for (int l = 0; l < m->n_layers; l++) {
+        int din = m->dims[l], dout = m->dims[l + 1];
+        const double *w = theta + m->weight_offset[l], *vw = v + m->weight_offset[l];
+        double *rz = ws->rpost[l]; /* (n, dout) */
+        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, dout, din, 1.0, in, din, vw,
+                    din, 0.0, rz, dout);
+        if (rin)
+            cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, dout, din, 1.0, rin, din,
+                        w, din, 1.0, rz, dout);
+        if (m->bias) {
+            const double *c = v + m->bias_offset[l];
+            for (int i = 0; i < n; i++)
+                for (int j = 0; j < dout; j++)
+                    rz[(long)i * dout + j] += c[j];
+        }
+        if (l < m->n_layers - 1 && m->activation != BL_ACT_IDENTITY)
+            multiply_by_slope(rz, ws->post[l], (long)n * dout,
+                              m->activation == BL_ACT_LEAKY_RELU ? m->leaky_slope : 0.0);
+        in = ws->post[l];
+        rin = rz;
+    }
+    return ws->rpost[m->n_layers - 1];
+}
+
+void bl_model_rbackward(const struct bl_model *m, const double *theta, const double *v,
+                        const double *x, int n, const double *dout, const double *rdout,
+                        struct bl_workspace *ws, double *hv)
+{
+    int last = m->n_layers - 1, k = m->dims[m->n_layers];
+    if (dout != ws->delta)
+        memcpy(ws->delta, dout, sizeof(double) * (long)n * k);
+    if (rdout != ws->rdelta)
+        memcpy(ws->rdelta, rdout, sizeof(double) * (long)n * k);
+    double slope = m->activation == BL_ACT_LEAKY_RELU ? m->leaky_slope : 0.0;
+    for (int l = last; l >= 0; l--) {
+        int din = m->dims[l], dn = m->dims[l + 1];
+        const double *in = l == 0 ? x : ws->post[l - 1];       /* a_{l-1} (n, din) */
+        const double *rin = l == 0 ? NULL : ws->rpost[l - 1];  /* R{a_{l-1}} */
+        double *delta = ws->delta, *rdelta = ws->rdelta;       /* (n, dn) */
+        /* R{dW_l} = R{delta}^T a_{l-1} + delta^T R{a_{l-1}} */
+        double *hw = hv + m->weight_offset[l];
+        cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, dn, din, n, 1.0, rdelta, dn, in,
+                    din, 0.0, hw, din);
+        if (rin)
+            cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, dn, din, n, 1.0, delta, dn,
+                        rin, din, 1.0, hw, din);
+        if (m->bias) {
+            double *hb = hv + m->bias_offset[l];
+            for (int j = 0; j < dn; j++)
+                hb[j] = 0;
+            for (int i = 0; i < n; i++)
+                for (int j = 0; j < dn; j++)
+                    hb[j] += rdelta[(long)i * dn + j];
+        }
+        if (l == 0)
+            break;
+        /* delta_{l-1} = phi' (delta W_l); R{delta_{l-1}} = phi' (delta V_l + R{delta} W_l)
+         * (phi'' = 0, so phi' does not move) */
+        const double *w = theta + m->weight_offset[l], *vw = v + m->weight_offset[l];
+        double *prev = ws->delta_prev, *rprev = ws->rdelta_prev; /* (n, din) */
+        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, din, dn, 1.0, delta, dn, w,
+                    din, 0.0, prev, din);
+        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, din, dn, 1.0, delta, dn, vw,
+                    din, 0.0, rprev, din);
+        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, din, dn, 1.0, rdelta, dn, w,
+                    din, 1.0, rprev, din);
+        if (m->activation != BL_ACT_IDENTITY) {
+            multiply_by_slope(prev, ws->post[l - 1], (long)n * din, slope);
+            multiply_by_slope(rprev, ws->post[l - 1], (long)n * din, slope);
+        }
+        ws->delta_prev = delta;
+        ws->delta = prev;
+        ws->rdelta_prev = rdelta;
+        ws->rdelta = rprev;
     }
 }
 

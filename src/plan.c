@@ -2,6 +2,7 @@
  * hand-out in par.c balances groups well (the classic LPT rule). */
 #include <stdio.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "bl_data.h"
 #include "bl_log.h"
@@ -107,15 +108,37 @@ double bl_plan_task_bytes(const struct bl_config *cfg, int group_size)
     return data + vectors + activations + records;
 }
 
-void bl_plan_print(const struct bl_plan *plan, int ranks, int group_size)
+static double largest_task_bytes(const struct bl_plan *plan, int group_size)
 {
-    int groups = ranks / group_size;
     double worst = 0;
     for (int p = 0; p < plan->n_points; p++) {
         double bytes = bl_plan_task_bytes(&plan->points[p], group_size);
         if (bytes > worst)
             worst = bytes;
     }
+    return worst;
+}
+
+int bl_plan_check_memory(const struct bl_plan *plan, int group_size, int ranks_per_node,
+                         char *err, unsigned long err_len)
+{
+    double machine = (double)sysconf(_SC_PHYS_PAGES) * (double)sysconf(_SC_PAGESIZE);
+    double need = largest_task_bytes(plan, group_size) * ranks_per_node;
+    if (machine <= 0 || need <= machine)
+        return 0;
+    snprintf(err, err_len,
+             "the largest task needs about %.1f GiB per rank, %.1f GiB for the %d ranks on "
+             "this node, but the machine has %.1f GiB; use fewer ranks per node, a larger "
+             "parallel.group_size, or a smaller model or data set",
+             need / ranks_per_node / 1073741824.0, need / 1073741824.0, ranks_per_node,
+             machine / 1073741824.0);
+    return 1;
+}
+
+void bl_plan_print(const struct bl_plan *plan, int ranks, int group_size)
+{
+    int groups = ranks / group_size;
+    double worst = largest_task_bytes(plan, group_size);
     printf("# plan\n");
     printf("# points: %d, seeds: %d, tasks: %d\n", plan->n_points, plan->n_seeds,
            plan->n_tasks);

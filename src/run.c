@@ -57,6 +57,7 @@ struct runner {
     const struct bl_plan *plan;
     struct bl_output out;
     int rank, save_params;
+    int node_ranks; /* ranks of this job on rank 0's node */
     long payload_len;
     char ckpt_dir[BL_PATH_MAX + 16];
     double started, last_line, last_poll, last_checkpoint, checkpoint_seconds;
@@ -162,12 +163,11 @@ static int refuse(int rank, int code, const char *msg)
     return code;
 }
 
-static void set_blas_threads(const struct bl_config *cfg)
+static void set_blas_threads(const struct bl_config *cfg, int per_node)
 {
     int threads = cfg->parallel.blas_threads;
     if (threads == 0) {
         long cores = sysconf(_SC_NPROCESSORS_ONLN);
-        int per_node = bl_par_node_ranks();
         threads = (int)(cores / per_node);
         if (threads < 1)
             threads = 1;
@@ -200,6 +200,8 @@ static int prepare_output(struct runner *r, const char *path, const struct bl_co
                           char *err, size_t err_len)
 {
     const struct bl_plan *plan = r->plan;
+    if (bl_plan_check_memory(plan, par->group_size, r->node_ranks, err, err_len))
+        return -1;
     if (bl_output_check_target(path, args->force, err, err_len))
         return -1;
     char config_path[BL_PATH_MAX + 64];
@@ -296,6 +298,7 @@ int bl_run(const struct bl_run_args *args)
     r.checkpoint_seconds = base.experiment.checkpoint_seconds;
     snprintf(r.ckpt_dir, sizeof r.ckpt_dir, "%s.ckpt", path);
     r.started = r.last_line = bl_now();
+    r.node_ranks = bl_par_node_ranks(); /* collective: every rank calls it */
 
     /* only rank 0 touches the output; it tells the others the verdict */
     int *order = bl_malloc(sizeof(int) * (size_t)plan.n_tasks);
@@ -307,7 +310,7 @@ int bl_run(const struct bl_run_args *args)
         return refuse(rank, BL_EXIT_USAGE, err);
 
     install_signal_handlers();
-    set_blas_threads(&base);
+    set_blas_threads(&base, r.node_ranks);
     double *payload = bl_malloc(sizeof(double) * (size_t)r.payload_len);
     if (rank == 0) {
         bl_info("biaslab: %s: %d points x %d seeds = %d tasks on %d ranks (%d groups of %d)",

@@ -151,6 +151,8 @@ refuse "unknown model kind" 2 "model.kind|cnn|linear, mlp" run_mpi 1 "$tmp/kind.
 refuse "bad --set" 2 "--set|nosuch" run_mpi 1 "$cfg" -o "$tmp/out/x.nc" --set optim.nosuch=1
 refuse "group_size must divide the ranks" 2 "group_size" run_mpi 3 "$cfg" -o "$tmp/out/x.nc" --set parallel.group_size=2
 refuse "sweeping optim.steps is refused" 2 "optim.steps" "$BL" check "$cfg" --set sweep.optim.steps=10,20
+refuse "check refuses a config larger than memory" 2 "GiB per rank|machine has" "$BL" check "$cfg" --set data.n_train=100000000 --set data.dim=1000
+refuse "run refuses a config larger than memory" 2 "GiB per rank|machine has" run_mpi 2 "$cfg" -o "$tmp/out/x.nc" --set data.n_train=20000000 --set data.dim=100
 refuse "unknown command" 2 "unknown command" "$BL" frobnicate
 refuse "unknown option" 2 "--nope" "$BL" run "$cfg" --nope
 refuse "info on a file that is not NetCDF" 2 "typo.ini" "$BL" info "$tmp/typo.ini"

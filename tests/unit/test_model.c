@@ -193,6 +193,108 @@ static void test_layout_and_init(void)
     free(theta);
 }
 
+/* hv = H v for the summed loss, by the R-operator (unscaled). */
+static void summed_hvp(const struct bl_model *m, enum bl_loss_kind loss, const double *theta,
+                       const double *v, const double *x, const int *label,
+                       struct bl_workspace *ws, double *hv)
+{
+    int k = m->dims[m->n_layers];
+    double log_loss[N_EX], margin[N_EX];
+    const double *out = bl_model_forward(m, theta, x, N_EX, ws);
+    bl_loss_forward(loss, out, label, N_EX, k, log_loss, margin);
+    double S = -INFINITY;
+    for (int i = 0; i < N_EX; i++)
+        S = bl_log_add_exp(S, log_loss[i]);
+    const double *rout = bl_model_rforward(m, theta, v, x, N_EX, ws);
+    bl_loss_backward(loss, out, label, N_EX, k, S, ws->delta);
+    bl_loss_hessian_vec(loss, out, label, N_EX, k, S, rout, ws->rdelta);
+    bl_model_rbackward(m, theta, v, x, N_EX, ws->delta, ws->rdelta, ws, hv);
+    for (long p = 0; p < m->n_params; p++)
+        hv[p] *= exp(S);
+}
+
+/* Worst relative error of H v against central differences of the gradient,
+ * and the asymmetry |w^T H v - v^T H w| relative to the sizes involved. */
+static void hvp_errors(const struct bl_model_cfg *mc, enum bl_loss_kind loss, int outputs,
+                       double *fd_error, double *asymmetry)
+{
+    struct bl_model m;
+    bl_model_build(&m, mc, DIM, outputs);
+    struct bl_workspace ws;
+    bl_workspace_alloc(&ws, &m, N_EX);
+    bl_workspace_alloc_hvp(&ws, &m);
+    long P = m.n_params;
+    double *theta = malloc(sizeof(double) * P), *v = malloc(sizeof(double) * P),
+           *w = malloc(sizeof(double) * P), *hv = malloc(sizeof(double) * P),
+           *hw = malloc(sizeof(double) * P), *gp = malloc(sizeof(double) * P),
+           *gm = malloc(sizeof(double) * P), *shifted = malloc(sizeof(double) * P);
+    bl_model_init(&m, 21, theta);
+    struct bl_rng rng;
+    bl_rng_init(&rng, 8, BL_STREAM_TEST_ONLY, 1);
+    for (long p = 0; p < P; p++) {
+        v[p] = bl_rng_normal(&rng);
+        w[p] = bl_rng_normal(&rng);
+        if (m.bias && p >= m.bias_offset[0])
+            theta[p] = 0.3 * bl_rng_normal(&rng);
+    }
+    double x[N_EX * DIM];
+    int label[N_EX];
+    for (int i = 0; i < N_EX * DIM; i++)
+        x[i] = bl_rng_normal(&rng);
+    int classes = outputs == 1 ? 2 : outputs;
+    for (int i = 0; i < N_EX; i++)
+        label[i] = (int)bl_rng_below(&rng, (uint64_t)classes);
+    summed_hvp(&m, loss, theta, v, x, label, &ws, hv);
+    summed_hvp(&m, loss, theta, w, x, label, &ws, hw);
+    double h = 1e-5, worst = 0, scale = 0;
+    for (long p = 0; p < P; p++)
+        scale = fmax(scale, fabs(hv[p]));
+    for (long p = 0; p < P; p++)
+        shifted[p] = theta[p] + h * v[p];
+    summed_loss(&m, loss, shifted, x, label, &ws, gp);
+    for (long p = 0; p < P; p++)
+        shifted[p] = theta[p] - h * v[p];
+    summed_loss(&m, loss, shifted, x, label, &ws, gm);
+    for (long p = 0; p < P; p++) {
+        double fd = (gp[p] - gm[p]) / (2 * h);
+        worst = fmax(worst, fabs(fd - hv[p]) / fmax(1e-3 * scale, fabs(fd) + fabs(hv[p])));
+    }
+    double wHv = 0, vHw = 0, norms = 0;
+    for (long p = 0; p < P; p++) {
+        wHv += w[p] * hv[p];
+        vHw += v[p] * hw[p];
+        norms += fabs(w[p] * hv[p]) + fabs(v[p] * hw[p]);
+    }
+    *fd_error = worst;
+    *asymmetry = fabs(wHv - vHw) / fmax(1e-300, norms);
+    free(theta), free(v), free(w), free(hv), free(hw), free(gp), free(gm), free(shifted);
+    bl_workspace_free(&ws);
+}
+
+static void test_hvp_every_model_and_loss(void)
+{
+    enum bl_activation acts[3] = {BL_ACT_RELU, BL_ACT_LEAKY_RELU, BL_ACT_IDENTITY};
+    struct { enum bl_loss_kind loss; int outputs; } losses[5] = {
+        {BL_LOSS_LOGISTIC, 1}, {BL_LOSS_EXPONENTIAL, 1}, {BL_LOSS_SQUARED, 1},
+        {BL_LOSS_CROSS_ENTROPY, 3}, {BL_LOSS_SQUARED, 3}};
+    for (int kind = 0; kind < 2; kind++)
+        for (int depth = 2; depth <= (kind ? 3 : 2); depth++)
+            for (int a = 0; a < 3; a++)
+                for (int bias = 0; bias < 2; bias++)
+                    for (int l = 0; l < 5; l++) {
+                        struct bl_model_cfg mc = {kind ? BL_MODEL_MLP : BL_MODEL_LINEAR,
+                                                  depth, 5, acts[a], 0.2, bias, 1.0};
+                        double fd, asym;
+                        hvp_errors(&mc, losses[l].loss, losses[l].outputs, &fd, &asym);
+                        if (fd > 1e-5 || asym > 1e-12)
+                            fprintf(stderr, "\n  hvp error %.3g asymmetry %.3g: model %d depth %d "
+                                            "act %d bias %d loss %d\n", fd, asym, kind, depth,
+                                    a, bias, l);
+                        CU_ASSERT(fd < 1e-5);
+                        CU_ASSERT(asym < 1e-12);
+                    }
+}
+
 void bl_test_register_model(void)
 {
     CU_pSuite s = CU_add_suite("model", NULL, NULL);
@@ -200,4 +302,5 @@ void bl_test_register_model(void)
     BL_ADD_TEST(s, test_euler_identity_homogeneous);
     BL_ADD_TEST(s, test_rescaling_is_power_of_scale);
     BL_ADD_TEST(s, test_layout_and_init);
+    BL_ADD_TEST(s, test_hvp_every_model_and_loss);
 }
