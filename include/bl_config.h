@@ -21,6 +21,7 @@ enum bl_reduction { BL_REDUCE_MEAN, BL_REDUCE_SUM };
 enum bl_optim_kind { BL_OPT_GD, BL_OPT_SGD, BL_OPT_MOMENTUM };
 enum bl_schedule { BL_SCHED_CONSTANT, BL_SCHED_LOSS_BASED };
 enum bl_save_params { BL_SAVE_NONE, BL_SAVE_FINAL };
+enum bl_sharpness { BL_SHARP_NONE, BL_SHARP_LANCZOS, BL_SHARP_POWER };
 
 struct bl_experiment_cfg {
     char name[BL_NAME_MAX];     /* output is results/<name>.nc unless set */
@@ -71,6 +72,10 @@ struct bl_measure_cfg {
     long every;                 /* record metrics every this many steps */
     enum bl_save_params save_params;
     double diverge_factor;      /* diverged when the loss exceeds this times its initial value */
+    enum bl_sharpness sharpness; /* how the top Hessian eigenvalue is measured, if at all */
+    int sharpness_k;
+    double sharpness_tol;
+    int sharpness_iters;
 };
 
 struct bl_parallel_cfg {

@@ -14,6 +14,7 @@ enum bl_stream {
     BL_STREAM_INIT = 4,       /* model initialization */
     BL_STREAM_BATCH = 5,      /* mini-batch sampling, sub-index = epoch */
     BL_STREAM_BOOTSTRAP = 6,  /* statistics across seeds */
+    BL_STREAM_SPECTRUM = 7,   /* Lanczos / power start vectors, sub-index = record */
     BL_STREAM_TEST_ONLY = 99  /* unit tests */
 };
 

@@ -63,6 +63,7 @@ static const char *const reductions[] = {"mean", "sum", NULL};
 static const char *const optim_kinds[] = {"gd", "sgd", "momentum", NULL};
 static const char *const schedules[] = {"constant", "loss_based", NULL};
 static const char *const save_params[] = {"none", "final", NULL};
+static const char *const sharpness_methods[] = {"none", "lanczos", "power", NULL};
 
 #define FIELD(m) .offset = offsetof(struct bl_config, m), .size = sizeof(((struct bl_config *)0)->m)
 
@@ -152,6 +153,20 @@ static const struct key_desc keys[] = {
     {.section = "measure", .key = "save_params", .type = T_ENUM, .names = save_params,
      .def = "none", .desc = "none, or final: store the trained parameters",
      FIELD(measure.save_params)},
+    {.section = "measure", .key = "sharpness", .type = T_ENUM, .names = sharpness_methods,
+     .def = "none",
+     .desc = "top Hessian eigenvalue at each record: lanczos (largest algebraic) or power "
+             "(largest magnitude)",
+     FIELD(measure.sharpness)},
+    {.section = "measure", .key = "sharpness_k", .type = T_INT, .min = 1, .max = 32, .def = "1",
+     .desc = "lanczos: eigenvalues that must converge (the largest is recorded)",
+     FIELD(measure.sharpness_k)},
+    {.section = "measure", .key = "sharpness_tol", .type = T_DOUBLE, .min = 0, .min_open = 1,
+     .max = 1, .def = "1e-6",
+     .desc = "stop when ||Hv - lambda v|| <= tol * max(1, |lambda|)", FIELD(measure.sharpness_tol)},
+    {.section = "measure", .key = "sharpness_iters", .type = T_INT, .min = 2, .max = 10000,
+     .def = "100", .desc = "iteration cap (Hessian-vector products) per measurement",
+     FIELD(measure.sharpness_iters)},
     {.section = "measure", .key = "diverge_factor", .type = T_DOUBLE, .min = 1, .min_open = 1,
      .max = 1e300, .def = "1e12",
      .desc = "a task diverges when its loss is NaN/Inf or exceeds this times its initial loss",

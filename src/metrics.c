@@ -18,6 +18,14 @@ const struct bl_metric_info bl_metric_table[BL_METRIC_COUNT] = {
     [BL_M_GRAD_NORM] = {"grad_norm", "norm of the full-batch gradient of the training loss",
                         "1"},
     [BL_M_LEARNING_RATE] = {"learning_rate", "learning rate of the next step", "1"},
+    [BL_M_SHARPNESS] = {"sharpness",
+                        "top eigenvalue of the training-loss Hessian (measure.sharpness)", "1"},
+    [BL_M_SHARPNESS_RESIDUAL] = {"sharpness_residual",
+                                 "residual ||H v - lambda v|| of the sharpness eigenpair", "1"},
+    [BL_M_SHARPNESS_ITERS] = {"sharpness_iters",
+                              "iterations (Hessian-vector products) of the measurement", "1"},
+    [BL_M_ETA_SHARPNESS] = {"eta_sharpness", "learning rate times sharpness (2 = edge of stability)",
+                            "1"},
 };
 
 double bl_norm2(const double *x, long n)

@@ -13,6 +13,7 @@
 #include "bl_log.h"
 #include "bl_loss.h"
 #include "bl_optim.h"
+#include "bl_spectrum.h"
 #include "bl_train.h"
 
 /* Examples per forward/backward call in full-set passes: bounds the
@@ -29,6 +30,7 @@ struct pass_totals {
 
 struct task {
     const struct bl_config *cfg;
+    uint64_t seed;
     const struct bl_group *group;
     struct bl_model model;
     struct bl_data data;
@@ -48,6 +50,9 @@ struct task {
     double *log_loss;       /* (chunk) per-example log losses */
     double *margin;         /* (chunk) per-example margins */
     struct bl_batcher batcher;
+    double *spectrum_work;  /* Lanczos basis and scratch, when sharpness is measured */
+    double hvp_log_scale;   /* log of the summed training loss at theta, for HVPs */
+    double hvp_factor;      /* turns the scaled summed-loss HVP into the objective's */
     int full_batch;         /* gd: every step uses the whole training set */
     long train_lo, train_hi, test_lo, test_hi; /* this rank's shards */
 };
@@ -181,6 +186,62 @@ static double gradient_factor(const struct task *t, const struct pass_totals *p)
     return exp(objective_log(t, p->log_loss_sum, p->count));
 }
 
+/* out (P) = Hessian of the training objective (full training set) times v,
+ * through exact R-operator products over this rank's shard, summed over the
+ * group with the same loss scale as the gradient. Needs hvp_log_scale and
+ * hvp_factor set for the current theta. */
+static void objective_hvp(void *ctx, const double *v, double *out)
+{
+    struct task *t = ctx;
+    enum bl_loss_kind kind = t->cfg->loss.kind;
+    const struct bl_dataset *set = &t->data.train;
+    memset(out, 0, sizeof(double) * t->n_params);
+    for (long start = t->train_lo; start < t->train_hi; start += t->ws.max_batch) {
+        int n = (int)(t->train_hi - start < t->ws.max_batch ? t->train_hi - start
+                                                             : t->ws.max_batch);
+        const double *x = set->x + start * set->dim;
+        const int *label = set->label + start;
+        const double *f = bl_model_forward(&t->model, t->theta, x, n, &t->ws);
+        const double *rf = bl_model_rforward(&t->model, t->theta, v, x, n, &t->ws);
+        bl_loss_backward(kind, f, label, n, t->outputs, t->hvp_log_scale, t->ws.delta);
+        bl_loss_hessian_vec(kind, f, label, n, t->outputs, t->hvp_log_scale, rf, t->ws.rdelta);
+        bl_model_rbackward(&t->model, t->theta, v, x, n, t->ws.delta, t->ws.rdelta, &t->ws,
+                           t->chunk_grad);
+        for (long i = 0; i < t->n_params; i++)
+            out[i] += t->chunk_grad[i];
+    }
+    bl_group_sum(t->group, out, t->n_params);
+    for (long i = 0; i < t->n_params; i++)
+        out[i] *= t->hvp_factor;
+}
+
+/* The top Hessian eigenvalue (measure.sharpness) at theta: value, residual,
+ * iterations. train holds the full training loss at theta. */
+static void measure_sharpness(struct task *t, const struct pass_totals *train, long record,
+                              double *value, double *residual, double *iterations)
+{
+    const struct bl_measure_cfg *mc = &t->cfg->measure;
+    t->hvp_log_scale = train->log_loss_sum;
+    t->hvp_factor = gradient_factor(t, train); /* the same scaling as the gradient's */
+    /* every rank of a group draws the same start vector, so they agree */
+    struct bl_rng rng;
+    bl_rng_init(&rng, t->seed, BL_STREAM_SPECTRUM, (uint32_t)record);
+    struct bl_eigpair pairs[32];
+    if (mc->sharpness == BL_SHARP_LANCZOS) {
+        struct bl_lanczos_info info;
+        int max_iter = mc->sharpness_iters < t->n_params ? mc->sharpness_iters : (int)t->n_params;
+        bl_lanczos_top(t->n_params, objective_hvp, t, mc->sharpness_k, max_iter,
+                       mc->sharpness_tol, &rng, pairs, NULL, t->spectrum_work, &info);
+        *iterations = info.iterations;
+    } else {
+        bl_power_iteration(t->n_params, objective_hvp, t, mc->sharpness_iters,
+                           mc->sharpness_tol, &rng, pairs, NULL, t->spectrum_work);
+        *iterations = pairs[0].iterations;
+    }
+    *value = pairs[0].value;
+    *residual = pairs[0].residual;
+}
+
 static void record_metrics(struct task *t, const struct pass_totals *train, double lr,
                            double *records, long n_records, long r)
 {
@@ -203,6 +264,13 @@ static void record_metrics(struct task *t, const struct pass_totals *train, doub
     value[BL_M_PARAM_NORM] = norm;
     value[BL_M_GRAD_NORM] = gradient_factor(t, train) * bl_norm2(t->grad, t->n_params);
     value[BL_M_LEARNING_RATE] = lr;
+    value[BL_M_SHARPNESS] = value[BL_M_SHARPNESS_RESIDUAL] = NAN;
+    value[BL_M_SHARPNESS_ITERS] = value[BL_M_ETA_SHARPNESS] = NAN;
+    if (cfg->measure.sharpness != BL_SHARP_NONE) {
+        measure_sharpness(t, train, r, &value[BL_M_SHARPNESS], &value[BL_M_SHARPNESS_RESIDUAL],
+                          &value[BL_M_SHARPNESS_ITERS]);
+        value[BL_M_ETA_SHARPNESS] = lr * value[BL_M_SHARPNESS];
+    }
     for (int m = 0; m < BL_METRIC_COUNT; m++)
         records[(long)m * n_records + r] = value[m];
 }
@@ -212,6 +280,7 @@ static int task_setup(struct task *t, const struct bl_config *cfg, uint64_t seed
 {
     memset(t, 0, sizeof *t);
     t->cfg = cfg;
+    t->seed = seed;
     t->group = g;
     if (bl_data_make(&cfg->data, seed, &t->data, err, err_len))
         return 1;
@@ -261,6 +330,14 @@ static int task_setup(struct task *t, const struct bl_config *cfg, uint64_t seed
         biggest = shard_batch;
     int chunk = (int)(biggest < EVAL_CHUNK ? (biggest > 0 ? biggest : 1) : EVAL_CHUNK);
     bl_workspace_alloc(&t->ws, &t->model, chunk);
+    const struct bl_measure_cfg *mc = &cfg->measure;
+    if (mc->sharpness != BL_SHARP_NONE) {
+        bl_workspace_alloc_hvp(&t->ws, &t->model);
+        size_t work = mc->sharpness == BL_SHARP_LANCZOS
+                          ? bl_lanczos_work_doubles(P, mc->sharpness_iters)
+                          : 2 * (size_t)P;
+        t->spectrum_work = bl_malloc(sizeof(double) * work);
+    }
     t->batch_x = bl_malloc(sizeof(double) * (size_t)chunk * cfg->data.dim);
     t->batch_label = bl_malloc(sizeof(int) * (size_t)chunk);
     t->log_loss = bl_malloc(sizeof(double) * (size_t)chunk);
@@ -279,6 +356,7 @@ static void task_free(struct task *t)
     free(t->batch_label);
     free(t->log_loss);
     free(t->margin);
+    free(t->spectrum_work);
 }
 
 /* NaN, +Inf, or a loss grown past diverge_factor times its initial value

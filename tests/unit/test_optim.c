@@ -237,6 +237,52 @@ static void test_resume_is_bitwise_exact(void)
     check_resume_exact(&c, 457); /* mini-batches mid-epoch, momentum, epoch snapshot */
 }
 
+/* Linear model, squared loss, mean reduction: the Hessian is X^T X / n, a
+ * matrix the test can form. Lanczos (largest algebraic) and power iteration
+ * in the training loop must both find its top eigenvalue. */
+static void test_sharpness_matches_explicit_hessian(void)
+{
+    struct bl_config c = small_task();
+    c.loss.kind = BL_LOSS_SQUARED;
+    c.loss.reduction = BL_REDUCE_MEAN;
+    c.optim.steps = 10;
+    c.measure.every = 10;
+    c.measure.sharpness_tol = 1e-10;
+    struct bl_data d;
+    char err[128];
+    bl_data_make(&c.data, 6, &d, err, sizeof err);
+    int dim = c.data.dim, n = c.data.n_train;
+    double H[25] = {0}, v[5] = {1, 1, 1, 1, 1}, hv[5], top = 0;
+    for (int i = 0; i < n; i++)
+        for (int a = 0; a < dim; a++)
+            for (int b = 0; b < dim; b++)
+                H[a * dim + b] += d.train.x[i * dim + a] * d.train.x[i * dim + b] / n;
+    for (int it = 0; it < 5000; it++) { /* H is positive semi-definite: power iteration */
+        double norm = 0;
+        for (int a = 0; a < dim; a++) {
+            hv[a] = 0;
+            for (int b = 0; b < dim; b++)
+                hv[a] += H[a * dim + b] * v[b];
+            norm += hv[a] * hv[a];
+        }
+        top = sqrt(norm);
+        for (int a = 0; a < dim; a++)
+            v[a] = hv[a] / top;
+    }
+    bl_data_free(&d);
+    enum bl_sharpness methods[2] = {BL_SHARP_LANCZOS, BL_SHARP_POWER};
+    for (int k = 0; k < 2; k++) {
+        c.measure.sharpness = methods[k];
+        struct bl_task_result r;
+        CU_ASSERT_EQUAL_FATAL(bl_train_task(&c, 6, NULL, NULL, &r, err, sizeof err), 0);
+        BL_ASSERT_CLOSE(metric(&r, BL_M_SHARPNESS, 0), top, 1e-8);
+        BL_ASSERT_CLOSE(metric(&r, BL_M_SHARPNESS, 1), top, 1e-8); /* constant Hessian */
+        CU_ASSERT(metric(&r, BL_M_SHARPNESS_RESIDUAL, 0) < 1e-8 * top);
+        BL_ASSERT_CLOSE(metric(&r, BL_M_ETA_SHARPNESS, 0), c.optim.lr * top, 1e-8);
+        bl_task_result_free(&r);
+    }
+}
+
 void bl_test_register_optim(void)
 {
     CU_pSuite s = CU_add_suite("optim", NULL, NULL);
@@ -247,4 +293,5 @@ void bl_test_register_optim(void)
     BL_ADD_TEST(s, test_divergence_is_marked);
     BL_ADD_TEST(s, test_sgd_batches_reproducible);
     BL_ADD_TEST(s, test_resume_is_bitwise_exact);
+    BL_ADD_TEST(s, test_sharpness_matches_explicit_hessian);
 }
