@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """Compare the results of two biaslab output files.
 
-  /usr/bin/python3 tests/compare_outputs.py A.nc B.nc [--rtol R]
+  /usr/bin/python3 tests/compare_outputs.py A.nc B.nc [--rtol R] [--skip VAR]...
 
 Every variable over (point, seed, ...) or (point, stat, ...) except
 wall_seconds must match: bitwise (NaN where NaN) with --rtol 0, the default,
@@ -21,11 +21,14 @@ def main():
     ap.add_argument("a")
     ap.add_argument("b")
     ap.add_argument("--rtol", type=float, default=0.0)
+    ap.add_argument("--skip", action="append", default=[],
+                    help="leave out a variable (and its _stats), e.g. a residual near 0")
     args = ap.parse_args()
+    skip = SKIP | set(args.skip) | {v + "_stats" for v in args.skip}
     a, b = netCDF4.Dataset(args.a), netCDF4.Dataset(args.b)
     compared, problems = 0, []
     for name, var in a.variables.items():
-        if name in SKIP or var.dimensions[:1] != ("point",) or len(var.dimensions) < 2:
+        if name in skip or var.dimensions[:1] != ("point",) or len(var.dimensions) < 2:
             continue
         if name not in b.variables:
             problems.append(f"{name}: missing in {args.b}")

@@ -5,9 +5,11 @@
  * NetCDF-4/HDF5; seeds from make_corpus.sh via ncgen). The bytes go to a
  * temporary file that libnetcdf opens by name.
  *
- * Properties checked: the loader returns (never exits); a failure leaves a
- * message and zeroed data sets; a success gives consistent data sets
- * (finite features, labels in [0, classes), equal feature counts).
+ * Properties checked: the loader returns (never exits) and closes every file
+ * it opened; a failure leaves a message and zeroed data sets; a success gives
+ * consistent data sets (finite features, labels in [0, classes), equal
+ * feature counts) and, from a classic-format file, no more values than the
+ * file has bytes.
  *
  * Crashes inside libnetcdf/libhdf5 on malformed files are third-party bugs;
  * the stack trace tells them apart from biaslab's. */
@@ -114,6 +116,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             fail("failed but left a non-empty data set", err);
     } else {
         check_set(&train, "train");
+        /* A classic-format file (magic "CDF") stores each value in at least
+         * one byte, uncompressed: more values than bytes means the loader
+         * made data up (libnetcdf reads records past the end as zeros). */
+        if (size >= 3 && memcmp(data, "CDF", 3) == 0 &&
+            ((size_t)train.n * (size_t)train.dim > size ||
+             (size_t)test.n * (size_t)(test.dim > 0 ? test.dim : 1) > size))
+            fail("more values loaded than the classic file has bytes", "");
         if (test.n > 0) {
             check_set(&test, "test");
             if (test.dim != train.dim || test.classes != train.classes)

@@ -79,6 +79,12 @@ for f in "$real" "$small" "$tiny"; do
   done
 done
 rm -f "$out"/idx/.t10k20* "$out"/idx/.small* "$out"/idx/.tiny*
+# Regression: a 37-byte file whose header promises 20 x 1 x 33554433 pixels
+# made bl_idx_load allocate 5.4 GB before reading any (fixed in datafile.c).
+{
+  printf '\x00\x00\x08\x03\x00\x00\x00\x14\x00\x00\x00\x01\x02\x00\x00\x01'
+  printf '\x00\x10\x20\x30\x40\x50\x60\x70\x80\x90\xa0\xb0\xc0\xd0\xe0\xf0\xff\x01\x02\x03\x00'
+} >"$out/idx/regress_header_bomb.m0"
 
 # ---- NetCDF -------------------------------------------------------------
 cdl=$(mktemp -d)
@@ -156,5 +162,10 @@ for kind in nc3 nc6 nc5 nc4 nc7; do
   done
 done
 ncgen -k nc4 -o "$out/netcdf/nc4.nc4.nc" "$cdl/nc4.cdl"
+# Regression: a classic file whose record count (bytes 4-7) says 2^26 records
+# while it holds 4; libnetcdf reads the missing records as zeros, and
+# bl_netcdf_data_load returned 67 million examples (fixed in datafile.c).
+cp "$out/netcdf/train.nc3.nc" "$out/netcdf/regress_numrecs.nc3.nc"
+printf '\x04\x00\x00\x00' | dd of="$out/netcdf/regress_numrecs.nc3.nc" bs=1 seek=4 conv=notrunc status=none
 echo "seeds: $(ls "$out/config" | wc -l) config, $(ls "$out/idx" | wc -l) idx," \
   "$(ls "$out/netcdf" | wc -l) netcdf in $out; dictionary $(wc -l <"$out/config.dict") entries"
