@@ -22,6 +22,7 @@ enum bl_optim_kind { BL_OPT_GD, BL_OPT_SGD, BL_OPT_MOMENTUM };
 enum bl_schedule { BL_SCHED_CONSTANT, BL_SCHED_LOSS_BASED };
 enum bl_save_params { BL_SAVE_NONE, BL_SAVE_FINAL };
 enum bl_sharpness { BL_SHARP_NONE, BL_SHARP_LANCZOS, BL_SHARP_POWER };
+enum bl_reference { BL_REF_NONE, BL_REF_SVM };
 
 struct bl_experiment_cfg {
     char name[BL_NAME_MAX];     /* output is results/<name>.nc unless set */
@@ -76,6 +77,7 @@ struct bl_measure_cfg {
     int sharpness_k;
     double sharpness_tol;
     int sharpness_iters;
+    enum bl_reference reference; /* independent solution the metrics compare with */
 };
 
 struct bl_parallel_cfg {

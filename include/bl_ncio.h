@@ -16,7 +16,7 @@ struct bl_output {
     int n_points, n_seeds;
     long n_records, n_params; /* n_params: 0 when parameters are not saved */
     int var_metric[BL_METRIC_COUNT], var_stats[BL_METRIC_COUNT];
-    int var_status, var_wall, var_steps, var_params, var_n_ok;
+    int var_status, var_wall, var_steps, var_params, var_n_ok, var_svm_margin, var_margin_best;
 };
 
 /* Refuse an existing output unless force; create the parent directory.
@@ -37,10 +37,18 @@ int bl_output_create(struct bl_output *o, const char *path, const struct bl_conf
                      const struct bl_run_info *info, const long *steps, long n_records,
                      long n_params, const char *layout, char *err, size_t err_len);
 
+/* A task's scalar outcomes. */
+struct bl_task_outcome {
+    int status;
+    double wall_seconds;
+    long steps_done;
+    double svm_margin, margin_best; /* NaN without a reference */
+};
+
 /* One finished task: records (BL_METRIC_COUNT, n_records); params (n_params)
  * or NULL. Synced to disk at once. */
-void bl_output_write_task(struct bl_output *o, int point, int seed_index, int status,
-                          double wall_seconds, long steps_done, const double *records,
+void bl_output_write_task(struct bl_output *o, int point, int seed_index,
+                          const struct bl_task_outcome *outcome, const double *records,
                           const double *params, long n_params);
 
 /* Statistics across seeds for every point, metric and record, read back from

@@ -24,6 +24,8 @@ struct bl_task_result {
     double *records;
     long n_params;
     double *params;
+    double svm_margin;  /* gamma_SVM of the task's training set, NaN without a reference */
+    double margin_best; /* predicted best normalized margin, NaN without a reference */
 };
 
 /* Records are taken at steps 0, every, 2 every, ... and at the last step. */

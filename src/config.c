@@ -64,6 +64,7 @@ static const char *const optim_kinds[] = {"gd", "sgd", "momentum", NULL};
 static const char *const schedules[] = {"constant", "loss_based", NULL};
 static const char *const save_params[] = {"none", "final", NULL};
 static const char *const sharpness_methods[] = {"none", "lanczos", "power", NULL};
+static const char *const references[] = {"none", "svm", NULL};
 
 #define FIELD(m) .offset = offsetof(struct bl_config, m), .size = sizeof(((struct bl_config *)0)->m)
 
@@ -167,6 +168,11 @@ static const struct key_desc keys[] = {
     {.section = "measure", .key = "sharpness_iters", .type = T_INT, .min = 2, .max = 10000,
      .def = "100", .desc = "iteration cap (Hessian-vector products) per measurement",
      FIELD(measure.sharpness_iters)},
+    {.section = "measure", .key = "reference", .type = T_ENUM, .names = references,
+     .def = "none",
+     .desc = "svm: solve each task's hard-margin SVM and record svm_cosine, margin_ratio, "
+             "svm_alignment (binary data; linear or two-layer model)",
+     FIELD(measure.reference)},
     {.section = "measure", .key = "diverge_factor", .type = T_DOUBLE, .min = 1, .min_open = 1,
      .max = 1e300, .def = "1e12",
      .desc = "a task diverges when its loss is NaN/Inf or exceeds this times its initial loss",

@@ -26,6 +26,22 @@ const struct bl_metric_info bl_metric_table[BL_METRIC_COUNT] = {
                               "iterations (Hessian-vector products) of the measurement", "1"},
     [BL_M_ETA_SHARPNESS] = {"eta_sharpness", "learning rate times sharpness (2 = edge of stability)",
                             "1"},
+    [BL_M_GRAD_COSINE] = {"grad_cosine",
+                          "cos(theta, -grad L): 1 at a KKT direction of the margin problem", "1"},
+    [BL_M_STABLE_RANK] = {"stable_rank", "stable rank ||W1||_F^2 / ||W1||_2^2 of the first layer",
+                          "1"},
+    [BL_M_MU_ALIGNMENT] = {"mu_alignment",
+                           "mean |cos(w_k, mu)| of first-layer neurons, mu = mean of y_i x_i", "1"},
+    [BL_M_SVM_ALIGNMENT] = {"svm_alignment", "mean |cos(w_k, w_SVM)| of first-layer neurons",
+                            "1"},
+    [BL_M_SVM_COSINE] = {"svm_cosine",
+                         "cos(effective linear predictor, w_SVM); the predictor is w (linear) or "
+                         "sum_k a_k w_k (two layers)",
+                         "1"},
+    [BL_M_MARGIN_RATIO] = {"margin_ratio",
+                           "normalized margin / its predicted best (gamma_SVM for linear, "
+                           "(1+s)/4 gamma_SVM for two layers)",
+                           "1"},
 };
 
 double bl_norm2(const double *x, long n)
@@ -43,6 +59,17 @@ double bl_norm2(const double *x, long n)
         }
     }
     return scale * sqrt(ssq);
+}
+
+double bl_cosine(const double *a, const double *b, long n)
+{
+    double ab = 0, aa = 0, bb = 0;
+    for (long i = 0; i < n; i++) {
+        ab += a[i] * b[i];
+        aa += a[i] * a[i];
+        bb += b[i] * b[i];
+    }
+    return aa > 0 && bb > 0 ? ab / sqrt(aa * bb) : NAN;
 }
 
 double bl_normalized_margin(double q_min, double param_norm, int degree)

@@ -191,6 +191,17 @@ int bl_output_create(struct bl_output *o, const char *path, const struct bl_conf
     put_text_attr(ncid, o->var_steps, "long_name",
                   "optimizer steps taken (for a diverged task, the step it diverged at)");
     put_text_attr(ncid, o->var_steps, "units", "1");
+    NC(nc_def_var(ncid, "svm_margin", NC_DOUBLE, 2, task_dims, &o->var_svm_margin));
+    NC(nc_def_var_fill(ncid, o->var_svm_margin, 0, &fill));
+    put_text_attr(ncid, o->var_svm_margin, "long_name",
+                  "hard-margin SVM margin gamma_SVM of the task's training set (reference = svm)");
+    put_text_attr(ncid, o->var_svm_margin, "units", "1");
+    NC(nc_def_var(ncid, "margin_best", NC_DOUBLE, 2, task_dims, &o->var_margin_best));
+    NC(nc_def_var_fill(ncid, o->var_margin_best, 0, &fill));
+    put_text_attr(ncid, o->var_margin_best, "long_name",
+                  "predicted best normalized margin: gamma_SVM (linear), (1+s)/4 gamma_SVM (two "
+                  "layers)");
+    put_text_attr(ncid, o->var_margin_best, "units", "1");
     int n_ok_dims[2] = {d_point, d_record};
     NC(nc_def_var(ncid, "n_ok", NC_INT, 2, n_ok_dims, &o->var_n_ok));
     put_text_attr(ncid, o->var_n_ok, "long_name",
@@ -233,8 +244,8 @@ int bl_output_create(struct bl_output *o, const char *path, const struct bl_conf
     return 0;
 }
 
-void bl_output_write_task(struct bl_output *o, int point, int seed_index, int status,
-                          double wall_seconds, long steps_done, const double *records,
+void bl_output_write_task(struct bl_output *o, int point, int seed_index,
+                          const struct bl_task_outcome *outcome, const double *records,
                           const double *params, long n_params)
 {
     size_t at[3] = {(size_t)point, (size_t)seed_index, 0};
@@ -246,10 +257,12 @@ void bl_output_write_task(struct bl_output *o, int point, int seed_index, int st
         count[2] = (size_t)n_params;
         NC(nc_put_vara_double(o->ncid, o->var_params, at, count, params));
     }
-    signed char flag = (signed char)status;
+    signed char flag = (signed char)outcome->status;
     NC(nc_put_var1_schar(o->ncid, o->var_status, at, &flag));
-    NC(nc_put_var1_double(o->ncid, o->var_wall, at, &wall_seconds));
-    long long steps = steps_done;
+    NC(nc_put_var1_double(o->ncid, o->var_wall, at, &outcome->wall_seconds));
+    NC(nc_put_var1_double(o->ncid, o->var_svm_margin, at, &outcome->svm_margin));
+    NC(nc_put_var1_double(o->ncid, o->var_margin_best, at, &outcome->margin_best));
+    long long steps = outcome->steps_done;
     NC(nc_put_var1_longlong(o->ncid, o->var_steps, at, &steps));
     NC(nc_sync(o->ncid));
 }
@@ -530,21 +543,27 @@ int bl_output_merge(const char *out_path, const char *const *inputs, int n_input
                 NC(nc_get_vara_double(in, v, at, count, records + (long)m * R));
             }
             signed char status;
-            double wall;
             long long steps;
+            struct bl_task_outcome outcome;
             NC(nc_inq_varid(in, "status", &v));
             NC(nc_get_var1_schar(in, v, at, &status));
             NC(nc_inq_varid(in, "wall_seconds", &v));
-            NC(nc_get_var1_double(in, v, at, &wall));
+            NC(nc_get_var1_double(in, v, at, &outcome.wall_seconds));
             NC(nc_inq_varid(in, "steps_done", &v));
             NC(nc_get_var1_longlong(in, v, at, &steps));
+            NC(nc_inq_varid(in, "svm_margin", &v));
+            NC(nc_get_var1_double(in, v, at, &outcome.svm_margin));
+            NC(nc_inq_varid(in, "margin_best", &v));
+            NC(nc_get_var1_double(in, v, at, &outcome.margin_best));
+            outcome.status = status;
+            outcome.steps_done = (long)steps;
             if (n_params > 0) {
                 count[2] = (size_t)n_params;
                 NC(nc_inq_varid(in, "params", &v));
                 NC(nc_get_vara_double(in, v, at, count, params));
             }
-            bl_output_write_task(&out, p, s, status, wall, (long)steps, records,
-                                 n_params > 0 ? params : NULL, n_params);
+            bl_output_write_task(&out, p, s, &outcome, records, n_params > 0 ? params : NULL,
+                                 n_params);
         }
     for (int i = 0; i < n_inputs; i++)
         nc_close(ncids[i]);

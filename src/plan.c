@@ -56,6 +56,17 @@ int bl_plan_make(const struct bl_config *base, struct bl_plan *plan, char *err,
             return 1;
         }
     }
+    if (base->measure.reference == BL_REF_SVM) {
+        int binary = base->loss.kind != BL_LOSS_CROSS_ENTROPY && base->data.classes == 2;
+        int shallow = base->model.kind == BL_MODEL_LINEAR || base->model.depth == 2;
+        if (!binary || !shallow) {
+            snprintf(err, err_len,
+                     "measure.reference = svm compares a linear predictor with the binary "
+                     "hard-margin SVM: it needs data.classes = 2 with a logistic, exponential "
+                     "or squared loss, and model.kind = linear or model.depth = 2");
+            return 1;
+        }
+    }
     plan->n_points = bl_config_n_points(base);
     plan->n_seeds = base->experiment.seeds;
     plan->n_tasks = plan->n_points * plan->n_seeds;

@@ -28,9 +28,10 @@
 #include "bl_train.h"
 
 /* A task's payload on its way to rank 0 and in its done file: (status, wall,
- * steps, records (BL_METRIC_COUNT, n_records), params (max_params) when
- * saved). */
-enum { PAYLOAD_STATUS, PAYLOAD_WALL, PAYLOAD_STEPS, PAYLOAD_HEADER };
+ * steps, svm margin, best margin, records (BL_METRIC_COUNT, n_records),
+ * params (max_params) when saved). */
+enum { PAYLOAD_STATUS, PAYLOAD_WALL, PAYLOAD_STEPS, PAYLOAD_SVM_MARGIN, PAYLOAD_MARGIN_BEST,
+       PAYLOAD_HEADER };
 
 #define PROGRESS_SECONDS 5.0
 #define POLL_SECONDS 0.002
@@ -87,9 +88,11 @@ static void store_result(struct runner *r, int task, const double *payload, long
     }
     const double *records = payload + PAYLOAD_HEADER;
     const double *params = r->save_params ? records + BL_METRIC_COUNT * plan->n_records : NULL;
+    struct bl_task_outcome outcome = {(int)payload[PAYLOAD_STATUS], payload[PAYLOAD_WALL],
+                                      (long)payload[PAYLOAD_STEPS], payload[PAYLOAD_SVM_MARGIN],
+                                      payload[PAYLOAD_MARGIN_BEST]};
     bl_output_write_task(&r->out, bl_task_point(plan, task), bl_task_seed_index(plan, task),
-                         (int)payload[PAYLOAD_STATUS], payload[PAYLOAD_WALL],
-                         (long)payload[PAYLOAD_STEPS], records, params, plan->max_params);
+                         &outcome, records, params, plan->max_params);
     r->steps_done += payload[PAYLOAD_STEPS];
     r->tasks_done++;
 }
@@ -344,6 +347,8 @@ int bl_run(const struct bl_run_args *args)
             payload[PAYLOAD_STATUS] = res.status;
             payload[PAYLOAD_WALL] = res.wall_seconds;
             payload[PAYLOAD_STEPS] = (double)res.steps_done;
+            payload[PAYLOAD_SVM_MARGIN] = res.svm_margin;
+            payload[PAYLOAD_MARGIN_BEST] = res.margin_best;
             memcpy(payload + PAYLOAD_HEADER, res.records,
                    sizeof(double) * BL_METRIC_COUNT * plan.n_records);
             if (r.save_params) {

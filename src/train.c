@@ -5,6 +5,7 @@
  * losses) and g = grad(sum of losses) * exp(-S). That keeps g O(1) when the
  * losses are far below the smallest double, and makes the loss-based learning
  * rate exact: eta * grad L = alpha * grad L / L = alpha * g. */
+#include <cblas.h>
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -13,6 +14,7 @@
 #include "bl_log.h"
 #include "bl_loss.h"
 #include "bl_optim.h"
+#include "bl_reference.h"
 #include "bl_spectrum.h"
 #include "bl_train.h"
 
@@ -51,6 +53,11 @@ struct task {
     double *margin;         /* (chunk) per-example margins */
     struct bl_batcher batcher;
     double *spectrum_work;  /* Lanczos basis and scratch, when sharpness is measured */
+    double *mu;             /* (dim) mean of y_i x_i over the training set (binary data) */
+    double *w_svm;          /* (dim) unit hard-margin SVM direction, or NULL */
+    double *layer_work;     /* (3 dim + width) first-layer spectral norm and predictor */
+    double svm_margin;      /* gamma_SVM of the training set (NaN without a reference) */
+    double margin_best;     /* predicted best normalized margin (NaN without a reference) */
     double hvp_log_scale;   /* log of the summed training loss at theta, for HVPs */
     double hvp_factor;      /* turns the scaled summed-loss HVP into the objective's */
     int full_batch;         /* gd: every step uses the whole training set */
@@ -242,6 +249,57 @@ static void measure_sharpness(struct task *t, const struct pass_totals *train, l
     *residual = pairs[0].residual;
 }
 
+/* v -> W1^T W1 v for the first layer W1 (dims[1], dims[0]). */
+static void first_layer_gram(void *ctx, const double *v, double *out)
+{
+    struct task *t = ctx;
+    int rows = t->model.dims[1], cols = t->model.dims[0];
+    const double *w1 = t->theta + t->model.weight_offset[0];
+    double *tmp = t->layer_work + 3L * cols; /* (rows) */
+    cblas_dgemv(CblasRowMajor, CblasNoTrans, rows, cols, 1.0, w1, cols, v, 1, 0.0, tmp, 1);
+    cblas_dgemv(CblasRowMajor, CblasTrans, rows, cols, 1.0, w1, cols, tmp, 1, 0.0, out, 1);
+}
+
+/* The first layer's stable rank and neuron alignments, and with a reference
+ * the effective linear predictor's agreement with the SVM (SCIENCE.md 2). */
+static void layer_metrics(struct task *t, double normalized_margin, double *value)
+{
+    int rows = t->model.dims[1], cols = t->model.dims[0];
+    const double *w1 = t->theta + t->model.weight_offset[0]; /* (rows, cols) */
+    double frob = 0;
+    for (long i = 0; i < (long)rows * cols; i++)
+        frob += w1[i] * w1[i];
+    struct bl_rng rng;
+    bl_rng_init(&rng, t->seed, BL_STREAM_SPECTRUM, 0xffffffffu);
+    struct bl_eigpair top;
+    bl_power_iteration(cols, first_layer_gram, t, 2000, 1e-12, &rng, &top, NULL,
+                       t->layer_work);
+    value[BL_M_STABLE_RANK] = top.value > 0 ? frob / top.value : NAN;
+    if (!t->mu)
+        return;
+    double mu_sum = 0, svm_sum = 0;
+    for (int k = 0; k < rows; k++) {
+        mu_sum += fabs(bl_cosine(w1 + (long)k * cols, t->mu, cols));
+        if (t->w_svm)
+            svm_sum += fabs(bl_cosine(w1 + (long)k * cols, t->w_svm, cols));
+    }
+    value[BL_M_MU_ALIGNMENT] = mu_sum / rows;
+    if (!t->w_svm)
+        return;
+    value[BL_M_SVM_ALIGNMENT] = svm_sum / rows;
+    /* effective linear predictor: w (linear) or sum_k a_k w_k (two layers) */
+    double *predictor = t->layer_work + 2L * cols; /* (cols) */
+    if (t->model.n_layers == 1) {
+        memcpy(predictor, w1, sizeof(double) * cols);
+    } else {
+        const double *a = t->theta + t->model.weight_offset[1]; /* (1, rows) */
+        cblas_dgemv(CblasRowMajor, CblasTrans, rows, cols, 1.0, w1, cols, a, 1, 0.0, predictor,
+                    1);
+    }
+    value[BL_M_SVM_COSINE] = bl_cosine(predictor, t->w_svm, cols);
+    value[BL_M_MARGIN_RATIO] = normalized_margin / t->margin_best;
+}
+
 static void record_metrics(struct task *t, const struct pass_totals *train, double lr,
                            double *records, long n_records, long r)
 {
@@ -264,8 +322,12 @@ static void record_metrics(struct task *t, const struct pass_totals *train, doub
     value[BL_M_PARAM_NORM] = norm;
     value[BL_M_GRAD_NORM] = gradient_factor(t, train) * bl_norm2(t->grad, t->n_params);
     value[BL_M_LEARNING_RATE] = lr;
-    value[BL_M_SHARPNESS] = value[BL_M_SHARPNESS_RESIDUAL] = NAN;
-    value[BL_M_SHARPNESS_ITERS] = value[BL_M_ETA_SHARPNESS] = NAN;
+    for (int m = BL_M_SHARPNESS; m < BL_METRIC_COUNT; m++)
+        value[m] = NAN;
+    /* theta and -grad point the same way at a KKT direction */
+    double minus_cos = bl_cosine(t->theta, t->grad, t->n_params);
+    value[BL_M_GRAD_COSINE] = -minus_cos;
+    layer_metrics(t, value[BL_M_NORMALIZED_MARGIN], value);
     if (cfg->measure.sharpness != BL_SHARP_NONE) {
         measure_sharpness(t, train, r, &value[BL_M_SHARPNESS], &value[BL_M_SHARPNESS_RESIDUAL],
                           &value[BL_M_SHARPNESS_ITERS]);
@@ -330,6 +392,34 @@ static int task_setup(struct task *t, const struct bl_config *cfg, uint64_t seed
         biggest = shard_batch;
     int chunk = (int)(biggest < EVAL_CHUNK ? (biggest > 0 ? biggest : 1) : EVAL_CHUNK);
     bl_workspace_alloc(&t->ws, &t->model, chunk);
+    int dim = cfg->data.dim;
+    t->layer_work = bl_malloc(sizeof(double) * (size_t)(3 * dim + t->model.dims[1]));
+    t->svm_margin = t->margin_best = NAN;
+    if (t->outputs == 1) {
+        t->mu = bl_calloc((size_t)dim, sizeof(double));
+        for (int i = 0; i < t->data.train.n; i++) {
+            double y = t->data.train.label[i] ? 1.0 : -1.0;
+            for (int j = 0; j < dim; j++)
+                t->mu[j] += y * t->data.train.x[(long)i * dim + j] / t->data.train.n;
+        }
+    }
+    if (cfg->measure.reference == BL_REF_SVM && t->mu) {
+        t->w_svm = bl_malloc(sizeof(double) * (size_t)dim);
+        struct bl_svm_result svm;
+        int rc = bl_svm_hard_margin(t->data.train.x, t->data.train.label, t->data.train.n, dim,
+                                    1e-12, 10L * (t->data.train.n + dim), t->w_svm, NULL, &svm);
+        if (rc != 0) { /* not separable through the origin: no max-margin direction */
+            free(t->w_svm);
+            t->w_svm = NULL;
+        } else {
+            t->svm_margin = svm.gamma;
+            double slope = cfg->model.activation == BL_ACT_RELU       ? 0.0
+                           : cfg->model.activation == BL_ACT_IDENTITY ? 1.0
+                                                                      : cfg->model.leaky_slope;
+            t->margin_best = t->model.n_layers == 1 ? svm.gamma
+                                                    : bl_two_layer_margin_bound(svm.gamma, slope);
+        }
+    }
     const struct bl_measure_cfg *mc = &cfg->measure;
     if (mc->sharpness != BL_SHARP_NONE) {
         bl_workspace_alloc_hvp(&t->ws, &t->model);
@@ -357,6 +447,9 @@ static void task_free(struct task *t)
     free(t->log_loss);
     free(t->margin);
     free(t->spectrum_work);
+    free(t->layer_work);
+    free(t->mu);
+    free(t->w_svm);
 }
 
 /* NaN, +Inf, or a loss grown past diverge_factor times its initial value
@@ -618,6 +711,8 @@ int bl_train_task(const struct bl_config *cfg, uint64_t seed, const struct bl_gr
     }
     res->steps_done = ls.step;
     res->n_params = t.n_params;
+    res->svm_margin = t.svm_margin;
+    res->margin_best = t.margin_best;
     if (cfg->measure.save_params == BL_SAVE_FINAL) {
         res->params = bl_malloc(sizeof(double) * (size_t)t.n_params);
         memcpy(res->params, t.theta, sizeof(double) * t.n_params);

@@ -283,6 +283,70 @@ static void test_sharpness_matches_explicit_hessian(void)
     }
 }
 
+/* SCIENCE.md 1 (Soudry et al.): a linear model trained by GD on separable
+ * data turns to the hard-margin SVM direction. */
+static void test_linear_direction_reaches_svm(void)
+{
+    struct bl_config c = small_task();
+    c.data.n_train = 30;
+    c.loss.kind = BL_LOSS_EXPONENTIAL;
+    c.optim.schedule = BL_SCHED_LOSS_BASED;
+    c.optim.steps = 20000;
+    c.measure.every = 1000;
+    c.measure.reference = BL_REF_SVM;
+    struct bl_task_result r;
+    char err[128];
+    CU_ASSERT_EQUAL_FATAL(bl_train_task(&c, 1, NULL, NULL, &r, err, sizeof err), 0);
+    long last = r.n_records - 1;
+    CU_ASSERT(r.svm_margin > 0);
+    BL_ASSERT_CLOSE(r.margin_best, r.svm_margin, 0);
+    CU_ASSERT(metric(&r, BL_M_SVM_COSINE, last) >= 0.999);
+    CU_ASSERT(metric(&r, BL_M_MARGIN_RATIO, last) >= 0.99);
+    CU_ASSERT(metric(&r, BL_M_MARGIN_RATIO, last) <= 1 + 1e-9); /* nothing beats the SVM */
+    CU_ASSERT(metric(&r, BL_M_SVM_COSINE, 0) < 0.99); /* it was not there at the start */
+    bl_task_result_free(&r);
+}
+
+/* SCIENCE.md 2 (Lyu et al. 2021): a two-layer leaky-ReLU net from small
+ * initialization on symmetric data ends at the global max margin
+ * (1+s)/4 gamma_SVM with a rank-one first layer; without symmetry it need not. */
+static struct bl_config two_layer_task(enum bl_data_kind kind)
+{
+    struct bl_config c = small_task();
+    c.data.kind = kind;
+    c.data.n_train = 40;
+    c.data.dim = 10;
+    c.model.kind = BL_MODEL_MLP;
+    c.model.depth = 2;
+    c.model.width = 50;
+    c.model.activation = BL_ACT_LEAKY_RELU;
+    c.model.leaky_slope = 0.2;
+    c.model.init_scale = 0.01;
+    c.loss.kind = BL_LOSS_EXPONENTIAL;
+    c.optim.schedule = BL_SCHED_LOSS_BASED;
+    c.optim.lr = 0.01;
+    c.optim.steps = 20000;
+    c.measure.every = 1000;
+    c.measure.reference = BL_REF_SVM;
+    return c;
+}
+
+static void test_two_layer_symmetric_reaches_global_max_margin(void)
+{
+    struct bl_config c = two_layer_task(BL_DATA_SYMMETRIC);
+    struct bl_task_result r;
+    char err[128];
+    CU_ASSERT_EQUAL_FATAL(bl_train_task(&c, 2, NULL, NULL, &r, err, sizeof err), 0);
+    long last = r.n_records - 1;
+    BL_ASSERT_CLOSE(r.margin_best, 0.3 * r.svm_margin, 1e-15); /* (1 + 0.2) / 4 */
+    CU_ASSERT(metric(&r, BL_M_MARGIN_RATIO, last) >= 0.95);
+    CU_ASSERT(metric(&r, BL_M_MARGIN_RATIO, last) <= 1 + 1e-9);
+    CU_ASSERT(metric(&r, BL_M_STABLE_RANK, last) < 1.5);
+    CU_ASSERT(metric(&r, BL_M_STABLE_RANK, 0) > 3); /* a random first layer is far from rank 1 */
+    CU_ASSERT(metric(&r, BL_M_SVM_ALIGNMENT, last) > 0.99);
+    bl_task_result_free(&r);
+}
+
 void bl_test_register_optim(void)
 {
     CU_pSuite s = CU_add_suite("optim", NULL, NULL);
@@ -294,4 +358,6 @@ void bl_test_register_optim(void)
     BL_ADD_TEST(s, test_sgd_batches_reproducible);
     BL_ADD_TEST(s, test_resume_is_bitwise_exact);
     BL_ADD_TEST(s, test_sharpness_matches_explicit_hessian);
+    BL_ADD_TEST(s, test_linear_direction_reaches_svm);
+    BL_ADD_TEST(s, test_two_layer_symmetric_reaches_global_max_margin);
 }
