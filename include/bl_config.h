@@ -13,7 +13,8 @@
 #define BL_MAX_SWEEP_VALUES 64
 #define BL_ERR_MAX 4096
 
-enum bl_data_kind { BL_DATA_SEPARABLE, BL_DATA_SYMMETRIC, BL_DATA_CLUSTERS };
+enum bl_data_kind { BL_DATA_SEPARABLE, BL_DATA_SYMMETRIC, BL_DATA_CLUSTERS,
+                    BL_DATA_FASHION_MNIST, BL_DATA_NETCDF };
 enum bl_model_kind { BL_MODEL_LINEAR, BL_MODEL_MLP };
 enum bl_activation { BL_ACT_RELU, BL_ACT_LEAKY_RELU, BL_ACT_IDENTITY };
 enum bl_loss_kind { BL_LOSS_LOGISTIC, BL_LOSS_EXPONENTIAL, BL_LOSS_CROSS_ENTROPY, BL_LOSS_SQUARED };
@@ -40,6 +41,9 @@ struct bl_data_cfg {
     double margin;              /* separable/symmetric: |<w*,x>| >= margin */
     double cluster_std;         /* clusters: std of each cluster */
     double cluster_spread;      /* clusters: std of the cluster centres */
+    char path[BL_PATH_MAX];     /* fashion_mnist: directory; netcdf: file */
+    char select[BL_NAME_MAX];   /* fashion_mnist: classes to keep, e.g. "0,6"; "" = all */
+    int standardize;            /* file data: per-feature z-score with training statistics */
 };
 
 struct bl_model_cfg {

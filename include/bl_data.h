@@ -24,6 +24,12 @@ int bl_data_make(const struct bl_data_cfg *cfg, uint64_t seed, struct bl_data *o
                  char *err, size_t err_len);
 void bl_data_free(struct bl_data *d);
 
+/* Features and classes the data of cfg will have: cfg's own for synthetic
+ * data, read from the files for fashion_mnist and netcdf (which are loaded
+ * once to check them). Returns 0, or non-zero with err naming the problem. */
+int bl_data_shape(const struct bl_data_cfg *cfg, int *dim, int *classes, char *err,
+                  size_t err_len);
+
 /* Model outputs needed by a loss on this data: 1 for binary losses on two
  * classes, else one per class. */
 int bl_data_outputs(const struct bl_data_cfg *data, enum bl_loss_kind loss);

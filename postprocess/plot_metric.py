@@ -48,6 +48,9 @@ def main():
     ap.add_argument("--out", help="PNG to write (default: <stem>_<metric>.png beside FILE)")
     ap.add_argument("--logy", action="store_true")
     ap.add_argument("--logx", action="store_true")
+    ap.add_argument("--target", action="append", default=[], metavar="VALUE[:LABEL]",
+                    help="draw a theoretical value as a dashed horizontal line, e.g. "
+                         "--target 1:'max margin (theory)' or --target 2:'2/eta'")
     args = ap.parse_args()
 
     if not os.path.isfile(args.file):
@@ -81,6 +84,13 @@ def main():
     for p in range(n_points):
         line, = ax.plot(step[keep], mean[p, keep], label=labels[p], color=colors[p], lw=1.5)
         ax.fill_between(step[keep], low[p, keep], high[p, keep], color=line.get_color(), alpha=0.2, lw=0)
+    for target in args.target:
+        value, _, label = target.partition(":")
+        try:
+            y = float(value)
+        except ValueError:
+            sys.exit(f"plot_metric.py: --target {target}: expected a number, optionally :label")
+        ax.axhline(y, color="black", ls="--", lw=1, label=label or f"theory: {y:g}")
     if args.logx:
         ax.set_xscale("log")
     if args.logy:

@@ -43,7 +43,7 @@ struct key_desc {
 };
 
 /* The enum tables below are indexed by the enum values of bl_config.h. */
-_Static_assert(BL_DATA_CLUSTERS == 2, "data_kinds follows enum bl_data_kind");
+_Static_assert(BL_DATA_NETCDF == 4, "data_kinds follows enum bl_data_kind");
 _Static_assert(BL_MODEL_MLP == 1, "model_kinds follows enum bl_model_kind");
 _Static_assert(BL_ACT_IDENTITY == 2, "activations follows enum bl_activation");
 _Static_assert(BL_LOSS_SQUARED == 3, "loss_kinds follows enum bl_loss_kind");
@@ -54,7 +54,8 @@ _Static_assert(BL_SAVE_FINAL == 1, "save_params follows enum bl_save_params");
 /* Enum fields are read and written through an int. */
 _Static_assert(sizeof(enum bl_data_kind) == sizeof(int), "enums are int-sized");
 
-static const char *const data_kinds[] = {"separable", "symmetric", "clusters", NULL};
+static const char *const data_kinds[] = {"separable", "symmetric", "clusters",
+                                         "fashion_mnist", "netcdf", NULL};
 static const char *const model_kinds[] = {"linear", "mlp", NULL};
 static const char *const activations[] = {"relu", "leaky_relu", "identity", NULL};
 static const char *const loss_kinds[] = {"logistic", "exponential", "cross_entropy", "squared",
@@ -104,6 +105,18 @@ static const struct key_desc keys[] = {
     {.section = "data", .key = "cluster_spread", .type = T_DOUBLE, .min = 0, .min_open = 1,
      .max = 1e6, .def = "3.0", .desc = "clusters: standard deviation of the cluster centres",
      FIELD(data.cluster_spread)},
+    {.section = "data", .key = "path", .type = T_STRING,
+     .def = "/usr/share/datasets/fashion-mnist",
+     .desc = "fashion_mnist: directory of the IDX .gz files; netcdf: the file (x(sample, "
+             "feature), y(sample), optional x_test, y_test)",
+     FIELD(data.path)},
+    {.section = "data", .key = "select", .type = T_STRING, .def = "",
+     .desc = "fashion_mnist: classes to keep, relabelled 0.. in this order, e.g. 0,6 "
+             "(empty = all 10)",
+     FIELD(data.select)},
+    {.section = "data", .key = "standardize", .type = T_BOOL, .def = "true",
+     .desc = "file data: z-score each feature with the training set's mean and std",
+     FIELD(data.standardize)},
 
     {.section = "model", .key = "kind", .type = T_ENUM, .names = model_kinds, .def = "mlp",
      .desc = "linear (one weight layer) or mlp", FIELD(model.kind)},
@@ -794,7 +807,8 @@ static int cross_check(const struct bl_config *c, char *msg, size_t len, int inv
                     "or use model.kind = linear for a single layer",
                     c->model.depth);
     }
-    if (data->kind != BL_DATA_CLUSTERS && data->classes != 2) {
+    if ((data->kind == BL_DATA_SEPARABLE || data->kind == BL_DATA_SYMMETRIC) &&
+        data->classes != 2) {
         involved[0] = find_key("data", "kind");
         involved[1] = find_key("data", "classes");
         return fail(msg, len, NULL, 0,

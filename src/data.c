@@ -3,9 +3,11 @@
  * gets the same bits. */
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include "bl_data.h"
+#include "bl_datafile.h"
 #include "bl_log.h"
 
 int bl_data_outputs(const struct bl_data_cfg *data, enum bl_loss_kind loss)
@@ -72,10 +74,106 @@ static void make_clusters(struct bl_dataset *s, const double *centres, double st
     }
 }
 
+/* data.select "0,6" -> keep = {0, 6}; returns the count, or -1 with err set. */
+static int parse_select(const char *text, int *keep, int max_keep, char *err, size_t err_len)
+{
+    int n = 0;
+    const char *p = text;
+    while (*p) {
+        char *end;
+        long v = strtol(p, &end, 10);
+        if (end == p || v < 0 || v > 255 || n == max_keep) {
+            snprintf(err, err_len,
+                     "data.select = '%s': expected class numbers separated by commas, e.g. 0,6",
+                     text);
+            return -1;
+        }
+        keep[n++] = (int)v;
+        p = end;
+        while (*p == ' ' || *p == ',')
+            p++;
+    }
+    return n;
+}
+
+/* First n rows of a loaded set (data.n_train / n_test pick a subset). */
+static int take_first(struct bl_dataset *s, int n, const char *what, const char *path, char *err,
+                      size_t err_len)
+{
+    if (s->n < n) {
+        snprintf(err, err_len, "data.%s = %d but '%s' provides only %d examples", what, n, path,
+                 s->n);
+        return 1;
+    }
+    s->n = n;
+    return 0;
+}
+
+/* Fashion-MNIST (IDX, gzip) or a user's NetCDF file. */
+static int load_file_data(const struct bl_data_cfg *cfg, struct bl_data *out, char *err,
+                          size_t err_len)
+{
+    if (cfg->kind == BL_DATA_NETCDF) {
+        if (bl_netcdf_data_load(cfg->path, &out->train, &out->test, err, err_len))
+            return 1;
+        if (take_first(&out->train, cfg->n_train, "n_train", cfg->path, err, err_len) ||
+            take_first(&out->test, cfg->n_test, "n_test", cfg->path, err, err_len))
+            return 1;
+    } else {
+        int keep[256];
+        int n_keep = parse_select(cfg->select, keep, 256, err, err_len);
+        if (n_keep < 0)
+            return 1;
+        char images[BL_PATH_MAX + 64], labels[BL_PATH_MAX + 64];
+        const char *part[2] = {"train", "t10k"};
+        struct bl_dataset *set[2] = {&out->train, &out->test};
+        int want[2] = {cfg->n_train, cfg->n_test};
+        for (int i = 0; i < 2; i++) {
+            snprintf(images, sizeof images, "%s/%s-images-idx3-ubyte.gz", cfg->path, part[i]);
+            snprintf(labels, sizeof labels, "%s/%s-labels-idx1-ubyte.gz", cfg->path, part[i]);
+            if (want[i] == 0)
+                continue;
+            if (bl_idx_load(images, labels, keep, n_keep, want[i], set[i], err, err_len) ||
+                take_first(set[i], want[i], i ? "n_test" : "n_train", images, err, err_len))
+                return 1;
+        }
+    }
+    if (cfg->standardize)
+        bl_dataset_standardize(&out->train, out->test.n > 0 ? &out->test : NULL);
+    return 0;
+}
+
+int bl_data_shape(const struct bl_data_cfg *cfg, int *dim, int *classes, char *err,
+                  size_t err_len)
+{
+    *dim = cfg->dim;
+    *classes = cfg->classes;
+    if (cfg->kind != BL_DATA_FASHION_MNIST && cfg->kind != BL_DATA_NETCDF)
+        return 0;
+    struct bl_data d;
+    memset(&d, 0, sizeof d);
+    int rc = load_file_data(cfg, &d, err, err_len);
+    if (rc == 0) {
+        *dim = d.train.dim;
+        *classes = d.train.classes;
+    }
+    bl_data_free(&d);
+    return rc;
+}
+
 int bl_data_make(const struct bl_data_cfg *cfg, uint64_t seed, struct bl_data *out,
                  char *err, size_t err_len)
 {
     memset(out, 0, sizeof *out);
+    if (cfg->kind == BL_DATA_FASHION_MNIST || cfg->kind == BL_DATA_NETCDF) {
+        /* real data are the same for every seed; the seed still varies the
+         * initialization and the batches */
+        if (load_file_data(cfg, out, err, err_len)) {
+            bl_data_free(out);
+            return 1;
+        }
+        return 0;
+    }
     int dim = cfg->dim;
     dataset_alloc(&out->train, cfg->n_train, dim, cfg->classes);
     dataset_alloc(&out->test, cfg->n_test, dim, cfg->classes);
@@ -111,6 +209,8 @@ int bl_data_make(const struct bl_data_cfg *cfg, uint64_t seed, struct bl_data *o
         free(centres);
         break;
     }
+    case BL_DATA_FASHION_MNIST:
+    case BL_DATA_NETCDF: break; /* loaded above */
     }
     return 0;
 }

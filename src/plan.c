@@ -72,7 +72,12 @@ int bl_plan_make(const struct bl_config *base, struct bl_plan *plan, char *err,
     plan->n_tasks = plan->n_points * plan->n_seeds;
     plan->points = bl_malloc(sizeof(struct bl_config) * (size_t)plan->n_points);
     for (int p = 0; p < plan->n_points; p++) {
-        if (bl_config_for_point(base, p, &plan->points[p], err, err_len))
+        struct bl_config *point = &plan->points[p];
+        if (bl_config_for_point(base, p, point, err, err_len))
+            return 1;
+        /* file data decide their own shape; the cross-key checks then apply */
+        if (bl_data_shape(&point->data, &point->data.dim, &point->data.classes, err, err_len) ||
+            bl_config_validate(point, err, err_len))
             return 1;
         long params = model_params(&plan->points[p], NULL, 0);
         if (params > plan->max_params) {

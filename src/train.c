@@ -347,7 +347,7 @@ static int task_setup(struct task *t, const struct bl_config *cfg, uint64_t seed
     if (bl_data_make(&cfg->data, seed, &t->data, err, err_len))
         return 1;
     t->outputs = bl_data_outputs(&cfg->data, cfg->loss.kind);
-    bl_model_build(&t->model, &cfg->model, cfg->data.dim, t->outputs);
+    bl_model_build(&t->model, &cfg->model, t->data.train.dim, t->outputs);
     /* the margin formulas need a degree; a model with biases is not
      * homogeneous, and its "normalized" margin uses the depth nominally */
     t->degree = t->model.degree ? t->model.degree : t->model.n_layers;
@@ -392,7 +392,7 @@ static int task_setup(struct task *t, const struct bl_config *cfg, uint64_t seed
         biggest = shard_batch;
     int chunk = (int)(biggest < EVAL_CHUNK ? (biggest > 0 ? biggest : 1) : EVAL_CHUNK);
     bl_workspace_alloc(&t->ws, &t->model, chunk);
-    int dim = cfg->data.dim;
+    int dim = t->data.train.dim;
     t->layer_work = bl_malloc(sizeof(double) * (size_t)(3 * dim + t->model.dims[1]));
     t->svm_margin = t->margin_best = NAN;
     if (t->outputs == 1) {
@@ -428,7 +428,7 @@ static int task_setup(struct task *t, const struct bl_config *cfg, uint64_t seed
                           : 2 * (size_t)P;
         t->spectrum_work = bl_malloc(sizeof(double) * work);
     }
-    t->batch_x = bl_malloc(sizeof(double) * (size_t)chunk * cfg->data.dim);
+    t->batch_x = bl_malloc(sizeof(double) * (size_t)chunk * t->data.train.dim);
     t->batch_label = bl_malloc(sizeof(int) * (size_t)chunk);
     t->log_loss = bl_malloc(sizeof(double) * (size_t)chunk);
     t->margin = bl_malloc(sizeof(double) * (size_t)chunk);

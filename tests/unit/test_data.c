@@ -6,7 +6,8 @@
 
 static struct bl_data_cfg data_cfg(enum bl_data_kind kind)
 {
-    struct bl_data_cfg c = {kind, 60, 40, 5, 2, 0.7, 1.0, 3.0};
+    struct bl_data_cfg c = {.kind = kind, .n_train = 60, .n_test = 40, .dim = 5, .classes = 2,
+                            .margin = 0.7, .cluster_std = 1.0, .cluster_spread = 3.0};
     if (kind == BL_DATA_CLUSTERS)
         c.classes = 3;
     return c;
