@@ -72,7 +72,7 @@ clean:
 -include $(wildcard bin/obj/*.d)
 
 # ---- Hostile input: fuzzing, sanitizers, valgrind (tests/fuzz, tests/sanitize)
-.PHONY: fuzz fuzz-build test-sanitize valgrind-quickstart
+.PHONY: fuzz fuzz-build fuzz-replay test-sanitize valgrind-quickstart
 
 # libFuzzer targets for the config parser and the data loaders, built with
 # ASan and UBSan. `make fuzz` runs each for FUZZ_SECONDS (a bounded run;
@@ -101,6 +101,11 @@ fuzz-build: $(FUZZ_BINS)
 
 fuzz: $(FUZZ_BINS)
 	bash tests/fuzz/run_fuzz.sh $(FUZZ_SECONDS)
+
+# No fuzzing: run every seed (regression inputs among them) and the saved
+# corpus through the targets once; a few seconds.
+fuzz-replay: $(FUZZ_BINS)
+	bash tests/fuzz/run_fuzz.sh 0
 
 # The unit tests built from the same sources with ASan + UBSan (clang with
 # the MPI wrapper's flags; the unit tests never call MPI_Init). Prints the

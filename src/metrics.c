@@ -9,6 +9,7 @@ const struct bl_metric_info bl_metric_table[BL_METRIC_COUNT] = {
     [BL_M_TRAIN_LOG_LOSS] = {"train_log_loss", "natural log of the training loss", "1"},
     [BL_M_TRAIN_ACC] = {"train_acc", "training accuracy", "1"},
     [BL_M_TEST_LOSS] = {"test_loss", "test loss (configured reduction)", "1"},
+    [BL_M_TEST_LOG_LOSS] = {"test_log_loss", "natural log of the test loss", "1"},
     [BL_M_TEST_ACC] = {"test_acc", "test accuracy", "1"},
     [BL_M_NORMALIZED_MARGIN] = {"normalized_margin",
                                 "normalized margin q_min / ||theta||^L", "1"},

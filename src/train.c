@@ -313,8 +313,9 @@ static void record_metrics(struct task *t, const struct pass_totals *train, doub
     value[BL_M_TRAIN_LOSS] = exp(train_log);
     value[BL_M_TRAIN_LOG_LOSS] = train_log;
     value[BL_M_TRAIN_ACC] = train->correct / train->count;
-    value[BL_M_TEST_LOSS] = test.count > 0 ? exp(objective_log(t, test.log_loss_sum, test.count))
-                                           : NAN;
+    value[BL_M_TEST_LOG_LOSS] =
+        test.count > 0 ? objective_log(t, test.log_loss_sum, test.count) : NAN;
+    value[BL_M_TEST_LOSS] = exp(value[BL_M_TEST_LOG_LOSS]);
     value[BL_M_TEST_ACC] = test.count > 0 ? test.correct / test.count : NAN;
     value[BL_M_NORMALIZED_MARGIN] = bl_normalized_margin(train->q_min, norm, t->degree);
     value[BL_M_SMOOTHED_MARGIN] =

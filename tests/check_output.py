@@ -50,8 +50,11 @@ def text_attr(var, name):
 
 
 def recompute(x):
-    """Statistics over axis 1 (seed) of x[point, seed, record], NaN skipped.
+    """Statistics over axis 1 (seed) of x[point, seed, record]; like biaslab, values
+    that are not finite (NaN: not measured or diverged; +-inf: overflowed, e.g. the
+    exponential test loss of a misclassified example) are skipped.
     Returns {stat: array[point, record]} for all but the bootstrap CI, and count."""
+    x = np.where(np.isfinite(x), x, np.nan)
     finite = np.isfinite(x)
     count = finite.sum(axis=1)
     with warnings.catch_warnings():

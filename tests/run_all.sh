@@ -95,6 +95,29 @@ expect "three slices merge to the one-run result, bitwise" bash -c "
 refuse "overlapping slices are refused" 2 "both|slice0.nc" "$BL" merge "$tmp/out/m.nc" "$tmp/slice0.nc" "$tmp/slice0.nc"
 refuse "slices of different configs are refused" 2 "another config" "$BL" merge "$tmp/out/m.nc" "$tmp/slice0.nc" "$tmp/quick.nc"
 
+echo "== issue 3: references and real data"
+expect "margin_svm (shortened): svm_cosine > 0.999" bash -c "
+  mpirun -np 2 $BL run inputs/margin_svm.ini -o $tmp/svm.nc --set experiment.seeds=4 &&
+  $PY tests/check_output.py $tmp/svm.nc &&
+  $BL info $tmp/svm.nc | awk '/svm_cosine/ { exit !(\$3 > 0.999) }'"
+expect "Fashion-MNIST two-class run" bash -c "
+  mpirun -np 2 $BL run inputs/margin_fashion.ini -o $tmp/fm.nc --set data.n_train=200 --set data.n_test=100 --set optim.steps=50 --set measure.every=10 --set experiment.seeds=2 &&
+  $PY tests/check_output.py $tmp/fm.nc"
+cat >"$tmp/ds.cdl" <<'CDL'
+netcdf ds {
+dimensions: sample = 6 ; feature = 2 ;
+variables: double x(sample, feature) ; int y(sample) ;
+data:
+ x = 1, 2, 2, 1, 3, 3, -1, -2, -2, -1, -3, -3 ;
+ y = 1, 1, 1, 0, 0, 0 ;
+}
+CDL
+printf '[data]\nkind = netcdf\npath = %s\nn_train = 6\nn_test = 0\n[model]\nkind = linear\n[optim]\nsteps = 100\n' "$tmp/ds.nc" >"$tmp/ds.ini"
+expect "a user's NetCDF data set trains" bash -c "
+  ncgen -o $tmp/ds.nc $tmp/ds.cdl && mpirun -np 1 $BL run $tmp/ds.ini -o $tmp/dsout.nc &&
+  $BL info $tmp/dsout.nc | awk '/train_acc/ { exit !(\$3 == 1) }'"
+refuse "a missing data file is named" 2 "nope.nc" run_mpi 1 "$tmp/ds.ini" -o "$tmp/out/x.nc" --set data.path="$tmp/nope.nc"
+
 echo "== interrupt and resume"
 rcfg=tests/configs/resume.ini
 # start_run OUT RANKS [run options]: biaslab in the background; waits until its

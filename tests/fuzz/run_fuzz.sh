@@ -1,6 +1,7 @@
 #!/bin/bash
 # Bounded fuzzing run (called by `make fuzz`):
 #   tests/fuzz/run_fuzz.sh SECONDS [config|idx|netcdf ...]
+#   tests/fuzz/run_fuzz.sh 0 [...]   replay seeds and corpus only (make fuzz-replay)
 # Regenerates the seeds (bin/fuzz/seeds), then fuzzes each target for about
 # SECONDS on its corpus (bin/fuzz/corpus/<target>, kept and grown between
 # runs) plus the seeds. libFuzzer runs in fork mode and carries on after a
@@ -35,8 +36,7 @@ common=(-timeout=20 -rss_limit_mb=2048 -max_len=65536)
 # classify BIN INPUT: replay INPUT; print "biaslab|third-party|no-repro: why".
 classify() {
   local out
-  out=$(ASAN_OPTIONS="$ASAN_OPTIONS:fast_unwind_on_malloc=0" timeout 300 "$1" -runs=1 \
-    "${common[@]}" "$2" 2>&1)
+  out=$(timeout 300 "$1" -runs=1 "${common[@]}" "$2" 2>&1)
   if grep -q 'fuzz target exited' <<<"$out"; then
     echo "biaslab: exit() called for this input (bl_fatal?)"
     return
@@ -49,14 +49,14 @@ classify() {
   fi
   local what frame
   what=$(grep -m1 -oE '(ERROR: [A-Za-z]+: [A-Za-z -]+|runtime error: .*|libFuzzer: (timeout|out-of-memory)[^)]*\)?)' <<<"$out")
-  what=${what% on unknown address*}
+  what=${what%% on *}
   if [ -z "$what" ]; then
     echo "no-repro: did not fail when replayed alone"
     return
   fi
   # First frame that is not the sanitizer runtime, libFuzzer or libc.
   frame=$(grep -E '^ +#[0-9]+ 0x' <<<"$out" |
-    grep -vE ' in (__sanitizer|__asan|__ubsan|__lsan|__interceptor|__libc|fuzzer::|malloc|calloc|realloc|free|raise|abort|__pthread|_start|main) |libc\.so|libstdc\+\+|fuzzer::|^ +#[0-9]+ 0x[0-9a-f]+ +\(<unknown module>\)' |
+    grep -vE ' in (__sanitizer|__asan|__ubsan|__lsan|__interceptor|__libc|__pthread|fuzzer::)[^ ]* | in (malloc|calloc|realloc|free|strdup|raise|abort|_start|main) |libc\.so|libstdc\+\+|^ +#[0-9]+ 0x[0-9a-f]+ +\(<unknown module>\)' |
     head -1 | sed -E 's/^ +#[0-9]+ 0x[0-9a-f]+ //; s/ \(BuildId: [0-9a-f]+\)//')
   if grep -qE 'lib(netcdf|hdf5[a-z_]*|z|inih|sz|aec|curl)\.so' <<<"$frame"; then
     echo "third-party: $what at $frame"
@@ -64,6 +64,28 @@ classify() {
     echo "biaslab: $what at ${frame:-?}"
   fi
 }
+
+# SECONDS = 0: no fuzzing, only replay the seeds (regression inputs among
+# them) and the saved corpus once; fails on the first crash (make fuzz-replay).
+if [ "$secs" = 0 ]; then
+  status=0
+  for t in $targets; do
+    mkdir -p "bin/fuzz/corpus/$t"
+    log=bin/fuzz/$t.replay.log
+    "bin/fuzz/fuzz_$t" -runs=0 "${common[@]}" -artifact_prefix="bin/fuzz/$t.replay-" \
+      "bin/fuzz/corpus/$t" "bin/fuzz/seeds/$t" >"$log" 2>&1
+    rc=$?
+    n=$(sed -nE 's/^Done ([0-9]+) runs.*/\1/p' "$log")
+    if [ "$rc" -eq 0 ]; then
+      echo "fuzz-replay $t: ${n:-?} inputs, no crash"
+    else
+      status=1
+      echo "fuzz-replay $t: FAILED (exit $rc); see $log"
+      grep -E -m1 -A12 '^==[0-9]+== ?ERROR|runtime error|^fuzz_[a-z]+: ' "$log" | sed 's/^/    | /'
+    fi
+  done
+  exit $status
+fi
 
 status=0
 for t in $targets; do
@@ -81,17 +103,20 @@ for t in $targets; do
     >"$log" 2>&1
   rc=$?
   took=$(($(date +%s) - start))
+  new=$(comm -13 <(echo "$before") <(ls "$crashes"))
   last=$(grep -E '^#[0-9]+: cov:' "$log" | tail -1)
   execs=$(sed -E 's/^#([0-9]+):.*/\1/' <<<"$last")
   cov=$(grep -oE 'cov: [0-9]+ ft: [0-9]+ corp: [0-9]+' <<<"$last")
   rate=$([ -n "$execs" ] && [ "$took" -gt 0 ] && echo $((execs / took)) || echo "?")
   echo "fuzz $t: ${took} s, ${execs:-?} inputs, $rate execs/s, $cov ($(ls "$corpus" | wc -l) corpus files)"
-  if [ "$rc" -ne 0 ]; then
+  # In fork mode libFuzzer exits 1 after ignored crashes; those are judged
+  # below. Without any new input saved, a failure is the run's own.
+  if [ "$rc" -ne 0 ] && [ -z "$new" ]; then
     echo "fuzz $t: libFuzzer exited $rc; see $log"
     status=1
   fi
   n_ours=0 n_third=0 n_norepro=0
-  for f in $(comm -13 <(echo "$before") <(ls "$crashes")); do
+  for f in $new; do
     case $f in slow-unit-*) continue ;; esac
     verdict=$(classify "$bin" "$crashes/$f")
     case $verdict in

@@ -6,7 +6,9 @@
 #   (b) jobs/biaslab_requeue.sbatch, warned with SIGUSR1 as at a time limit
 #       (scancel --signal=USR1 --batch) after its first finished task, must
 #       save its state, requeue itself, resume, and equal an uninterrupted
-#       run, bitwise.
+#       run, bitwise;
+#   (c) the same job under a plain scancel must save its state and stay
+#       cancelled (not requeue itself).
 # Prints PASS/FAIL per check, the time of each phase, and ends with
 # "slurm: N passed, N failed"; exits non-zero on any failure. Needs root
 # (the daemons) and slurm-wlm + munge (installed with apt-get when missing).
@@ -297,6 +299,34 @@ fi
 if [ ! -e "$rout.ckpt" ]; then pass "saved state removed after completion"; else fail "saved state removed after completion"; fi
 t_requeue=$(now)
 
+# --- (c) a plain scancel stays a cancel ---------------------------------------
+# scancel sends SIGTERM, which the requeue script also traps; scontrol
+# requeue would accept the cancelled job and bring it back.
+echo "== (c) scancel of a requeue job: state saved, not requeued"
+cout=$scratch/out/cancel.nc
+clog=$scratch/logs/cancel.log
+jid=$(sbatch --parsable --ntasks=2 --output="$clog" \
+  jobs/biaslab_requeue.sbatch "$rcfg" -o "$cout" 2>"$scratch/logs/sbatch.err")
+# Wait for a finished task, as in (b): biaslab writes OUT.ckpt/config.ini
+# before every rank has its signal handlers, and SIGTERM then kills it.
+running() { compgen -G "$cout.ckpt/done_*" >/dev/null; }
+if [ -z "$jid" ]; then
+  fail "cancel job submitted"; show "$scratch/logs/sbatch.err"
+elif ! until_true 60 running; then
+  fail "cancel job $jid: biaslab not started within 60 s"; show "$clog"
+else
+  scancel "$jid"
+  if until_true 60 job_done "$jid" && [ "$(job_field "$jid" JobState)" = CANCELLED ] &&
+    [ "$(job_field "$jid" Restarts)" = 0 ] && grep -q 'not requeueing' "$clog" &&
+    compgen -G "$cout.ckpt/state_*" >/dev/null; then
+    pass "scancel: job stays CANCELLED, state saved for a resubmission"
+  else
+    fail "scancel: job $jid $(job_field "$jid" JobState), restarts $(job_field "$jid" Restarts) (want CANCELLED, 0, saved state)"
+    show "$clog"
+  fi
+fi
+t_cancel=$(now)
+
 # --- argument errors of the scripts (no Slurm needed) -------------------------
 echo "== usage errors"
 expect_2() {
@@ -318,6 +348,6 @@ t_end=$(now)
 echo "time: start slurm $(secs "$t_start" "$t_up") s; array $(secs "$t_up" "$t_array") s" \
   "(jobs $(secs "$t_up" "$t_array_jobs"), merge + reference $(secs "$t_array_jobs" "$t_array"));" \
   "requeue $(secs "$t_array" "$t_requeue") s (reference $(secs "$t_array" "$t_requeue_ref")${t_signal:+, signal after $(secs "$t_requeue_ref" "$t_signal")}${t_finish:+, signal to done $(secs "$t_signal" "$t_finish")});" \
-  "stop $(secs "$t_stop0" "$t_end") s; total $(secs "$t_start" "$t_end") s"
+  "cancel $(secs "$t_requeue" "$t_cancel") s; stop $(secs "$t_stop0" "$t_end") s; total $(secs "$t_start" "$t_end") s"
 echo "slurm: $passed passed, $failed failed"
 [ "$failed" -eq 0 ]
