@@ -75,9 +75,11 @@ clean:
 .PHONY: fuzz fuzz-build fuzz-replay test-sanitize valgrind-quickstart
 
 # libFuzzer targets for the config parser and the data loaders, built with
-# ASan and UBSan. `make fuzz` runs each for FUZZ_SECONDS (a bounded run;
-# the corpus in bin/fuzz/corpus grows from run to run) and exits non-zero on
-# a crash, leaving the input in bin/fuzz/crashes/<target>/.
+# ASan and UBSan. `make fuzz` runs each for about FUZZ_SECONDS (a bounded
+# run; the corpus in bin/fuzz/corpus grows from run to run), saves every
+# crashing input in bin/fuzz/crashes/<target>/ and exits non-zero when one
+# crashes biaslab's code. Crashes inside libnetcdf/libhdf5 are listed as
+# third-party; FUZZ_STRICT=1 makes them fail the run too.
 FUZZ_CC      ?= clang
 FUZZ_SECONDS ?= 60
 FUZZ_FLAGS   ?= -g -O1 -fno-omit-frame-pointer -fsanitize=fuzzer,address,undefined \
