@@ -15,7 +15,7 @@
 
 enum bl_data_kind { BL_DATA_SEPARABLE, BL_DATA_SYMMETRIC, BL_DATA_CLUSTERS,
                     BL_DATA_FASHION_MNIST, BL_DATA_NETCDF };
-enum bl_model_kind { BL_MODEL_LINEAR, BL_MODEL_MLP };
+enum bl_model_kind { BL_MODEL_LINEAR, BL_MODEL_MLP, BL_MODEL_QUADRATIC };
 enum bl_activation { BL_ACT_RELU, BL_ACT_LEAKY_RELU, BL_ACT_IDENTITY };
 enum bl_loss_kind { BL_LOSS_LOGISTIC, BL_LOSS_EXPONENTIAL, BL_LOSS_CROSS_ENTROPY, BL_LOSS_SQUARED };
 enum bl_reduction { BL_REDUCE_MEAN, BL_REDUCE_SUM };
@@ -54,6 +54,7 @@ struct bl_model_cfg {
     double leaky_slope;         /* s in max(z, s z) */
     int bias;                   /* 0/1; bias-free is homogeneous */
     double init_scale;          /* multiplies the default N(0, 1/fan_in) init */
+    double eig_max, eig_min;    /* quadratic: Hessian eigenvalues, geometric from max to min */
 };
 
 struct bl_loss_cfg {

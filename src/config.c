@@ -44,7 +44,7 @@ struct key_desc {
 
 /* The enum tables below are indexed by the enum values of bl_config.h. */
 _Static_assert(BL_DATA_NETCDF == 4, "data_kinds follows enum bl_data_kind");
-_Static_assert(BL_MODEL_MLP == 1, "model_kinds follows enum bl_model_kind");
+_Static_assert(BL_MODEL_QUADRATIC == 2, "model_kinds follows enum bl_model_kind");
 _Static_assert(BL_ACT_IDENTITY == 2, "activations follows enum bl_activation");
 _Static_assert(BL_LOSS_SQUARED == 3, "loss_kinds follows enum bl_loss_kind");
 _Static_assert(BL_REDUCE_SUM == 1, "reductions follows enum bl_reduction");
@@ -56,7 +56,7 @@ _Static_assert(sizeof(enum bl_data_kind) == sizeof(int), "enums are int-sized");
 
 static const char *const data_kinds[] = {"separable", "symmetric", "clusters",
                                          "fashion_mnist", "netcdf", NULL};
-static const char *const model_kinds[] = {"linear", "mlp", NULL};
+static const char *const model_kinds[] = {"linear", "mlp", "quadratic", NULL};
 static const char *const activations[] = {"relu", "leaky_relu", "identity", NULL};
 static const char *const loss_kinds[] = {"logistic", "exponential", "cross_entropy", "squared",
                                          NULL};
@@ -119,7 +119,9 @@ static const struct key_desc keys[] = {
      FIELD(data.standardize)},
 
     {.section = "model", .key = "kind", .type = T_ENUM, .names = model_kinds, .def = "mlp",
-     .desc = "linear (one weight layer) or mlp", FIELD(model.kind)},
+     .desc = "linear (one weight layer), mlp, or quadratic (loss 1/2 theta^T A theta with "
+             "width parameters and eigenvalues eig_max .. eig_min; no data)",
+     FIELD(model.kind)},
     {.section = "model", .key = "depth", .type = T_INT, .min = 1, .max = 64, .def = "2",
      .desc = "weight layers; linear is 1, mlp needs at least 2", FIELD(model.depth)},
     {.section = "model", .key = "width", .type = T_INT, .min = 1, .max = 1e6, .def = "64",
@@ -131,6 +133,13 @@ static const struct key_desc keys[] = {
      FIELD(model.leaky_slope)},
     {.section = "model", .key = "bias", .type = T_BOOL, .def = "false",
      .desc = "bias terms; without them the network is homogeneous", FIELD(model.bias)},
+    {.section = "model", .key = "eig_max", .type = T_DOUBLE, .min = 0, .min_open = 1,
+     .max = 1e12, .def = "10",
+     .desc = "quadratic: largest Hessian eigenvalue (GD diverges iff lr * eig_max > 2)",
+     FIELD(model.eig_max)},
+    {.section = "model", .key = "eig_min", .type = T_DOUBLE, .min = 0, .min_open = 1,
+     .max = 1e12, .def = "0.1", .desc = "quadratic: smallest Hessian eigenvalue",
+     FIELD(model.eig_min)},
     {.section = "model", .key = "init_scale", .type = T_DOUBLE, .min = 0, .min_open = 1,
      .max = 1e6, .def = "1.0", .desc = "multiplies the default N(0, 1/fan_in) initialization",
      FIELD(model.init_scale)},

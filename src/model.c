@@ -12,7 +12,12 @@
 void bl_model_build(struct bl_model *m, const struct bl_model_cfg *cfg, int dim, int outputs)
 {
     memset(m, 0, sizeof *m);
-    m->n_layers = cfg->kind == BL_MODEL_LINEAR ? 1 : cfg->depth;
+    /* a quadratic "model" is its parameter vector: one (1, width) layer */
+    m->n_layers = cfg->kind == BL_MODEL_MLP ? cfg->depth : 1;
+    if (cfg->kind == BL_MODEL_QUADRATIC) {
+        dim = cfg->width;
+        outputs = 1;
+    }
     if (m->n_layers < 1 || m->n_layers > BL_MAX_LAYERS)
         bl_fatal_at(__FILE__, __LINE__, "model depth %d outside [1, %d]", m->n_layers,
                     BL_MAX_LAYERS);

@@ -56,6 +56,7 @@ struct task {
     double *mu;             /* (dim) mean of y_i x_i over the training set (binary data) */
     double *w_svm;          /* (dim) unit hard-margin SVM direction, or NULL */
     double *layer_work;     /* (3 dim + width) first-layer spectral norm and predictor */
+    double *eig;            /* quadratic: (P) the diagonal Hessian A, else NULL */
     double svm_margin;      /* gamma_SVM of the training set (NaN without a reference) */
     double margin_best;     /* predicted best normalized margin (NaN without a reference) */
     double hvp_log_scale;   /* log of the summed training loss at theta, for HVPs */
@@ -116,9 +117,29 @@ static double log_sum(const double *log_values, int n)
 /* Forward (and backward when want_grad) over rows [lo, hi) of set, or over
  * the rows idx[lo..hi) when idx is given; then combine over the group. With
  * want_grad, t->grad ends as grad(summed loss) * exp(-totals.log_loss_sum). */
+/* quadratic model: L = 1/2 sum_i a_i theta_i^2, grad = a theta. Every rank
+ * holds all of theta, so there is nothing to shard or reduce. */
+static void quadratic_pass(struct task *t, int want_grad, struct pass_totals *totals)
+{
+    double L = 0;
+    for (long i = 0; i < t->n_params; i++)
+        L += 0.5 * t->eig[i] * t->theta[i] * t->theta[i];
+    double S = log(L); /* -inf at the minimum, +inf past overflow */
+    if (want_grad) {
+        double scale = isfinite(S) ? exp(-S) : 1.0;
+        for (long i = 0; i < t->n_params; i++)
+            t->grad[i] = t->eig[i] * t->theta[i] * scale;
+    }
+    *totals = (struct pass_totals){S, NAN, 1.0, NAN};
+}
+
 static void pass(struct task *t, const struct bl_dataset *set, const int *idx, long lo,
                  long hi, int want_grad, struct pass_totals *totals)
 {
+    if (t->eig) {
+        quadratic_pass(t, want_grad, totals);
+        return;
+    }
     const struct bl_loss_cfg *loss = &t->cfg->loss;
     double S = -INFINITY, correct = 0, q_min = INFINITY;
     if (want_grad)
@@ -200,6 +221,11 @@ static double gradient_factor(const struct task *t, const struct pass_totals *p)
 static void objective_hvp(void *ctx, const double *v, double *out)
 {
     struct task *t = ctx;
+    if (t->eig) { /* quadratic: H = diag(a) */
+        for (long i = 0; i < t->n_params; i++)
+            out[i] = t->eig[i] * v[i];
+        return;
+    }
     enum bl_loss_kind kind = t->cfg->loss.kind;
     const struct bl_dataset *set = &t->data.train;
     memset(out, 0, sizeof(double) * t->n_params);
@@ -305,7 +331,7 @@ static void record_metrics(struct task *t, const struct pass_totals *train, doub
 {
     const struct bl_config *cfg = t->cfg;
     struct pass_totals test = {NAN, NAN, 0, NAN};
-    if (t->data.test.n > 0)
+    if (t->data.test.n > 0 && !t->eig)
         pass(t, &t->data.test, NULL, t->test_lo, t->test_hi, 0, &test);
     double norm = bl_norm2(t->theta, t->n_params);
     double train_log = objective_log(t, train->log_loss_sum, train->count);
@@ -328,7 +354,8 @@ static void record_metrics(struct task *t, const struct pass_totals *train, doub
     /* theta and -grad point the same way at a KKT direction */
     double minus_cos = bl_cosine(t->theta, t->grad, t->n_params);
     value[BL_M_GRAD_COSINE] = -minus_cos;
-    layer_metrics(t, value[BL_M_NORMALIZED_MARGIN], value);
+    if (!t->eig)
+        layer_metrics(t, value[BL_M_NORMALIZED_MARGIN], value);
     if (cfg->measure.sharpness != BL_SHARP_NONE) {
         measure_sharpness(t, train, r, &value[BL_M_SHARPNESS], &value[BL_M_SHARPNESS_RESIDUAL],
                           &value[BL_M_SHARPNESS_ITERS]);
@@ -396,7 +423,15 @@ static int task_setup(struct task *t, const struct bl_config *cfg, uint64_t seed
     int dim = t->data.train.dim;
     t->layer_work = bl_malloc(sizeof(double) * (size_t)(3 * dim + t->model.dims[1]));
     t->svm_margin = t->margin_best = NAN;
-    if (t->outputs == 1) {
+    if (cfg->model.kind == BL_MODEL_QUADRATIC) {
+        /* eigenvalues geometric from eig_max down to eig_min */
+        t->eig = bl_malloc(sizeof(double) * (size_t)P);
+        for (long i = 0; i < P; i++)
+            t->eig[i] = P == 1 ? cfg->model.eig_max
+                               : cfg->model.eig_max *
+                                     pow(cfg->model.eig_min / cfg->model.eig_max,
+                                         (double)i / (double)(P - 1));
+    } else if (t->outputs == 1) {
         t->mu = bl_calloc((size_t)dim, sizeof(double));
         for (int i = 0; i < t->data.train.n; i++) {
             double y = t->data.train.label[i] ? 1.0 : -1.0;
@@ -449,6 +484,7 @@ static void task_free(struct task *t)
     free(t->margin);
     free(t->spectrum_work);
     free(t->layer_work);
+    free(t->eig);
     free(t->mu);
     free(t->w_svm);
 }

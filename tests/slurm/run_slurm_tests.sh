@@ -122,13 +122,15 @@ s = [socket.socket() for _ in range(2)]
 for x in s: x.bind(("127.0.0.1", 0))
 print(*[x.getsockname()[1] for x in s])')
 
-# Minimal config after SLURM.md, plus two settings this test needs:
+# Minimal config after SLURM.md, plus three settings this test needs:
 # cred_expire (also how long a requeued job must wait before it may start
-# again; 120 s by default) and a short scheduler interval (a requeued job
+# again; 120 s by default), a short scheduler interval (a requeued job
 # becomes eligible on a timer, not on an event; the main loop runs every
-# 60 s by default).
+# 60 s by default), and a random first job id (srun's PMIx keeps per-step
+# folders in /tmp named by job id, which two runs of this test would share).
 cat >"$SLURM_CONF" <<EOF
 ClusterName=biaslabtest
+FirstJobId=$((RANDOM * 100 + 1))
 SlurmctldHost=localhost
 SlurmctldPort=$ctld_port
 SlurmdPort=$slurmd_port
@@ -206,20 +208,23 @@ acfg=tests/slurm/array.ini
 aout=$scratch/out/array.nc
 # 1 rank per array task: the node's 2 CPUs run two slices at a time. The
 # slice names come from `biaslab check ... -o $aout` inside the job.
-jid=$(sbatch --parsable --array=0-2 --ntasks=1 --output="$scratch/logs/array-%A_%a.log" \
-  jobs/biaslab_array.sbatch "$acfg" -o "$aout" 2>"$scratch/logs/sbatch.err")
+# sbatch --wait returns the highest exit code of the array's tasks.
+timeout 120 sbatch --wait --parsable --array=0-2 --ntasks=1 --output="$scratch/logs/array-%A_%a.log" \
+  jobs/biaslab_array.sbatch "$acfg" -o "$aout" >"$scratch/logs/sbatch.out" 2>"$scratch/logs/sbatch.err"
+rc=$?
+jid=$(head -n 1 "$scratch/logs/sbatch.out")
 if [ -z "$jid" ]; then
   fail "array job submitted"; show "$scratch/logs/sbatch.err"
-elif ! until_true 90 job_done "$jid"; then
-  fail "array job $jid finished within 90 s"
+elif [ "$rc" = 124 ]; then
+  fail "array job $jid finished within 120 s"
   show "$scratch/logs/array-${jid}_0.log"
 else
   codes=$(scontrol -o show job "$jid" | tr ' ' '\n' | sed -n 's/^ExitCode=//p' | sort -u | tr '\n' ' ')
-  if [ "$codes" = "0:0 " ] && [ -f "$scratch/out/array.slice0of3.nc" ] &&
+  if [ "$rc" = 0 ] && [ "$codes" = "0:0 " ] && [ -f "$scratch/out/array.slice0of3.nc" ] &&
     [ -f "$scratch/out/array.slice1of3.nc" ] && [ -f "$scratch/out/array.slice2of3.nc" ]; then
     pass "array job: 3 tasks exit 0 and write array.slice{0,1,2}of3.nc"
   else
-    fail "array job: exit codes '$codes', slices: $(cd "$scratch/out" && echo array.slice*)"
+    fail "array job: sbatch --wait exit $rc, task exit codes '$codes', slices: $(cd "$scratch/out" && echo array.slice*)"
     for k in 0 1 2; do show "$scratch/logs/array-${jid}_$k.log" 10; done
   fi
 fi

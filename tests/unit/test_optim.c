@@ -347,6 +347,31 @@ static void test_two_layer_symmetric_reaches_global_max_margin(void)
     bl_task_result_free(&r);
 }
 
+/* SCIENCE.md 4: on a quadratic, GD diverges exactly when lr * lambda_max > 2;
+ * the measured sharpness is lambda_max. */
+static void test_quadratic_diverges_iff_past_two_over_eta(void)
+{
+    struct bl_config c = small_task();
+    c.model.kind = BL_MODEL_QUADRATIC;
+    c.model.width = 30;
+    c.model.eig_max = 10;
+    c.model.eig_min = 0.5;
+    c.optim.steps = 3000;
+    c.measure.every = 3000;
+    c.measure.sharpness = BL_SHARP_LANCZOS;
+    double products[4] = {1.9, 1.99, 2.01, 2.1}; /* lr * lambda_max */
+    for (int i = 0; i < 4; i++) {
+        c.optim.lr = products[i] / c.model.eig_max;
+        struct bl_task_result r;
+        char err[128];
+        CU_ASSERT_EQUAL_FATAL(bl_train_task(&c, 1, NULL, NULL, &r, err, sizeof err), 0);
+        CU_ASSERT_EQUAL(r.status, products[i] > 2 ? BL_STATUS_DIVERGED : BL_STATUS_OK);
+        BL_ASSERT_CLOSE(metric(&r, BL_M_SHARPNESS, 0), 10.0, 1e-9);
+        BL_ASSERT_CLOSE(metric(&r, BL_M_ETA_SHARPNESS, 0), products[i], 1e-9);
+        bl_task_result_free(&r);
+    }
+}
+
 void bl_test_register_optim(void)
 {
     CU_pSuite s = CU_add_suite("optim", NULL, NULL);
@@ -360,4 +385,5 @@ void bl_test_register_optim(void)
     BL_ADD_TEST(s, test_sharpness_matches_explicit_hessian);
     BL_ADD_TEST(s, test_linear_direction_reaches_svm);
     BL_ADD_TEST(s, test_two_layer_symmetric_reaches_global_max_margin);
+    BL_ADD_TEST(s, test_quadratic_diverges_iff_past_two_over_eta);
 }
