@@ -57,4 +57,16 @@ int bl_train_task(const struct bl_config *cfg, uint64_t seed, const struct bl_gr
                   unsigned long err_len);
 void bl_task_result_free(struct bl_task_result *res);
 
+/* Costs of the Hessian machinery at a task's initialization (for `bench`):
+ * full-batch gradients and Hessian-vector products per second, and the
+ * products Lanczos and power iteration need to reach a relative residual of
+ * tol on the top eigenvalue. */
+struct bl_hvp_costs {
+    double gradients_per_second, hvps_per_second;
+    int lanczos_hvps, power_hvps;
+    double lanczos_value, power_value;
+};
+int bl_train_hvp_costs(const struct bl_config *cfg, uint64_t seed, int repeats, double tol,
+                       struct bl_hvp_costs *out, char *err, unsigned long err_len);
+
 #endif

@@ -111,6 +111,22 @@ int bl_bench(int quick)
     bench_at(1, quick);
     if (cores > 1)
         bench_at((int)cores, quick);
+    /* Hessian machinery on the deep MLP at initialization, one thread */
+    openblas_set_num_threads(1);
+    const struct workload *deep = &(struct workload){"deep_mlp", 1024, 64, 256, 4, 10, 1, 1};
+    struct bl_config cfg;
+    workload_config(deep, &cfg);
+    struct bl_hvp_costs costs;
+    char err[256];
+    if (bl_train_hvp_costs(&cfg, 0, quick ? 3 : 20, 1e-8, &costs, err, sizeof err))
+        bl_fatal(BL_EXIT_RUNTIME, "bench hvp: %s", err);
+    printf("\nHessian-vector products, deep_mlp, 1 thread: %.1f HVP/s against %.1f "
+           "gradients/s (an HVP costs %.2f gradients)\n",
+           costs.hvps_per_second, costs.gradients_per_second,
+           costs.gradients_per_second / costs.hvps_per_second);
+    printf("top eigenvalue to relative residual 1e-8: Lanczos %d HVPs (lambda = %.6g, largest "
+           "algebraic), power iteration %d HVPs (lambda = %.6g, largest magnitude)\n",
+           costs.lanczos_hvps, costs.lanczos_value, costs.power_hvps, costs.power_value);
     printf("\nGFLOP/s counts the dense-layer flops of a step (forward 2 n in out per layer,\n"
            "backward 4 n in out, less the first layer's input gradient); the time includes\n"
            "data generation, loss, metrics at the first and last step, and the update.\n");

@@ -62,7 +62,9 @@ struct runner {
     long payload_len;
     char ckpt_dir[BL_PATH_MAX + 16];
     double started, last_line, last_poll, last_checkpoint, checkpoint_seconds;
-    double steps_done; /* optimizer steps of finished tasks */
+    double steps_done;    /* optimizer steps of tasks finished by this run */
+    double steps_resumed; /* steps of tasks an earlier attempt finished */
+    int resumed;          /* an earlier attempt's checkpoint directory was found */
     int tasks_done, tasks_resumed;
 };
 
@@ -93,7 +95,10 @@ static void store_result(struct runner *r, int task, const double *payload, long
                                       payload[PAYLOAD_MARGIN_BEST]};
     bl_output_write_task(&r->out, bl_task_point(plan, task), bl_task_seed_index(plan, task),
                          &outcome, records, params, plan->max_params);
-    r->steps_done += payload[PAYLOAD_STEPS];
+    if (write_done_file)
+        r->steps_done += payload[PAYLOAD_STEPS]; /* steps of this process, for the rate */
+    else
+        r->steps_resumed += payload[PAYLOAD_STEPS];
     r->tasks_done++;
 }
 
@@ -125,7 +130,8 @@ static void on_progress(void *ctx, int results_in)
     r->last_line = now;
     double elapsed = now - r->started;
     double rate = r->steps_done / elapsed;
-    double eta = rate > 0 ? (r->plan->total_steps - r->steps_done) / rate : NAN;
+    double left_steps = r->plan->total_steps - r->steps_done - r->steps_resumed;
+    double eta = rate > 0 ? left_steps / rate : NAN;
     char e[32], left[32];
     format_seconds(elapsed, e, sizeof e);
     format_seconds(eta, left, sizeof left);
@@ -214,6 +220,7 @@ static int prepare_output(struct runner *r, const char *path, const struct bl_co
         remove_checkpoints(r->ckpt_dir);
     char *earlier = bl_text_read(config_path);
     int resume = earlier != NULL;
+    r->resumed = resume;
     if (resume && strcmp(earlier, ini) != 0) {
         snprintf(err, err_len,
                  "'%s' holds an interrupted run of a different config; run that config "
@@ -291,6 +298,8 @@ int bl_run(const struct bl_run_args *args)
     else
         bl_config_output_path(&base, path, sizeof path);
 
+    /* before anything is written, so a signal from now on means "stop cleanly" */
+    install_signal_handlers();
     struct runner r;
     memset(&r, 0, sizeof r);
     r.plan = &plan;
@@ -312,7 +321,6 @@ int bl_run(const struct bl_run_args *args)
     if (n_left < 0)
         return refuse(rank, BL_EXIT_USAGE, err);
 
-    install_signal_handlers();
     set_blas_threads(&base, r.node_ranks);
     double *payload = bl_malloc(sizeof(double) * (size_t)r.payload_len);
     if (rank == 0) {
@@ -322,9 +330,10 @@ int bl_run(const struct bl_run_args *args)
         if (args->slice_count)
             bl_info("biaslab: slice %d/%d: %d tasks of this slice to run", args->slice_index,
                     args->slice_count, n_left);
-        if (r.tasks_resumed)
-            bl_info("biaslab: resuming: %d tasks already done, %d to run", r.tasks_resumed,
-                    n_left);
+        if (r.resumed)
+            bl_info("biaslab: resuming from %s: %d task%s already done, %d to run (interrupted "
+                    "ones continue from their saved state)",
+                    r.ckpt_dir, r.tasks_resumed, r.tasks_resumed == 1 ? "" : "s", n_left);
     }
     bl_sched_start(order, n_left, r.payload_len, on_result, on_progress, &r);
     struct bl_train_io io = {step_hook, &r, NULL};

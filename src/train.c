@@ -759,6 +759,49 @@ int bl_train_task(const struct bl_config *cfg, uint64_t seed, const struct bl_gr
     return 0;
 }
 
+int bl_train_hvp_costs(const struct bl_config *cfg, uint64_t seed, int repeats, double tol,
+                       struct bl_hvp_costs *out, char *err, unsigned long err_len)
+{
+    struct bl_config probe = *cfg;
+    probe.measure.sharpness = BL_SHARP_LANCZOS; /* so setup allocates the HVP buffers */
+    probe.measure.sharpness_iters = 1000;
+    struct task t;
+    if (task_setup(&t, &probe, seed, NULL, err, err_len))
+        return 1;
+    struct pass_totals totals;
+    double start = bl_now();
+    for (int i = 0; i < repeats; i++)
+        pass(&t, &t.data.train, NULL, t.train_lo, t.train_hi, 1, &totals);
+    out->gradients_per_second = repeats / (bl_now() - start);
+    t.hvp_log_scale = totals.log_loss_sum;
+    t.hvp_factor = gradient_factor(&t, &totals);
+    double *v = bl_malloc(sizeof(double) * (size_t)t.n_params);
+    double *hv = bl_malloc(sizeof(double) * (size_t)t.n_params);
+    for (long i = 0; i < t.n_params; i++)
+        v[i] = t.theta[i];
+    start = bl_now();
+    for (int i = 0; i < repeats; i++)
+        objective_hvp(&t, v, hv);
+    out->hvps_per_second = repeats / (bl_now() - start);
+    struct bl_rng rng;
+    struct bl_eigpair pair;
+    struct bl_lanczos_info info;
+    bl_rng_init(&rng, seed, BL_STREAM_SPECTRUM, 0);
+    bl_lanczos_top(t.n_params, objective_hvp, &t, 1, 1000, tol, &rng, &pair, NULL,
+                   t.spectrum_work, &info);
+    out->lanczos_hvps = info.matvecs;
+    out->lanczos_value = pair.value;
+    bl_rng_init(&rng, seed, BL_STREAM_SPECTRUM, 0);
+    bl_power_iteration(t.n_params, objective_hvp, &t, 100000, tol, &rng, &pair, NULL,
+                       t.spectrum_work);
+    out->power_hvps = pair.iterations;
+    out->power_value = pair.value;
+    free(v);
+    free(hv);
+    task_free(&t);
+    return 0;
+}
+
 void bl_task_result_free(struct bl_task_result *res)
 {
     free(res->records);

@@ -167,6 +167,18 @@ expect "--force discards an interrupted run" bash -c "
   cp -r $tmp/rref.nc $tmp/f1.nc.part && mkdir -p $tmp/f1.nc.ckpt && echo junk > $tmp/f1.nc.ckpt/config.ini &&
   mpirun -np 2 $BL run $rcfg -o $tmp/f1.nc --force --set optim.steps=100 && test ! -e $tmp/f1.nc.ckpt"
 
+echo "== Slurm (a real slurmctld and slurmd on localhost)"
+bash tests/slurm/run_slurm_tests.sh >"$tmp/slurm.log" 2>&1
+grep -E '^(PASS|FAIL) ' "$tmp/slurm.log" | sed 's/^/slurm: /'
+s_pass=$(grep -c '^PASS ' "$tmp/slurm.log")
+s_fail=$(grep -c '^FAIL ' "$tmp/slurm.log")
+if [ "$s_pass" -eq 0 ] && [ "$s_fail" -eq 0 ]; then
+  cp "$tmp/slurm.log" "$tmp/log"; fail "Slurm tests ran nothing"
+else
+  passed=$((passed + s_pass)); failed=$((failed + s_fail))
+  [ "$s_fail" -eq 0 ] || tail -30 "$tmp/slurm.log" | sed 's/^/    | /'
+fi
+
 echo "== bad input"
 printf '[optim]\nlerning_rate = 0.1\n' >"$tmp/typo.ini"
 refuse "misspelt key" 2 "typo.ini:2|lerning_rate|did you mean 'lr'" run_mpi 1 "$tmp/typo.ini" -o "$tmp/out/x.nc"

@@ -19,6 +19,8 @@ python3-xarray          /usr/lib/python3/dist-packages/xarray/__init__.py
 python3-netcdf4         /usr/lib/python3/dist-packages/netCDF4/__init__.py
 python3-matplotlib      /usr/lib/python3/dist-packages/matplotlib/__init__.py
 dataset-fashion-mnist   /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz
+slurm-wlm               /usr/sbin/slurmctld
+munge                   /usr/sbin/munged
 '
 missing=$(printf '%s\n' "$list" | while read -r pkg file; do
   [ -n "$pkg" ] || continue
