@@ -24,6 +24,7 @@ enum bl_schedule { BL_SCHED_CONSTANT, BL_SCHED_LOSS_BASED };
 enum bl_save_params { BL_SAVE_NONE, BL_SAVE_FINAL };
 enum bl_sharpness { BL_SHARP_NONE, BL_SHARP_LANCZOS, BL_SHARP_POWER };
 enum bl_reference { BL_REF_NONE, BL_REF_SVM };
+enum bl_spectrum_at { BL_SPEC_NONE, BL_SPEC_FIRST, BL_SPEC_LAST, BL_SPEC_FIRST_LAST };
 
 struct bl_experiment_cfg {
     char name[BL_NAME_MAX];     /* output is results/<name>.nc unless set */
@@ -83,6 +84,7 @@ struct bl_measure_cfg {
     double sharpness_tol;
     int sharpness_iters;
     enum bl_reference reference; /* independent solution the metrics compare with */
+    enum bl_spectrum_at hessian_spectrum; /* records with the full Hessian spectrum */
 };
 
 struct bl_parallel_cfg {

@@ -17,6 +17,7 @@ struct bl_output {
     long n_records, n_params; /* n_params: 0 when parameters are not saved */
     int var_metric[BL_METRIC_COUNT], var_stats[BL_METRIC_COUNT];
     int var_status, var_wall, var_steps, var_params, var_n_ok, var_svm_margin, var_margin_best;
+    int n_spectra, var_spectra; /* full Hessian spectra per task, and their variable */
 };
 
 /* Refuse an existing output unless force; create the parent directory.
@@ -37,6 +38,12 @@ int bl_output_create(struct bl_output *o, const char *path, const struct bl_conf
                      const struct bl_run_info *info, const long *steps, long n_records,
                      long n_params, const char *layout, char *err, size_t err_len);
 
+/* Add hessian_eigenvalues(point, seed, spectrum, eig) for n_spectra spectra
+ * of up to n_eig eigenvalues, taken at steps spectrum_steps[n_spectra].
+ * Call right after bl_output_create, before any task is written. */
+void bl_output_add_spectra(struct bl_output *o, int n_spectra, const long *spectrum_steps,
+                           long n_eig);
+
 /* A task's scalar outcomes. */
 struct bl_task_outcome {
     int status;
@@ -50,6 +57,10 @@ struct bl_task_outcome {
 void bl_output_write_task(struct bl_output *o, int point, int seed_index,
                           const struct bl_task_outcome *outcome, const double *records,
                           const double *params, long n_params);
+
+/* A task's spectra (n_spectra, n_eig), after bl_output_write_task. */
+void bl_output_write_spectra(struct bl_output *o, int point, int seed_index,
+                             const double *spectra);
 
 /* Statistics across seeds for every point, metric and record, read back from
  * the trajectories on disk; then close and rename into place. */

@@ -37,6 +37,10 @@ double bl_par_world_max(double value);
 
 int bl_group_size(const struct bl_group *g);
 int bl_group_rank(const struct bl_group *g);
+/* A BLACS system context over the group's ranks (for ScaLAPACK grids of one
+ * group), or -1 for a NULL group (no MPI). */
+int bl_group_blacs_context(const struct bl_group *g);
+
 /* In-place sum / max over the group; a no-op for a NULL or 1-rank group.
  * Every rank of the group must call with the same n. */
 void bl_group_sum(const struct bl_group *g, double *buf, long n);

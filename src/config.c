@@ -66,6 +66,7 @@ static const char *const schedules[] = {"constant", "loss_based", NULL};
 static const char *const save_params[] = {"none", "final", NULL};
 static const char *const sharpness_methods[] = {"none", "lanczos", "power", NULL};
 static const char *const references[] = {"none", "svm", NULL};
+static const char *const spectrum_records[] = {"none", "first", "last", "first_last", NULL};
 
 #define FIELD(m) .offset = offsetof(struct bl_config, m), .size = sizeof(((struct bl_config *)0)->m)
 
@@ -190,6 +191,11 @@ static const struct key_desc keys[] = {
     {.section = "measure", .key = "sharpness_iters", .type = T_INT, .min = 2, .max = 10000,
      .def = "100", .desc = "iteration cap (Hessian-vector products) per measurement",
      FIELD(measure.sharpness_iters)},
+    {.section = "measure", .key = "hessian_spectrum", .type = T_ENUM, .names = spectrum_records,
+     .def = "none",
+     .desc = "all Hessian eigenvalues (ScaLAPACK over the group's ranks) at the first and/or "
+             "last record; models of at most 4096 parameters",
+     FIELD(measure.hessian_spectrum)},
     {.section = "measure", .key = "reference", .type = T_ENUM, .names = references,
      .def = "none",
      .desc = "svm: solve each task's hard-margin SVM and record svm_cosine, margin_ratio, "

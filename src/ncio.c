@@ -209,6 +209,7 @@ int bl_output_create(struct bl_output *o, const char *path, const struct bl_conf
     put_text_attr(ncid, o->var_n_ok, "units", "1");
     put_text_attr(ncid, o->var_n_ok, "coordinates", "step");
     o->var_params = -1;
+    o->var_spectra = -1;
     if (n_params > 0) {
         int param_dims[3] = {d_point, d_seed, d_param};
         size_t param_chunk[3] = {1, 1, (size_t)n_params};
@@ -242,6 +243,51 @@ int bl_output_create(struct bl_output *o, const char *path, const struct bl_conf
         }
     NC(nc_sync(ncid));
     return 0;
+}
+
+void bl_output_add_spectra(struct bl_output *o, int n_spectra, const long *spectrum_steps,
+                           long n_eig)
+{
+    if (n_spectra == 0)
+        return;
+    int ncid = o->ncid, d_point, d_seed, d_spec, d_eig, v_step;
+    NC(nc_redef(ncid));
+    NC(nc_inq_dimid(ncid, "point", &d_point));
+    NC(nc_inq_dimid(ncid, "seed", &d_seed));
+    NC(nc_def_dim(ncid, "spectrum", (size_t)n_spectra, &d_spec));
+    NC(nc_def_dim(ncid, "eig", (size_t)n_eig, &d_eig));
+    NC(nc_def_var(ncid, "spectrum_step", NC_INT64, 1, &d_spec, &v_step));
+    put_text_attr(ncid, v_step, "long_name", "optimizer step of each full Hessian spectrum");
+    put_text_attr(ncid, v_step, "units", "1");
+    int dims[4] = {d_point, d_seed, d_spec, d_eig};
+    size_t chunk[4] = {1, 1, 1, (size_t)n_eig};
+    double fill = NAN;
+    NC(nc_def_var(ncid, "hessian_eigenvalues", NC_DOUBLE, 4, dims, &o->var_spectra));
+    NC(nc_def_var_chunking(ncid, o->var_spectra, NC_CHUNKED, chunk));
+    NC(nc_def_var_fill(ncid, o->var_spectra, 0, &fill));
+    put_text_attr(ncid, o->var_spectra, "long_name",
+                  "all eigenvalues of the training-loss Hessian, ascending (ScaLAPACK pdsyev); "
+                  "NaN past a smaller model's end or where the task did not get there");
+    put_text_attr(ncid, o->var_spectra, "units", "1");
+    put_text_attr(ncid, o->var_spectra, "coordinates", "spectrum_step");
+    NC(nc_enddef(ncid));
+    NC(nc_put_var_longlong(ncid, v_step, (const long long *)spectrum_steps));
+    o->n_spectra = n_spectra;
+}
+
+void bl_output_write_spectra(struct bl_output *o, int point, int seed_index,
+                             const double *spectra)
+{
+    if (o->var_spectra < 0)
+        return;
+    size_t n_eig;
+    int d_eig;
+    NC(nc_inq_dimid(o->ncid, "eig", &d_eig));
+    NC(nc_inq_dimlen(o->ncid, d_eig, &n_eig));
+    size_t at[4] = {(size_t)point, (size_t)seed_index, 0, 0};
+    size_t count[4] = {1, 1, (size_t)o->n_spectra, n_eig};
+    NC(nc_put_vara_double(o->ncid, o->var_spectra, at, count, spectra));
+    NC(nc_sync(o->ncid));
 }
 
 void bl_output_write_task(struct bl_output *o, int point, int seed_index,
@@ -528,6 +574,24 @@ int bl_output_merge(const char *out_path, const char *const *inputs, int n_input
                          plan.layout, err, sizeof err))
         bl_fatal(BL_EXIT_RUNTIME, "merge: %s", err);
     long R = plan.n_records;
+    /* full Hessian spectra, when the run took them */
+    int v_spec_in = -1, n_spectra = 0;
+    size_t n_eig = 0;
+    if (nc_inq_varid(ncids[0], "hessian_eigenvalues", &v_spec_in) == NC_NOERR) {
+        int d, v_steps;
+        size_t len;
+        long long steps_in[2];
+        NC(nc_inq_dimid(ncids[0], "spectrum", &d));
+        NC(nc_inq_dimlen(ncids[0], d, &len));
+        NC(nc_inq_dimid(ncids[0], "eig", &d));
+        NC(nc_inq_dimlen(ncids[0], d, &n_eig));
+        NC(nc_inq_varid(ncids[0], "spectrum_step", &v_steps));
+        NC(nc_get_var_longlong(ncids[0], v_steps, steps_in));
+        long steps[2] = {(long)steps_in[0], len > 1 ? (long)steps_in[1] : 0};
+        n_spectra = (int)len;
+        bl_output_add_spectra(&out, n_spectra, steps, (long)n_eig);
+    }
+    double *spectra = bl_malloc(sizeof(double) * ((size_t)n_spectra * n_eig + 1));
     double *records = bl_malloc(sizeof(double) * BL_METRIC_COUNT * (size_t)R);
     double *params = bl_malloc(sizeof(double) * (size_t)(n_params + 1));
     for (int p = 0; p < plan.n_points; p++)
@@ -564,6 +628,13 @@ int bl_output_merge(const char *out_path, const char *const *inputs, int n_input
             }
             bl_output_write_task(&out, p, s, &outcome, records, n_params > 0 ? params : NULL,
                                  n_params);
+            if (n_spectra) {
+                size_t s_at[4] = {(size_t)p, (size_t)s, 0, 0};
+                size_t s_count[4] = {1, 1, (size_t)n_spectra, n_eig};
+                NC(nc_inq_varid(in, "hessian_eigenvalues", &v));
+                NC(nc_get_vara_double(in, v, s_at, s_count, spectra));
+                bl_output_write_spectra(&out, p, s, spectra);
+            }
         }
     for (int i = 0; i < n_inputs; i++)
         nc_close(ncids[i]);
@@ -572,6 +643,7 @@ int bl_output_merge(const char *out_path, const char *const *inputs, int n_input
         bl_info("biaslab: merge: %d of %d tasks are in none of the slices (status not_run)",
                 missing, plan.n_tasks);
     bl_info("biaslab: merged %d files into %s", n_inputs, out_path);
+    free(spectra);
     free(records);
     free(params);
     free(owner);

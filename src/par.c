@@ -57,6 +57,7 @@ static void check(int rc, const char *what)
 void bl_par_init(int *argc, char ***argv)
 {
     check(MPI_Init(argc, argv), "MPI_Init");
+    my_group.comm = MPI_COMM_NULL;
     check(MPI_Comm_dup(MPI_COMM_WORLD, &sched.comm), "MPI_Comm_dup");
 }
 
@@ -100,6 +101,9 @@ void bl_par_finalize(void)
 {
     free(sched.buffer);
     sched.buffer = NULL;
+    if (my_group.comm != MPI_COMM_NULL)
+        MPI_Comm_free(&my_group.comm);
+    MPI_Comm_free(&sched.comm);
     MPI_Finalize();
 }
 
@@ -136,6 +140,14 @@ double bl_par_world_max(double value)
     check(MPI_Allreduce(MPI_IN_PLACE, &value, 1, MPI_DOUBLE, MPI_MAX, MPI_COMM_WORLD),
           "MPI_Allreduce");
     return value;
+}
+
+/* BLACS's C interface: a system context for an MPI communicator. */
+extern int Csys2blacs_handle(MPI_Comm comm);
+
+int bl_group_blacs_context(const struct bl_group *g)
+{
+    return g ? Csys2blacs_handle(g->comm) : -1;
 }
 
 int bl_group_size(const struct bl_group *g) { return g ? g->size : 1; }

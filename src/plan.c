@@ -86,6 +86,13 @@ int bl_plan_make(const struct bl_config *base, struct bl_plan *plan, char *err,
         }
         plan->total_steps += (double)plan->points[p].optim.steps * plan->n_seeds;
     }
+    if (base->measure.hessian_spectrum != BL_SPEC_NONE && plan->max_params > 4096) {
+        snprintf(err, err_len,
+                 "measure.hessian_spectrum needs the dense Hessian, but the model has %ld "
+                 "parameters (at most 4096); use measure.sharpness for large models",
+                 plan->max_params);
+        return 1;
+    }
     plan->n_records = bl_record_count(&base->optim, &base->measure);
     plan->steps = bl_malloc(sizeof(long) * (size_t)plan->n_records);
     for (long r = 0; r < plan->n_records; r++)

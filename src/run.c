@@ -59,6 +59,7 @@ struct runner {
     struct bl_output out;
     int rank, save_params;
     int node_ranks; /* ranks of this job on rank 0's node */
+    int n_spectra;  /* full Hessian spectra per task */
     long payload_len;
     char ckpt_dir[BL_PATH_MAX + 16];
     double started, last_line, last_poll, last_checkpoint, checkpoint_seconds;
@@ -90,11 +91,16 @@ static void store_result(struct runner *r, int task, const double *payload, long
     }
     const double *records = payload + PAYLOAD_HEADER;
     const double *params = r->save_params ? records + BL_METRIC_COUNT * plan->n_records : NULL;
+    const double *spectra = records + BL_METRIC_COUNT * plan->n_records +
+                            (r->save_params ? plan->max_params : 0);
     struct bl_task_outcome outcome = {(int)payload[PAYLOAD_STATUS], payload[PAYLOAD_WALL],
                                       (long)payload[PAYLOAD_STEPS], payload[PAYLOAD_SVM_MARGIN],
                                       payload[PAYLOAD_MARGIN_BEST]};
     bl_output_write_task(&r->out, bl_task_point(plan, task), bl_task_seed_index(plan, task),
                          &outcome, records, params, plan->max_params);
+    if (r->n_spectra)
+        bl_output_write_spectra(&r->out, bl_task_point(plan, task),
+                                bl_task_seed_index(plan, task), spectra);
     if (write_done_file)
         r->steps_done += payload[PAYLOAD_STEPS]; /* steps of this process, for the rate */
     else
@@ -247,6 +253,11 @@ static int prepare_output(struct runner *r, const char *path, const struct bl_co
     if (bl_output_create(&r->out, path, base, &info, plan->steps, plan->n_records,
                          r->save_params ? plan->max_params : 0, plan->layout, err, err_len))
         return -1;
+    long spectrum_steps[2];
+    for (int k = 0; k < r->n_spectra; k++)
+        spectrum_steps[k] =
+            plan->steps[bl_spectrum_record(&base->measure, plan->n_records, k)];
+    bl_output_add_spectra(&r->out, r->n_spectra, spectrum_steps, plan->max_params);
     int n_left = 0;
     for (int k = 0; k < plan->n_tasks; k++) {
         int task = plan->order[k];
@@ -305,8 +316,9 @@ int bl_run(const struct bl_run_args *args)
     r.plan = &plan;
     r.rank = rank;
     r.save_params = base.measure.save_params == BL_SAVE_FINAL;
+    r.n_spectra = bl_spectrum_count(&base.measure);
     r.payload_len = PAYLOAD_HEADER + BL_METRIC_COUNT * plan.n_records +
-                    (r.save_params ? plan.max_params : 0);
+                    (r.save_params ? plan.max_params : 0) + r.n_spectra * plan.max_params;
     r.checkpoint_seconds = base.experiment.checkpoint_seconds;
     snprintf(r.ckpt_dir, sizeof r.ckpt_dir, "%s.ckpt", path);
     r.started = r.last_line = bl_now();
@@ -360,11 +372,17 @@ int bl_run(const struct bl_run_args *args)
             payload[PAYLOAD_MARGIN_BEST] = res.margin_best;
             memcpy(payload + PAYLOAD_HEADER, res.records,
                    sizeof(double) * BL_METRIC_COUNT * plan.n_records);
+            double *tail = payload + PAYLOAD_HEADER + BL_METRIC_COUNT * plan.n_records;
             if (r.save_params) {
-                double *params = payload + PAYLOAD_HEADER + BL_METRIC_COUNT * plan.n_records;
                 for (long i = 0; i < plan.max_params; i++)
-                    params[i] = i < res.n_params ? res.params[i] : NAN;
+                    tail[i] = i < res.n_params ? res.params[i] : NAN;
+                tail += plan.max_params;
             }
+            /* each spectrum padded to the largest model's length */
+            for (int k = 0; k < r.n_spectra; k++)
+                for (long i = 0; i < plan.max_params; i++)
+                    tail[k * plan.max_params + i] =
+                        i < res.n_params ? res.spectra[k * res.n_params + i] : NAN;
             bl_sched_submit(&par, task, payload, r.payload_len);
         }
         bl_task_result_free(&res);

@@ -15,6 +15,7 @@
 #include "bl_loss.h"
 #include "bl_optim.h"
 #include "bl_reference.h"
+#include "bl_scalapack.h"
 #include "bl_spectrum.h"
 #include "bl_train.h"
 
@@ -57,6 +58,7 @@ struct task {
     double *w_svm;          /* (dim) unit hard-margin SVM direction, or NULL */
     double *layer_work;     /* (3 dim + width) first-layer spectral norm and predictor */
     double *eig;            /* quadratic: (P) the diagonal Hessian A, else NULL */
+    double *unit;           /* (P) zero but for one 1: picks a Hessian column */
     double svm_margin;      /* gamma_SVM of the training set (NaN without a reference) */
     double margin_best;     /* predicted best normalized margin (NaN without a reference) */
     double hvp_log_scale;   /* log of the summed training loss at theta, for HVPs */
@@ -218,9 +220,9 @@ static double gradient_factor(const struct task *t, const struct pass_totals *p)
  * through exact R-operator products over this rank's shard, summed over the
  * group with the same loss scale as the gradient. Needs hvp_log_scale and
  * hvp_factor set for the current theta. */
-static void objective_hvp(void *ctx, const double *v, double *out)
+static void hvp_range(struct task *t, const double *v, double *out, long lo, long hi,
+                      int reduce)
 {
-    struct task *t = ctx;
     if (t->eig) { /* quadratic: H = diag(a) */
         for (long i = 0; i < t->n_params; i++)
             out[i] = t->eig[i] * v[i];
@@ -229,9 +231,8 @@ static void objective_hvp(void *ctx, const double *v, double *out)
     enum bl_loss_kind kind = t->cfg->loss.kind;
     const struct bl_dataset *set = &t->data.train;
     memset(out, 0, sizeof(double) * t->n_params);
-    for (long start = t->train_lo; start < t->train_hi; start += t->ws.max_batch) {
-        int n = (int)(t->train_hi - start < t->ws.max_batch ? t->train_hi - start
-                                                             : t->ws.max_batch);
+    for (long start = lo; start < hi; start += t->ws.max_batch) {
+        int n = (int)(hi - start < t->ws.max_batch ? hi - start : t->ws.max_batch);
         const double *x = set->x + start * set->dim;
         const int *label = set->label + start;
         const double *f = bl_model_forward(&t->model, t->theta, x, n, &t->ws);
@@ -243,9 +244,60 @@ static void objective_hvp(void *ctx, const double *v, double *out)
         for (long i = 0; i < t->n_params; i++)
             out[i] += t->chunk_grad[i];
     }
-    bl_group_sum(t->group, out, t->n_params);
+    if (reduce)
+        bl_group_sum(t->group, out, t->n_params);
     for (long i = 0; i < t->n_params; i++)
         out[i] *= t->hvp_factor;
+}
+
+/* H v over the group: each rank its shard, then the sum (Lanczos, power). */
+static void objective_hvp(void *ctx, const double *v, double *out)
+{
+    struct task *t = ctx;
+    hvp_range(t, v, out, t->train_lo, t->train_hi, 1);
+}
+
+/* Column j of H from the whole training set on this rank alone: ScaLAPACK's
+ * grid gives each rank its own columns, so nothing may be reduced here. */
+static void hessian_column(void *ctx, long j, double *column)
+{
+    struct task *t = ctx;
+    t->unit[j] = 1.0;
+    hvp_range(t, t->unit, column, 0, t->data.train.n, 0);
+    t->unit[j] = 0.0;
+}
+
+int bl_spectrum_count(const struct bl_measure_cfg *measure)
+{
+    return measure->hessian_spectrum == BL_SPEC_NONE         ? 0
+           : measure->hessian_spectrum == BL_SPEC_FIRST_LAST ? 2
+                                                              : 1;
+}
+
+long bl_spectrum_record(const struct bl_measure_cfg *measure, long n_records, int k)
+{
+    if (measure->hessian_spectrum == BL_SPEC_LAST || k == 1)
+        return n_records - 1;
+    return 0;
+}
+
+/* All eigenvalues of the training objective's Hessian at theta, by ScaLAPACK
+ * over the group's ranks, into eigenvalues (P). */
+static void full_spectrum(struct task *t, const struct pass_totals *train, double *eigenvalues)
+{
+    int context = bl_group_blacs_context(t->group);
+    if (context < 0) /* no MPI (unit tests): nothing to distribute over */
+        return;
+    t->hvp_log_scale = train->log_loss_sum;
+    t->hvp_factor = gradient_factor(t, train);
+    int size = bl_group_size(t->group), ranks[4096];
+    for (int r = 0; r < size && r < 4096; r++)
+        ranks[r] = r;
+    struct bl_scalapack_opts opts = {BL_SCALAPACK_PDSYEV, context};
+    char err[BL_ERR_MAX];
+    if (bl_scalapack_eigenvalues_ex(t->n_params, 32, hessian_column, t, ranks, size, &opts,
+                                    eigenvalues, NULL, err, sizeof err))
+        bl_fatal(BL_EXIT_RUNTIME, "Hessian spectrum: %s", err);
 }
 
 /* The top Hessian eigenvalue (measure.sharpness) at theta: value, residual,
@@ -327,8 +379,11 @@ static void layer_metrics(struct task *t, double normalized_margin, double *valu
 }
 
 static void record_metrics(struct task *t, const struct pass_totals *train, double lr,
-                           double *records, long n_records, long r)
+                           double *records, long n_records, long r, double *spectra)
 {
+    for (int k = 0; k < bl_spectrum_count(&t->cfg->measure); k++)
+        if (bl_spectrum_record(&t->cfg->measure, n_records, k) == r)
+            full_spectrum(t, train, spectra + (long)k * t->n_params);
     const struct bl_config *cfg = t->cfg;
     struct pass_totals test = {NAN, NAN, 0, NAN};
     if (t->data.test.n > 0 && !t->eig)
@@ -457,6 +512,10 @@ static int task_setup(struct task *t, const struct bl_config *cfg, uint64_t seed
         }
     }
     const struct bl_measure_cfg *mc = &cfg->measure;
+    if (bl_spectrum_count(mc)) {
+        t->unit = bl_calloc((size_t)P, sizeof(double));
+        bl_workspace_alloc_hvp(&t->ws, &t->model);
+    }
     if (mc->sharpness != BL_SHARP_NONE) {
         bl_workspace_alloc_hvp(&t->ws, &t->model);
         size_t work = mc->sharpness == BL_SHARP_LANCZOS
@@ -484,6 +543,7 @@ static void task_free(struct task *t)
     free(t->margin);
     free(t->spectrum_work);
     free(t->layer_work);
+    free(t->unit);
     free(t->eig);
     free(t->mu);
     free(t->w_svm);
@@ -548,6 +608,8 @@ static int state_arrays(struct task *t, struct bl_task_result *res, double **arr
             arrays[k] = t->epoch_velocity, lengths[k++] = t->n_params;
     }
     arrays[k] = res->records, lengths[k++] = BL_METRIC_COUNT * res->n_records;
+    if (res->n_spectra)
+        arrays[k] = res->spectra, lengths[k++] = res->n_spectra * t->n_params;
     return k;
 }
 
@@ -645,6 +707,10 @@ int bl_train_task(const struct bl_config *cfg, uint64_t seed, const struct bl_gr
     for (long i = 0; i < BL_METRIC_COUNT * n_records; i++)
         res->records[i] = NAN;
     res->status = BL_STATUS_OK;
+    res->n_spectra = bl_spectrum_count(&cfg->measure);
+    res->spectra = bl_malloc(sizeof(double) * (size_t)(res->n_spectra * t.n_params + 1));
+    for (long i = 0; i < res->n_spectra * t.n_params; i++)
+        res->spectra[i] = NAN;
 
     int loss_based = opt->schedule == BL_SCHED_LOSS_BASED;
     long steps_per_epoch = t.full_batch ? 1 : t.batcher.steps_per_epoch;
@@ -709,7 +775,7 @@ int bl_train_task(const struct bl_config *cfg, uint64_t seed, const struct bl_gr
         }
         double lr = loss_based ? ls.alpha / exp(ls.epoch_log_objective) : opt->lr;
         if (record_now) {
-            record_metrics(&t, &full, lr, res->records, n_records, ls.next_record);
+            record_metrics(&t, &full, lr, res->records, n_records, ls.next_record, res->spectra);
             ls.next_record++;
         }
         int measured = have_batch || record_now || epoch_start; /* full is this step's */
@@ -804,6 +870,7 @@ int bl_train_hvp_costs(const struct bl_config *cfg, uint64_t seed, int repeats, 
 
 void bl_task_result_free(struct bl_task_result *res)
 {
+    free(res->spectra);
     free(res->records);
     free(res->params);
     memset(res, 0, sizeof *res);

@@ -76,6 +76,9 @@ expect "Lanczos sharpness, group_size 2 agrees with 1 (to its tolerance)" bash -
   mpirun -np 2 $BL run $cfg -o $tmp/sh1.nc --set measure.sharpness=lanczos --set measure.sharpness_tol=1e-9 &&
   mpirun -np 2 $BL run $cfg -o $tmp/sh2.nc --set measure.sharpness=lanczos --set measure.sharpness_tol=1e-9 --set parallel.group_size=2 &&
   $PY tests/compare_outputs.py $tmp/sh1.nc $tmp/sh2.nc --rtol 1e-6 --skip sharpness_residual"
+expect "ScaLAPACK Hessian spectrum: top = Lanczos sharpness, groups of 1 and 2 agree" bash -c "
+  for g in 1 2; do mpirun -np 2 $BL run $cfg -o $tmp/hs\$g.nc --set measure.hessian_spectrum=first_last --set measure.sharpness=lanczos --set measure.sharpness_tol=1e-10 --set parallel.group_size=\$g || exit 1; done &&
+  $PY tests/check_spectrum.py $tmp/hs1.nc $tmp/hs2.nc && $PY tests/check_output.py $tmp/hs2.nc"
 expect "output contract (data-parallel)" $PY tests/check_output.py "$tmp/dp2.nc"
 expect "ScaLAPACK eigenvalues = LAPACK on 1, 2 and 4 ranks" bash tests/mpi/run_scalapack_test.sh
 
@@ -203,6 +206,11 @@ expect "check prints the resolved config and the plan" bash -c "$BL check $cfg -
 expect "check output parses back as a config" bash -c "$BL check $cfg | grep -v '^#' > $tmp/resolved.ini && $BL check $tmp/resolved.ini >/dev/null"
 expect "--help and --version" bash -c "$BL --help | grep -q 'biaslab run' && $BL --version | grep -q biaslab"
 expect "bench runs (quick)" "$BL" bench --quick
+
+echo "== sanitizers and fuzz corpus"
+expect "unit tests under ASan + UBSan (make test-sanitize)" make -s --no-print-directory AUTO_DEPS=0 test-sanitize
+expect "quickstart (300 steps, 2 seeds) valgrind-clean" bash tests/sanitize/valgrind_quickstart.sh
+expect "fuzz targets replay their seeds and corpus" make -s --no-print-directory AUTO_DEPS=0 fuzz-replay
 
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]

@@ -21,6 +21,9 @@ python3-matplotlib      /usr/lib/python3/dist-packages/matplotlib/__init__.py
 dataset-fashion-mnist   /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz
 slurm-wlm               /usr/sbin/slurmctld
 munge                   /usr/sbin/munged
+clang                   /usr/bin/clang
+libclang-rt-14-dev      /usr/lib/llvm-14/lib/clang/14.0.6/lib/linux/libclang_rt.fuzzer-x86_64.a
+valgrind                /usr/bin/valgrind
 '
 missing=$(printf '%s\n' "$list" | while read -r pkg file; do
   [ -n "$pkg" ] || continue
