@@ -56,6 +56,8 @@ struct bl_model_cfg {
     int bias;                   /* 0/1; bias-free is homogeneous */
     double init_scale;          /* multiplies the default N(0, 1/fan_in) init */
     double eig_max, eig_min;    /* quadratic: Hessian eigenvalues, geometric from max to min */
+    int normalize;              /* mlp: RMS-normalize each hidden pre-activation (no affine) */
+    int train_last;             /* 0: the last layer stays at its initialization */
 };
 
 struct bl_loss_cfg {

@@ -22,6 +22,7 @@ struct bl_model {
     long weight_offset[BL_MAX_LAYERS]; /* W_l (dims[l+1], dims[l]) at theta + offset */
     long bias_offset[BL_MAX_LAYERS];   /* b_l (dims[l+1]), or -1 */
     int degree;                      /* homogeneity degree: L when bias-free, else 0 */
+    int normalize;                   /* hidden pre-activations RMS-normalized */
 };
 
 /* Per-batch buffers, sized once for at most max_batch examples. */
@@ -40,6 +41,12 @@ struct bl_workspace {
     double *rdelta;               /* (batch, max dim) R{delta} */
     double *rdelta_prev;          /* (batch, max dim) */
     double *rblock;
+    /* normalized hidden layers: h = z / r with r = sqrt(mean z^2) per example */
+    double *norm_h[BL_MAX_LAYERS];  /* (batch, dims[l+1]) */
+    double *norm_r[BL_MAX_LAYERS];  /* (batch) */
+    double *rnorm_h[BL_MAX_LAYERS]; /* (batch, dims[l+1]) R{h} */
+    double *rnorm_r[BL_MAX_LAYERS]; /* (batch) R{r} */
+    double *norm_block;
 };
 
 /* Build the layer shapes for inputs of dim features and outputs outputs. */

@@ -141,6 +141,14 @@ static const struct key_desc keys[] = {
     {.section = "model", .key = "eig_min", .type = T_DOUBLE, .min = 0, .min_open = 1,
      .max = 1e12, .def = "0.1", .desc = "quadratic: smallest Hessian eigenvalue",
      FIELD(model.eig_min)},
+    {.section = "model", .key = "normalize", .type = T_BOOL, .def = "false",
+     .desc = "mlp: follow each hidden layer by an RMS normalization without affine "
+             "parameters (scale-invariant in that layer's weights; needs bias = false)",
+     FIELD(model.normalize)},
+    {.section = "model", .key = "train_last", .type = T_BOOL, .def = "true",
+     .desc = "false: keep the last layer fixed at its initialization (with normalize, the "
+             "loss is then scale-invariant in all trained weights)",
+     FIELD(model.train_last)},
     {.section = "model", .key = "init_scale", .type = T_DOUBLE, .min = 0, .min_open = 1,
      .max = 1e6, .def = "1.0", .desc = "multiplies the default N(0, 1/fan_in) initialization",
      FIELD(model.init_scale)},

@@ -35,6 +35,13 @@ const struct bl_metric_info bl_metric_table[BL_METRIC_COUNT] = {
     [BL_M_SVM_COSINE] = {"svm_cosine", "cos(linear predictor, w_SVM)", "1"},
     [BL_M_MARGIN_RATIO] = {"margin_ratio", "normalized margin / predicted best (margin_best)",
                            "1"},
+    [BL_M_TRAINED_NORM] = {"trained_norm", "norm ||w|| of the trained parameters", "1"},
+    [BL_M_EFFECTIVE_LR] = {"effective_lr", "effective learning rate lr / ||w||^2", "1"},
+    [BL_M_SPHERICAL_SHARPNESS] = {"spherical_sharpness",
+                                  "sharpness on the unit sphere ||w||^2 lambda_1", "1"},
+    [BL_M_EQUILIBRIUM_NORM] = {"equilibrium_norm",
+                               "predicted ||w|| at equilibrium (lr G / (wd (2 - lr wd)))^(1/4)",
+                               "1"},
 };
 
 double bl_norm2(const double *x, long n)

@@ -43,6 +43,9 @@ void bl_model_build(struct bl_model *m, const struct bl_model_cfg *cfg, int dim,
     /* relu, leaky relu and identity are 1-homogeneous, so a bias-free stack of
      * L layers is L-homogeneous: f(c theta) = c^L f(theta). */
     m->degree = m->bias ? 0 : m->n_layers;
+    m->normalize = cfg->kind == BL_MODEL_MLP && cfg->normalize;
+    if (m->normalize)
+        m->degree = 1; /* only the last layer's scale matters: 1-homogeneous */
 }
 
 void bl_model_layout(const struct bl_model *m, char *buf, size_t len)
@@ -96,6 +99,19 @@ void bl_workspace_alloc(struct bl_workspace *ws, const struct bl_model *m, int m
     ws->delta = p;
     p += (long)max_batch * max_dim(m);
     ws->delta_prev = p;
+    if (m->normalize) {
+        long norm_total = 0;
+        for (int l = 0; l < m->n_layers - 1; l++)
+            norm_total += 2L * max_batch * (m->dims[l + 1] + 1);
+        ws->norm_block = bl_malloc(sizeof(double) * (size_t)norm_total);
+        double *q = ws->norm_block;
+        for (int l = 0; l < m->n_layers - 1; l++) {
+            ws->norm_h[l] = q, q += (long)max_batch * m->dims[l + 1];
+            ws->rnorm_h[l] = q, q += (long)max_batch * m->dims[l + 1];
+            ws->norm_r[l] = q, q += max_batch;
+            ws->rnorm_r[l] = q, q += max_batch;
+        }
+    }
 }
 
 void bl_workspace_alloc_hvp(struct bl_workspace *ws, const struct bl_model *m)
@@ -118,6 +134,7 @@ void bl_workspace_alloc_hvp(struct bl_workspace *ws, const struct bl_model *m)
 
 void bl_workspace_free(struct bl_workspace *ws)
 {
+    free(ws->norm_block);
     free(ws->rblock);
     free(ws->block);
     memset(ws, 0, sizeof *ws);
@@ -145,6 +162,38 @@ static void leaky_relu_in_place(double *restrict a, long count, double slope)
     }
 }
 
+/* Per example (row of z (n, d)): r = sqrt(mean z^2), h = z / r. h goes to
+ * both z (in place) and h_out, r to r_out (n). */
+static void rms_normalize(double *z, int n, int d, double *h_out, double *r_out)
+{
+    for (int i = 0; i < n; i++) {
+        double *row = z + (long)i * d, ms = 0;
+        for (int j = 0; j < d; j++)
+            ms += row[j] * row[j];
+        /* an all-zero row (a dead relu layer below) has no scale to remove:
+         * keep it at zero rather than divide 0 by 0 */
+        double r = ms > 0 ? sqrt(ms / d) : 1.0;
+        r_out[i] = r;
+        for (int j = 0; j < d; j++)
+            h_out[(long)i * d + j] = row[j] = row[j] / r;
+    }
+}
+
+/* g (n, d): gradient with respect to h -> with respect to z, by the Jacobian
+ * of the normalization, symmetric: J = (I - h h^T / d) / r. */
+static void rms_backward(double *g, const double *h, const double *r, int n, int d)
+{
+    for (int i = 0; i < n; i++) {
+        double *gi = g + (long)i * d;
+        const double *hi = h + (long)i * d;
+        double c = 0;
+        for (int j = 0; j < d; j++)
+            c += hi[j] * gi[j];
+        for (int j = 0; j < d; j++)
+            gi[j] = (gi[j] - hi[j] * c / d) / r[i];
+    }
+}
+
 const double *bl_model_forward(const struct bl_model *m, const double *theta,
                                const double *x, int n, struct bl_workspace *ws)
 {
@@ -165,6 +214,8 @@ const double *bl_model_forward(const struct bl_model *m, const double *theta,
             for (int i = 0; i < n; i++)
                 for (int j = 0; j < dout; j++)
                     a[(long)i * dout + j] += b[j];
+        if (m->normalize && l < m->n_layers - 1)
+            rms_normalize(a, n, dout, ws->norm_h[l], ws->norm_r[l]);
         if (hidden)
             leaky_relu_in_place(a, (long)n * dout, slope);
         in = a;
@@ -206,8 +257,34 @@ void bl_model_backward(const struct bl_model *m, const double *theta, const doub
             double slope = m->activation == BL_ACT_LEAKY_RELU ? m->leaky_slope : 0.0;
             multiply_by_slope(prev, a, (long)n * din, slope);
         }
+        if (m->normalize)
+            rms_backward(prev, ws->norm_h[l - 1], ws->norm_r[l - 1], n, din);
         ws->delta_prev = delta;
         ws->delta = prev;
+    }
+}
+
+/* R-operator through the normalization: g, rg (n, d) are the gradient
+ * with respect to h and its R{}; both become the same with respect to z.
+ * dz = (g - h c / d) / r with c = h . g, so
+ * R{dz} = -R{r}/r dz + (R{g} - R{h} c / d - h R{c} / d) / r,
+ * R{c} = R{h} . g + h . R{g}. */
+static void rms_rbackward(double *g, double *rg, const double *h, const double *r,
+                          const double *rh, const double *rr, int n, int d)
+{
+    for (int i = 0; i < n; i++) {
+        double *gi = g + (long)i * d, *rgi = rg + (long)i * d;
+        const double *hi = h + (long)i * d, *rhi = rh + (long)i * d;
+        double c = 0, rc = 0;
+        for (int j = 0; j < d; j++) {
+            c += hi[j] * gi[j];
+            rc += rhi[j] * gi[j] + hi[j] * rgi[j];
+        }
+        for (int j = 0; j < d; j++) {
+            double dz = (gi[j] - hi[j] * c / d) / r[i];
+            rgi[j] = -rr[i] / r[i] * dz + (rgi[j] - rhi[j] * c / d - hi[j] * rc / d) / r[i];
+            gi[j] = dz;
+        }
     }
 }
 
@@ -232,6 +309,21 @@ const double *bl_model_rforward(const struct bl_model *m, const double *theta,
             for (int i = 0; i < n; i++)
                 for (int j = 0; j < dout; j++)
                     rz[(long)i * dout + j] += c[j];
+        }
+        if (m->normalize && l < m->n_layers - 1) {
+            /* R{r} = h . R{z} / d;  R{h} = (R{z} - h R{r}) / r */
+            const double *h = ws->norm_h[l], *r = ws->norm_r[l];
+            for (int i = 0; i < n; i++) {
+                double *rzi = rz + (long)i * dout;
+                const double *hi = h + (long)i * dout;
+                double s = 0;
+                for (int j = 0; j < dout; j++)
+                    s += hi[j] * rzi[j];
+                s /= dout;
+                ws->rnorm_r[l][i] = s;
+                for (int j = 0; j < dout; j++)
+                    rzi[j] = ws->rnorm_h[l][(long)i * dout + j] = (rzi[j] - hi[j] * s) / r[i];
+            }
         }
         if (l < m->n_layers - 1 && m->activation != BL_ACT_IDENTITY)
             multiply_by_slope(rz, ws->post[l], (long)n * dout,
@@ -288,6 +380,9 @@ void bl_model_rbackward(const struct bl_model *m, const double *theta, const dou
             multiply_by_slope(prev, ws->post[l - 1], (long)n * din, slope);
             multiply_by_slope(rprev, ws->post[l - 1], (long)n * din, slope);
         }
+        if (m->normalize)
+            rms_rbackward(prev, rprev, ws->norm_h[l - 1], ws->norm_r[l - 1],
+                          ws->rnorm_h[l - 1], ws->rnorm_r[l - 1], n, din);
         ws->delta_prev = delta;
         ws->delta = prev;
         ws->rdelta_prev = rdelta;

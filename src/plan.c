@@ -67,6 +67,18 @@ int bl_plan_make(const struct bl_config *base, struct bl_plan *plan, char *err,
             return 1;
         }
     }
+    const struct bl_model_cfg *mc = &base->model;
+    if ((mc->normalize || !mc->train_last) && mc->bias) {
+        snprintf(err, err_len,
+                 "model.normalize = true and model.train_last = false need model.bias = false "
+                 "(a bias breaks the scale invariance they are for)");
+        return 1;
+    }
+    if (mc->normalize && mc->kind != BL_MODEL_MLP) {
+        snprintf(err, err_len, "model.normalize = true needs model.kind = mlp (it normalizes "
+                               "hidden layers)");
+        return 1;
+    }
     plan->n_points = bl_config_n_points(base);
     plan->n_seeds = base->experiment.seeds;
     plan->n_tasks = plan->n_points * plan->n_seeds;

@@ -59,6 +59,9 @@ struct task {
     double *layer_work;     /* (3 dim + width) first-layer spectral norm and predictor */
     double *eig;            /* quadratic: (P) the diagonal Hessian A, else NULL */
     double *unit;           /* (P) zero but for one 1: picks a Hessian column */
+    long frozen_lo, frozen_hi; /* [lo, hi) of theta kept fixed (train_last = false) */
+    double *frozen;         /* (frozen_hi - frozen_lo) their initial values */
+    double *hvp_in;         /* (P) v with the frozen part zeroed */
     double svm_margin;      /* gamma_SVM of the training set (NaN without a reference) */
     double margin_best;     /* predicted best normalized margin (NaN without a reference) */
     double hvp_log_scale;   /* log of the summed training loss at theta, for HVPs */
@@ -198,6 +201,9 @@ static void pass(struct task *t, const struct bl_dataset *set, const int *idx, l
             for (long i = 0; i < t->n_params; i++)
                 t->grad[i] /= sums[0];
     }
+    if (want_grad) /* a frozen layer has no gradient */
+        for (long i = t->frozen_lo; i < t->frozen_hi; i++)
+            t->grad[i] = 0;
     totals->log_loss_sum = S_max == -INFINITY ? -INFINITY : S_max + log(sums[0]);
     totals->correct = sums[1];
     totals->count = sums[2];
@@ -230,6 +236,12 @@ static void hvp_range(struct task *t, const double *v, double *out, long lo, lon
     }
     enum bl_loss_kind kind = t->cfg->loss.kind;
     const struct bl_dataset *set = &t->data.train;
+    if (t->frozen) { /* the Hessian over the trained parameters only */
+        memcpy(t->hvp_in, v, sizeof(double) * t->n_params);
+        for (long i = t->frozen_lo; i < t->frozen_hi; i++)
+            t->hvp_in[i] = 0;
+        v = t->hvp_in;
+    }
     memset(out, 0, sizeof(double) * t->n_params);
     for (long start = lo; start < hi; start += t->ws.max_batch) {
         int n = (int)(hi - start < t->ws.max_batch ? hi - start : t->ws.max_batch);
@@ -248,6 +260,8 @@ static void hvp_range(struct task *t, const double *v, double *out, long lo, lon
         bl_group_sum(t->group, out, t->n_params);
     for (long i = 0; i < t->n_params; i++)
         out[i] *= t->hvp_factor;
+    for (long i = t->frozen_lo; i < t->frozen_hi; i++)
+        out[i] = 0;
 }
 
 /* H v over the group: each rank its shard, then the sum (Lanczos, power). */
@@ -378,6 +392,25 @@ static void layer_metrics(struct task *t, double normalized_margin, double *valu
     value[BL_M_MARGIN_RATIO] = normalized_margin / t->margin_best;
 }
 
+/* SCIENCE.md 4, for the trained parameters w: effective rate lr/||w||^2,
+ * spherical sharpness ||w||^2 lambda_1 (meaningful when the loss is
+ * scale-invariant in w), and the equilibrium norm that GD with weight decay
+ * approaches, ||w||^4 = lr G / (wd (2 - lr wd)) with G = ||grad L(w/||w||)||^2
+ * = ||w||^2 ||grad L(w)||^2. value[] already holds grad_norm and sharpness. */
+static void scale_invariant_metrics(struct task *t, double lr, double *value)
+{
+    double sq = 0;
+    for (long i = 0; i < t->n_params; i++)
+        if (i < t->frozen_lo || i >= t->frozen_hi)
+            sq += t->theta[i] * t->theta[i];
+    value[BL_M_TRAINED_NORM] = sqrt(sq);
+    value[BL_M_EFFECTIVE_LR] = lr / sq;
+    value[BL_M_SPHERICAL_SHARPNESS] = sq * value[BL_M_SHARPNESS];
+    double wd = t->cfg->optim.weight_decay;
+    double G = sq * value[BL_M_GRAD_NORM] * value[BL_M_GRAD_NORM];
+    value[BL_M_EQUILIBRIUM_NORM] = wd > 0 ? pow(lr * G / (wd * (2 - lr * wd)), 0.25) : NAN;
+}
+
 static void record_metrics(struct task *t, const struct pass_totals *train, double lr,
                            double *records, long n_records, long r, double *spectra)
 {
@@ -416,6 +449,7 @@ static void record_metrics(struct task *t, const struct pass_totals *train, doub
                           &value[BL_M_SHARPNESS_ITERS]);
         value[BL_M_ETA_SHARPNESS] = lr * value[BL_M_SHARPNESS];
     }
+    scale_invariant_metrics(t, lr, value); /* uses grad_norm and sharpness */
     for (int m = 0; m < BL_METRIC_COUNT; m++)
         records[(long)m * n_records + r] = value[m];
 }
@@ -458,6 +492,15 @@ static int task_setup(struct task *t, const struct bl_config *cfg, uint64_t seed
             t->epoch_velocity = p, p += P;
     }
     bl_model_init(&t->model, seed, t->theta);
+    if (!cfg->model.train_last && cfg->model.kind != BL_MODEL_QUADRATIC) {
+        int L = t->model.n_layers;
+        t->frozen_lo = t->model.weight_offset[L - 1];
+        t->frozen_hi = t->frozen_lo + (long)t->model.dims[L] * t->model.dims[L - 1];
+        t->frozen = bl_malloc(sizeof(double) * (size_t)(t->frozen_hi - t->frozen_lo));
+        memcpy(t->frozen, t->theta + t->frozen_lo,
+               sizeof(double) * (size_t)(t->frozen_hi - t->frozen_lo));
+        t->hvp_in = bl_malloc(sizeof(double) * (size_t)P);
+    }
 
     shard(cfg->data.n_train, g, &t->train_lo, &t->train_hi);
     shard(cfg->data.n_test, g, &t->test_lo, &t->test_hi);
@@ -543,6 +586,8 @@ static void task_free(struct task *t)
     free(t->margin);
     free(t->spectrum_work);
     free(t->layer_work);
+    free(t->frozen);
+    free(t->hvp_in);
     free(t->unit);
     free(t->eig);
     free(t->mu);
@@ -811,6 +856,9 @@ int bl_train_task(const struct bl_config *cfg, uint64_t seed, const struct bl_gr
          * without weight decay that must not turn into inf * 0 = NaN */
         double decay = opt->weight_decay > 0 ? lr * opt->weight_decay : 0.0;
         bl_optim_step(opt, t.n_params, step_scale, t.grad, decay, t.theta, t.velocity);
+        if (t.frozen) /* weight decay must not shrink the fixed layer either */
+            memcpy(t.theta + t.frozen_lo, t.frozen,
+                   sizeof(double) * (size_t)(t.frozen_hi - t.frozen_lo));
     }
     res->steps_done = ls.step;
     res->n_params = t.n_params;

@@ -89,7 +89,9 @@ static void test_gradients_every_model_and_loss(void)
                 for (int bias = 0; bias < 2; bias++)
                     for (int l = 0; l < 5; l++) {
                         struct bl_model_cfg mc = {kind ? BL_MODEL_MLP : BL_MODEL_LINEAR,
-                                                  depth, 5, acts[a], 0.2, bias, 1.0, 0, 0};
+                                                  depth, 5, acts[a], 0.2, bias, 1.0, 0, 0, 0, 1};
+                        /* bias-free MLPs also with normalized hidden layers */
+                        mc.normalize = kind && !bias && l % 2;
                         double err = gradient_error(&mc, losses[l].loss, losses[l].outputs);
                         if (err > 1e-5)
                             fprintf(stderr, "\n  gradient error %.3g: model %d depth %d act %d "
@@ -114,7 +116,7 @@ static double output_and_gradient(const struct bl_model *m, const double *theta,
 static double euler_defect(int depth, enum bl_activation act, int bias)
 {
     struct bl_model_cfg mc = {depth == 1 ? BL_MODEL_LINEAR : BL_MODEL_MLP, depth, 6, act, 0.1,
-                              bias, 1.0, 0, 0};
+                              bias, 1.0, 0, 0, 0, 1};
     struct bl_model m;
     bl_model_build(&m, &mc, DIM, 1);
     struct bl_workspace ws;
@@ -149,7 +151,7 @@ static void test_euler_identity_homogeneous(void)
 
 static void test_rescaling_is_power_of_scale(void)
 {
-    struct bl_model_cfg mc = {BL_MODEL_MLP, 3, 8, BL_ACT_LEAKY_RELU, 0.1, 0, 1.0, 0, 0};
+    struct bl_model_cfg mc = {BL_MODEL_MLP, 3, 8, BL_ACT_LEAKY_RELU, 0.1, 0, 1.0, 0, 0, 0, 1};
     struct bl_model m;
     bl_model_build(&m, &mc, DIM, 1);
     CU_ASSERT_EQUAL(m.degree, 3);
@@ -169,7 +171,7 @@ static void test_rescaling_is_power_of_scale(void)
 
 static void test_layout_and_init(void)
 {
-    struct bl_model_cfg mc = {BL_MODEL_MLP, 2, 3, BL_ACT_RELU, 0.1, 1, 2.0, 0, 0};
+    struct bl_model_cfg mc = {BL_MODEL_MLP, 2, 3, BL_ACT_RELU, 0.1, 1, 2.0, 0, 0, 0, 1};
     struct bl_model m;
     bl_model_build(&m, &mc, 4, 2);
     /* W1 (3,4), W2 (2,3), b1 (3), b2 (2) */
@@ -181,7 +183,7 @@ static void test_layout_and_init(void)
     bl_model_layout(&m, layout, sizeof layout);
     CU_ASSERT_STRING_EQUAL(layout, "W1(3,4) W2(2,3) b1(3) b2(2)");
     /* a big layer's weights have std init_scale / sqrt(fan_in) */
-    struct bl_model_cfg wide = {BL_MODEL_LINEAR, 1, 1, BL_ACT_RELU, 0.1, 0, 2.0, 0, 0};
+    struct bl_model_cfg wide = {BL_MODEL_LINEAR, 1, 1, BL_ACT_RELU, 0.1, 0, 2.0, 0, 0, 0, 1};
     struct bl_model lin;
     bl_model_build(&lin, &wide, 400, 100);
     double *theta = malloc(sizeof(double) * lin.n_params);
@@ -283,16 +285,64 @@ static void test_hvp_every_model_and_loss(void)
                 for (int bias = 0; bias < 2; bias++)
                     for (int l = 0; l < 5; l++) {
                         struct bl_model_cfg mc = {kind ? BL_MODEL_MLP : BL_MODEL_LINEAR,
-                                                  depth, 5, acts[a], 0.2, bias, 1.0, 0, 0};
+                                                  depth, 5, acts[a], 0.2, bias, 1.0, 0, 0, 0, 1};
+                        mc.normalize = kind && !bias && l % 2;
                         double fd, asym;
                         hvp_errors(&mc, losses[l].loss, losses[l].outputs, &fd, &asym);
-                        if (fd > 1e-5 || asym > 1e-12)
+                        if (!(fd < 1e-5 && asym < 1e-12))
                             fprintf(stderr, "\n  hvp error %.3g asymmetry %.3g: model %d depth %d "
                                             "act %d bias %d loss %d\n", fd, asym, kind, depth,
                                     a, bias, l);
                         CU_ASSERT(fd < 1e-5);
                         CU_ASSERT(asym < 1e-12);
                     }
+}
+
+/* SCIENCE.md 4: with RMS-normalized hidden layers the outputs do not change
+ * when a hidden layer's weights are scaled, so <W_l, grad_{W_l} f> = 0. */
+static void test_normalized_layers_are_scale_invariant(void)
+{
+    struct bl_model_cfg mc = {BL_MODEL_MLP, 3, 7, BL_ACT_RELU, 0.1, 0, 1.0, 0, 0, 1, 1};
+    struct bl_model m;
+    bl_model_build(&m, &mc, DIM, 3);
+    struct bl_workspace ws;
+    bl_workspace_alloc(&ws, &m, 1);
+    double *theta = malloc(sizeof(double) * m.n_params), *grad = malloc(sizeof(double) * m.n_params);
+    bl_model_init(&m, 4, theta);
+    double x[DIM] = {0.5, -1.0, 2.0, 0.25}, f[3], g[3];
+    memcpy(f, bl_model_forward(&m, theta, x, 1, &ws), sizeof f);
+    for (int l = 0; l < 2; l++) { /* the two hidden layers, one at a time */
+        long count = (long)m.dims[l + 1] * m.dims[l];
+        double *w = theta + m.weight_offset[l];
+        for (long i = 0; i < count; i++)
+            w[i] *= 3.7;
+        memcpy(g, bl_model_forward(&m, theta, x, 1, &ws), sizeof g);
+        for (int k = 0; k < 3; k++)
+            BL_ASSERT_CLOSE(g[k], f[k], 1e-13);
+        for (long i = 0; i < count; i++)
+            w[i] /= 3.7;
+    }
+    /* <W_l, grad_{W_l} f_0> = 0 for hidden layers, = f_0 for the last (degree 1) */
+    bl_model_forward(&m, theta, x, 1, &ws);
+    ws.delta[0] = 1, ws.delta[1] = ws.delta[2] = 0;
+    bl_model_backward(&m, theta, x, 1, ws.delta, &ws, grad);
+    for (int l = 0; l < 3; l++) {
+        double dot = 0;
+        long count = (long)m.dims[l + 1] * m.dims[l];
+        for (long i = 0; i < count; i++)
+            dot += theta[m.weight_offset[l] + i] * grad[m.weight_offset[l] + i];
+        BL_ASSERT_CLOSE(dot, l < 2 ? 0.0 : f[0], 1e-12);
+    }
+    /* and normalization is what makes it so: without it, scaling changes f */
+    mc.normalize = 0;
+    bl_model_build(&m, &mc, DIM, 3);
+    double before = bl_model_forward(&m, theta, x, 1, &ws)[0];
+    for (long i = 0; i < (long)m.dims[1] * m.dims[0]; i++)
+        theta[i] *= 3.7;
+    CU_ASSERT(fabs(bl_model_forward(&m, theta, x, 1, &ws)[0] - before) > 1e-3 * fabs(before));
+    free(theta);
+    free(grad);
+    bl_workspace_free(&ws);
 }
 
 void bl_test_register_model(void)
@@ -303,4 +353,5 @@ void bl_test_register_model(void)
     BL_ADD_TEST(s, test_rescaling_is_power_of_scale);
     BL_ADD_TEST(s, test_layout_and_init);
     BL_ADD_TEST(s, test_hvp_every_model_and_loss);
+    BL_ADD_TEST(s, test_normalized_layers_are_scale_invariant);
 }

@@ -372,6 +372,46 @@ static void test_quadratic_diverges_iff_past_two_over_eta(void)
     }
 }
 
+/* SCIENCE.md 4: GD with weight decay on a scale-invariant loss obeys
+ * ||w_{t+1}||^2 = (1 - lr wd)^2 ||w_t||^2 + lr^2 ||grad L(w_t)||^2 exactly,
+ * since w^T grad L = 0. Checked at every step to 1e-12. */
+static void test_norm_identity_scale_invariant(void)
+{
+    struct bl_config c = small_task();
+    c.data.kind = BL_DATA_CLUSTERS;
+    c.data.classes = 3;
+    c.model.kind = BL_MODEL_MLP;
+    c.model.depth = 3;
+    c.model.width = 16;
+    c.model.normalize = 1;
+    c.model.train_last = 0;
+    c.loss.kind = BL_LOSS_CROSS_ENTROPY;
+    c.optim.lr = 0.5;
+    c.optim.weight_decay = 0.01;
+    c.optim.steps = 100;
+    c.measure.every = 1;
+    struct bl_task_result r;
+    char err[128];
+    CU_ASSERT_EQUAL_FATAL(bl_train_task(&c, 3, NULL, NULL, &r, err, sizeof err), 0);
+    double worst = 0, eta = c.optim.lr, wd = c.optim.weight_decay;
+    for (long k = 0; k + 1 < r.n_records; k++) {
+        double w = metric(&r, BL_M_TRAINED_NORM, k), g = metric(&r, BL_M_GRAD_NORM, k);
+        double next = metric(&r, BL_M_TRAINED_NORM, k + 1);
+        double predicted = (1 - eta * wd) * (1 - eta * wd) * w * w + eta * eta * g * g;
+        worst = fmax(worst, fabs(predicted - next * next) / (next * next));
+    }
+    CU_ASSERT(worst < 1e-12);
+    /* without normalization the identity does not hold */
+    c.model.normalize = 0;
+    bl_task_result_free(&r);
+    CU_ASSERT_EQUAL_FATAL(bl_train_task(&c, 3, NULL, NULL, &r, err, sizeof err), 0);
+    double w = metric(&r, BL_M_TRAINED_NORM, 0), g = metric(&r, BL_M_GRAD_NORM, 0);
+    double next = metric(&r, BL_M_TRAINED_NORM, 1);
+    double predicted = (1 - eta * wd) * (1 - eta * wd) * w * w + eta * eta * g * g;
+    CU_ASSERT(fabs(predicted - next * next) / (next * next) > 1e-6);
+    bl_task_result_free(&r);
+}
+
 void bl_test_register_optim(void)
 {
     CU_pSuite s = CU_add_suite("optim", NULL, NULL);
@@ -386,4 +426,5 @@ void bl_test_register_optim(void)
     BL_ADD_TEST(s, test_linear_direction_reaches_svm);
     BL_ADD_TEST(s, test_two_layer_symmetric_reaches_global_max_margin);
     BL_ADD_TEST(s, test_quadratic_diverges_iff_past_two_over_eta);
+    BL_ADD_TEST(s, test_norm_identity_scale_invariant);
 }
