@@ -41,7 +41,8 @@ struct bl_workspace {
     double *rdelta;               /* (batch, max dim) R{delta} */
     double *rdelta_prev;          /* (batch, max dim) */
     double *rblock;
-    /* normalized hidden layers: h = z / r with r = sqrt(mean z^2) per example */
+    /* normalized hidden layers: h = c / r, c = z - mean(z), r = sqrt(mean c^2),
+     * per example */
     double *norm_h[BL_MAX_LAYERS];  /* (batch, dims[l+1]) */
     double *norm_r[BL_MAX_LAYERS];  /* (batch) */
     double *rnorm_h[BL_MAX_LAYERS]; /* (batch, dims[l+1]) R{h} */

@@ -142,7 +142,7 @@ static const struct key_desc keys[] = {
      .max = 1e12, .def = "0.1", .desc = "quadratic: smallest Hessian eigenvalue",
      FIELD(model.eig_min)},
     {.section = "model", .key = "normalize", .type = T_BOOL, .def = "false",
-     .desc = "mlp: follow each hidden layer by an RMS normalization without affine "
+     .desc = "mlp: follow each hidden layer by a layer normalization without affine "
              "parameters (scale-invariant in that layer's weights; needs bias = false)",
      FIELD(model.normalize)},
     {.section = "model", .key = "train_last", .type = T_BOOL, .def = "true",

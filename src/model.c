@@ -162,10 +162,28 @@ static void leaky_relu_in_place(double *restrict a, long count, double slope)
     }
 }
 
-/* Per example (row of z (n, d)): r = sqrt(mean z^2), h = z / r. h goes to
+/* Subtract each row's mean: the projection P = I - 1 1^T / d, linear, so it
+ * commutes with the R-operator and is its own transpose. x: (n, d). */
+static void center_rows(double *x, int n, int d)
+{
+    for (int i = 0; i < n; i++) {
+        double *row = x + (long)i * d, mean = 0;
+        for (int j = 0; j < d; j++)
+            mean += row[j];
+        mean /= d;
+        for (int j = 0; j < d; j++)
+            row[j] -= mean;
+    }
+}
+
+/* Layer normalization without affine parameters, per example (row of z
+ * (n, d)): c = z - mean(z), r = sqrt(mean c^2), h = c / r. Centering keeps
+ * about half of each row positive for the relu after it, so a row cannot
+ * collapse towards zero (where 1/r would blow the gradients up). h goes to
  * both z (in place) and h_out, r to r_out (n). */
 static void rms_normalize(double *z, int n, int d, double *h_out, double *r_out)
 {
+    center_rows(z, n, d);
     for (int i = 0; i < n; i++) {
         double *row = z + (long)i * d, ms = 0;
         for (int j = 0; j < d; j++)
@@ -257,8 +275,10 @@ void bl_model_backward(const struct bl_model *m, const double *theta, const doub
             double slope = m->activation == BL_ACT_LEAKY_RELU ? m->leaky_slope : 0.0;
             multiply_by_slope(prev, a, (long)n * din, slope);
         }
-        if (m->normalize)
+        if (m->normalize) {
             rms_backward(prev, ws->norm_h[l - 1], ws->norm_r[l - 1], n, din);
+            center_rows(prev, n, din);
+        }
         ws->delta_prev = delta;
         ws->delta = prev;
     }
@@ -311,7 +331,8 @@ const double *bl_model_rforward(const struct bl_model *m, const double *theta,
                     rz[(long)i * dout + j] += c[j];
         }
         if (m->normalize && l < m->n_layers - 1) {
-            /* R{r} = h . R{z} / d;  R{h} = (R{z} - h R{r}) / r */
+            /* R{c} = P R{z}; R{r} = h . R{c} / d;  R{h} = (R{c} - h R{r}) / r */
+            center_rows(rz, n, dout);
             const double *h = ws->norm_h[l], *r = ws->norm_r[l];
             for (int i = 0; i < n; i++) {
                 double *rzi = rz + (long)i * dout;
@@ -380,9 +401,12 @@ void bl_model_rbackward(const struct bl_model *m, const double *theta, const dou
             multiply_by_slope(prev, ws->post[l - 1], (long)n * din, slope);
             multiply_by_slope(rprev, ws->post[l - 1], (long)n * din, slope);
         }
-        if (m->normalize)
+        if (m->normalize) {
             rms_rbackward(prev, rprev, ws->norm_h[l - 1], ws->norm_r[l - 1],
                           ws->rnorm_h[l - 1], ws->rnorm_r[l - 1], n, din);
+            center_rows(prev, n, din);
+            center_rows(rprev, n, din);
+        }
         ws->delta_prev = delta;
         ws->delta = prev;
         ws->rdelta_prev = rdelta;

@@ -120,6 +120,13 @@ expect "a user's NetCDF data set trains" bash -c "
   ncgen -o $tmp/ds.nc $tmp/ds.cdl && mpirun -np 1 $BL run $tmp/ds.ini -o $tmp/dsout.nc &&
   $BL info $tmp/dsout.nc | awk '/train_acc/ { exit !(\$3 == 1) }'"
 refuse "a missing data file is named" 2 "nope.nc" run_mpi 1 "$tmp/ds.ini" -o "$tmp/out/x.nc" --set data.path="$tmp/nope.nc"
+expect "sharpness reduction (shortened): lr*lambda_1 reaches [1.8, 2.2], spherical sharpness falls" bash -c "
+  mpirun -np 2 $BL run inputs/sharpness_reduction.ini -o $tmp/sr.nc --set experiment.seeds=4 --set optim.steps=4000 &&
+  $PY tests/check_edge_of_stability.py $tmp/sr.nc && $PY tests/check_output.py $tmp/sr.nc"
+expect "eos_quadratic: diverges exactly past lr*lambda_max = 2" bash -c "
+  mpirun -np 2 $BL run inputs/eos_quadratic.ini -o $tmp/eosq.nc &&
+  $BL info $tmp/eosq.nc | grep status | tr -d ',' | awk '{ ok[NR] = \$3; dv[NR] = \$5 }
+    END { exit !(ok[1]==4 && ok[2]==4 && ok[3]==4 && dv[4]==4 && dv[5]==4) }'"
 
 echo "== interrupt and resume"
 rcfg=tests/configs/resume.ini
