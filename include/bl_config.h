@@ -87,6 +87,7 @@ struct bl_measure_cfg {
     int sharpness_iters;
     enum bl_reference reference; /* independent solution the metrics compare with */
     enum bl_spectrum_at hessian_spectrum; /* records with the full Hessian spectrum */
+    int trace_probes;           /* Hutchinson probes per record, 0 = no trace */
 };
 
 struct bl_parallel_cfg {

@@ -204,6 +204,11 @@ static const struct key_desc keys[] = {
      .desc = "all Hessian eigenvalues (ScaLAPACK over the group's ranks) at the first and/or "
              "last record; models of at most 4096 parameters",
      FIELD(measure.hessian_spectrum)},
+    {.section = "measure", .key = "trace_probes", .type = T_INT, .min = 0, .max = 100000,
+     .def = "0",
+     .desc = "Hutchinson estimate of the Hessian trace at each record from this many "
+             "Rademacher probes (0 = off)",
+     FIELD(measure.trace_probes)},
     {.section = "measure", .key = "reference", .type = T_ENUM, .names = references,
      .def = "none",
      .desc = "svm: solve each task's hard-margin SVM and record svm_cosine, margin_ratio, "

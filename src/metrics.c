@@ -39,6 +39,8 @@ const struct bl_metric_info bl_metric_table[BL_METRIC_COUNT] = {
     [BL_M_EFFECTIVE_LR] = {"effective_lr", "effective learning rate lr / ||w||^2", "1"},
     [BL_M_SPHERICAL_SHARPNESS] = {"spherical_sharpness",
                                   "sharpness on the unit sphere ||w||^2 lambda_1", "1"},
+    [BL_M_HESSIAN_TRACE] = {"hessian_trace", "Hutchinson estimate of the Hessian trace", "1"},
+    [BL_M_HESSIAN_TRACE_SE] = {"hessian_trace_se", "standard error of hessian_trace", "1"},
     [BL_M_EQUILIBRIUM_NORM] = {"equilibrium_norm",
                                "predicted ||w|| at equilibrium (lr G / (wd (2 - lr wd)))^(1/4)",
                                "1"},

@@ -62,6 +62,7 @@ struct task {
     long frozen_lo, frozen_hi; /* [lo, hi) of theta kept fixed (train_last = false) */
     double *frozen;         /* (frozen_hi - frozen_lo) their initial values */
     double *hvp_in;         /* (P) v with the frozen part zeroed */
+    double *trace_work;     /* (2P) Hutchinson probes and products */
     double svm_margin;      /* gamma_SVM of the training set (NaN without a reference) */
     double margin_best;     /* predicted best normalized margin (NaN without a reference) */
     double hvp_log_scale;   /* log of the summed training loss at theta, for HVPs */
@@ -450,6 +451,15 @@ static void record_metrics(struct task *t, const struct pass_totals *train, doub
         value[BL_M_ETA_SHARPNESS] = lr * value[BL_M_SHARPNESS];
     }
     scale_invariant_metrics(t, lr, value); /* uses grad_norm and sharpness */
+    if (cfg->measure.trace_probes > 0) {
+        t->hvp_log_scale = train->log_loss_sum;
+        t->hvp_factor = gradient_factor(t, train);
+        struct bl_rng rng; /* every rank of a group draws the same probes */
+        bl_rng_init(&rng, t->seed, BL_STREAM_SPECTRUM, 0x80000000u + (uint32_t)r);
+        bl_hutchinson_trace(t->n_params, objective_hvp, t, cfg->measure.trace_probes, &rng,
+                            &value[BL_M_HESSIAN_TRACE], &value[BL_M_HESSIAN_TRACE_SE],
+                            t->trace_work);
+    }
     for (int m = 0; m < BL_METRIC_COUNT; m++)
         records[(long)m * n_records + r] = value[m];
 }
@@ -555,6 +565,10 @@ static int task_setup(struct task *t, const struct bl_config *cfg, uint64_t seed
         }
     }
     const struct bl_measure_cfg *mc = &cfg->measure;
+    if (mc->trace_probes > 0) {
+        t->trace_work = bl_malloc(sizeof(double) * 2 * (size_t)P);
+        bl_workspace_alloc_hvp(&t->ws, &t->model);
+    }
     if (bl_spectrum_count(mc)) {
         t->unit = bl_calloc((size_t)P, sizeof(double));
         bl_workspace_alloc_hvp(&t->ws, &t->model);
@@ -588,6 +602,7 @@ static void task_free(struct task *t)
     free(t->layer_work);
     free(t->frozen);
     free(t->hvp_in);
+    free(t->trace_work);
     free(t->unit);
     free(t->eig);
     free(t->mu);

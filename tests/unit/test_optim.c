@@ -359,6 +359,10 @@ static void test_quadratic_diverges_iff_past_two_over_eta(void)
     c.optim.steps = 3000;
     c.measure.every = 3000;
     c.measure.sharpness = BL_SHARP_LANCZOS;
+    c.measure.trace_probes = 3;
+    double trace = 0; /* z^T A z = trace A exactly for diagonal A and z_i = +-1 */
+    for (int i = 0; i < 30; i++)
+        trace += 10.0 * pow(0.05, i / 29.0);
     double products[4] = {1.9, 1.99, 2.01, 2.1}; /* lr * lambda_max */
     for (int i = 0; i < 4; i++) {
         c.optim.lr = products[i] / c.model.eig_max;
@@ -368,6 +372,7 @@ static void test_quadratic_diverges_iff_past_two_over_eta(void)
         CU_ASSERT_EQUAL(r.status, products[i] > 2 ? BL_STATUS_DIVERGED : BL_STATUS_OK);
         BL_ASSERT_CLOSE(metric(&r, BL_M_SHARPNESS, 0), 10.0, 1e-9);
         BL_ASSERT_CLOSE(metric(&r, BL_M_ETA_SHARPNESS, 0), products[i], 1e-9);
+        BL_ASSERT_CLOSE(metric(&r, BL_M_HESSIAN_TRACE, 0), trace, 1e-12);
         bl_task_result_free(&r);
     }
 }
