@@ -76,13 +76,22 @@ static double gradient_error(const struct bl_model_cfg *mc, enum bl_loss_kind lo
     return worst;
 }
 
-static void test_gradients_every_model_and_loss(void)
+/* Every model x activation x bias x loss combination the checks run over:
+ * linear, MLP of depth 2 and 3 (bias-free MLPs also with normalized hidden
+ * layers). Returns the count written to cases. */
+struct model_case {
+    struct bl_model_cfg model;
+    enum bl_loss_kind loss;
+    int outputs;
+};
+
+static int model_cases(struct model_case *cases)
 {
     enum bl_activation acts[3] = {BL_ACT_RELU, BL_ACT_LEAKY_RELU, BL_ACT_IDENTITY};
     struct { enum bl_loss_kind loss; int outputs; } losses[5] = {
         {BL_LOSS_LOGISTIC, 1}, {BL_LOSS_EXPONENTIAL, 1}, {BL_LOSS_SQUARED, 1},
         {BL_LOSS_CROSS_ENTROPY, 3}, {BL_LOSS_SQUARED, 3}};
-    int checked = 0;
+    int n = 0;
     for (int kind = 0; kind < 2; kind++)
         for (int depth = 2; depth <= (kind ? 3 : 2); depth++)
             for (int a = 0; a < 3; a++)
@@ -90,16 +99,30 @@ static void test_gradients_every_model_and_loss(void)
                     for (int l = 0; l < 5; l++) {
                         struct bl_model_cfg mc = {kind ? BL_MODEL_MLP : BL_MODEL_LINEAR,
                                                   depth, 5, acts[a], 0.2, bias, 1.0, 0, 0, 0, 1};
-                        /* bias-free MLPs also with normalized hidden layers */
                         mc.normalize = kind && !bias && l % 2;
-                        double err = gradient_error(&mc, losses[l].loss, losses[l].outputs);
-                        if (err > 1e-5)
-                            fprintf(stderr, "\n  gradient error %.3g: model %d depth %d act %d "
-                                            "bias %d loss %d\n", err, kind, depth, a, bias, l);
-                        CU_ASSERT(err < 1e-5);
-                        checked++;
+                        cases[n++] = (struct model_case){mc, losses[l].loss, losses[l].outputs};
                     }
-    CU_ASSERT_EQUAL(checked, 3 * 2 * 5 * 3);
+    return n;
+}
+
+static void describe_case(const struct model_case *c, const char *what, double a, double b)
+{
+    fprintf(stderr, "\n  %s %.3g %.3g: kind %d depth %d act %d bias %d normalize %d loss %d/%d\n",
+            what, a, b, c->model.kind, c->model.depth, c->model.activation, c->model.bias,
+            c->model.normalize, c->loss, c->outputs);
+}
+
+static void test_gradients_every_model_and_loss(void)
+{
+    struct model_case cases[128];
+    int n = model_cases(cases);
+    CU_ASSERT_EQUAL(n, 3 * 2 * 5 * 3);
+    for (int i = 0; i < n; i++) {
+        double err = gradient_error(&cases[i].model, cases[i].loss, cases[i].outputs);
+        if (!(err < 1e-5))
+            describe_case(&cases[i], "gradient error", err, 0);
+        CU_ASSERT(err < 1e-5);
+    }
 }
 
 /* f(theta; x) and its gradient for a single-output model at one input. */
@@ -275,30 +298,19 @@ static void hvp_errors(const struct bl_model_cfg *mc, enum bl_loss_kind loss, in
 
 static void test_hvp_every_model_and_loss(void)
 {
-    enum bl_activation acts[3] = {BL_ACT_RELU, BL_ACT_LEAKY_RELU, BL_ACT_IDENTITY};
-    struct { enum bl_loss_kind loss; int outputs; } losses[5] = {
-        {BL_LOSS_LOGISTIC, 1}, {BL_LOSS_EXPONENTIAL, 1}, {BL_LOSS_SQUARED, 1},
-        {BL_LOSS_CROSS_ENTROPY, 3}, {BL_LOSS_SQUARED, 3}};
-    for (int kind = 0; kind < 2; kind++)
-        for (int depth = 2; depth <= (kind ? 3 : 2); depth++)
-            for (int a = 0; a < 3; a++)
-                for (int bias = 0; bias < 2; bias++)
-                    for (int l = 0; l < 5; l++) {
-                        struct bl_model_cfg mc = {kind ? BL_MODEL_MLP : BL_MODEL_LINEAR,
-                                                  depth, 5, acts[a], 0.2, bias, 1.0, 0, 0, 0, 1};
-                        mc.normalize = kind && !bias && l % 2;
-                        double fd, asym;
-                        hvp_errors(&mc, losses[l].loss, losses[l].outputs, &fd, &asym);
-                        if (!(fd < 1e-5 && asym < 1e-12))
-                            fprintf(stderr, "\n  hvp error %.3g asymmetry %.3g: model %d depth %d "
-                                            "act %d bias %d loss %d\n", fd, asym, kind, depth,
-                                    a, bias, l);
-                        CU_ASSERT(fd < 1e-5);
-                        CU_ASSERT(asym < 1e-12);
-                    }
+    struct model_case cases[128];
+    int n = model_cases(cases);
+    for (int i = 0; i < n; i++) {
+        double fd, asym;
+        hvp_errors(&cases[i].model, cases[i].loss, cases[i].outputs, &fd, &asym);
+        if (!(fd < 1e-5 && asym < 1e-12))
+            describe_case(&cases[i], "hvp error, asymmetry", fd, asym);
+        CU_ASSERT(fd < 1e-5);
+        CU_ASSERT(asym < 1e-12);
+    }
 }
 
-/* SCIENCE.md 4: with RMS-normalized hidden layers the outputs do not change
+/* SCIENCE.md 4: with normalized hidden layers the outputs do not change
  * when a hidden layer's weights are scaled, so <W_l, grad_{W_l} f> = 0. */
 static void test_normalized_layers_are_scale_invariant(void)
 {
