@@ -88,6 +88,8 @@ struct bl_measure_cfg {
     enum bl_reference reference; /* independent solution the metrics compare with */
     enum bl_spectrum_at hessian_spectrum; /* records with the full Hessian spectrum */
     int trace_probes;           /* Hutchinson probes per record, 0 = no trace */
+    enum bl_spectrum_at density; /* records with an SLQ spectral density */
+    int density_probes, density_steps;
 };
 
 struct bl_parallel_cfg {

@@ -18,6 +18,8 @@ struct bl_output {
     int var_metric[BL_METRIC_COUNT], var_stats[BL_METRIC_COUNT];
     int var_status, var_wall, var_steps, var_params, var_n_ok, var_svm_margin, var_margin_best;
     int n_spectra, var_spectra; /* full Hessian spectra per task, and their variable */
+    int n_densities, var_density_nodes, var_density_weights;
+    long density_nodes;         /* nodes (= weights) per density */
 };
 
 /* Refuse an existing output unless force; create the parent directory.
@@ -57,6 +59,15 @@ struct bl_task_outcome {
 void bl_output_write_task(struct bl_output *o, int point, int seed_index,
                           const struct bl_task_outcome *outcome, const double *records,
                           const double *params, long n_params);
+
+/* Add density_nodes(point, seed, density, node) and density_weights (the
+ * same shape) for n_densities SLQ densities of length/2 nodes each, taken at
+ * density_steps[n_densities]. Call before any task is written. */
+void bl_output_add_densities(struct bl_output *o, int n_densities, const long *density_steps,
+                             long length);
+/* A task's densities (n_densities, length): nodes then weights each. */
+void bl_output_write_densities(struct bl_output *o, int point, int seed_index,
+                               const double *densities);
 
 /* A task's spectra (n_spectra, n_eig), after bl_output_write_task. */
 void bl_output_write_spectra(struct bl_output *o, int point, int seed_index,

@@ -26,14 +26,18 @@ struct bl_task_result {
     double *params;
     int n_spectra;      /* full Hessian spectra taken (measure.hessian_spectrum) */
     double *spectra;    /* (n_spectra, n_params) ascending eigenvalues, NaN if not reached */
+    int n_densities;    /* SLQ densities taken (measure.density) */
+    double *densities;  /* (n_densities, bl_density_length) nodes then weights */
     double svm_margin;  /* gamma_SVM of the task's training set, NaN without a reference */
     double margin_best; /* predicted best normalized margin, NaN without a reference */
 };
 
-/* How many full Hessian spectra a task takes (0, 1 or 2), and the record of
- * spectrum k. */
-int bl_spectrum_count(const struct bl_measure_cfg *measure);
-long bl_spectrum_record(const struct bl_measure_cfg *measure, long n_records, int k);
+/* How many snapshots (full spectra, densities) `at` asks for (0, 1 or 2),
+ * and the record of snapshot k. */
+int bl_snapshot_count(enum bl_spectrum_at at);
+long bl_snapshot_record(enum bl_spectrum_at at, long n_records, int k);
+/* Doubles of one SLQ density: nodes then weights, probes x steps each. */
+long bl_density_length(const struct bl_measure_cfg *measure);
 
 /* Records are taken at steps 0, every, 2 every, ... and at the last step. */
 long bl_record_count(const struct bl_optim_cfg *optim, const struct bl_measure_cfg *measure);

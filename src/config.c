@@ -204,6 +204,16 @@ static const struct key_desc keys[] = {
      .desc = "all Hessian eigenvalues (ScaLAPACK over the group's ranks) at the first and/or "
              "last record; models of at most 4096 parameters",
      FIELD(measure.hessian_spectrum)},
+    {.section = "measure", .key = "density", .type = T_ENUM, .names = spectrum_records,
+     .def = "none",
+     .desc = "Hessian spectral density by stochastic Lanczos quadrature (nodes and weights) "
+             "at the first and/or last record; for models of any size",
+     FIELD(measure.density)},
+    {.section = "measure", .key = "density_probes", .type = T_INT, .min = 1, .max = 1000,
+     .def = "4", .desc = "density: Rademacher start vectors", FIELD(measure.density_probes)},
+    {.section = "measure", .key = "density_steps", .type = T_INT, .min = 2, .max = 1000,
+     .def = "50", .desc = "density: Lanczos steps per start vector (nodes per probe)",
+     FIELD(measure.density_steps)},
     {.section = "measure", .key = "trace_probes", .type = T_INT, .min = 0, .max = 100000,
      .def = "0",
      .desc = "Hutchinson estimate of the Hessian trace at each record from this many "

@@ -210,6 +210,7 @@ int bl_output_create(struct bl_output *o, const char *path, const struct bl_conf
     put_text_attr(ncid, o->var_n_ok, "coordinates", "step");
     o->var_params = -1;
     o->var_spectra = -1;
+    o->var_density_nodes = o->var_density_weights = -1;
     if (n_params > 0) {
         int param_dims[3] = {d_point, d_seed, d_param};
         size_t param_chunk[3] = {1, 1, (size_t)n_params};
@@ -273,6 +274,55 @@ void bl_output_add_spectra(struct bl_output *o, int n_spectra, const long *spect
     NC(nc_enddef(ncid));
     NC(nc_put_var_longlong(ncid, v_step, (const long long *)spectrum_steps));
     o->n_spectra = n_spectra;
+}
+
+void bl_output_add_densities(struct bl_output *o, int n_densities, const long *density_steps,
+                             long length)
+{
+    if (n_densities == 0)
+        return;
+    int ncid = o->ncid, d_point, d_seed, d_dens, d_node, v_step;
+    NC(nc_redef(ncid));
+    NC(nc_inq_dimid(ncid, "point", &d_point));
+    NC(nc_inq_dimid(ncid, "seed", &d_seed));
+    NC(nc_def_dim(ncid, "density", (size_t)n_densities, &d_dens));
+    NC(nc_def_dim(ncid, "node", (size_t)(length / 2), &d_node));
+    NC(nc_def_var(ncid, "density_step", NC_INT64, 1, &d_dens, &v_step));
+    put_text_attr(ncid, v_step, "long_name", "optimizer step of each spectral density");
+    put_text_attr(ncid, v_step, "units", "1");
+    int dims[4] = {d_point, d_seed, d_dens, d_node};
+    double fill = NAN;
+    NC(nc_def_var(ncid, "density_nodes", NC_DOUBLE, 4, dims, &o->var_density_nodes));
+    NC(nc_def_var_fill(ncid, o->var_density_nodes, 0, &fill));
+    put_text_attr(ncid, o->var_density_nodes, "long_name",
+                  "stochastic Lanczos quadrature nodes (Ritz values), probe-major");
+    put_text_attr(ncid, o->var_density_nodes, "units", "1");
+    put_text_attr(ncid, o->var_density_nodes, "coordinates", "density_step");
+    NC(nc_def_var(ncid, "density_weights", NC_DOUBLE, 4, dims, &o->var_density_weights));
+    NC(nc_def_var_fill(ncid, o->var_density_weights, 0, &fill));
+    put_text_attr(ncid, o->var_density_weights, "long_name",
+                  "stochastic Lanczos quadrature weights (sum to 1 over the nodes)");
+    put_text_attr(ncid, o->var_density_weights, "units", "1");
+    put_text_attr(ncid, o->var_density_weights, "coordinates", "density_step");
+    NC(nc_enddef(ncid));
+    NC(nc_put_var_longlong(ncid, v_step, (const long long *)density_steps));
+    o->n_densities = n_densities;
+    o->density_nodes = length / 2;
+}
+
+void bl_output_write_densities(struct bl_output *o, int point, int seed_index,
+                               const double *densities)
+{
+    if (o->var_density_nodes < 0)
+        return;
+    for (int k = 0; k < o->n_densities; k++) {
+        const double *d = densities + 2L * k * o->density_nodes;
+        size_t at[4] = {(size_t)point, (size_t)seed_index, (size_t)k, 0};
+        size_t count[4] = {1, 1, 1, (size_t)o->density_nodes};
+        NC(nc_put_vara_double(o->ncid, o->var_density_nodes, at, count, d));
+        NC(nc_put_vara_double(o->ncid, o->var_density_weights, at, count, d + o->density_nodes));
+    }
+    NC(nc_sync(o->ncid));
 }
 
 void bl_output_write_spectra(struct bl_output *o, int point, int seed_index,
@@ -592,6 +642,23 @@ int bl_output_merge(const char *out_path, const char *const *inputs, int n_input
         bl_output_add_spectra(&out, n_spectra, steps, (long)n_eig);
     }
     double *spectra = bl_malloc(sizeof(double) * ((size_t)n_spectra * n_eig + 1));
+    int n_densities = 0;
+    size_t n_nodes = 0;
+    if (nc_inq_varid(ncids[0], "density_nodes", &v_spec_in) == NC_NOERR) {
+        int d, v_steps;
+        size_t len;
+        long long steps_in[2];
+        NC(nc_inq_dimid(ncids[0], "density", &d));
+        NC(nc_inq_dimlen(ncids[0], d, &len));
+        NC(nc_inq_dimid(ncids[0], "node", &d));
+        NC(nc_inq_dimlen(ncids[0], d, &n_nodes));
+        NC(nc_inq_varid(ncids[0], "density_step", &v_steps));
+        NC(nc_get_var_longlong(ncids[0], v_steps, steps_in));
+        long steps[2] = {(long)steps_in[0], len > 1 ? (long)steps_in[1] : 0};
+        n_densities = (int)len;
+        bl_output_add_densities(&out, n_densities, steps, 2 * (long)n_nodes);
+    }
+    double *densities = bl_malloc(sizeof(double) * (2 * (size_t)n_densities * n_nodes + 1));
     double *records = bl_malloc(sizeof(double) * BL_METRIC_COUNT * (size_t)R);
     double *params = bl_malloc(sizeof(double) * (size_t)(n_params + 1));
     for (int p = 0; p < plan.n_points; p++)
@@ -635,6 +702,17 @@ int bl_output_merge(const char *out_path, const char *const *inputs, int n_input
                 NC(nc_get_vara_double(in, v, s_at, s_count, spectra));
                 bl_output_write_spectra(&out, p, s, spectra);
             }
+            for (int k = 0; k < n_densities; k++) {
+                size_t d_at[4] = {(size_t)p, (size_t)s, (size_t)k, 0};
+                size_t d_count[4] = {1, 1, 1, n_nodes};
+                double *dk = densities + 2 * (size_t)k * n_nodes;
+                NC(nc_inq_varid(in, "density_nodes", &v));
+                NC(nc_get_vara_double(in, v, d_at, d_count, dk));
+                NC(nc_inq_varid(in, "density_weights", &v));
+                NC(nc_get_vara_double(in, v, d_at, d_count, dk + n_nodes));
+            }
+            if (n_densities)
+                bl_output_write_densities(&out, p, s, densities);
         }
     for (int i = 0; i < n_inputs; i++)
         nc_close(ncids[i]);
@@ -644,6 +722,7 @@ int bl_output_merge(const char *out_path, const char *const *inputs, int n_input
                 missing, plan.n_tasks);
     bl_info("biaslab: merged %d files into %s", n_inputs, out_path);
     free(spectra);
+    free(densities);
     free(records);
     free(params);
     free(owner);

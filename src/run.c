@@ -29,7 +29,8 @@
 
 /* A task's payload on its way to rank 0 and in its done file: (status, wall,
  * steps, svm margin, best margin, records (BL_METRIC_COUNT, n_records),
- * params (max_params) when saved). */
+ * params (max_params) when saved, spectra (n_spectra, max_params), densities
+ * (n_densities, density_length)). */
 enum { PAYLOAD_STATUS, PAYLOAD_WALL, PAYLOAD_STEPS, PAYLOAD_SVM_MARGIN, PAYLOAD_MARGIN_BEST,
        PAYLOAD_HEADER };
 
@@ -60,6 +61,8 @@ struct runner {
     int rank, save_params;
     int node_ranks; /* ranks of this job on rank 0's node */
     int n_spectra;  /* full Hessian spectra per task */
+    int n_densities;     /* SLQ densities per task */
+    long density_length; /* doubles of one density */
     long payload_len;
     char ckpt_dir[BL_PATH_MAX + 16];
     double started, last_line, last_poll, last_checkpoint, checkpoint_seconds;
@@ -101,6 +104,10 @@ static void store_result(struct runner *r, int task, const double *payload, long
     if (r->n_spectra)
         bl_output_write_spectra(&r->out, bl_task_point(plan, task),
                                 bl_task_seed_index(plan, task), spectra);
+    if (r->n_densities)
+        bl_output_write_densities(&r->out, bl_task_point(plan, task),
+                                  bl_task_seed_index(plan, task),
+                                  spectra + r->n_spectra * plan->max_params);
     if (write_done_file)
         r->steps_done += payload[PAYLOAD_STEPS]; /* steps of this process, for the rate */
     else
@@ -253,11 +260,15 @@ static int prepare_output(struct runner *r, const char *path, const struct bl_co
     if (bl_output_create(&r->out, path, base, &info, plan->steps, plan->n_records,
                          r->save_params ? plan->max_params : 0, plan->layout, err, err_len))
         return -1;
-    long spectrum_steps[2];
+    long spectrum_steps[2], density_steps[2];
     for (int k = 0; k < r->n_spectra; k++)
         spectrum_steps[k] =
-            plan->steps[bl_spectrum_record(&base->measure, plan->n_records, k)];
+            plan->steps[bl_snapshot_record(base->measure.hessian_spectrum, plan->n_records, k)];
     bl_output_add_spectra(&r->out, r->n_spectra, spectrum_steps, plan->max_params);
+    for (int k = 0; k < r->n_densities; k++)
+        density_steps[k] =
+            plan->steps[bl_snapshot_record(base->measure.density, plan->n_records, k)];
+    bl_output_add_densities(&r->out, r->n_densities, density_steps, r->density_length);
     int n_left = 0;
     for (int k = 0; k < plan->n_tasks; k++) {
         int task = plan->order[k];
@@ -316,9 +327,12 @@ int bl_run(const struct bl_run_args *args)
     r.plan = &plan;
     r.rank = rank;
     r.save_params = base.measure.save_params == BL_SAVE_FINAL;
-    r.n_spectra = bl_spectrum_count(&base.measure);
+    r.n_spectra = bl_snapshot_count(base.measure.hessian_spectrum);
+    r.n_densities = bl_snapshot_count(base.measure.density);
+    r.density_length = bl_density_length(&base.measure);
     r.payload_len = PAYLOAD_HEADER + BL_METRIC_COUNT * plan.n_records +
-                    (r.save_params ? plan.max_params : 0) + r.n_spectra * plan.max_params;
+                    (r.save_params ? plan.max_params : 0) + r.n_spectra * plan.max_params +
+                    r.n_densities * r.density_length;
     r.checkpoint_seconds = base.experiment.checkpoint_seconds;
     snprintf(r.ckpt_dir, sizeof r.ckpt_dir, "%s.ckpt", path);
     r.started = r.last_line = bl_now();
@@ -383,6 +397,9 @@ int bl_run(const struct bl_run_args *args)
                 for (long i = 0; i < plan.max_params; i++)
                     tail[k * plan.max_params + i] =
                         i < res.n_params ? res.spectra[k * res.n_params + i] : NAN;
+            tail += r.n_spectra * plan.max_params;
+            memcpy(tail, res.densities,
+                   sizeof(double) * (size_t)(r.n_densities * r.density_length));
             bl_sched_submit(&par, task, payload, r.payload_len);
         }
         bl_task_result_free(&res);

@@ -63,6 +63,7 @@ struct task {
     double *frozen;         /* (frozen_hi - frozen_lo) their initial values */
     double *hvp_in;         /* (P) v with the frozen part zeroed */
     double *trace_work;     /* (2P) Hutchinson probes and products */
+    double *density_work;   /* SLQ scratch */
     double svm_margin;      /* gamma_SVM of the training set (NaN without a reference) */
     double margin_best;     /* predicted best normalized margin (NaN without a reference) */
     double hvp_log_scale;   /* log of the summed training loss at theta, for HVPs */
@@ -282,18 +283,19 @@ static void hessian_column(void *ctx, long j, double *column)
     t->unit[j] = 0.0;
 }
 
-int bl_spectrum_count(const struct bl_measure_cfg *measure)
+int bl_snapshot_count(enum bl_spectrum_at at)
 {
-    return measure->hessian_spectrum == BL_SPEC_NONE         ? 0
-           : measure->hessian_spectrum == BL_SPEC_FIRST_LAST ? 2
-                                                              : 1;
+    return at == BL_SPEC_NONE ? 0 : at == BL_SPEC_FIRST_LAST ? 2 : 1;
 }
 
-long bl_spectrum_record(const struct bl_measure_cfg *measure, long n_records, int k)
+long bl_snapshot_record(enum bl_spectrum_at at, long n_records, int k)
 {
-    if (measure->hessian_spectrum == BL_SPEC_LAST || k == 1)
-        return n_records - 1;
-    return 0;
+    return at == BL_SPEC_LAST || k == 1 ? n_records - 1 : 0;
+}
+
+long bl_density_length(const struct bl_measure_cfg *measure)
+{
+    return 2L * measure->density_probes * measure->density_steps;
 }
 
 /* All eigenvalues of the training objective's Hessian at theta, by ScaLAPACK
@@ -412,12 +414,32 @@ static void scale_invariant_metrics(struct task *t, double lr, double *value)
     value[BL_M_EQUILIBRIUM_NORM] = wd > 0 ? pow(lr * G / (wd * (2 - lr * wd)), 0.25) : NAN;
 }
 
-static void record_metrics(struct task *t, const struct pass_totals *train, double lr,
-                           double *records, long n_records, long r, double *spectra)
+/* Stochastic Lanczos quadrature density of the Hessian at theta: out holds
+ * probes x steps nodes, then as many weights (summing to 1). */
+static void spectral_density(struct task *t, const struct pass_totals *train, long record,
+                             double *out)
 {
-    for (int k = 0; k < bl_spectrum_count(&t->cfg->measure); k++)
-        if (bl_spectrum_record(&t->cfg->measure, n_records, k) == r)
+    const struct bl_measure_cfg *mc = &t->cfg->measure;
+    long q = (long)mc->density_probes * mc->density_steps;
+    t->hvp_log_scale = train->log_loss_sum;
+    t->hvp_factor = gradient_factor(t, train);
+    struct bl_rng rng; /* the same probes on every rank of a group */
+    bl_rng_init(&rng, t->seed, BL_STREAM_SPECTRUM, 0x40000000u + (uint32_t)record);
+    bl_slq_density(t->n_params, objective_hvp, t, mc->density_probes, mc->density_steps, &rng,
+                   out, out + q, t->density_work);
+}
+
+static void record_metrics(struct task *t, const struct pass_totals *train, double lr,
+                           double *records, long n_records, long r, double *spectra,
+                           double *densities)
+{
+    const struct bl_measure_cfg *mc = &t->cfg->measure;
+    for (int k = 0; k < bl_snapshot_count(mc->hessian_spectrum); k++)
+        if (bl_snapshot_record(mc->hessian_spectrum, n_records, k) == r)
             full_spectrum(t, train, spectra + (long)k * t->n_params);
+    for (int k = 0; k < bl_snapshot_count(mc->density); k++)
+        if (bl_snapshot_record(mc->density, n_records, k) == r)
+            spectral_density(t, train, r, densities + k * bl_density_length(mc));
     const struct bl_config *cfg = t->cfg;
     struct pass_totals test = {NAN, NAN, 0, NAN};
     if (t->data.test.n > 0 && !t->eig)
@@ -569,7 +591,11 @@ static int task_setup(struct task *t, const struct bl_config *cfg, uint64_t seed
         t->trace_work = bl_malloc(sizeof(double) * 2 * (size_t)P);
         bl_workspace_alloc_hvp(&t->ws, &t->model);
     }
-    if (bl_spectrum_count(mc)) {
+    if (bl_snapshot_count(mc->density)) {
+        t->density_work = bl_malloc(sizeof(double) * bl_slq_work_doubles(P, mc->density_steps));
+        bl_workspace_alloc_hvp(&t->ws, &t->model);
+    }
+    if (bl_snapshot_count(mc->hessian_spectrum)) {
         t->unit = bl_calloc((size_t)P, sizeof(double));
         bl_workspace_alloc_hvp(&t->ws, &t->model);
     }
@@ -603,6 +629,7 @@ static void task_free(struct task *t)
     free(t->frozen);
     free(t->hvp_in);
     free(t->trace_work);
+    free(t->density_work);
     free(t->unit);
     free(t->eig);
     free(t->mu);
@@ -670,14 +697,17 @@ static int state_arrays(struct task *t, struct bl_task_result *res, double **arr
     arrays[k] = res->records, lengths[k++] = BL_METRIC_COUNT * res->n_records;
     if (res->n_spectra)
         arrays[k] = res->spectra, lengths[k++] = res->n_spectra * t->n_params;
+    if (res->n_densities)
+        arrays[k] = res->densities,
+        lengths[k++] = res->n_densities * bl_density_length(&t->cfg->measure);
     return k;
 }
 
 static void save_state(struct task *t, const struct loop_state *ls, struct bl_task_result *res,
                        double wall_now, const char *path)
 {
-    double *arrays[8];
-    long lengths[8], total = STATE_SCALARS;
+    double *arrays[10];
+    long lengths[10], total = STATE_SCALARS;
     int n = state_arrays(t, res, arrays, lengths);
     for (int i = 0; i < n; i++)
         total += lengths[i];
@@ -711,8 +741,8 @@ static int load_state(struct task *t, struct loop_state *ls, struct bl_task_resu
         return 0;
     if (rc)
         return 1;
-    double *arrays[8];
-    long lengths[8], total = STATE_SCALARS;
+    double *arrays[10];
+    long lengths[10], total = STATE_SCALARS;
     int n = state_arrays(t, res, arrays, lengths);
     for (int i = 0; i < n; i++)
         total += lengths[i];
@@ -767,10 +797,15 @@ int bl_train_task(const struct bl_config *cfg, uint64_t seed, const struct bl_gr
     for (long i = 0; i < BL_METRIC_COUNT * n_records; i++)
         res->records[i] = NAN;
     res->status = BL_STATUS_OK;
-    res->n_spectra = bl_spectrum_count(&cfg->measure);
+    res->n_spectra = bl_snapshot_count(cfg->measure.hessian_spectrum);
     res->spectra = bl_malloc(sizeof(double) * (size_t)(res->n_spectra * t.n_params + 1));
     for (long i = 0; i < res->n_spectra * t.n_params; i++)
         res->spectra[i] = NAN;
+    long density_length = bl_density_length(&cfg->measure);
+    res->n_densities = bl_snapshot_count(cfg->measure.density);
+    res->densities = bl_malloc(sizeof(double) * (size_t)(res->n_densities * density_length + 1));
+    for (long i = 0; i < res->n_densities * density_length; i++)
+        res->densities[i] = NAN;
 
     int loss_based = opt->schedule == BL_SCHED_LOSS_BASED;
     long steps_per_epoch = t.full_batch ? 1 : t.batcher.steps_per_epoch;
@@ -835,7 +870,8 @@ int bl_train_task(const struct bl_config *cfg, uint64_t seed, const struct bl_gr
         }
         double lr = loss_based ? ls.alpha / exp(ls.epoch_log_objective) : opt->lr;
         if (record_now) {
-            record_metrics(&t, &full, lr, res->records, n_records, ls.next_record, res->spectra);
+            record_metrics(&t, &full, lr, res->records, n_records, ls.next_record, res->spectra,
+                           res->densities);
             ls.next_record++;
         }
         int measured = have_batch || record_now || epoch_start; /* full is this step's */
@@ -934,6 +970,7 @@ int bl_train_hvp_costs(const struct bl_config *cfg, uint64_t seed, int repeats, 
 void bl_task_result_free(struct bl_task_result *res)
 {
     free(res->spectra);
+    free(res->densities);
     free(res->records);
     free(res->params);
     memset(res, 0, sizeof *res);

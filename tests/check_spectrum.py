@@ -27,6 +27,24 @@ for k, step in enumerate(a["spectrum_step"][:]):
     d = np.diff(eig[:, :, k, :], axis=-1)
     if np.any(d[~np.isnan(d)] < 0):
         problems.append(f"spectrum {k}: eigenvalues not ascending")
+# SLQ densities: weights sum to 1, and every node (a Ritz value) lies inside
+# the spectrum's range at the same step
+if "density_nodes" in a.variables:
+    nodes = np.ma.filled(a["density_nodes"][:], np.nan)
+    weights = np.ma.filled(a["density_weights"][:], np.nan)
+    spec_steps = list(a["spectrum_step"][:])
+    for k, step in enumerate(a["density_step"][:]):
+        sums = np.nansum(weights[:, :, k, :], axis=-1)
+        if not np.allclose(sums, 1, atol=1e-10):
+            problems.append(f"density {k}: weights sum to {sums.min()} .. {sums.max()}")
+        if step in spec_steps:
+            e = eig[:, :, spec_steps.index(step), :]
+            lo = np.nanmin(e, axis=-1)[..., None]
+            hi = np.nanmax(e, axis=-1)[..., None]
+            slack = 1e-8 * np.maximum(1, np.abs(hi))
+            outside = (nodes[:, :, k, :] < lo - slack) | (nodes[:, :, k, :] > hi + slack)
+            if np.any(outside):
+                problems.append(f"density {k}: {outside.sum()} nodes outside the spectrum")
 if len(sys.argv) > 2:
     other = np.ma.filled(netCDF4.Dataset(sys.argv[2])["hessian_eigenvalues"][:], np.nan)
     scale = np.nanmax(np.abs(eig))

@@ -76,8 +76,8 @@ expect "Lanczos sharpness, group_size 2 agrees with 1 (to its tolerance)" bash -
   mpirun -np 2 $BL run $cfg -o $tmp/sh1.nc --set measure.sharpness=lanczos --set measure.sharpness_tol=1e-9 &&
   mpirun -np 2 $BL run $cfg -o $tmp/sh2.nc --set measure.sharpness=lanczos --set measure.sharpness_tol=1e-9 --set parallel.group_size=2 &&
   $PY tests/compare_outputs.py $tmp/sh1.nc $tmp/sh2.nc --rtol 1e-6 --skip sharpness_residual"
-expect "ScaLAPACK Hessian spectrum: top = Lanczos sharpness, groups of 1 and 2 agree" bash -c "
-  for g in 1 2; do mpirun -np 2 $BL run $cfg -o $tmp/hs\$g.nc --set measure.hessian_spectrum=first_last --set measure.sharpness=lanczos --set measure.sharpness_tol=1e-10 --set parallel.group_size=\$g || exit 1; done &&
+expect "ScaLAPACK Hessian spectrum: top = Lanczos sharpness, groups of 1 and 2 agree; SLQ nodes inside it" bash -c "
+  for g in 1 2; do mpirun -np 2 $BL run $cfg -o $tmp/hs\$g.nc --set measure.hessian_spectrum=first_last --set measure.sharpness=lanczos --set measure.sharpness_tol=1e-10 --set measure.density=first_last --set measure.trace_probes=8 --set parallel.group_size=\$g || exit 1; done &&
   $PY tests/check_spectrum.py $tmp/hs1.nc $tmp/hs2.nc && $PY tests/check_output.py $tmp/hs2.nc"
 expect "output contract (data-parallel)" $PY tests/check_output.py "$tmp/dp2.nc"
 expect "ScaLAPACK eigenvalues = LAPACK on 1, 2 and 4 ranks" bash tests/mpi/run_scalapack_test.sh
