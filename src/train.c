@@ -5,7 +5,6 @@
  * losses) and g = grad(sum of losses) * exp(-S). That keeps g O(1) when the
  * losses are far below the smallest double, and makes the loss-based learning
  * rate exact: eta * grad L = alpha * grad L / L = alpha * g. */
-#include <cblas.h>
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -15,62 +14,13 @@
 #include "bl_loss.h"
 #include "bl_optim.h"
 #include "bl_reference.h"
-#include "bl_scalapack.h"
 #include "bl_spectrum.h"
+#include "bl_task.h"
 #include "bl_train.h"
 
 /* Examples per forward/backward call in full-set passes: bounds the
  * activation buffers while keeping each GEMM large. */
 #define EVAL_CHUNK 4096
-
-/* The totals of one pass, identical on every rank of the group. */
-struct pass_totals {
-    double log_loss_sum; /* log of the summed loss */
-    double correct;      /* examples with a positive margin */
-    double count;        /* examples */
-    double q_min;        /* smallest margin */
-};
-
-struct task {
-    const struct bl_config *cfg;
-    uint64_t seed;
-    const struct bl_group *group;
-    struct bl_model model;
-    struct bl_data data;
-    struct bl_workspace ws;
-    int outputs, degree;
-    long n_params;
-    double *theta;          /* (P) */
-    double *grad;           /* (P) scaled gradient of the last pass */
-    double *chunk_grad;     /* (P) one chunk's scaled gradient */
-    double *velocity;       /* (P) momentum buffer, or NULL */
-    double *epoch_theta;    /* (P) loss_based: state at the epoch start */
-    double *epoch_velocity; /* (P) or NULL */
-    double *epoch_grad;     /* (P) gd + loss_based: gradient at the epoch start */
-    double *block;          /* the one allocation behind the (P) arrays */
-    double *batch_x;        /* (shard batch, dim) gathered mini-batch */
-    int *batch_label;       /* (shard batch) */
-    double *log_loss;       /* (chunk) per-example log losses */
-    double *margin;         /* (chunk) per-example margins */
-    struct bl_batcher batcher;
-    double *spectrum_work;  /* Lanczos basis and scratch, when sharpness is measured */
-    double *mu;             /* (dim) mean of y_i x_i over the training set (binary data) */
-    double *w_svm;          /* (dim) unit hard-margin SVM direction, or NULL */
-    double *layer_work;     /* (3 dim + width) first-layer spectral norm and predictor */
-    double *eig;            /* quadratic: (P) the diagonal Hessian A, else NULL */
-    double *unit;           /* (P) zero but for one 1: picks a Hessian column */
-    long frozen_lo, frozen_hi; /* [lo, hi) of theta kept fixed (train_last = false) */
-    double *frozen;         /* (frozen_hi - frozen_lo) their initial values */
-    double *hvp_in;         /* (P) v with the frozen part zeroed */
-    double *trace_work;     /* (2P) Hutchinson probes and products */
-    double *density_work;   /* SLQ scratch */
-    double svm_margin;      /* gamma_SVM of the training set (NaN without a reference) */
-    double margin_best;     /* predicted best normalized margin (NaN without a reference) */
-    double hvp_log_scale;   /* log of the summed training loss at theta, for HVPs */
-    double hvp_factor;      /* turns the scaled summed-loss HVP into the objective's */
-    int full_batch;         /* gd: every step uses the whole training set */
-    long train_lo, train_hi, test_lo, test_hi; /* this rank's shards */
-};
 
 long bl_record_count(const struct bl_optim_cfg *optim, const struct bl_measure_cfg *measure)
 {
@@ -140,7 +90,7 @@ static void quadratic_pass(struct task *t, int want_grad, struct pass_totals *to
     *totals = (struct pass_totals){S, NAN, 1.0, NAN};
 }
 
-static void pass(struct task *t, const struct bl_dataset *set, const int *idx, long lo,
+void bl_task_pass(struct task *t, const struct bl_dataset *set, const int *idx, long lo,
                  long hi, int want_grad, struct pass_totals *totals)
 {
     if (t->eig) {
@@ -213,280 +163,18 @@ static void pass(struct task *t, const struct bl_dataset *set, const int *idx, l
 }
 
 /* log of the objective: the summed loss, or its mean over count examples. */
-static double objective_log(const struct task *t, double log_loss_sum, double count)
+double bl_task_objective_log(const struct task *t, double log_loss_sum, double count)
 {
     return t->cfg->loss.reduction == BL_REDUCE_MEAN ? log_loss_sum - log(count) : log_loss_sum;
 }
 
 /* Factor turning the scaled gradient into the gradient of the objective. */
-static double gradient_factor(const struct task *t, const struct pass_totals *p)
+double bl_task_gradient_factor(const struct task *t, const struct pass_totals *p)
 {
-    return exp(objective_log(t, p->log_loss_sum, p->count));
+    return exp(bl_task_objective_log(t, p->log_loss_sum, p->count));
 }
 
-/* out (P) = Hessian of the training objective (full training set) times v,
- * through exact R-operator products over this rank's shard, summed over the
- * group with the same loss scale as the gradient. Needs hvp_log_scale and
- * hvp_factor set for the current theta. */
-static void hvp_range(struct task *t, const double *v, double *out, long lo, long hi,
-                      int reduce)
-{
-    if (t->eig) { /* quadratic: H = diag(a) */
-        for (long i = 0; i < t->n_params; i++)
-            out[i] = t->eig[i] * v[i];
-        return;
-    }
-    enum bl_loss_kind kind = t->cfg->loss.kind;
-    const struct bl_dataset *set = &t->data.train;
-    if (t->frozen) { /* the Hessian over the trained parameters only */
-        memcpy(t->hvp_in, v, sizeof(double) * t->n_params);
-        for (long i = t->frozen_lo; i < t->frozen_hi; i++)
-            t->hvp_in[i] = 0;
-        v = t->hvp_in;
-    }
-    memset(out, 0, sizeof(double) * t->n_params);
-    for (long start = lo; start < hi; start += t->ws.max_batch) {
-        int n = (int)(hi - start < t->ws.max_batch ? hi - start : t->ws.max_batch);
-        const double *x = set->x + start * set->dim;
-        const int *label = set->label + start;
-        const double *f = bl_model_forward(&t->model, t->theta, x, n, &t->ws);
-        const double *rf = bl_model_rforward(&t->model, t->theta, v, x, n, &t->ws);
-        bl_loss_backward(kind, f, label, n, t->outputs, t->hvp_log_scale, t->ws.delta);
-        bl_loss_hessian_vec(kind, f, label, n, t->outputs, t->hvp_log_scale, rf, t->ws.rdelta);
-        bl_model_rbackward(&t->model, t->theta, v, x, n, t->ws.delta, t->ws.rdelta, &t->ws,
-                           t->chunk_grad);
-        for (long i = 0; i < t->n_params; i++)
-            out[i] += t->chunk_grad[i];
-    }
-    if (reduce)
-        bl_group_sum(t->group, out, t->n_params);
-    for (long i = 0; i < t->n_params; i++)
-        out[i] *= t->hvp_factor;
-    for (long i = t->frozen_lo; i < t->frozen_hi; i++)
-        out[i] = 0;
-}
-
-/* H v over the group: each rank its shard, then the sum (Lanczos, power). */
-static void objective_hvp(void *ctx, const double *v, double *out)
-{
-    struct task *t = ctx;
-    hvp_range(t, v, out, t->train_lo, t->train_hi, 1);
-}
-
-/* Column j of H from the whole training set on this rank alone: ScaLAPACK's
- * grid gives each rank its own columns, so nothing may be reduced here. */
-static void hessian_column(void *ctx, long j, double *column)
-{
-    struct task *t = ctx;
-    t->unit[j] = 1.0;
-    hvp_range(t, t->unit, column, 0, t->data.train.n, 0);
-    t->unit[j] = 0.0;
-}
-
-int bl_snapshot_count(enum bl_spectrum_at at)
-{
-    return at == BL_SPEC_NONE ? 0 : at == BL_SPEC_FIRST_LAST ? 2 : 1;
-}
-
-long bl_snapshot_record(enum bl_spectrum_at at, long n_records, int k)
-{
-    return at == BL_SPEC_LAST || k == 1 ? n_records - 1 : 0;
-}
-
-long bl_density_length(const struct bl_measure_cfg *measure)
-{
-    return 2L * measure->density_probes * measure->density_steps;
-}
-
-/* All eigenvalues of the training objective's Hessian at theta, by ScaLAPACK
- * over the group's ranks, into eigenvalues (P). */
-static void full_spectrum(struct task *t, const struct pass_totals *train, double *eigenvalues)
-{
-    int context = bl_group_blacs_context(t->group);
-    if (context < 0) /* no MPI (unit tests): nothing to distribute over */
-        return;
-    t->hvp_log_scale = train->log_loss_sum;
-    t->hvp_factor = gradient_factor(t, train);
-    int size = bl_group_size(t->group), ranks[4096];
-    for (int r = 0; r < size && r < 4096; r++)
-        ranks[r] = r;
-    struct bl_scalapack_opts opts = {BL_SCALAPACK_PDSYEV, context};
-    char err[BL_ERR_MAX];
-    if (bl_scalapack_eigenvalues_ex(t->n_params, 32, hessian_column, t, ranks, size, &opts,
-                                    eigenvalues, NULL, err, sizeof err))
-        bl_fatal(BL_EXIT_RUNTIME, "Hessian spectrum: %s", err);
-}
-
-/* The top Hessian eigenvalue (measure.sharpness) at theta: value, residual,
- * iterations. train holds the full training loss at theta. */
-static void measure_sharpness(struct task *t, const struct pass_totals *train, long record,
-                              double *value, double *residual, double *iterations)
-{
-    const struct bl_measure_cfg *mc = &t->cfg->measure;
-    t->hvp_log_scale = train->log_loss_sum;
-    t->hvp_factor = gradient_factor(t, train); /* the same scaling as the gradient's */
-    /* every rank of a group draws the same start vector, so they agree */
-    struct bl_rng rng;
-    bl_rng_init(&rng, t->seed, BL_STREAM_SPECTRUM, (uint32_t)record);
-    struct bl_eigpair pairs[32];
-    if (mc->sharpness == BL_SHARP_LANCZOS) {
-        struct bl_lanczos_info info;
-        int max_iter = mc->sharpness_iters < t->n_params ? mc->sharpness_iters : (int)t->n_params;
-        bl_lanczos_top(t->n_params, objective_hvp, t, mc->sharpness_k, max_iter,
-                       mc->sharpness_tol, &rng, pairs, NULL, t->spectrum_work, &info);
-        *iterations = info.iterations;
-    } else {
-        bl_power_iteration(t->n_params, objective_hvp, t, mc->sharpness_iters,
-                           mc->sharpness_tol, &rng, pairs, NULL, t->spectrum_work);
-        *iterations = pairs[0].iterations;
-    }
-    *value = pairs[0].value;
-    *residual = pairs[0].residual;
-}
-
-/* v -> W1^T W1 v for the first layer W1 (dims[1], dims[0]). */
-static void first_layer_gram(void *ctx, const double *v, double *out)
-{
-    struct task *t = ctx;
-    int rows = t->model.dims[1], cols = t->model.dims[0];
-    const double *w1 = t->theta + t->model.weight_offset[0];
-    double *tmp = t->layer_work + 3L * cols; /* (rows) */
-    cblas_dgemv(CblasRowMajor, CblasNoTrans, rows, cols, 1.0, w1, cols, v, 1, 0.0, tmp, 1);
-    cblas_dgemv(CblasRowMajor, CblasTrans, rows, cols, 1.0, w1, cols, tmp, 1, 0.0, out, 1);
-}
-
-/* The first layer's stable rank and neuron alignments, and with a reference
- * the effective linear predictor's agreement with the SVM (SCIENCE.md 2). */
-static void layer_metrics(struct task *t, double normalized_margin, double *value)
-{
-    int rows = t->model.dims[1], cols = t->model.dims[0];
-    const double *w1 = t->theta + t->model.weight_offset[0]; /* (rows, cols) */
-    double frob = 0;
-    for (long i = 0; i < (long)rows * cols; i++)
-        frob += w1[i] * w1[i];
-    struct bl_rng rng;
-    bl_rng_init(&rng, t->seed, BL_STREAM_SPECTRUM, 0xffffffffu);
-    struct bl_eigpair top;
-    bl_power_iteration(cols, first_layer_gram, t, 2000, 1e-12, &rng, &top, NULL,
-                       t->layer_work);
-    value[BL_M_STABLE_RANK] = top.value > 0 ? frob / top.value : NAN;
-    if (!t->mu)
-        return;
-    double mu_sum = 0, svm_sum = 0;
-    for (int k = 0; k < rows; k++) {
-        mu_sum += fabs(bl_cosine(w1 + (long)k * cols, t->mu, cols));
-        if (t->w_svm)
-            svm_sum += fabs(bl_cosine(w1 + (long)k * cols, t->w_svm, cols));
-    }
-    value[BL_M_MU_ALIGNMENT] = mu_sum / rows;
-    if (!t->w_svm)
-        return;
-    value[BL_M_SVM_ALIGNMENT] = svm_sum / rows;
-    /* effective linear predictor: w (linear) or sum_k a_k w_k (two layers) */
-    double *predictor = t->layer_work + 2L * cols; /* (cols) */
-    if (t->model.n_layers == 1) {
-        memcpy(predictor, w1, sizeof(double) * cols);
-    } else {
-        const double *a = t->theta + t->model.weight_offset[1]; /* (1, rows) */
-        cblas_dgemv(CblasRowMajor, CblasTrans, rows, cols, 1.0, w1, cols, a, 1, 0.0, predictor,
-                    1);
-    }
-    value[BL_M_SVM_COSINE] = bl_cosine(predictor, t->w_svm, cols);
-    value[BL_M_MARGIN_RATIO] = normalized_margin / t->margin_best;
-}
-
-/* SCIENCE.md 4, for the trained parameters w: effective rate lr/||w||^2,
- * spherical sharpness ||w||^2 lambda_1 (meaningful when the loss is
- * scale-invariant in w), and the equilibrium norm that GD with weight decay
- * approaches, ||w||^4 = lr G / (wd (2 - lr wd)) with G = ||grad L(w/||w||)||^2
- * = ||w||^2 ||grad L(w)||^2. value[] already holds grad_norm and sharpness. */
-static void scale_invariant_metrics(struct task *t, double lr, double *value)
-{
-    double sq = 0;
-    for (long i = 0; i < t->n_params; i++)
-        if (i < t->frozen_lo || i >= t->frozen_hi)
-            sq += t->theta[i] * t->theta[i];
-    value[BL_M_TRAINED_NORM] = sqrt(sq);
-    value[BL_M_EFFECTIVE_LR] = lr / sq;
-    value[BL_M_SPHERICAL_SHARPNESS] = sq * value[BL_M_SHARPNESS];
-    double wd = t->cfg->optim.weight_decay;
-    double G = sq * value[BL_M_GRAD_NORM] * value[BL_M_GRAD_NORM];
-    value[BL_M_EQUILIBRIUM_NORM] = wd > 0 ? pow(lr * G / (wd * (2 - lr * wd)), 0.25) : NAN;
-}
-
-/* Stochastic Lanczos quadrature density of the Hessian at theta: out holds
- * probes x steps nodes, then as many weights (summing to 1). */
-static void spectral_density(struct task *t, const struct pass_totals *train, long record,
-                             double *out)
-{
-    const struct bl_measure_cfg *mc = &t->cfg->measure;
-    long q = (long)mc->density_probes * mc->density_steps;
-    t->hvp_log_scale = train->log_loss_sum;
-    t->hvp_factor = gradient_factor(t, train);
-    struct bl_rng rng; /* the same probes on every rank of a group */
-    bl_rng_init(&rng, t->seed, BL_STREAM_SPECTRUM, 0x40000000u + (uint32_t)record);
-    bl_slq_density(t->n_params, objective_hvp, t, mc->density_probes, mc->density_steps, &rng,
-                   out, out + q, t->density_work);
-}
-
-static void record_metrics(struct task *t, const struct pass_totals *train, double lr,
-                           double *records, long n_records, long r, double *spectra,
-                           double *densities)
-{
-    const struct bl_measure_cfg *mc = &t->cfg->measure;
-    for (int k = 0; k < bl_snapshot_count(mc->hessian_spectrum); k++)
-        if (bl_snapshot_record(mc->hessian_spectrum, n_records, k) == r)
-            full_spectrum(t, train, spectra + (long)k * t->n_params);
-    for (int k = 0; k < bl_snapshot_count(mc->density); k++)
-        if (bl_snapshot_record(mc->density, n_records, k) == r)
-            spectral_density(t, train, r, densities + k * bl_density_length(mc));
-    const struct bl_config *cfg = t->cfg;
-    struct pass_totals test = {NAN, NAN, 0, NAN};
-    if (t->data.test.n > 0 && !t->eig)
-        pass(t, &t->data.test, NULL, t->test_lo, t->test_hi, 0, &test);
-    double norm = bl_norm2(t->theta, t->n_params);
-    double train_log = objective_log(t, train->log_loss_sum, train->count);
-    double value[BL_METRIC_COUNT];
-    value[BL_M_TRAIN_LOSS] = exp(train_log);
-    value[BL_M_TRAIN_LOG_LOSS] = train_log;
-    value[BL_M_TRAIN_ACC] = train->correct / train->count;
-    value[BL_M_TEST_LOG_LOSS] =
-        test.count > 0 ? objective_log(t, test.log_loss_sum, test.count) : NAN;
-    value[BL_M_TEST_LOSS] = exp(value[BL_M_TEST_LOG_LOSS]);
-    value[BL_M_TEST_ACC] = test.count > 0 ? test.correct / test.count : NAN;
-    value[BL_M_NORMALIZED_MARGIN] = bl_normalized_margin(train->q_min, norm, t->degree);
-    value[BL_M_SMOOTHED_MARGIN] =
-        bl_smoothed_margin(cfg->loss.kind, train->log_loss_sum, norm, t->degree);
-    value[BL_M_PARAM_NORM] = norm;
-    value[BL_M_GRAD_NORM] = gradient_factor(t, train) * bl_norm2(t->grad, t->n_params);
-    value[BL_M_LEARNING_RATE] = lr;
-    for (int m = BL_M_SHARPNESS; m < BL_METRIC_COUNT; m++)
-        value[m] = NAN;
-    /* theta and -grad point the same way at a KKT direction */
-    double minus_cos = bl_cosine(t->theta, t->grad, t->n_params);
-    value[BL_M_GRAD_COSINE] = -minus_cos;
-    if (!t->eig)
-        layer_metrics(t, value[BL_M_NORMALIZED_MARGIN], value);
-    if (cfg->measure.sharpness != BL_SHARP_NONE) {
-        measure_sharpness(t, train, r, &value[BL_M_SHARPNESS], &value[BL_M_SHARPNESS_RESIDUAL],
-                          &value[BL_M_SHARPNESS_ITERS]);
-        value[BL_M_ETA_SHARPNESS] = lr * value[BL_M_SHARPNESS];
-    }
-    scale_invariant_metrics(t, lr, value); /* uses grad_norm and sharpness */
-    if (cfg->measure.trace_probes > 0) {
-        t->hvp_log_scale = train->log_loss_sum;
-        t->hvp_factor = gradient_factor(t, train);
-        struct bl_rng rng; /* every rank of a group draws the same probes */
-        bl_rng_init(&rng, t->seed, BL_STREAM_SPECTRUM, 0x80000000u + (uint32_t)r);
-        bl_hutchinson_trace(t->n_params, objective_hvp, t, cfg->measure.trace_probes, &rng,
-                            &value[BL_M_HESSIAN_TRACE], &value[BL_M_HESSIAN_TRACE_SE],
-                            t->trace_work);
-    }
-    for (int m = 0; m < BL_METRIC_COUNT; m++)
-        records[(long)m * n_records + r] = value[m];
-}
-
-static int task_setup(struct task *t, const struct bl_config *cfg, uint64_t seed,
+int bl_task_setup(struct task *t, const struct bl_config *cfg, uint64_t seed,
                       const struct bl_group *g, char *err, unsigned long err_len)
 {
     memset(t, 0, sizeof *t);
@@ -613,7 +301,7 @@ static int task_setup(struct task *t, const struct bl_config *cfg, uint64_t seed
     return 0;
 }
 
-static void task_free(struct task *t)
+void bl_task_free(struct task *t)
 {
     bl_data_free(&t->data);
     bl_workspace_free(&t->ws);
@@ -657,13 +345,13 @@ static int finite_vector(const double *x, long n)
 static void batch_gradient(struct task *t, long step, struct pass_totals *p)
 {
     if (t->full_batch) {
-        pass(t, &t->data.train, NULL, t->train_lo, t->train_hi, 1, p);
+        bl_task_pass(t, &t->data.train, NULL, t->train_lo, t->train_hi, 1, p);
         return;
     }
     const int *batch = bl_batcher_batch(&t->batcher, step);
     long lo, hi;
     shard(t->cfg->optim.batch_size, t->group, &lo, &hi);
-    pass(t, &t->data.train, batch, lo, hi, 1, p);
+    bl_task_pass(t, &t->data.train, batch, lo, hi, 1, p);
 }
 
 /* Everything besides the parameter-sized arrays that the loop carries from
@@ -788,7 +476,7 @@ int bl_train_task(const struct bl_config *cfg, uint64_t seed, const struct bl_gr
     double started = bl_now();
     struct task t;
     memset(res, 0, sizeof *res);
-    if (task_setup(&t, cfg, seed, g, err, err_len))
+    if (bl_task_setup(&t, cfg, seed, g, err, err_len))
         return 1;
     const struct bl_optim_cfg *opt = &cfg->optim;
     long n_records = bl_record_count(opt, &cfg->measure);
@@ -812,7 +500,7 @@ int bl_train_task(const struct bl_config *cfg, uint64_t seed, const struct bl_gr
     struct loop_state ls = {0, 0, opt->lr, NAN, {0, 0, 0, 0}, NAN, 0.0};
     const char *ckpt = io ? io->checkpoint_path : NULL;
     if (ckpt && load_state(&t, &ls, res, ckpt, err, err_len)) {
-        task_free(&t);
+        bl_task_free(&t);
         bl_task_result_free(res);
         return 1;
     }
@@ -844,9 +532,9 @@ int bl_train_task(const struct bl_config *cfg, uint64_t seed, const struct bl_gr
             full = batch;
             have_batch = 1;
         } else if (record_now || epoch_start) {
-            pass(&t, &t.data.train, NULL, t.train_lo, t.train_hi, record_now, &full);
+            bl_task_pass(&t, &t.data.train, NULL, t.train_lo, t.train_hi, record_now, &full);
         }
-        double full_log = objective_log(&t, full.log_loss_sum, full.count);
+        double full_log = bl_task_objective_log(&t, full.log_loss_sum, full.count);
         if (step == 0)
             ls.initial_log_objective = full_log;
         if (epoch_start) {
@@ -870,7 +558,7 @@ int bl_train_task(const struct bl_config *cfg, uint64_t seed, const struct bl_gr
         }
         double lr = loss_based ? ls.alpha / exp(ls.epoch_log_objective) : opt->lr;
         if (record_now) {
-            record_metrics(&t, &full, lr, res->records, n_records, ls.next_record, res->spectra,
+            bl_task_record_metrics(&t, &full, lr, res->records, n_records, ls.next_record, res->spectra,
                            res->densities);
             ls.next_record++;
         }
@@ -889,7 +577,7 @@ int bl_train_task(const struct bl_config *cfg, uint64_t seed, const struct bl_gr
             break;
         if (!have_batch)
             batch_gradient(&t, step, &batch);
-        double batch_log = objective_log(&t, batch.log_loss_sum, batch.count);
+        double batch_log = bl_task_objective_log(&t, batch.log_loss_sum, batch.count);
         if (exploded(batch_log, ls.initial_log_objective, log_diverge)) {
             if (loss_based && step > 0) { /* step < steps here */
                 undo_epoch(&t, &ls);
@@ -919,51 +607,8 @@ int bl_train_task(const struct bl_config *cfg, uint64_t seed, const struct bl_gr
         res->params = bl_malloc(sizeof(double) * (size_t)t.n_params);
         memcpy(res->params, t.theta, sizeof(double) * t.n_params);
     }
-    task_free(&t);
+    bl_task_free(&t);
     res->wall_seconds = ls.wall_before + bl_now() - started;
-    return 0;
-}
-
-int bl_train_hvp_costs(const struct bl_config *cfg, uint64_t seed, int repeats, double tol,
-                       struct bl_hvp_costs *out, char *err, unsigned long err_len)
-{
-    struct bl_config probe = *cfg;
-    probe.measure.sharpness = BL_SHARP_LANCZOS; /* so setup allocates the HVP buffers */
-    probe.measure.sharpness_iters = 1000;
-    struct task t;
-    if (task_setup(&t, &probe, seed, NULL, err, err_len))
-        return 1;
-    struct pass_totals totals;
-    double start = bl_now();
-    for (int i = 0; i < repeats; i++)
-        pass(&t, &t.data.train, NULL, t.train_lo, t.train_hi, 1, &totals);
-    out->gradients_per_second = repeats / (bl_now() - start);
-    t.hvp_log_scale = totals.log_loss_sum;
-    t.hvp_factor = gradient_factor(&t, &totals);
-    double *v = bl_malloc(sizeof(double) * (size_t)t.n_params);
-    double *hv = bl_malloc(sizeof(double) * (size_t)t.n_params);
-    for (long i = 0; i < t.n_params; i++)
-        v[i] = t.theta[i];
-    start = bl_now();
-    for (int i = 0; i < repeats; i++)
-        objective_hvp(&t, v, hv);
-    out->hvps_per_second = repeats / (bl_now() - start);
-    struct bl_rng rng;
-    struct bl_eigpair pair;
-    struct bl_lanczos_info info;
-    bl_rng_init(&rng, seed, BL_STREAM_SPECTRUM, 0);
-    bl_lanczos_top(t.n_params, objective_hvp, &t, 1, 1000, tol, &rng, &pair, NULL,
-                   t.spectrum_work, &info);
-    out->lanczos_hvps = info.matvecs;
-    out->lanczos_value = pair.value;
-    bl_rng_init(&rng, seed, BL_STREAM_SPECTRUM, 0);
-    bl_power_iteration(t.n_params, objective_hvp, &t, 100000, tol, &rng, &pair, NULL,
-                       t.spectrum_work);
-    out->power_hvps = pair.iterations;
-    out->power_value = pair.value;
-    free(v);
-    free(hv);
-    task_free(&t);
     return 0;
 }
 
