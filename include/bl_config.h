@@ -88,6 +88,7 @@ struct bl_measure_cfg {
     enum bl_reference reference; /* independent solution the metrics compare with */
     enum bl_spectrum_at hessian_spectrum; /* records with the full Hessian spectrum */
     int trace_probes;           /* Hutchinson probes per record, 0 = no trace */
+    int kkt;                    /* record the KKT residuals of the margin problem */
     enum bl_spectrum_at density; /* records with an SLQ spectral density */
     int density_probes, density_steps;
 };

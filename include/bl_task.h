@@ -49,6 +49,9 @@ struct task {
     double *frozen;         /* (frozen_hi - frozen_lo) their initial values */
     double *hvp_in;         /* (P) v with the frozen part zeroed */
     double *trace_work;     /* (2P) Hutchinson probes and products */
+    double *kkt_G;          /* (P, n_train) per-example margin gradients, measure.kkt */
+    double *kkt_target;     /* (P) */
+    double *kkt_work;       /* (n_train (n_train + 3)) NNLS normal equations, margins, lambda */
     double *density_work;   /* SLQ scratch */
     double svm_margin;      /* gamma_SVM of the training set (NaN without a reference) */
     double margin_best;     /* predicted best normalized margin (NaN without a reference) */

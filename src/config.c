@@ -214,6 +214,10 @@ static const struct key_desc keys[] = {
     {.section = "measure", .key = "density_steps", .type = T_INT, .min = 2, .max = 1000,
      .def = "50", .desc = "density: Lanczos steps per start vector (nodes per probe)",
      FIELD(measure.density_steps)},
+    {.section = "measure", .key = "kkt", .type = T_BOOL, .def = "false",
+     .desc = "record the (epsilon, delta)-KKT residuals of the margin problem (NNLS on the "
+             "per-example margin gradients; binary, bias-free models)",
+     FIELD(measure.kkt)},
     {.section = "measure", .key = "trace_probes", .type = T_INT, .min = 0, .max = 100000,
      .def = "0",
      .desc = "Hutchinson estimate of the Hessian trace at each record from this many "

@@ -220,6 +220,78 @@ static void spectral_density(struct task *t, const struct pass_totals *train, lo
                    out, out + q, t->density_work);
 }
 
+/* min over lambda >= 0 of ||b - G lambda||, G (rows, n) row-major, by
+ * projected coordinate descent on the normal equations (Q = G^T G is
+ * positive semi-definite, so every sweep lowers the residual); stops when a
+ * sweep moves no lambda_i by more than 1e-15 relative. work: n (n + 1)
+ * doubles. lambda (n) out. */
+static void nnls(const double *G, const double *b, long rows, int n, double *lambda,
+                 double *work)
+{
+    double *Q = work, *c = work + (long)n * n; /* (n, n), (n) */
+    cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, n, n, (int)rows, 1.0, G, n, G, n, 0.0,
+                Q, n);
+    cblas_dgemv(CblasRowMajor, CblasTrans, (int)rows, n, 1.0, G, n, b, 1, 0.0, c, 1);
+    for (int i = 0; i < n; i++)
+        lambda[i] = 0;
+    for (int sweep = 0; sweep < 100000; sweep++) {
+        double moved = 0, size = 0;
+        for (int i = 0; i < n; i++) {
+            if (Q[(long)i * n + i] <= 0)
+                continue;
+            double grad = -c[i];
+            for (int j = 0; j < n; j++)
+                grad += Q[(long)i * n + j] * lambda[j];
+            double next = fmax(0.0, lambda[i] - grad / Q[(long)i * n + i]);
+            moved = fmax(moved, fabs(next - lambda[i]));
+            size = fmax(size, next);
+            lambda[i] = next;
+        }
+        if (moved <= 1e-15 * fmax(size, 1e-300))
+            break;
+    }
+}
+
+/* SCIENCE.md 1, approximate KKT point of min 1/2 ||theta||^2 s.t. q_i >= 1:
+ * with theta~ = theta / q_min^(1/L) (so min_i q_i(theta~) = 1) and
+ * lambda >= 0 minimizing ||theta~ - sum_i lambda_i grad q_i(theta~)||,
+ * epsilon is that minimum relative to ||theta~|| and delta =
+ * sum_i lambda_i (q_i(theta~) - 1). L-homogeneity gives q_i(theta~) =
+ * q_i / q_min and grad q_i(theta~) = grad q_i(theta) q_min^(-(L-1)/L), so
+ * everything is computed at theta. Binary data (q_i = y_i f(x_i)). */
+static void kkt_metrics(struct task *t, double q_min, double *value)
+{
+    const struct bl_dataset *set = &t->data.train;
+    int n = set->n, L = t->model.degree;
+    long P = t->n_params;
+    if (!t->kkt_G || L == 0 || !(q_min > 0))
+        return;
+    double *G = t->kkt_G; /* (P, n): column i = grad q_i(theta~) */
+    double *q = t->kkt_work + (long)n * (n + 1), *lambda = q + n; /* (n), (n) */
+    double scale_theta = pow(q_min, -1.0 / L), scale_grad = pow(q_min, -(L - 1.0) / L);
+    for (int i = 0; i < n; i++) {
+        const double *x = set->x + (long)i * set->dim;
+        double f = bl_model_forward(&t->model, t->theta, x, 1, &t->ws)[0];
+        double y = set->label[i] ? 1.0 : -1.0;
+        q[i] = y * f;
+        t->ws.delta[0] = y; /* d q_i / d f */
+        bl_model_backward(&t->model, t->theta, x, 1, t->ws.delta, &t->ws, t->chunk_grad);
+        for (long p = 0; p < P; p++)
+            G[p * n + i] = t->chunk_grad[p] * scale_grad;
+    }
+    double *target = t->kkt_target; /* (P) theta~ */
+    for (long p = 0; p < P; p++)
+        target[p] = t->theta[p] * scale_theta;
+    nnls(G, target, P, n, lambda, t->kkt_work);
+    /* residual computed explicitly, not from the normal equations */
+    cblas_dgemv(CblasRowMajor, CblasNoTrans, (int)P, n, -1.0, G, n, lambda, 1, 1.0, target, 1);
+    double delta = 0;
+    for (int i = 0; i < n; i++)
+        delta += lambda[i] * (q[i] / q_min - 1);
+    value[BL_M_KKT_EPSILON] = bl_norm2(target, P) / (bl_norm2(t->theta, P) * scale_theta);
+    value[BL_M_KKT_DELTA] = delta;
+}
+
 void bl_task_record_metrics(struct task *t, const struct pass_totals *train, double lr,
                            double *records, long n_records, long r, double *spectra,
                            double *densities)
@@ -258,6 +330,7 @@ void bl_task_record_metrics(struct task *t, const struct pass_totals *train, dou
     value[BL_M_GRAD_COSINE] = -minus_cos;
     if (!t->eig)
         layer_metrics(t, value[BL_M_NORMALIZED_MARGIN], value);
+    kkt_metrics(t, train->q_min, value);
     if (cfg->measure.sharpness != BL_SHARP_NONE) {
         measure_sharpness(t, train, r, &value[BL_M_SHARPNESS], &value[BL_M_SHARPNESS_RESIDUAL],
                           &value[BL_M_SHARPNESS_ITERS]);

@@ -275,6 +275,12 @@ int bl_task_setup(struct task *t, const struct bl_config *cfg, uint64_t seed,
         }
     }
     const struct bl_measure_cfg *mc = &cfg->measure;
+    if (mc->kkt && t->outputs == 1 && t->model.degree > 0 && !t->eig) {
+        long n = t->data.train.n;
+        t->kkt_G = bl_malloc(sizeof(double) * (size_t)(P * n));
+        t->kkt_target = bl_malloc(sizeof(double) * (size_t)P);
+        t->kkt_work = bl_malloc(sizeof(double) * (size_t)(n * (n + 3)));
+    }
     if (mc->trace_probes > 0) {
         t->trace_work = bl_malloc(sizeof(double) * 2 * (size_t)P);
         bl_workspace_alloc_hvp(&t->ws, &t->model);
@@ -317,6 +323,9 @@ void bl_task_free(struct task *t)
     free(t->frozen);
     free(t->hvp_in);
     free(t->trace_work);
+    free(t->kkt_G);
+    free(t->kkt_target);
+    free(t->kkt_work);
     free(t->density_work);
     free(t->unit);
     free(t->eig);

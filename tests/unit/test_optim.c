@@ -334,6 +334,7 @@ static struct bl_config two_layer_task(enum bl_data_kind kind)
 static void test_two_layer_symmetric_reaches_global_max_margin(void)
 {
     struct bl_config c = two_layer_task(BL_DATA_SYMMETRIC);
+    c.measure.kkt = 1;
     struct bl_task_result r;
     char err[128];
     CU_ASSERT_EQUAL_FATAL(bl_train_task(&c, 2, NULL, NULL, &r, err, sizeof err), 0);
@@ -344,6 +345,9 @@ static void test_two_layer_symmetric_reaches_global_max_margin(void)
     CU_ASSERT(metric(&r, BL_M_STABLE_RANK, last) < 1.5);
     CU_ASSERT(metric(&r, BL_M_STABLE_RANK, 0) > 3); /* a random first layer is far from rank 1 */
     CU_ASSERT(metric(&r, BL_M_SVM_ALIGNMENT, last) > 0.99);
+    /* and the direction approaches a KKT point of the margin problem */
+    CU_ASSERT(metric(&r, BL_M_KKT_EPSILON, last) < 0.01);
+    CU_ASSERT(metric(&r, BL_M_KKT_EPSILON, last) < 0.5 * metric(&r, BL_M_KKT_EPSILON, 1));
     bl_task_result_free(&r);
 }
 
