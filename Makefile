@@ -86,7 +86,7 @@ FUZZ_FLAGS   ?= -g -O1 -fno-omit-frame-pointer -fsanitize=fuzzer,address,undefin
                 -fno-sanitize-recover=undefined
 FUZZ_BINS    := bin/fuzz/fuzz_config bin/fuzz/fuzz_idx bin/fuzz/fuzz_netcdf
 
-bin/fuzz/fuzz_config: tests/fuzz/fuzz_config.c src/config.c src/log.c $(wildcard include/*.h)
+bin/fuzz/fuzz_config: tests/fuzz/fuzz_config.c src/config.c src/log.c $(wildcard include/*.h tests/fuzz/*.h)
 	@mkdir -p bin/fuzz
 	$(FUZZ_CC) -std=c11 -Iinclude -D_GNU_SOURCE $(FUZZ_FLAGS) $(filter %.c,$^) -o $@ \
 	  $(INIH_LIBS) -lm
@@ -94,7 +94,7 @@ bin/fuzz/fuzz_config: tests/fuzz/fuzz_config.c src/config.c src/log.c $(wildcard
 # fuzz_netcdf counts the loader's nc_open/nc_close calls through --wrap.
 bin/fuzz/fuzz_netcdf: FUZZ_WRAP = -Wl,--wrap=nc_open -Wl,--wrap=nc_close
 bin/fuzz/fuzz_idx bin/fuzz/fuzz_netcdf: bin/fuzz/%: tests/fuzz/%.c src/datafile.c src/log.c \
-  $(wildcard include/*.h)
+  $(wildcard include/*.h tests/fuzz/*.h)
 	@mkdir -p bin/fuzz
 	$(FUZZ_CC) -std=c11 -Iinclude $(NETCDF_CFLAGS) -D_GNU_SOURCE $(FUZZ_FLAGS) \
 	  $(filter %.c,$^) -o $@ $(FUZZ_WRAP) $(NETCDF_LIBS) $(ZLIB_LIBS) -lm

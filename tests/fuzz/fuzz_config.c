@@ -23,29 +23,12 @@
 
 #include "bl_config.h"
 
+#include "fuzz_memfd.h"
+
 #define MAX_OVERRIDES 8
 
 static int ini_fd = -1, back_fd = -1;
 static char ini_path[64], back_path[64];
-
-static int make_memfd(const char *name, char *path, size_t len)
-{
-    int fd = memfd_create(name, 0);
-    if (fd < 0) {
-        perror("memfd_create");
-        abort();
-    }
-    snprintf(path, len, "/proc/self/fd/%d", fd);
-    return fd;
-}
-
-static void put_file(int fd, const void *data, size_t size)
-{
-    if (ftruncate(fd, 0) != 0 || (size > 0 && pwrite(fd, data, size, 0) != (ssize_t)size)) {
-        perror("fuzz_config: writing the memfd");
-        abort();
-    }
-}
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {

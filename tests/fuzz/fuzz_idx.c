@@ -29,29 +29,12 @@
 
 #include "bl_datafile.h"
 
+#include "fuzz_memfd.h"
+
 static const unsigned char fixed_labels[20] = {9, 2, 1, 1, 6, 1, 4, 6, 5, 7,
                                                4, 5, 7, 3, 4, 1, 2, 4, 8, 0};
 static int img_fd = -1;
 static char img_path[64], lab_path[64];
-
-static int make_memfd(const char *name, char *path, size_t len)
-{
-    int fd = memfd_create(name, 0);
-    if (fd < 0) {
-        perror("memfd_create");
-        abort();
-    }
-    snprintf(path, len, "/proc/self/fd/%d", fd);
-    return fd;
-}
-
-static void put_file(int fd, const void *data, size_t size)
-{
-    if (ftruncate(fd, 0) != 0 || (size > 0 && pwrite(fd, data, size, 0) != (ssize_t)size)) {
-        perror("fuzz_idx: writing the memfd");
-        abort();
-    }
-}
 
 int LLVMFuzzerInitialize(int *argc, char ***argv)
 {
