@@ -87,6 +87,7 @@ struct bl_measure_cfg {
     int sharpness_iters;
     enum bl_reference reference; /* independent solution the metrics compare with */
     enum bl_spectrum_at hessian_spectrum; /* records with the full Hessian spectrum */
+    int spectrum_solver;        /* enum bl_scalapack_solver: 0 pdsyev, 1 pdsyevd */
     int trace_probes;           /* Hutchinson probes per record, 0 = no trace */
     int kkt;                    /* record the KKT residuals of the margin problem */
     enum bl_spectrum_at density; /* records with an SLQ spectral density */

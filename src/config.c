@@ -67,6 +67,7 @@ static const char *const save_params[] = {"none", "final", NULL};
 static const char *const sharpness_methods[] = {"none", "lanczos", "power", NULL};
 static const char *const references[] = {"none", "svm", NULL};
 static const char *const spectrum_records[] = {"none", "first", "last", "first_last", NULL};
+static const char *const spectrum_solvers[] = {"pdsyev", "pdsyevd", NULL};
 
 #define FIELD(m) .offset = offsetof(struct bl_config, m), .size = sizeof(((struct bl_config *)0)->m)
 
@@ -223,6 +224,11 @@ static const struct key_desc keys[] = {
      .desc = "Hutchinson estimate of the Hessian trace at each record from this many "
              "Rademacher probes (0 = off)",
      FIELD(measure.trace_probes)},
+    {.section = "measure", .key = "spectrum_solver", .type = T_ENUM, .names = spectrum_solvers,
+     .def = "pdsyevd",
+     .desc = "ScaLAPACK driver for hessian_spectrum: pdsyevd (divide and conquer) or pdsyev "
+             "(eigenvalues only: half the memory, faster here)",
+     FIELD(measure.spectrum_solver)},
     {.section = "measure", .key = "reference", .type = T_ENUM, .names = references,
      .def = "none",
      .desc = "svm: solve each task's hard-margin SVM and record svm_cosine, margin_ratio, "

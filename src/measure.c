@@ -101,7 +101,8 @@ static void full_spectrum(struct task *t, const struct pass_totals *train, doubl
     int size = bl_group_size(t->group), ranks[4096];
     for (int r = 0; r < size && r < 4096; r++)
         ranks[r] = r;
-    struct bl_scalapack_opts opts = {BL_SCALAPACK_PDSYEV, context};
+    struct bl_scalapack_opts opts = {(enum bl_scalapack_solver)t->cfg->measure.spectrum_solver,
+                                     context};
     char err[BL_ERR_MAX];
     if (bl_scalapack_eigenvalues_ex(t->n_params, 32, hessian_column, t, ranks, size, &opts,
                                     eigenvalues, NULL, err, sizeof err))

@@ -267,7 +267,7 @@ void bl_output_add_spectra(struct bl_output *o, int n_spectra, const long *spect
     NC(nc_def_var_chunking(ncid, o->var_spectra, NC_CHUNKED, chunk));
     NC(nc_def_var_fill(ncid, o->var_spectra, 0, &fill));
     put_text_attr(ncid, o->var_spectra, "long_name",
-                  "all eigenvalues of the training-loss Hessian, ascending (ScaLAPACK pdsyev); "
+                  "all eigenvalues of the training-loss Hessian, ascending (ScaLAPACK); "
                   "NaN past a smaller model's end or where the task did not get there");
     put_text_attr(ncid, o->var_spectra, "units", "1");
     put_text_attr(ncid, o->var_spectra, "coordinates", "spectrum_step");
