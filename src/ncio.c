@@ -553,6 +553,27 @@ static int config_from_text(const char *text, struct bl_config *cfg, char *err, 
     return rc;
 }
 
+/* The shape of a file's snapshots (spectra or densities): how many (the
+ * length of dimension `count_dim`, 0 if absent), the length of `size_dim`,
+ * and their steps (at most 2) from variable `step_var`. */
+static int snapshot_shape(int ncid, const char *count_dim, const char *size_dim,
+                          const char *step_var, size_t *size, long *steps)
+{
+    int d, v;
+    size_t count;
+    if (nc_inq_dimid(ncid, count_dim, &d) != NC_NOERR)
+        return 0;
+    NC(nc_inq_dimlen(ncid, d, &count));
+    NC(nc_inq_dimid(ncid, size_dim, &d));
+    NC(nc_inq_dimlen(ncid, d, size));
+    long long read[2] = {0, 0};
+    NC(nc_inq_varid(ncid, step_var, &v));
+    NC(nc_get_var_longlong(ncid, v, read));
+    steps[0] = (long)read[0];
+    steps[1] = count > 1 ? (long)read[1] : 0;
+    return (int)count;
+}
+
 int bl_output_merge(const char *out_path, const char *const *inputs, int n_inputs, int force,
                     const char *command_line)
 {
@@ -624,40 +645,16 @@ int bl_output_merge(const char *out_path, const char *const *inputs, int n_input
                          plan.layout, err, sizeof err))
         bl_fatal(BL_EXIT_RUNTIME, "merge: %s", err);
     long R = plan.n_records;
-    /* full Hessian spectra, when the run took them */
-    int v_spec_in = -1, n_spectra = 0;
-    size_t n_eig = 0;
-    if (nc_inq_varid(ncids[0], "hessian_eigenvalues", &v_spec_in) == NC_NOERR) {
-        int d, v_steps;
-        size_t len;
-        long long steps_in[2];
-        NC(nc_inq_dimid(ncids[0], "spectrum", &d));
-        NC(nc_inq_dimlen(ncids[0], d, &len));
-        NC(nc_inq_dimid(ncids[0], "eig", &d));
-        NC(nc_inq_dimlen(ncids[0], d, &n_eig));
-        NC(nc_inq_varid(ncids[0], "spectrum_step", &v_steps));
-        NC(nc_get_var_longlong(ncids[0], v_steps, steps_in));
-        long steps[2] = {(long)steps_in[0], len > 1 ? (long)steps_in[1] : 0};
-        n_spectra = (int)len;
-        bl_output_add_spectra(&out, n_spectra, steps, (long)n_eig);
-    }
+    /* full Hessian spectra and SLQ densities, when the run took them */
+    long snapshot_steps[2];
+    size_t n_eig = 0, n_nodes = 0;
+    int n_spectra =
+        snapshot_shape(ncids[0], "spectrum", "eig", "spectrum_step", &n_eig, snapshot_steps);
+    bl_output_add_spectra(&out, n_spectra, snapshot_steps, (long)n_eig);
     double *spectra = bl_malloc(sizeof(double) * ((size_t)n_spectra * n_eig + 1));
-    int n_densities = 0;
-    size_t n_nodes = 0;
-    if (nc_inq_varid(ncids[0], "density_nodes", &v_spec_in) == NC_NOERR) {
-        int d, v_steps;
-        size_t len;
-        long long steps_in[2];
-        NC(nc_inq_dimid(ncids[0], "density", &d));
-        NC(nc_inq_dimlen(ncids[0], d, &len));
-        NC(nc_inq_dimid(ncids[0], "node", &d));
-        NC(nc_inq_dimlen(ncids[0], d, &n_nodes));
-        NC(nc_inq_varid(ncids[0], "density_step", &v_steps));
-        NC(nc_get_var_longlong(ncids[0], v_steps, steps_in));
-        long steps[2] = {(long)steps_in[0], len > 1 ? (long)steps_in[1] : 0};
-        n_densities = (int)len;
-        bl_output_add_densities(&out, n_densities, steps, 2 * (long)n_nodes);
-    }
+    int n_densities =
+        snapshot_shape(ncids[0], "density", "node", "density_step", &n_nodes, snapshot_steps);
+    bl_output_add_densities(&out, n_densities, snapshot_steps, 2 * (long)n_nodes);
     double *densities = bl_malloc(sizeof(double) * (2 * (size_t)n_densities * n_nodes + 1));
     double *records = bl_malloc(sizeof(double) * BL_METRIC_COUNT * (size_t)R);
     double *params = bl_malloc(sizeof(double) * (size_t)(n_params + 1));

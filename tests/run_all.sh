@@ -95,6 +95,10 @@ expect "three slices merge to the one-run result, bitwise" bash -c "
   for k in 0 1 2; do mpirun -np 2 $BL run $cfg -o $tmp/slice\$k.nc --slice \$k/3 || exit 1; done &&
   $BL merge $tmp/merged.nc $tmp/slice0.nc $tmp/slice1.nc $tmp/slice2.nc &&
   $PY tests/compare_outputs.py $tmp/ens1.nc $tmp/merged.nc"
+expect "slices with spectra and densities merge to the one-run result, bitwise" bash -c "
+  for k in 0 1; do mpirun -np 2 $BL run $cfg -o $tmp/sslice\$k.nc --slice \$k/2 --set measure.hessian_spectrum=first_last --set measure.sharpness=lanczos --set measure.sharpness_tol=1e-10 --set measure.density=first_last --set measure.trace_probes=8 || exit 1; done &&
+  $BL merge $tmp/smerged.nc $tmp/sslice0.nc $tmp/sslice1.nc &&
+  $PY tests/compare_outputs.py $tmp/hs1.nc $tmp/smerged.nc"
 refuse "overlapping slices are refused" 2 "both|slice0.nc" "$BL" merge "$tmp/out/m.nc" "$tmp/slice0.nc" "$tmp/slice0.nc"
 refuse "slices of different configs are refused" 2 "another config" "$BL" merge "$tmp/out/m.nc" "$tmp/slice0.nc" "$tmp/quick.nc"
 

@@ -11,6 +11,21 @@
 #define N_EX 7
 #define DIM 4
 
+/* Forward over the examples: the outputs (in ws) and S = log of the summed
+ * loss. */
+static const double *forward_log_loss(const struct bl_model *m, enum bl_loss_kind loss,
+                                      const double *theta, const double *x, const int *label,
+                                      struct bl_workspace *ws, double *S)
+{
+    double log_loss[N_EX], margin[N_EX];
+    const double *out = bl_model_forward(m, theta, x, N_EX, ws);
+    bl_loss_forward(loss, out, label, N_EX, m->dims[m->n_layers], log_loss, margin);
+    *S = -INFINITY;
+    for (int i = 0; i < N_EX; i++)
+        *S = bl_log_add_exp(*S, log_loss[i]);
+    return out;
+}
+
 /* Summed loss of the model on (x, label): returns log L and, when grad is
  * given, grad = dL/dtheta (unscaled). */
 static double summed_loss(const struct bl_model *m, enum bl_loss_kind loss, const double *theta,
@@ -18,12 +33,8 @@ static double summed_loss(const struct bl_model *m, enum bl_loss_kind loss, cons
                           double *grad)
 {
     int k = m->dims[m->n_layers];
-    double log_loss[N_EX], margin[N_EX];
-    const double *out = bl_model_forward(m, theta, x, N_EX, ws);
-    bl_loss_forward(loss, out, label, N_EX, k, log_loss, margin);
-    double S = -INFINITY;
-    for (int i = 0; i < N_EX; i++)
-        S = bl_log_add_exp(S, log_loss[i]);
+    double S;
+    const double *out = forward_log_loss(m, loss, theta, x, label, ws, &S);
     if (grad) {
         bl_loss_backward(loss, out, label, N_EX, k, S, ws->delta);
         bl_model_backward(m, theta, x, N_EX, ws->delta, ws, grad);
@@ -224,12 +235,8 @@ static void summed_hvp(const struct bl_model *m, enum bl_loss_kind loss, const d
                        struct bl_workspace *ws, double *hv)
 {
     int k = m->dims[m->n_layers];
-    double log_loss[N_EX], margin[N_EX];
-    const double *out = bl_model_forward(m, theta, x, N_EX, ws);
-    bl_loss_forward(loss, out, label, N_EX, k, log_loss, margin);
-    double S = -INFINITY;
-    for (int i = 0; i < N_EX; i++)
-        S = bl_log_add_exp(S, log_loss[i]);
+    double S;
+    const double *out = forward_log_loss(m, loss, theta, x, label, ws, &S);
     const double *rout = bl_model_rforward(m, theta, v, x, N_EX, ws);
     bl_loss_backward(loss, out, label, N_EX, k, S, ws->delta);
     bl_loss_hessian_vec(loss, out, label, N_EX, k, S, rout, ws->rdelta);
