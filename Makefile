@@ -9,6 +9,7 @@ BLAS_LIBS   ?= -lopenblas
 SCALAPACK_LIBS ?= -lscalapack-openmpi
 INIH_LIBS   ?= -linih
 ZLIB_LIBS   ?= -lz
+GLPK_LIBS   ?= -lglpk
 CUNIT_LIBS  ?= -lcunit
 # Ranks used by `make run` and the MPI tests.
 RANKS       ?= 2
@@ -18,7 +19,7 @@ AUTO_DEPS   ?= 1
 override CC := $(if $(filter cc,$(CC)),mpicc,$(CC))
 CPPFLAGS += -Iinclude -Ibin/gen $(NETCDF_CFLAGS) -D_GNU_SOURCE
 CFLAGS   += -std=c11 $(OPTFLAGS) $(WARNFLAGS) -MMD -MP
-LDLIBS   += $(NETCDF_LIBS) $(SCALAPACK_LIBS) $(BLAS_LIBS) $(INIH_LIBS) $(ZLIB_LIBS) -lm
+LDLIBS   += $(NETCDF_LIBS) $(SCALAPACK_LIBS) $(BLAS_LIBS) $(INIH_LIBS) $(ZLIB_LIBS) $(GLPK_LIBS) -lm
 
 SRC      := $(wildcard src/*.c)
 LIB_OBJ  := $(patsubst src/%.c,bin/obj/%.o,$(filter-out src/main.c,$(SRC)))

@@ -14,7 +14,7 @@
 #define BL_ERR_MAX 4096
 
 enum bl_data_kind { BL_DATA_SEPARABLE, BL_DATA_SYMMETRIC, BL_DATA_CLUSTERS,
-                    BL_DATA_FASHION_MNIST, BL_DATA_NETCDF };
+                    BL_DATA_FASHION_MNIST, BL_DATA_NETCDF, BL_DATA_ASYMMETRIC };
 enum bl_model_kind { BL_MODEL_LINEAR, BL_MODEL_MLP, BL_MODEL_QUADRATIC };
 enum bl_activation { BL_ACT_RELU, BL_ACT_LEAKY_RELU, BL_ACT_IDENTITY };
 enum bl_loss_kind { BL_LOSS_LOGISTIC, BL_LOSS_EXPONENTIAL, BL_LOSS_CROSS_ENTROPY, BL_LOSS_SQUARED };
@@ -42,6 +42,10 @@ struct bl_data_cfg {
     double margin;              /* separable/symmetric: |<w*,x>| >= margin */
     double cluster_std;         /* clusters: std of each cluster */
     double cluster_spread;      /* clusters: std of the cluster centres */
+    double angle;               /* asymmetric: degrees between w* and each positive cluster */
+    double far_distance;        /* asymmetric: |x| of the few far positives along w* */
+    double negative_distance;   /* asymmetric: |x| of the negatives along -w* */
+    double noise;               /* asymmetric: std of the in-plane noise of every example */
     char path[BL_PATH_MAX];     /* fashion_mnist: directory; netcdf: file */
     char select[BL_NAME_MAX];   /* fashion_mnist: classes to keep, e.g. "0,6"; "" = all */
     int standardize;            /* file data: per-feature z-score with training statistics */

@@ -55,7 +55,7 @@ _Static_assert(BL_SAVE_FINAL == 1, "save_params follows enum bl_save_params");
 _Static_assert(sizeof(enum bl_data_kind) == sizeof(int), "enums are int-sized");
 
 static const char *const data_kinds[] = {"separable", "symmetric", "clusters",
-                                         "fashion_mnist", "netcdf", NULL};
+                                         "fashion_mnist", "netcdf", "asymmetric", NULL};
 static const char *const model_kinds[] = {"linear", "mlp", "quadratic", NULL};
 static const char *const activations[] = {"relu", "leaky_relu", "identity", NULL};
 static const char *const loss_kinds[] = {"logistic", "exponential", "cross_entropy", "squared",
@@ -89,7 +89,8 @@ static const struct key_desc keys[] = {
      FIELD(experiment.checkpoint_seconds)},
 
     {.section = "data", .key = "kind", .type = T_ENUM, .names = data_kinds, .def = "separable",
-     .desc = "separable (margin around w*), symmetric (pairs (x,y),(-x,-y)) or clusters",
+     .desc = "separable (margin around w*), symmetric (pairs (x,y),(-x,-y)), asymmetric "
+             "(planar counterexample, see README), clusters, fashion_mnist or netcdf",
      FIELD(data.kind)},
     {.section = "data", .key = "n_train", .type = T_INT, .min = 1, .max = 1e8, .def = "200",
      .desc = "training examples", FIELD(data.n_train)},
@@ -98,7 +99,7 @@ static const struct key_desc keys[] = {
     {.section = "data", .key = "dim", .type = T_INT, .min = 1, .max = 1e6, .def = "20",
      .desc = "input features", FIELD(data.dim)},
     {.section = "data", .key = "classes", .type = T_INT, .min = 2, .max = 1000, .def = "2",
-     .desc = "number of classes (2 for separable and symmetric)", FIELD(data.classes)},
+     .desc = "number of classes (2 for separable, symmetric and asymmetric)", FIELD(data.classes)},
     {.section = "data", .key = "margin", .type = T_DOUBLE, .min = 0, .max = 100, .def = "0.1",
      .desc = "separable/symmetric: every example has |<w*,x>| >= margin", FIELD(data.margin)},
     {.section = "data", .key = "cluster_std", .type = T_DOUBLE, .min = 0, .min_open = 1,
@@ -107,6 +108,19 @@ static const struct key_desc keys[] = {
     {.section = "data", .key = "cluster_spread", .type = T_DOUBLE, .min = 0, .min_open = 1,
      .max = 1e6, .def = "3.0", .desc = "clusters: standard deviation of the cluster centres",
      FIELD(data.cluster_spread)},
+    {.section = "data", .key = "angle", .type = T_DOUBLE, .min = 0, .min_open = 1, .max = 90,
+     .max_open = 1, .def = "75",
+     .desc = "asymmetric: degrees between w* and each of the two positive clusters",
+     FIELD(data.angle)},
+    {.section = "data", .key = "far_distance", .type = T_DOUBLE, .min = 0, .min_open = 1,
+     .max = 1e6, .def = "10",
+     .desc = "asymmetric: distance of the few far positives along w*", FIELD(data.far_distance)},
+    {.section = "data", .key = "negative_distance", .type = T_DOUBLE, .min = 0, .min_open = 1,
+     .max = 1e6, .def = "0.3",
+     .desc = "asymmetric: distance of the negatives along -w*", FIELD(data.negative_distance)},
+    {.section = "data", .key = "noise", .type = T_DOUBLE, .min = 0, .max = 1e6, .def = "0.02",
+     .desc = "asymmetric: standard deviation of the in-plane noise added to every example",
+     FIELD(data.noise)},
     {.section = "data", .key = "path", .type = T_STRING,
      .def = "/usr/share/datasets/fashion-mnist",
      .desc = "fashion_mnist: directory of the IDX .gz files; netcdf: the file (x(sample, "
@@ -855,7 +869,8 @@ static int cross_check(const struct bl_config *c, char *msg, size_t len, int inv
                     "or use model.kind = linear for a single layer",
                     c->model.depth);
     }
-    if ((data->kind == BL_DATA_SEPARABLE || data->kind == BL_DATA_SYMMETRIC) &&
+    if ((data->kind == BL_DATA_SEPARABLE || data->kind == BL_DATA_SYMMETRIC ||
+         data->kind == BL_DATA_ASYMMETRIC) &&
         data->classes != 2) {
         involved[0] = find_key("data", "kind");
         involved[1] = find_key("data", "classes");
@@ -871,6 +886,18 @@ static int cross_check(const struct bl_config *c, char *msg, size_t len, int inv
         return fail(msg, len, NULL, 0,
                     "loss.kind = %s needs data.classes = 2; use cross_entropy for %d classes",
                     loss_kinds[c->loss.kind], data->classes);
+    }
+    if (data->kind == BL_DATA_ASYMMETRIC && (data->dim < 2 || data->n_train < 16)) {
+        int few = data->n_train < 16;
+        involved[0] = find_key("data", "kind");
+        involved[1] = find_key("data", few ? "n_train" : "dim");
+        return fail(msg, len, NULL, 0,
+                    few ? "data.kind = asymmetric needs data.n_train >= 16 (got %d): its examples "
+                          "cycle through 16 slots (10 angled positives, 1 far positive, 5 "
+                          "negatives)"
+                        : "data.kind = asymmetric needs data.dim >= 2 (got %d): its examples lie "
+                          "in a plane",
+                    few ? data->n_train : data->dim);
     }
     if (data->kind == BL_DATA_SYMMETRIC && (data->n_train % 2 || data->n_test % 2)) {
         int odd_train = data->n_train % 2 != 0;

@@ -34,6 +34,16 @@ static double dot(const double *a, const double *b, int n)
     return s;
 }
 
+/* u ~ uniform on the unit sphere of R^dim. */
+static void random_unit(double *u, int dim, struct bl_rng *rng)
+{
+    for (int j = 0; j < dim; j++)
+        u[j] = bl_rng_normal(rng);
+    double norm = sqrt(dot(u, u, dim));
+    for (int j = 0; j < dim; j++)
+        u[j] /= norm;
+}
+
 /* x ~ N(0, I), label by the side of the hyperplane w*; then x is moved by
  * margin along w* away from the hyperplane, so every example keeps at least
  * `margin` of distance from it (the gap) without rejection sampling. With
@@ -57,6 +67,43 @@ static void make_separable(struct bl_dataset *s, const double *w_star, double ma
                 mirror[j] = -x[j];
             s->label[i + 1] = 1 - s->label[i];
         }
+    }
+}
+
+/* The asymmetric counterexample (README "Data"; derived for biaslab, not the
+ * paper's construction). In the plane of w* and a unit v orthogonal to it,
+ * examples cycle through 16 slots: slots 0-9 are positives at unit distance,
+ * angle degrees above and below w* (alternating); slot 10 is a positive at
+ * far_distance along w*; slots 11-15 are negatives at negative_distance along
+ * -w*. Every example gets N(0, noise^2) noise along w* and along v only, so
+ * the data stay in the plane (the exact two-layer optimum needs that).
+ * Why it traps gradient flow: early on the far positives pull every neuron
+ * towards +-w*; late, +-w* is a local maximum of the neurons' growth rate,
+ * so the net stays the linear classifier along w_SVM although two neurons
+ * aimed at the two positive clusters give a larger normalized margin. */
+static void make_asymmetric(struct bl_dataset *s, const double *w_star, const double *v,
+                            const struct bl_data_cfg *cfg, struct bl_rng *rng)
+{
+    double angle = cfg->angle * M_PI / 180.0;
+    for (int i = 0; i < s->n; i++) {
+        int slot = i % 16;
+        double along, across; /* coordinates on w* and v */
+        if (slot < 10) {
+            along = cos(angle);
+            across = slot % 2 ? -sin(angle) : sin(angle);
+        } else if (slot == 10) {
+            along = cfg->far_distance;
+            across = 0;
+        } else {
+            along = -cfg->negative_distance;
+            across = 0;
+        }
+        along += cfg->noise * bl_rng_normal(rng);
+        across += cfg->noise * bl_rng_normal(rng);
+        double *x = s->x + (long)i * s->dim;
+        for (int j = 0; j < s->dim; j++)
+            x[j] = along * w_star[j] + across * v[j];
+        s->label[i] = slot <= 10 ? 1 : 0;
     }
 }
 
@@ -191,13 +238,28 @@ int bl_data_make(const struct bl_data_cfg *cfg, uint64_t seed, struct bl_data *o
             return 1;
         }
         out->truth = bl_malloc(sizeof(double) * dim);
-        for (int j = 0; j < dim; j++)
-            out->truth[j] = bl_rng_normal(&truth_rng);
-        double norm = sqrt(dot(out->truth, out->truth, dim));
-        for (int j = 0; j < dim; j++)
-            out->truth[j] /= norm;
+        random_unit(out->truth, dim, &truth_rng);
         make_separable(&out->train, out->truth, cfg->margin, mirrored, &train_rng);
         make_separable(&out->test, out->truth, cfg->margin, mirrored, &test_rng);
+        break;
+    }
+    case BL_DATA_ASYMMETRIC: {
+        out->truth = bl_malloc(sizeof(double) * dim);
+        double *v = bl_malloc(sizeof(double) * dim);
+        random_unit(out->truth, dim, &truth_rng);
+        /* v: a second random direction with its w* part removed */
+        do {
+            random_unit(v, dim, &truth_rng);
+            double along = dot(v, out->truth, dim);
+            for (int j = 0; j < dim; j++)
+                v[j] -= along * out->truth[j];
+        } while (dot(v, v, dim) < 1e-6);
+        double norm = sqrt(dot(v, v, dim));
+        for (int j = 0; j < dim; j++)
+            v[j] /= norm;
+        make_asymmetric(&out->train, out->truth, v, cfg, &train_rng);
+        make_asymmetric(&out->test, out->truth, v, cfg, &test_rng);
+        free(v);
         break;
     }
     case BL_DATA_CLUSTERS: {

@@ -13,6 +13,7 @@
 #include "bl_log.h"
 #include "bl_loss.h"
 #include "bl_optim.h"
+#include "bl_planar_margin.h"
 #include "bl_reference.h"
 #include "bl_spectrum.h"
 #include "bl_task.h"
@@ -174,6 +175,25 @@ double bl_task_gradient_factor(const struct task *t, const struct pass_totals *p
     return exp(bl_task_objective_log(t, p->log_loss_sum, p->count));
 }
 
+/* On data that lie in a plane the best two-layer margin is computable
+ * exactly (src/planar_margin.c): it replaces the symmetric-data prediction,
+ * which on asymmetric data is only a lower bound. margin_best is the LP's
+ * lower end, a margin some net attains; the bracket is within 1e-4. Other
+ * data keep (1 + s) / 4 gamma_SVM. */
+static void planar_optimum(struct task *t, double slope)
+{
+    struct bl_planar_margin best;
+    char err[256];
+    const struct bl_dataset *d = &t->data.train;
+    int rc = bl_planar_best_margin(d->x, d->label, d->n, d->dim, slope, 1e-4, 4000000L, &best,
+                                   err, sizeof err);
+    if (rc == 0)
+        t->margin_best = best.lower;
+    else if (rc == 2)
+        bl_info("warning: best planar margin not computed (%s); margin_best stays (1+s)/4 gamma_SVM",
+                err);
+}
+
 int bl_task_setup(struct task *t, const struct bl_config *cfg, uint64_t seed,
                       const struct bl_group *g, char *err, unsigned long err_len)
 {
@@ -272,6 +292,9 @@ int bl_task_setup(struct task *t, const struct bl_config *cfg, uint64_t seed,
                                                                       : cfg->model.leaky_slope;
             t->margin_best = t->model.n_layers == 1 ? svm.gamma
                                                     : bl_two_layer_margin_bound(svm.gamma, slope);
+            if (t->model.n_layers == 2 && !cfg->model.bias && !cfg->model.normalize &&
+                cfg->model.train_last)
+                planar_optimum(t, slope);
         }
     }
     const struct bl_measure_cfg *mc = &cfg->measure;

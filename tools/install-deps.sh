@@ -14,6 +14,7 @@ netcdf-bin              /usr/bin/ncdump
 libcunit1-dev           /usr/include/CUnit/CUnit.h
 libinih-dev             /usr/include/ini.h
 zlib1g-dev              /usr/include/zlib.h
+libglpk-dev             /usr/include/glpk.h
 pkg-config              /usr/bin/pkg-config
 python3-xarray          /usr/lib/python3/dist-packages/xarray/__init__.py
 python3-netcdf4         /usr/lib/python3/dist-packages/netCDF4/__init__.py
