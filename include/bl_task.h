@@ -54,7 +54,7 @@ struct task {
     double *kkt_work;       /* (n_train (n_train + 3)) NNLS normal equations, margins, lambda */
     double *density_work;   /* SLQ scratch */
     double svm_margin;      /* gamma_SVM of the training set (NaN without a reference) */
-    double margin_best;     /* predicted best normalized margin (NaN without a reference) */
+    double margin_best;     /* best normalized margin, exact on planar data (NaN without a reference) */
     double hvp_log_scale;   /* log of the summed training loss at theta, for HVPs */
     double hvp_factor;      /* turns the scaled summed-loss HVP into the objective's */
     int full_batch;         /* gd: every step uses the whole training set */

@@ -29,7 +29,7 @@ struct bl_task_result {
     int n_densities;    /* SLQ densities taken (measure.density) */
     double *densities;  /* (n_densities, bl_density_length) nodes then weights */
     double svm_margin;  /* gamma_SVM of the task's training set, NaN without a reference */
-    double margin_best; /* predicted best normalized margin, NaN without a reference */
+    double margin_best; /* best normalized margin (exact on planar data), NaN without a reference */
 };
 
 /* How many snapshots (full spectra, densities) `at` asks for (0, 1 or 2),

@@ -33,7 +33,7 @@ const struct bl_metric_info bl_metric_table[BL_METRIC_COUNT] = {
     [BL_M_SVM_ALIGNMENT] = {"svm_alignment", "mean |cos(w_k, w_SVM)| of first-layer neurons",
                             "1"},
     [BL_M_SVM_COSINE] = {"svm_cosine", "cos(linear predictor, w_SVM)", "1"},
-    [BL_M_MARGIN_RATIO] = {"margin_ratio", "normalized margin / predicted best (margin_best)",
+    [BL_M_MARGIN_RATIO] = {"margin_ratio", "normalized margin / best normalized margin (margin_best)",
                            "1"},
     [BL_M_TRAINED_NORM] = {"trained_norm", "norm ||w|| of the trained parameters", "1"},
     [BL_M_EFFECTIVE_LR] = {"effective_lr", "effective learning rate lr / ||w||^2", "1"},

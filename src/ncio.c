@@ -199,8 +199,8 @@ int bl_output_create(struct bl_output *o, const char *path, const struct bl_conf
     NC(nc_def_var(ncid, "margin_best", NC_DOUBLE, 2, task_dims, &o->var_margin_best));
     NC(nc_def_var_fill(ncid, o->var_margin_best, 0, &fill));
     put_text_attr(ncid, o->var_margin_best, "long_name",
-                  "predicted best normalized margin: gamma_SVM (linear), (1+s)/4 gamma_SVM (two "
-                  "layers)");
+                  "best normalized margin: gamma_SVM (linear); two layers: the exact optimum "
+                  "(LP) when the training data lie in a plane, else (1+s)/4 gamma_SVM");
     put_text_attr(ncid, o->var_margin_best, "units", "1");
     int n_ok_dims[2] = {d_point, d_record};
     NC(nc_def_var(ncid, "n_ok", NC_INT, 2, n_ok_dims, &o->var_n_ok));

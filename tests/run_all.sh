@@ -107,6 +107,10 @@ expect "margin_svm (shortened): svm_cosine > 0.999" bash -c "
   mpirun -np 2 $BL run inputs/margin_svm.ini -o $tmp/svm.nc --set experiment.seeds=4 &&
   $PY tests/check_output.py $tmp/svm.nc &&
   $BL info $tmp/svm.nc | awk '/svm_cosine/ { exit !(\$3 > 0.999) }'"
+expect "simplicity_asymmetric (shortened): small init ends below the exact optimum, large init reaches it" bash -c "
+  mpirun -np 2 $BL run inputs/simplicity_asymmetric.ini -o $tmp/asym.nc --set experiment.seeds=8 --set optim.steps=12000 --set sweep.model.init_scale=1e-6,1 &&
+  $PY tests/check_asymmetric_gap.py $tmp/asym.nc && $PY tests/check_output.py $tmp/asym.nc"
+refuse "asymmetric data with too few examples is refused" 2 "data.n_train >= 16|16 slots" "$BL" check inputs/simplicity_asymmetric.ini --set data.n_train=8
 expect "Fashion-MNIST two-class run" bash -c "
   mpirun -np 2 $BL run inputs/margin_fashion.ini -o $tmp/fm.nc --set data.n_train=200 --set data.n_test=100 --set optim.steps=50 --set measure.every=10 --set experiment.seeds=2 &&
   $PY tests/check_output.py $tmp/fm.nc"

@@ -1,4 +1,5 @@
 /* Data: the generators' promises and deterministic batches. */
+#include <math.h>
 #include <string.h>
 
 #include "bl_data.h"
@@ -80,6 +81,56 @@ static void test_clusters_balanced_and_separated(void)
     bl_data_free(&d);
 }
 
+/* data.kind = asymmetric: the 16-slot layout, in the plane of w* and one
+ * other direction; with no noise every example sits exactly where README
+ * "Data" says. */
+static void test_asymmetric_layout(void)
+{
+    struct bl_data_cfg c = {.kind = BL_DATA_ASYMMETRIC, .n_train = 40, .n_test = 16, .dim = 6,
+                            .classes = 2, .angle = 60, .far_distance = 7,
+                            .negative_distance = 0.5, .noise = 0};
+    struct bl_data d;
+    char err[128];
+    CU_ASSERT_EQUAL_FATAL(bl_data_make(&c, 11, &d, err, sizeof err), 0);
+    BL_ASSERT_CLOSE(dot(d.truth, d.truth, c.dim), 1.0, 1e-14);
+    /* v: the unit across-direction of the first example (slot 0, +angle) */
+    const double *x0 = d.train.x;
+    double v[6], along0 = dot(x0, d.truth, c.dim), across = 0;
+    for (int j = 0; j < c.dim; j++)
+        v[j] = x0[j] - along0 * d.truth[j];
+    across = sqrt(dot(v, v, c.dim));
+    for (int j = 0; j < c.dim; j++)
+        v[j] /= across;
+    BL_ASSERT_CLOSE(along0, 0.5, 1e-12); /* cos 60 degrees */
+    BL_ASSERT_CLOSE(across, sqrt(3) / 2, 1e-12);
+    int positives = 0;
+    for (int i = 0; i < d.train.n; i++) {
+        const double *x = d.train.x + i * c.dim;
+        int slot = i % 16;
+        double a = dot(x, d.truth, c.dim), b = dot(x, v, c.dim);
+        BL_ASSERT_CLOSE(dot(x, x, c.dim), a * a + b * b, 1e-12); /* in the plane */
+        if (slot < 10) {
+            BL_ASSERT_CLOSE(a, 0.5, 1e-12);
+            BL_ASSERT_CLOSE(b, slot % 2 ? -sqrt(3) / 2 : sqrt(3) / 2, 1e-12);
+        } else {
+            BL_ASSERT_CLOSE(a, slot == 10 ? 7.0 : -0.5, 1e-12);
+            BL_ASSERT_CLOSE(b, 0.0, 1e-12);
+        }
+        CU_ASSERT_EQUAL(d.train.label[i], slot <= 10);
+        positives += d.train.label[i];
+    }
+    CU_ASSERT_EQUAL(positives, 2 * 11 + 8); /* slots 0-10 twice, then slots 0-7 */
+    bl_data_free(&d);
+    /* noise moves examples within the plane only */
+    c.noise = 0.1;
+    CU_ASSERT_EQUAL_FATAL(bl_data_make(&c, 11, &d, err, sizeof err), 0);
+    const double *x = d.train.x + 3 * c.dim;
+    double a = dot(x, d.truth, c.dim), b = dot(x, v, c.dim);
+    CU_ASSERT(fabs(a - 0.5) > 1e-6);
+    BL_ASSERT_CLOSE(dot(x, x, c.dim), a * a + b * b, 1e-12);
+    bl_data_free(&d);
+}
+
 static void test_data_deterministic_in_seed(void)
 {
     struct bl_data_cfg c = data_cfg(BL_DATA_SEPARABLE);
@@ -132,6 +183,7 @@ void bl_test_register_data(void)
     BL_ADD_TEST(s, test_separable_keeps_the_gap);
     BL_ADD_TEST(s, test_symmetric_pairs);
     BL_ADD_TEST(s, test_clusters_balanced_and_separated);
+    BL_ADD_TEST(s, test_asymmetric_layout);
     BL_ADD_TEST(s, test_data_deterministic_in_seed);
     BL_ADD_TEST(s, test_batches_are_epoch_permutations);
 }

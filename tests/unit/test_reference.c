@@ -1,9 +1,12 @@
-/* The hard-margin SVM reference: closed forms, KKT conditions, a search for
- * a better direction, non-separable data, and the two-layer margin bound. */
+/* The reference solutions: the hard-margin SVM (closed forms, KKT
+ * conditions, a search for a better direction, non-separable data), the
+ * two-layer margin bound, and the exact best two-layer margin on planar data. */
 #include <math.h>
 #include <stdint.h>
 #include <string.h>
 
+#include "bl_data.h"
+#include "bl_planar_margin.h"
 #include "bl_reference.h"
 #include "bl_test.h"
 
@@ -409,6 +412,127 @@ static void test_two_layer_margin_bound(void)
     }
 }
 
+/* Solve the planar LP to a 1e-4 bracket; fails the test if it cannot. */
+static struct bl_planar_margin planar_best(const double *x, const int *label, int n, int dim,
+                                           double s)
+{
+    struct bl_planar_margin best = {NAN, NAN, 0};
+    char err[128];
+    CU_ASSERT_EQUAL(bl_planar_best_margin(x, label, n, dim, s, 1e-4, 4000000L, &best, err,
+                                          sizeof err),
+                    0);
+    CU_ASSERT(best.upper - best.lower <= 1e-4 * best.upper);
+    CU_ASSERT(best.lower <= best.upper * (1 + 1e-12));
+    return best;
+}
+
+/* Two orthogonal unit examples of opposite labels, embedded in R^3: the
+ * optimum is sqrt(1 + s^2) / 4 (derived by hand: the dual weights (1/2, 1/2)
+ * bound every net by max_u |phi(u1) - phi(u2)| / 4 = sqrt(1 + s^2) / 4, and
+ * the neurons (1, -s) with a = +1 and (-s, 1) with a = -1, both scaled to
+ * norm 1, attain it). */
+static void test_planar_margin_closed_form(void)
+{
+    double x[2 * 3] = {0.6, 0.8, 0, -0.8, 0.6, 0}; /* orthonormal in the z = 0 plane */
+    int label[2] = {1, 0};
+    double slopes[3] = {0.0, 0.2, 0.5};
+    for (int t = 0; t < 3; t++) {
+        double s = slopes[t], exact = sqrt(1 + s * s) / 4;
+        struct bl_planar_margin best = planar_best(x, label, 2, 3, s);
+        CU_ASSERT(best.lower <= exact * (1 + 1e-9) && exact <= best.upper * (1 + 1e-9));
+        double n = sqrt(1 + s * s);
+        double w[2 * 3], a[2] = {1, -1};
+        for (int j = 0; j < 3; j++) {
+            w[j] = (x[j] - s * x[3 + j]) / n;
+            w[3 + j] = (-s * x[j] + x[3 + j]) / n;
+        }
+        BL_ASSERT_CLOSE(two_layer_margin(x, label, 2, 3, w, a, 2, s), exact, 1e-12);
+    }
+}
+
+/* SCIENCE.md section 2's prediction, confirmed independently of its proof:
+ * on symmetric planar data the LP's optimum is (1 + s) / 4 gamma_SVM. */
+static void test_planar_margin_symmetric_matches_prediction(void)
+{
+    enum { half = 30, dim = 5 };
+    double x[2 * half * dim], plane[2][dim], w_svm[dim];
+    int label[2 * half];
+    test_state = 91;
+    for (int r = 0; r < 2; r++)
+        for (int j = 0; j < dim; j++)
+            plane[r][j] = normal01();
+    for (int i = 0; i < half; i++) {
+        double c1 = normal01(), c2 = normal01() + (i % 2 ? 0.3 : -0.3) * 4;
+        label[i] = c2 > 0;
+        for (int j = 0; j < dim; j++) {
+            x[i * dim + j] = c1 * plane[0][j] + c2 * plane[1][j];
+            x[(half + i) * dim + j] = -x[i * dim + j];
+        }
+        label[half + i] = !label[i];
+    }
+    struct bl_svm_result r;
+    CU_ASSERT_EQUAL_FATAL(
+        bl_svm_hard_margin(x, label, 2 * half, dim, 1e-12, 100000, w_svm, NULL, &r), 0);
+    double slopes[3] = {0.0, 0.2, 0.6};
+    for (int t = 0; t < 3; t++) {
+        double predicted = bl_two_layer_margin_bound(r.gamma, slopes[t]);
+        struct bl_planar_margin best = planar_best(x, label, 2 * half, dim, slopes[t]);
+        CU_ASSERT(best.lower <= predicted * (1 + 1e-9) && predicted <= best.upper * (1 + 1e-9));
+    }
+}
+
+/* data.kind = asymmetric: the LP's optimum is at least the margin of two
+ * explicit nets (the linear pair along w_SVM, and one neuron aimed at each
+ * positive cluster), and on this data strictly above the linear one: a gap
+ * gradient flow from small initialization does not close (README). */
+static void test_planar_margin_asymmetric_data(void)
+{
+    struct bl_data_cfg c = {.kind = BL_DATA_ASYMMETRIC, .n_train = 32, .n_test = 0, .dim = 4,
+                            .classes = 2, .angle = 75, .far_distance = 10,
+                            .negative_distance = 0.3, .noise = 0.02};
+    struct bl_data d;
+    char err[128];
+    CU_ASSERT_EQUAL_FATAL(bl_data_make(&c, 5, &d, err, sizeof err), 0);
+    double s = 0.2, w_svm[4];
+    struct bl_svm_result r;
+    CU_ASSERT_EQUAL_FATAL(bl_svm_hard_margin(d.train.x, d.train.label, 32, 4, 1e-12, 100000,
+                                             w_svm, NULL, &r),
+                          0);
+    struct bl_planar_margin best = planar_best(d.train.x, d.train.label, 32, 4, s);
+    double pair = bl_two_layer_margin_bound(r.gamma, s);
+    /* clusters: slots 0 and 1 are the first examples of the +angle and -angle clusters */
+    double w[2 * 4], a[2] = {1, 1};
+    for (int k = 0; k < 2; k++) {
+        const double *xk = d.train.x + k * 4;
+        double norm = sqrt(dot(xk, xk, 4));
+        for (int j = 0; j < 4; j++)
+            w[k * 4 + j] = xk[j] / norm;
+    }
+    double clusters = two_layer_margin(d.train.x, d.train.label, 32, 4, w, a, 2, s);
+    CU_ASSERT(pair <= best.upper && clusters <= best.upper);
+    CU_ASSERT(best.lower > 1.2 * pair);
+    CU_ASSERT(best.lower >= clusters);
+    bl_data_free(&d);
+}
+
+static void test_planar_margin_refuses_non_planar(void)
+{
+    double x[3 * 3] = {1, 0, 0, 0, 1, 0, 0, 0, 1};
+    int label[3] = {1, 0, 1};
+    struct bl_planar_margin best;
+    char err[128];
+    CU_ASSERT_EQUAL(bl_planar_best_margin(x, label, 3, 3, 0.2, 1e-4, 4000000L, &best, err,
+                                          sizeof err),
+                    1);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err, "plane"));
+    /* two examples at the same point with opposite labels: no net separates them */
+    double same[2 * 2] = {1, 1, 1, 1};
+    int opposite[2] = {1, 0};
+    CU_ASSERT_EQUAL(bl_planar_best_margin(same, opposite, 2, 2, 0.2, 1e-4, 4000000L, &best, err,
+                                          sizeof err),
+                    2);
+}
+
 void bl_test_register_reference(void)
 {
     CU_pSuite s = CU_add_suite("reference", NULL, NULL);
@@ -422,4 +546,8 @@ void bl_test_register_reference(void)
     BL_ADD_TEST(s, test_svm_not_separable);
     BL_ADD_TEST(s, test_svm_iteration_cap);
     BL_ADD_TEST(s, test_two_layer_margin_bound);
+    BL_ADD_TEST(s, test_planar_margin_closed_form);
+    BL_ADD_TEST(s, test_planar_margin_symmetric_matches_prediction);
+    BL_ADD_TEST(s, test_planar_margin_asymmetric_data);
+    BL_ADD_TEST(s, test_planar_margin_refuses_non_planar);
 }
