@@ -68,6 +68,16 @@ static void separable_data(uint64_t seed, int n, int dim, double gap, double *x,
     }
 }
 
+/* Rows half .. 2 half - 1 become the mirror images (-x, -y) of the first half. */
+static void mirror_second_half(double *x, int *label, int half, int dim)
+{
+    for (int i = 0; i < half; i++) {
+        for (int j = 0; j < dim; j++)
+            x[(half + i) * dim + j] = -x[i * dim + j];
+        label[half + i] = !label[i];
+    }
+}
+
 static void test_svm_two_points_one_direction(void)
 {
     /* y x is (1, 0) for both points: w = (1, 0), margin 1, and the optimum
@@ -235,11 +245,7 @@ static void test_svm_symmetric_data(void)
     double x[2 * half * dim], w_half[dim], w_sym[dim], alpha[2 * half];
     int label[2 * half];
     separable_data(31, half, dim, 0.0, x, label);
-    for (int i = 0; i < half; i++) {
-        for (int j = 0; j < dim; j++)
-            x[(half + i) * dim + j] = -x[i * dim + j];
-        label[half + i] = !label[i];
-    }
+    mirror_second_half(x, label, half, dim);
     struct bl_svm_result r_half, r_sym;
     CU_ASSERT_EQUAL(bl_svm_hard_margin(x, label, half, dim, 1e-10, 100000, w_half, NULL, &r_half),
                     0);
@@ -380,11 +386,7 @@ static void test_two_layer_margin_bound(void)
     double x[2 * half * dim], w_svm[dim];
     int label[2 * half];
     separable_data(71, half, dim, 0.05, x, label);
-    for (int i = 0; i < half; i++) {
-        for (int j = 0; j < dim; j++)
-            x[(half + i) * dim + j] = -x[i * dim + j];
-        label[half + i] = !label[i];
-    }
+    mirror_second_half(x, label, half, dim);
     struct bl_svm_result r;
     CU_ASSERT_EQUAL_FATAL(
         bl_svm_hard_margin(x, label, 2 * half, dim, 1e-10, 100000, w_svm, NULL, &r), 0);
@@ -462,14 +464,12 @@ static void test_planar_margin_symmetric_matches_prediction(void)
         for (int j = 0; j < dim; j++)
             plane[r][j] = normal01();
     for (int i = 0; i < half; i++) {
-        double c1 = normal01(), c2 = normal01() + (i % 2 ? 0.3 : -0.3) * 4;
+        double c1 = normal01(), c2 = normal01() + (i % 2 ? 1.2 : -1.2);
         label[i] = c2 > 0;
-        for (int j = 0; j < dim; j++) {
+        for (int j = 0; j < dim; j++)
             x[i * dim + j] = c1 * plane[0][j] + c2 * plane[1][j];
-            x[(half + i) * dim + j] = -x[i * dim + j];
-        }
-        label[half + i] = !label[i];
     }
+    mirror_second_half(x, label, half, dim);
     struct bl_svm_result r;
     CU_ASSERT_EQUAL_FATAL(
         bl_svm_hard_margin(x, label, 2 * half, dim, 1e-12, 100000, w_svm, NULL, &r), 0);
