@@ -61,12 +61,21 @@ static int plane_coordinates(const double *x, int n, int dim, double *coord)
             }
         }
         if (sqrt(second) > tol) {
-            const double *xb = x + (long)b * dim;
-            double along = 0;
+            /* twice: one pass leaves e2 off-orthogonal by ~eps / sin(angle)
+             * when the data are nearly collinear */
             for (int j = 0; j < dim; j++)
-                along += xb[j] * e1[j];
-            for (int j = 0; j < dim; j++)
-                e2[j] = (xb[j] - along * e1[j]) / sqrt(second);
+                e2[j] = x[(long)b * dim + j];
+            for (int pass = 0; pass < 2; pass++) {
+                double along = 0, norm = 0;
+                for (int j = 0; j < dim; j++)
+                    along += e2[j] * e1[j];
+                for (int j = 0; j < dim; j++) {
+                    e2[j] -= along * e1[j];
+                    norm += e2[j] * e2[j];
+                }
+                for (int j = 0; j < dim; j++)
+                    e2[j] /= sqrt(norm);
+            }
         }
     }
     for (int i = 0; i < n && planar; i++) {
@@ -89,8 +98,18 @@ static int plane_coordinates(const double *x, int n, int dim, double *coord)
     return planar ? 0 : 1;
 }
 
-/* Solve the grid LP with `directions` angles. Returns 0 with *value (= V on
- * the grid) and lambda (n, the normalized dual weights), or 1. */
+/* y_i phi(<u_j, c_i>) for the j-th of `directions` grid angles. */
+static double grid_entry(const double *coord, const double *y, int i, int j, int directions,
+                         double slope)
+{
+    double t = 2.0 * M_PI * j / directions;
+    return y[i] * leaky(cos(t) * coord[2 * i] + sin(t) * coord[2 * i + 1], slope);
+}
+
+/* Solve the grid LP with `directions` angles. Returns 0 with *value, the
+ * smallest margin of the LP's own net recomputed from its weights (so it is
+ * attained exactly, not just to the solver's tolerance), and lambda (n, the
+ * normalized dual weights); or 1. */
 static int solve_grid(const double *coord, const double *y, int n, double slope, int directions,
                       double *value, double *lambda)
 {
@@ -102,8 +121,7 @@ static int solve_grid(const double *coord, const double *y, int n, double slope,
     long ne = 0;
     for (int i = 0; i < n; i++) {
         for (int j = 0; j < directions; j++) {
-            double t = 2.0 * M_PI * j / directions;
-            double aij = y[i] * leaky(cos(t) * coord[2 * i] + sin(t) * coord[2 * i + 1], slope);
+            double aij = grid_entry(coord, y, i, j, directions, slope);
             if (aij == 0)
                 continue; /* GLPK wants no explicit zeros */
             ne++, ia[ne] = i + 1, ja[ne] = j + 1, ar[ne] = aij;
@@ -131,7 +149,17 @@ static int solve_grid(const double *coord, const double *y, int n, double slope,
     parm.msg_lev = GLP_MSG_OFF;
     int ok = glp_simplex(lp, &parm) == 0 && glp_get_status(lp) == GLP_OPT;
     if (ok) {
-        *value = glp_get_obj_val(lp);
+        double mass = 0;
+        for (int j = 1; j < cols; j++)
+            mass += fabs(glp_get_col_prim(lp, j));
+        *value = INFINITY;
+        for (int i = 0; i < n; i++) {
+            double margin = 0;
+            for (int j = 0; j < directions; j++)
+                margin += (glp_get_col_prim(lp, j + 1) - glp_get_col_prim(lp, directions + j + 1)) *
+                          grid_entry(coord, y, i, j, directions, slope);
+            *value = fmin(*value, margin / mass);
+        }
         double total = 0;
         for (int i = 0; i < n; i++)
             total += lambda[i] = fabs(glp_get_row_dual(lp, i + 1));
@@ -197,6 +225,24 @@ static double max_abs_h(const double *coord, const double *y, const double *lamb
     return best;
 }
 
+double bl_planar_dual_bound(const double *x, const int *label, const double *lambda, int n,
+                            int dim, double slope)
+{
+    double *coord = bl_malloc(sizeof(double) * 2 * (size_t)(n > 0 ? n : 1));
+    double *y = bl_malloc(sizeof(double) * (size_t)(n > 0 ? n : 1));
+    double *kinks = bl_malloc(sizeof(double) * (2 * (size_t)n + 1));
+    double bound = NAN;
+    if (plane_coordinates(x, n, dim, coord) == 0) {
+        for (int i = 0; i < n; i++)
+            y[i] = label[i] ? 1.0 : -1.0;
+        bound = max_abs_h(coord, y, lambda, n, slope, kinks) / 2;
+    }
+    free(coord);
+    free(y);
+    free(kinks);
+    return bound;
+}
+
 int bl_planar_best_margin(const double *x, const int *label, int n, int dim, double slope,
                           double rel_tol, long max_entries, struct bl_planar_margin *out,
                           char *err, size_t err_len)
@@ -213,9 +259,27 @@ int bl_planar_best_margin(const double *x, const int *label, int n, int dim, dou
     for (int i = 0; i < n; i++)
         y[i] = label[i] ? 1.0 : -1.0;
     glp_term_out(GLP_OFF);
-    int status = 0;
+    int status = 3;
     out->lower = out->upper = NAN;
+    out->directions = 0;
     for (int directions = 360;; directions *= 2) {
+        if (2L * directions * (n + 1) > max_entries) {
+            if (out->directions == 0) {
+                snprintf(err, err_len,
+                         "%d examples need more than %ld LP entries even at 360 directions", n,
+                         max_entries);
+                status = 2;
+            } else if (!(out->lower > 0)) {
+                snprintf(err, err_len, "no net on a grid of %d directions separates the examples",
+                         out->directions);
+                status = 2;
+            } else {
+                snprintf(err, err_len,
+                         "stopped at %d directions (LP size cap): best margin in [%.6g, %.6g]",
+                         out->directions, out->lower, out->upper);
+            }
+            break;
+        }
         double value;
         if (solve_grid(coord, y, n, slope, directions, &value, lambda)) {
             snprintf(err, err_len, "the margin LP with %d directions failed", directions);
@@ -225,14 +289,15 @@ int bl_planar_best_margin(const double *x, const int *label, int n, int dim, dou
         out->directions = directions;
         out->lower = value / 2;
         out->upper = max_abs_h(coord, y, lambda, n, slope, kinks) / 2;
-        if (value <= 0) {
+        if (out->upper <= 0) { /* the dual certificate: no net has a positive margin */
             snprintf(err, err_len, "no two-layer net separates these examples");
             status = 2;
             break;
         }
-        if (out->upper - out->lower <= rel_tol * out->upper ||
-            4L * directions * (n + 1) > max_entries)
+        if (out->lower > 0 && out->upper - out->lower <= rel_tol * out->upper) {
+            status = 0;
             break;
+        }
     }
     free(coord);
     free(y);

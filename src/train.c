@@ -178,17 +178,20 @@ double bl_task_gradient_factor(const struct task *t, const struct pass_totals *p
 /* On data that lie in a plane the best two-layer margin is computable
  * exactly (src/planar_margin.c): it replaces the symmetric-data prediction,
  * which on asymmetric data is only a lower bound. margin_best is the LP's
- * lower end, a margin some net attains; the bracket is within 1e-4. Other
- * data keep (1 + s) / 4 gamma_SVM. */
+ * lower end, a margin some net attains, normally within 1e-4 of the upper
+ * bound; the LP is capped at 2e6 nonzeros (about 100 MB), and a wider
+ * bracket is reported. Other data keep (1 + s) / 4 gamma_SVM. */
 static void planar_optimum(struct task *t, double slope)
 {
     struct bl_planar_margin best;
     char err[256];
     const struct bl_dataset *d = &t->data.train;
-    int rc = bl_planar_best_margin(d->x, d->label, d->n, d->dim, slope, 1e-4, 4000000L, &best,
+    int rc = bl_planar_best_margin(d->x, d->label, d->n, d->dim, slope, 1e-4, 2000000L, &best,
                                    err, sizeof err);
-    if (rc == 0)
+    if (rc == 0 || rc == 3)
         t->margin_best = best.lower;
+    if (rc == 3)
+        bl_info("warning: best planar margin %s; margin_best is the lower end", err);
     else if (rc == 2)
         bl_info("warning: best planar margin not computed (%s); margin_best stays (1+s)/4 gamma_SVM",
                 err);

@@ -7,6 +7,7 @@ initialization ends at a linear classifier below the best two-layer margin.
 FILE is a run of inputs/simplicity_asymmetric.ini (a sweep of
 model.init_scale, smallest first). margin_best there is the exact planar
 optimum (LP), so margin_ratio <= 1 up to its 1e-4 bracket. Passes when
+  - every task ended ok and the checked metrics are finite;
   - no seed of any point exceeds margin_ratio 1 + 1e-3 (the optimum is an optimum);
   - at the smallest init_scale every seed fits the data and ends with
     margin_ratio < 0.95, the upper 95% CI of the mean below 0.9, a rank-one
@@ -23,8 +24,15 @@ ds = netCDF4.Dataset(sys.argv[1])
 stat = list(ds["stat"][:])
 scales = ds["model_init_scale"][:]
 small, large = int(np.argmin(scales)), int(np.argmax(scales))
-ratio = ds["margin_ratio"][:, :, -1]           # (point, seed) at the last record
+ratio = np.ma.filled(ds["margin_ratio"][:, :, -1], np.nan)   # (point, seed), last record
 failures = []
+status = ds["status"][:]
+if np.any(status != 0):
+    failures.append(f"{int(np.sum(status != 0))} task(s) did not end ok (status flags {sorted(set(status.ravel().tolist()))})")
+for name in ("margin_ratio", "stable_rank", "svm_cosine", "train_acc"):
+    values = np.ma.filled(ds[name][[small, large], :, -1], np.nan)
+    if not np.all(np.isfinite(values)):
+        failures.append(f"{name} is missing or not finite at the last record")
 if np.nanmax(ratio) > 1 + 1e-3:
     failures.append(f"a seed beats the computed optimum: margin_ratio {np.nanmax(ratio):.6f}")
 r = ratio[small]
