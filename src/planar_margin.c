@@ -149,17 +149,22 @@ static int solve_grid(const double *coord, const double *y, int n, double slope,
     parm.msg_lev = GLP_MSG_OFF;
     int ok = glp_simplex(lp, &parm) == 0 && glp_get_status(lp) == GLP_OPT;
     if (ok) {
-        double mass = 0;
-        for (int j = 1; j < cols; j++)
-            mass += fabs(glp_get_col_prim(lp, j));
+        double mass = 0, *nu = bl_malloc(sizeof(double) * (size_t)directions); /* signed */
+        for (int j = 0; j < directions; j++) {
+            double plus = glp_get_col_prim(lp, j + 1);
+            double minus = glp_get_col_prim(lp, directions + j + 1);
+            nu[j] = plus - minus;
+            mass += fabs(plus) + fabs(minus);
+        }
         *value = INFINITY;
         for (int i = 0; i < n; i++) {
             double margin = 0;
             for (int j = 0; j < directions; j++)
-                margin += (glp_get_col_prim(lp, j + 1) - glp_get_col_prim(lp, directions + j + 1)) *
-                          grid_entry(coord, y, i, j, directions, slope);
+                if (nu[j] != 0)
+                    margin += nu[j] * grid_entry(coord, y, i, j, directions, slope);
             *value = fmin(*value, margin / mass);
         }
+        free(nu);
         double total = 0;
         for (int i = 0; i < n; i++)
             total += lambda[i] = fabs(glp_get_row_dual(lp, i + 1));

@@ -193,7 +193,8 @@ static void planar_optimum(struct task *t, double slope)
     if (rc == 3)
         bl_info("warning: best planar margin %s; margin_best is the lower end", err);
     else if (rc == 2)
-        bl_info("warning: best planar margin not computed (%s); margin_best stays (1+s)/4 gamma_SVM",
+        bl_info("warning: best planar margin not computed (%s); margin_best stays (1+s)/4 "
+                "gamma_SVM",
                 err);
 }
 

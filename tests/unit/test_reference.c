@@ -543,7 +543,8 @@ static void test_planar_margin_rotation_invariant(void)
     for (int turn = 0; turn < 40; turn++) {
         double phi = 0.1234 + turn * 2 * M_PI / 40, c = cos(phi), sn = sin(phi);
         for (int i = 0; i < n; i++) { /* rotate in the plane, then tilt the plane in R^3 */
-            double u = c * base[2 * i] - sn * base[2 * i + 1], v = sn * base[2 * i] + c * base[2 * i + 1];
+            double u = c * base[2 * i] - sn * base[2 * i + 1];
+            double v = sn * base[2 * i] + c * base[2 * i + 1];
             x[3 * i] = u;
             x[3 * i + 1] = 0.6 * v;
             x[3 * i + 2] = 0.8 * v;
