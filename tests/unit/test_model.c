@@ -45,6 +45,17 @@ static double summed_loss(const struct bl_model *m, enum bl_loss_kind loss, cons
 }
 
 /* Max relative difference between backprop and central differences. */
+
+/* x (N_EX, DIM) ~ N(0, I) and labels uniform over the classes of a model
+ * with `outputs` outputs (one output: two classes). */
+static void random_examples(struct bl_rng *rng, int outputs, double *x, int *label)
+{
+    for (int i = 0; i < N_EX * DIM; i++)
+        x[i] = bl_rng_normal(rng);
+    int classes = outputs == 1 ? 2 : outputs;
+    for (int i = 0; i < N_EX; i++)
+        label[i] = (int)bl_rng_below(rng, (uint64_t)classes);
+}
 static double gradient_error(const struct bl_model_cfg *mc, enum bl_loss_kind loss, int outputs)
 {
     struct bl_model m;
@@ -62,11 +73,7 @@ static double gradient_error(const struct bl_model_cfg *mc, enum bl_loss_kind lo
                 theta[m.bias_offset[l] + j] = 0.3 * bl_rng_normal(&rng);
     double x[N_EX * DIM];
     int label[N_EX];
-    for (int i = 0; i < N_EX * DIM; i++)
-        x[i] = bl_rng_normal(&rng);
-    int classes = outputs == 1 ? 2 : outputs;
-    for (int i = 0; i < N_EX; i++)
-        label[i] = (int)bl_rng_below(&rng, (uint64_t)classes);
+    random_examples(&rng, outputs, x, label);
     summed_loss(&m, loss, theta, x, label, &ws, grad);
     double worst = 0, h = 1e-6;
     for (long p = 0; p < m.n_params; p++) {
@@ -271,11 +278,7 @@ static void hvp_errors(const struct bl_model_cfg *mc, enum bl_loss_kind loss, in
     }
     double x[N_EX * DIM];
     int label[N_EX];
-    for (int i = 0; i < N_EX * DIM; i++)
-        x[i] = bl_rng_normal(&rng);
-    int classes = outputs == 1 ? 2 : outputs;
-    for (int i = 0; i < N_EX; i++)
-        label[i] = (int)bl_rng_below(&rng, (uint64_t)classes);
+    random_examples(&rng, outputs, x, label);
     summed_hvp(&m, loss, theta, v, x, label, &ws, hv);
     summed_hvp(&m, loss, theta, w, x, label, &ws, hw);
     double h = 1e-5, worst = 0, scale = 0;
