@@ -6,6 +6,8 @@ WARNFLAGS   ?= -Wall -Wextra -Wshadow -Wno-unused-parameter
 NETCDF_CFLAGS ?= $(shell pkg-config --cflags netcdf 2>/dev/null)
 NETCDF_LIBS ?= $(shell pkg-config --libs netcdf 2>/dev/null || echo -lnetcdf)
 BLAS_LIBS   ?= -lopenblas
+# OpenBLAS carries LAPACK; with another BLAS name it, e.g. LAPACK_LIBS=-llapack.
+LAPACK_LIBS ?=
 SCALAPACK_LIBS ?= -lscalapack-openmpi
 INIH_LIBS   ?= -linih
 ZLIB_LIBS   ?= -lz
@@ -15,11 +17,15 @@ CUNIT_LIBS  ?= -lcunit
 RANKS       ?= 2
 # Set to 0 to skip installing missing Debian packages.
 AUTO_DEPS   ?= 1
+# Set to 0 to build with an MPI other than Open MPI (the tests assume it).
+MPI_CHECK   ?= 1
 
 override CC := $(if $(filter cc,$(CC)),mpicc,$(CC))
 CPPFLAGS += -Iinclude -Ibin/gen $(NETCDF_CFLAGS) -D_GNU_SOURCE
-CFLAGS   += -std=c11 $(OPTFLAGS) $(WARNFLAGS) -MMD -MP
-LDLIBS   += $(NETCDF_LIBS) $(SCALAPACK_LIBS) $(BLAS_LIBS) $(INIH_LIBS) $(ZLIB_LIBS) $(GLPK_LIBS) -lm
+# A call to an undeclared function is an error, whatever WARNFLAGS says: an
+# implicit int-returning declaration of a pointer function crashes at run time.
+CFLAGS   += -std=c11 $(OPTFLAGS) $(WARNFLAGS) -Werror=implicit-function-declaration -MMD -MP
+LDLIBS   += $(NETCDF_LIBS) $(SCALAPACK_LIBS) $(LAPACK_LIBS) $(BLAS_LIBS) $(INIH_LIBS) $(ZLIB_LIBS) $(GLPK_LIBS) -lm
 
 SRC      := $(wildcard src/*.c)
 LIB_OBJ  := $(patsubst src/%.c,bin/obj/%.o,$(filter-out src/main.c,$(SRC)))
@@ -32,10 +38,12 @@ GIT_COMMIT := $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
 
 all: deps bin/biaslab
 
+# Every compile waits for this (order-only prerequisites below), so `make -j`
+# installs the packages before it compiles anything.
 deps:
-	@AUTO_DEPS=$(AUTO_DEPS) sh tools/install-deps.sh
+	@AUTO_DEPS=$(AUTO_DEPS) MPI_CHECK=$(MPI_CHECK) sh tools/install-deps.sh
 
-bin/gen/bl_build_info.h: FORCE
+bin/gen/bl_build_info.h: FORCE | deps
 	@mkdir -p bin/gen
 	@printf '#define BL_VERSION "%s"\n#define BL_GIT_COMMIT "%s"\n#define BL_BUILD_FLAGS "%s"\n' \
 	  '$(VERSION)' '$(GIT_COMMIT)' '$(CC) $(OPTFLAGS)' > $@.tmp
@@ -46,7 +54,7 @@ bin/obj/%.o: src/%.c bin/gen/bl_build_info.h
 	@mkdir -p bin/obj
 	$(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
 
-bin/obj/test_%.o: tests/unit/%.c
+bin/obj/test_%.o: tests/unit/%.c | deps
 	@mkdir -p bin/obj
 	$(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
 
@@ -62,7 +70,7 @@ run: all
 
 # The README's second command: set up, build, run the whole suite.
 test: deps bin/biaslab bin/test_unit
-	bash tests/run_all.sh
+	BL_BLAS_LIBS='$(BLAS_LIBS)' bash tests/run_all.sh
 
 bench: all
 	bin/biaslab bench
@@ -87,7 +95,7 @@ FUZZ_FLAGS   ?= -g -O1 -fno-omit-frame-pointer -fsanitize=fuzzer,address,undefin
                 -fno-sanitize-recover=undefined
 FUZZ_BINS    := bin/fuzz/fuzz_config bin/fuzz/fuzz_idx bin/fuzz/fuzz_netcdf
 
-bin/fuzz/fuzz_config: tests/fuzz/fuzz_config.c src/config.c src/log.c $(wildcard include/*.h tests/fuzz/*.h)
+bin/fuzz/fuzz_config: tests/fuzz/fuzz_config.c src/config.c src/log.c $(wildcard include/*.h tests/fuzz/*.h) | deps
 	@mkdir -p bin/fuzz
 	$(FUZZ_CC) -std=c11 -Iinclude -D_GNU_SOURCE $(FUZZ_FLAGS) $(filter %.c,$^) -o $@ \
 	  $(INIH_LIBS) -lm
@@ -95,7 +103,7 @@ bin/fuzz/fuzz_config: tests/fuzz/fuzz_config.c src/config.c src/log.c $(wildcard
 # fuzz_netcdf counts the loader's nc_open/nc_close calls through --wrap.
 bin/fuzz/fuzz_netcdf: FUZZ_WRAP = -Wl,--wrap=nc_open -Wl,--wrap=nc_close
 bin/fuzz/fuzz_idx bin/fuzz/fuzz_netcdf: bin/fuzz/%: tests/fuzz/%.c src/datafile.c src/log.c \
-  $(wildcard include/*.h tests/fuzz/*.h)
+  $(wildcard include/*.h tests/fuzz/*.h) | deps
 	@mkdir -p bin/fuzz
 	$(FUZZ_CC) -std=c11 -Iinclude $(NETCDF_CFLAGS) -D_GNU_SOURCE $(FUZZ_FLAGS) \
 	  $(filter %.c,$^) -o $@ $(FUZZ_WRAP) $(NETCDF_LIBS) $(ZLIB_LIBS) -lm
@@ -126,7 +134,7 @@ bin/sanitize/obj/%.o: src/%.c bin/gen/bl_build_info.h
 	@mkdir -p bin/sanitize/obj
 	$(SAN_CC) $(CPPFLAGS) $(SAN_MPI_CFLAGS) -std=c11 $(SAN_FLAGS) $(WARNFLAGS) -MMD -MP -c $< -o $@
 
-bin/sanitize/obj/test_%.o: tests/unit/%.c
+bin/sanitize/obj/test_%.o: tests/unit/%.c | deps
 	@mkdir -p bin/sanitize/obj
 	$(SAN_CC) $(CPPFLAGS) $(SAN_MPI_CFLAGS) -std=c11 $(SAN_FLAGS) $(WARNFLAGS) -MMD -MP -c $< -o $@
 

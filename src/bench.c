@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "bl_bench.h"
+#include "bl_blas.h"
 #include "bl_data.h"
 #include "bl_log.h"
 #include "bl_model.h"
@@ -85,10 +86,10 @@ static void run_workload(const struct workload *w, double peak)
 /* All workloads and dgemm at one OpenBLAS thread count. */
 static void bench_at(int threads, int quick)
 {
-    openblas_set_num_threads(threads);
+    bl_blas_set_threads(threads);
     int size = quick ? 512 : 2048;
     double peak = dgemm_gflops(size, quick ? 2 : 5);
-    printf("\n%d OpenBLAS thread%s: dgemm %dx%d %.2f GFLOP/s (the reference for the ratios)\n",
+    printf("\n%d BLAS thread%s: dgemm %dx%d %.2f GFLOP/s (the reference for the ratios)\n",
            threads, threads == 1 ? "" : "s", size, size, peak);
     const struct workload loads[] = {
         {"wide_mlp", 4096, 256, 2048, 2, 10, 1, quick ? 2 : 20},
@@ -104,15 +105,16 @@ static void bench_at(int threads, int quick)
 int bl_bench(int quick)
 {
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
-    printf("biaslab bench: OpenBLAS core %s (%s), %ld cores\n", openblas_get_corename(),
-           openblas_get_config(), cores);
+    char blas[1024];
+    bl_blas_describe(blas, sizeof blas);
+    printf("biaslab bench: %ld cores; BLAS: %s\n", cores, blas);
     /* one thread per rank is how runs use the machine when ranks fill the
      * cores; all cores in one process is the single-rank case */
     bench_at(1, quick);
     if (cores > 1)
         bench_at((int)cores, quick);
     /* Hessian machinery on the deep MLP at initialization, one thread */
-    openblas_set_num_threads(1);
+    bl_blas_set_threads(1);
     const struct workload *deep = &(struct workload){"deep_mlp", 1024, 64, 256, 4, 10, 1, 1};
     struct bl_config cfg;
     workload_config(deep, &cfg);

@@ -9,7 +9,6 @@
  * command again rebuilds <out>.part from the finished tasks, resumes the
  * others from their state, and ends with the same numbers as an
  * uninterrupted run. */
-#include <cblas.h>
 #include <dirent.h>
 #include <errno.h>
 #include <math.h>
@@ -19,6 +18,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include "bl_blas.h"
 #include "bl_checkpoint.h"
 #include "bl_log.h"
 #include "bl_ncio.h"
@@ -185,7 +185,7 @@ static int refuse(int rank, int code, const char *msg)
     return code;
 }
 
-static void set_blas_threads(const struct bl_config *cfg, int per_node)
+static void set_blas_threads(const struct bl_config *cfg, int per_node, int rank)
 {
     int threads = cfg->parallel.blas_threads;
     if (threads == 0) {
@@ -194,7 +194,9 @@ static void set_blas_threads(const struct bl_config *cfg, int per_node)
         if (threads < 1)
             threads = 1;
     }
-    openblas_set_num_threads(threads);
+    if (bl_blas_set_threads(threads) && cfg->parallel.blas_threads > 0 && rank == 0)
+        bl_info("biaslab: parallel.blas_threads = %d is ignored: the linked BLAS is not "
+                "OpenBLAS (set its own variable, e.g. MKL_NUM_THREADS)", threads);
 }
 
 /* Remove the checkpoint directory and what is in it. */
@@ -347,7 +349,7 @@ int bl_run(const struct bl_run_args *args)
     if (n_left < 0)
         return refuse(rank, BL_EXIT_USAGE, err);
 
-    set_blas_threads(&base, r.node_ranks);
+    set_blas_threads(&base, r.node_ranks, rank);
     double *payload = bl_malloc(sizeof(double) * (size_t)r.payload_len);
     if (rank == 0) {
         bl_info("biaslab: %s: %d points x %d seeds = %d tasks on %d ranks (%d groups of %d)",

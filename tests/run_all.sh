@@ -41,6 +41,31 @@ refuse() {
 
 run_mpi() { local ranks=$1; shift; mpirun -np "$ranks" "$BL" run "$@"; }
 
+# run_script LABEL COMMAND...: a script that prints its own PASS/FAIL lines.
+# Each line counts; so does the script's exit status (a script that dies
+# after K checks must not read as K passes), and a script that checks
+# nothing is a failure.
+run_script() {
+  local label=$1; shift
+  "$@" >"$tmp/script.log" 2>&1
+  local rc=$?
+  grep -E '^(PASS|FAIL) ' "$tmp/script.log" | sed "s/^/$label: /"
+  local p f
+  p=$(grep -c '^PASS ' "$tmp/script.log")
+  f=$(grep -c '^FAIL ' "$tmp/script.log")
+  passed=$((passed + p)); failed=$((failed + f))
+  if [ "$p" -eq 0 ] && [ "$f" -eq 0 ]; then
+    cp "$tmp/script.log" "$tmp/log"; fail "$label: the script checked nothing (exit $rc)"
+  elif [ "$rc" -ne 0 ] && [ "$f" -eq 0 ]; then
+    cp "$tmp/script.log" "$tmp/log"; fail "$label: the script exited $rc after $p passes"
+  elif [ "$f" -ne 0 ]; then
+    tail -30 "$tmp/script.log" | sed 's/^/    | /'
+  fi
+}
+
+echo "== dependencies: detection against stub package databases and MPIs"
+run_script deps bash tests/deps/check_detection.sh
+
 echo "== unit tests (CUnit)"
 bin/test_unit >"$tmp/unit.log" 2>&1
 summary=$(grep '^unit-summary' "$tmp/unit.log")
@@ -186,16 +211,7 @@ expect "--force discards an interrupted run" bash -c "
   mpirun -np 2 $BL run $rcfg -o $tmp/f1.nc --force --set optim.steps=100 && test ! -e $tmp/f1.nc.ckpt"
 
 echo "== Slurm (a real slurmctld and slurmd on localhost)"
-bash tests/slurm/run_slurm_tests.sh >"$tmp/slurm.log" 2>&1
-grep -E '^(PASS|FAIL) ' "$tmp/slurm.log" | sed 's/^/slurm: /'
-s_pass=$(grep -c '^PASS ' "$tmp/slurm.log")
-s_fail=$(grep -c '^FAIL ' "$tmp/slurm.log")
-if [ "$s_pass" -eq 0 ] && [ "$s_fail" -eq 0 ]; then
-  cp "$tmp/slurm.log" "$tmp/log"; fail "Slurm tests ran nothing"
-else
-  passed=$((passed + s_pass)); failed=$((failed + s_fail))
-  [ "$s_fail" -eq 0 ] || tail -30 "$tmp/slurm.log" | sed 's/^/    | /'
-fi
+run_script slurm bash tests/slurm/run_slurm_tests.sh
 
 echo "== bad input"
 printf '[optim]\nlerning_rate = 0.1\n' >"$tmp/typo.ini"

@@ -1,46 +1,92 @@
 #!/bin/sh
-# Check for biaslab's build and test dependencies; install the missing Debian
-# packages when running as root with apt-get (AUTO_DEPS=1), otherwise name them.
-# Each line: Debian package, then a file that shows it is installed.
+# biaslab's dependencies (tools/debian-packages.txt): ask dpkg which of them
+# are installed, install the missing ones when running as root with apt-get
+# (AUTO_DEPS=1, the default), otherwise name them and exit 1. Then check that
+# mpicc and mpirun are Open MPI's.
+#
+#   tools/install-deps.sh            check, install, check MPI
+#   tools/install-deps.sh --missing  print the missing packages, one a line; exit 0
+#
+# MPI_CHECK=0 skips the Open MPI check (a cluster's own MPI; the tests and
+# jobs/run_local.sh assume Open MPI).
 set -u
-list='
-mpicc                   /usr/bin/mpicc
-libopenmpi-dev          /usr/lib/x86_64-linux-gnu/openmpi/include/mpi.h
-openmpi-bin             /usr/bin/mpirun
-libopenblas-dev         /usr/include/x86_64-linux-gnu/cblas.h
-libscalapack-openmpi-dev /usr/lib/x86_64-linux-gnu/libscalapack-openmpi.so
-libnetcdf-dev           /usr/include/netcdf.h
-netcdf-bin              /usr/bin/ncdump
-libcunit1-dev           /usr/include/CUnit/CUnit.h
-libinih-dev             /usr/include/ini.h
-zlib1g-dev              /usr/include/zlib.h
-libglpk-dev             /usr/include/glpk.h
-pkg-config              /usr/bin/pkg-config
-python3-xarray          /usr/lib/python3/dist-packages/xarray/__init__.py
-python3-netcdf4         /usr/lib/python3/dist-packages/netCDF4/__init__.py
-python3-matplotlib      /usr/lib/python3/dist-packages/matplotlib/__init__.py
-dataset-fashion-mnist   /usr/share/datasets/fashion-mnist/train-images-idx3-ubyte.gz
-slurm-wlm               /usr/sbin/slurmctld
-munge                   /usr/sbin/munged
-clang                   /usr/bin/clang
-libclang-rt-14-dev      /usr/lib/llvm-14/lib/clang/14.0.6/lib/linux/libclang_rt.fuzzer-x86_64.a
-valgrind                /usr/bin/valgrind
-'
-missing=$(printf '%s\n' "$list" | while read -r pkg file; do
-  [ -n "$pkg" ] || continue
-  [ "$pkg" = mpicc ] && pkg=libopenmpi-dev
-  [ -e "$file" ] || echo "$pkg"
-done | sort -u | tr '\n' ' ')
-[ -z "$missing" ] && exit 0
-if [ "${AUTO_DEPS:-1}" = 1 ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null; then
-  echo "biaslab: installing missing Debian packages: $missing"
-  export DEBIAN_FRONTEND=noninteractive
-  { apt-get install -y -q $missing || { apt-get update -q && apt-get install -y -q $missing; }; } \
-    >/tmp/biaslab-apt.log 2>&1 || {
-    echo "biaslab: apt-get failed (log: /tmp/biaslab-apt.log); install by hand: $missing" >&2
-    exit 1; }
+here=$(cd "$(dirname "$0")" && pwd)
+packages=$(sed -e 's/#.*//' "$here/debian-packages.txt" | awk 'NF { print $1 }')
+
+# installed PKG: dpkg's status is "ii" (wanted install, installed). A package
+# dpkg has never heard of makes dpkg-query fail; one that was removed reads
+# "un" or "rc". Nothing else counts.
+installed() {
+  status=$(dpkg-query -W -f='${db:Status-Abbrev}' "$1" 2>/dev/null) || return 1
+  case $status in ii*) return 0 ;; *) return 1 ;; esac
+}
+
+missing_packages() {
+  for pkg in $packages; do
+    installed "$pkg" || echo "$pkg"
+  done
+}
+
+# check_mpi: mpicc and mpirun must be Open MPI's. MPICH also provides
+# /usr/bin/mpicc and /usr/bin/mpirun through alternatives; its mpirun would
+# start N singletons of an Open MPI binary, each one acting as rank 0.
+check_mpi() {
+  [ "${MPI_CHECK:-1}" = 0 ] && return 0
+  for tool in mpicc mpirun; do
+    command -v "$tool" >/dev/null 2>&1 || {
+      echo "biaslab: $tool not found; install Debian's openmpi-bin and libopenmpi-dev" >&2
+      return 1; }
+  done
+  version=$(mpirun --version 2>&1 | head -n 1)
+  case $version in
+    *"Open MPI"* | *OpenRTE*) ;;
+    *) echo "biaslab: mpirun ($(command -v mpirun)) is not Open MPI's: it says '$version'." >&2
+       echo "  biaslab links Open MPI's ScaLAPACK and its scripts and tests start ranks with" >&2
+       echo "  Open MPI's mpirun. Select it: update-alternatives --set mpirun /usr/bin/mpirun.openmpi" >&2
+       echo "  (and mpi for mpicc: update-alternatives --set mpi /usr/bin/mpicc.openmpi)," >&2
+       echo "  or build with another MPI deliberately: make MPI_CHECK=0 CC=... SCALAPACK_LIBS=..." >&2
+       return 1 ;;
+  esac
+  # only Open MPI's wrapper compiler knows --showme
+  if ! mpicc --showme:version >/dev/null 2>&1; then
+    echo "biaslab: mpicc ($(command -v mpicc)) is not Open MPI's wrapper (it does not know" >&2
+    echo "  --showme). Select it: update-alternatives --set mpi /usr/bin/mpicc.openmpi," >&2
+    echo "  or build with another MPI deliberately: make MPI_CHECK=0 CC=..." >&2
+    return 1
+  fi
+  return 0
+}
+
+if [ "${1:-}" = --missing ]; then
+  command -v dpkg-query >/dev/null 2>&1 || { echo "install-deps.sh: no dpkg-query here" >&2; exit 1; }
+  missing_packages
   exit 0
 fi
-echo "biaslab: missing packages: $missing" >&2
-echo "  install them (apt-get install $missing) or set the flags at the top of the Makefile" >&2
-exit 1
+
+if ! command -v dpkg-query >/dev/null 2>&1; then
+  # not Debian (a cluster): the Makefile's knobs say where the libraries are
+  echo "biaslab: no dpkg-query here, so Debian packages are not checked; set the knobs at" >&2
+  echo "  the top of the Makefile for this system's libraries if the build cannot find them" >&2
+  check_mpi
+  exit
+fi
+missing=$(missing_packages | tr '\n' ' ')
+if [ -n "$missing" ]; then
+  if [ "${AUTO_DEPS:-1}" = 1 ] && [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+    echo "biaslab: installing missing Debian packages: $missing"
+    log=${TMPDIR:-/tmp}/biaslab-apt.log
+    export DEBIAN_FRONTEND=noninteractive
+    { apt-get install -y -q $missing || { apt-get update -q && apt-get install -y -q $missing; }; } \
+      >"$log" 2>&1 || {
+      echo "biaslab: apt-get failed (log: $log); install by hand: apt-get install $missing" >&2
+      exit 1; }
+    still=$(missing_packages | tr '\n' ' ')
+    [ -z "$still" ] || { echo "biaslab: still missing after apt-get: $still (log: $log)" >&2; exit 1; }
+  else
+    echo "biaslab: missing Debian packages: $missing" >&2
+    echo "  install them (apt-get install $missing), run this as root to have them installed," >&2
+    echo "  or set the flags at the top of the Makefile and use AUTO_DEPS=0" >&2
+    exit 1
+  fi
+fi
+check_mpi
