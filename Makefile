@@ -65,8 +65,10 @@ bin/test_unit: $(TEST_OBJ) $(LIB_OBJ)
 	$(CC) $(LDFLAGS) $^ -o $@ $(LDLIBS) $(CUNIT_LIBS)
 
 # The README's first command: set up, build, run the default experiment.
+# RUN_ARGS passes biaslab run options, e.g. RUN_ARGS="--set optim.steps=2000".
+RUN_ARGS ?=
 run: all
-	bash jobs/run_local.sh $(RANKS) inputs/quickstart.ini
+	bash jobs/run_local.sh $(RANKS) inputs/quickstart.ini $(RUN_ARGS)
 
 # The README's second command: set up, build, run the whole suite.
 test: deps bin/biaslab bin/test_unit

@@ -32,6 +32,7 @@ struct bl_experiment_cfg {
     int first_seed;             /* seeds are first_seed .. first_seed+seeds-1 */
     char output[BL_PATH_MAX];   /* "" means results/<name>.nc */
     double checkpoint_seconds;  /* periodic checkpoints of running tasks; 0 = on signal only */
+    double progress_seconds;    /* least interval between progress lines */
 };
 
 struct bl_data_cfg {

@@ -79,6 +79,13 @@ double bl_task_objective_log(const struct task *t, double log_loss_sum, double c
 /* Factor turning the scaled gradient into the gradient of the objective. */
 double bl_task_gradient_factor(const struct task *t, const struct pass_totals *p);
 
+/* Hessian-vector products of the training objective at theta: prepare
+ * with the full training pass at theta, then out (P) = H v over the group
+ * (a bl_matvec callback; ctx is the task). Frozen parameters have zero rows
+ * and columns. */
+void bl_task_hvp_prepare(struct task *t, const struct pass_totals *train);
+void bl_task_hvp(void *ctx, const double *v, double *out);
+
 /* Every metric of record r (measure.c) into records (BL_METRIC_COUNT,
  * n_records); spectra and densities at the records the config names. train
  * holds the full training pass at theta (with its gradient in t->grad). */

@@ -19,6 +19,8 @@ enum bl_status { BL_STATUS_OK = 0, BL_STATUS_DIVERGED = 1, BL_STATUS_INTERRUPTED
 struct bl_task_result {
     int status;
     long steps_done;
+    long resumed_step;  /* the step a checkpoint restored (0: started afresh) */
+    long steps_run;     /* optimizer steps taken by this call */
     double wall_seconds;
     long n_records;
     double *records;

@@ -87,6 +87,9 @@ static const struct key_desc keys[] = {
      .max = 1e9, .def = "300",
      .desc = "save each running task's state this often (0 = only when signalled)",
      FIELD(experiment.checkpoint_seconds)},
+    {.section = "experiment", .key = "progress_seconds", .type = T_DOUBLE, .min = 0.1,
+     .max = 1e6, .def = "5",
+     .desc = "rank 0 prints a progress line at most this often", FIELD(experiment.progress_seconds)},
 
     {.section = "data", .key = "kind", .type = T_ENUM, .names = data_kinds, .def = "separable",
      .desc = "separable (margin around w*), symmetric (pairs (x,y),(-x,-y)), asymmetric "

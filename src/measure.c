@@ -57,8 +57,13 @@ static void hvp_range(struct task *t, const double *v, double *out, long lo, lon
         out[i] = 0;
 }
 
-/* H v over the group: each rank its shard, then the sum (Lanczos, power). */
-static void objective_hvp(void *ctx, const double *v, double *out)
+void bl_task_hvp_prepare(struct task *t, const struct pass_totals *train)
+{
+    t->hvp_log_scale = train->log_loss_sum;
+    t->hvp_factor = bl_task_gradient_factor(t, train); /* the same scaling as the gradient's */
+}
+
+void bl_task_hvp(void *ctx, const double *v, double *out)
 {
     struct task *t = ctx;
     hvp_range(t, v, out, t->train_lo, t->train_hi, 1);
@@ -96,8 +101,7 @@ static void full_spectrum(struct task *t, const struct pass_totals *train, doubl
     int context = bl_group_blacs_context(t->group);
     if (context < 0) /* no MPI (unit tests): nothing to distribute over */
         return;
-    t->hvp_log_scale = train->log_loss_sum;
-    t->hvp_factor = bl_task_gradient_factor(t, train);
+    bl_task_hvp_prepare(t, train);
     int size = bl_group_size(t->group), ranks[4096];
     for (int r = 0; r < size && r < 4096; r++)
         ranks[r] = r;
@@ -115,8 +119,7 @@ static void measure_sharpness(struct task *t, const struct pass_totals *train, l
                               double *value, double *residual, double *iterations)
 {
     const struct bl_measure_cfg *mc = &t->cfg->measure;
-    t->hvp_log_scale = train->log_loss_sum;
-    t->hvp_factor = bl_task_gradient_factor(t, train); /* the same scaling as the gradient's */
+    bl_task_hvp_prepare(t, train);
     /* every rank of a group draws the same start vector, so they agree */
     struct bl_rng rng;
     bl_rng_init(&rng, t->seed, BL_STREAM_SPECTRUM, (uint32_t)record);
@@ -124,11 +127,11 @@ static void measure_sharpness(struct task *t, const struct pass_totals *train, l
     if (mc->sharpness == BL_SHARP_LANCZOS) {
         struct bl_lanczos_info info;
         int max_iter = mc->sharpness_iters < t->n_params ? mc->sharpness_iters : (int)t->n_params;
-        bl_lanczos_top(t->n_params, objective_hvp, t, mc->sharpness_k, max_iter,
+        bl_lanczos_top(t->n_params, bl_task_hvp, t, mc->sharpness_k, max_iter,
                        mc->sharpness_tol, &rng, pairs, NULL, t->spectrum_work, &info);
         *iterations = info.iterations;
     } else {
-        bl_power_iteration(t->n_params, objective_hvp, t, mc->sharpness_iters,
+        bl_power_iteration(t->n_params, bl_task_hvp, t, mc->sharpness_iters,
                            mc->sharpness_tol, &rng, pairs, NULL, t->spectrum_work);
         *iterations = pairs[0].iterations;
     }
@@ -213,11 +216,10 @@ static void spectral_density(struct task *t, const struct pass_totals *train, lo
 {
     const struct bl_measure_cfg *mc = &t->cfg->measure;
     long q = (long)mc->density_probes * mc->density_steps;
-    t->hvp_log_scale = train->log_loss_sum;
-    t->hvp_factor = bl_task_gradient_factor(t, train);
+    bl_task_hvp_prepare(t, train);
     struct bl_rng rng; /* the same probes on every rank of a group */
     bl_rng_init(&rng, t->seed, BL_STREAM_SPECTRUM, 0x40000000u + (uint32_t)record);
-    bl_slq_density(t->n_params, objective_hvp, t, mc->density_probes, mc->density_steps, &rng,
+    bl_slq_density(t->n_params, bl_task_hvp, t, mc->density_probes, mc->density_steps, &rng,
                    out, out + q, t->density_work);
 }
 
@@ -339,11 +341,10 @@ void bl_task_record_metrics(struct task *t, const struct pass_totals *train, dou
     }
     scale_invariant_metrics(t, lr, value); /* uses grad_norm and sharpness */
     if (cfg->measure.trace_probes > 0) {
-        t->hvp_log_scale = train->log_loss_sum;
-        t->hvp_factor = bl_task_gradient_factor(t, train);
+        bl_task_hvp_prepare(t, train);
         struct bl_rng rng; /* every rank of a group draws the same probes */
         bl_rng_init(&rng, t->seed, BL_STREAM_SPECTRUM, 0x80000000u + (uint32_t)r);
-        bl_hutchinson_trace(t->n_params, objective_hvp, t, cfg->measure.trace_probes, &rng,
+        bl_hutchinson_trace(t->n_params, bl_task_hvp, t, cfg->measure.trace_probes, &rng,
                             &value[BL_M_HESSIAN_TRACE], &value[BL_M_HESSIAN_TRACE_SE],
                             t->trace_work);
     }
@@ -365,26 +366,25 @@ int bl_train_hvp_costs(const struct bl_config *cfg, uint64_t seed, int repeats, 
     for (int i = 0; i < repeats; i++)
         bl_task_pass(&t, &t.data.train, NULL, t.train_lo, t.train_hi, 1, &totals);
     out->gradients_per_second = repeats / (bl_now() - start);
-    t.hvp_log_scale = totals.log_loss_sum;
-    t.hvp_factor = bl_task_gradient_factor(&t, &totals);
+    bl_task_hvp_prepare(&t, &totals);
     double *v = bl_malloc(sizeof(double) * (size_t)t.n_params);
     double *hv = bl_malloc(sizeof(double) * (size_t)t.n_params);
     for (long i = 0; i < t.n_params; i++)
         v[i] = t.theta[i];
     start = bl_now();
     for (int i = 0; i < repeats; i++)
-        objective_hvp(&t, v, hv);
+        bl_task_hvp(&t, v, hv);
     out->hvps_per_second = repeats / (bl_now() - start);
     struct bl_rng rng;
     struct bl_eigpair pair;
     struct bl_lanczos_info info;
     bl_rng_init(&rng, seed, BL_STREAM_SPECTRUM, 0);
-    bl_lanczos_top(t.n_params, objective_hvp, &t, 1, 1000, tol, &rng, &pair, NULL,
+    bl_lanczos_top(t.n_params, bl_task_hvp, &t, 1, 1000, tol, &rng, &pair, NULL,
                    t.spectrum_work, &info);
     out->lanczos_hvps = info.matvecs;
     out->lanczos_value = pair.value;
     bl_rng_init(&rng, seed, BL_STREAM_SPECTRUM, 0);
-    bl_power_iteration(t.n_params, objective_hvp, &t, 100000, tol, &rng, &pair, NULL,
+    bl_power_iteration(t.n_params, bl_task_hvp, &t, 100000, tol, &rng, &pair, NULL,
                        t.spectrum_work);
     out->power_hvps = pair.iterations;
     out->power_value = pair.value;

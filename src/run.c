@@ -28,13 +28,12 @@
 #include "bl_train.h"
 
 /* A task's payload on its way to rank 0 and in its done file: (status, wall,
- * steps, svm margin, best margin, records (BL_METRIC_COUNT, n_records),
+ * steps, steps taken by this attempt, svm margin, best margin, records (BL_METRIC_COUNT, n_records),
  * params (max_params) when saved, spectra (n_spectra, max_params), densities
  * (n_densities, density_length)). */
-enum { PAYLOAD_STATUS, PAYLOAD_WALL, PAYLOAD_STEPS, PAYLOAD_SVM_MARGIN, PAYLOAD_MARGIN_BEST,
+enum { PAYLOAD_STATUS, PAYLOAD_WALL, PAYLOAD_STEPS, PAYLOAD_STEPS_RUN, PAYLOAD_SVM_MARGIN, PAYLOAD_MARGIN_BEST,
        PAYLOAD_HEADER };
 
-#define PROGRESS_SECONDS 5.0
 #define POLL_SECONDS 0.002
 
 static volatile sig_atomic_t signal_received;
@@ -65,8 +64,9 @@ struct runner {
     long density_length; /* doubles of one density */
     long payload_len;
     char ckpt_dir[BL_PATH_MAX + 16];
-    double started, last_line, last_poll, last_checkpoint, checkpoint_seconds;
+    double started, last_line, last_poll, last_checkpoint, checkpoint_seconds, progress_seconds;
     double steps_done;    /* optimizer steps of tasks finished by this run */
+    double steps_run;     /* of those, the steps this run took (not restored) */
     double steps_resumed; /* steps of tasks an earlier attempt finished */
     int resumed;          /* an earlier attempt's checkpoint directory was found */
     int tasks_done, tasks_resumed;
@@ -108,9 +108,10 @@ static void store_result(struct runner *r, int task, const double *payload, long
         bl_output_write_densities(&r->out, bl_task_point(plan, task),
                                   bl_task_seed_index(plan, task),
                                   spectra + r->n_spectra * plan->max_params);
-    if (write_done_file)
+    if (write_done_file) {
         r->steps_done += payload[PAYLOAD_STEPS]; /* steps of this process, for the rate */
-    else
+        r->steps_run += payload[PAYLOAD_STEPS_RUN];
+    } else
         r->steps_resumed += payload[PAYLOAD_STEPS];
     r->tasks_done++;
 }
@@ -138,7 +139,7 @@ static void on_progress(void *ctx, int results_in)
     if (signal_received)
         bl_sched_request_stop();
     double now = bl_now();
-    if (now - r->last_line < PROGRESS_SECONDS)
+    if (now - r->last_line < r->progress_seconds)
         return;
     r->last_line = now;
     double elapsed = now - r->started;
@@ -185,7 +186,8 @@ static int refuse(int rank, int code, const char *msg)
     return code;
 }
 
-static void set_blas_threads(const struct bl_config *cfg, int per_node, int rank)
+/* Returns the BLAS threads per rank, or 0 when the BLAS's own variable decides. */
+static int set_blas_threads(const struct bl_config *cfg, int per_node, int rank)
 {
     int threads = cfg->parallel.blas_threads;
     if (threads == 0) {
@@ -194,9 +196,12 @@ static void set_blas_threads(const struct bl_config *cfg, int per_node, int rank
         if (threads < 1)
             threads = 1;
     }
-    if (bl_blas_set_threads(threads) && cfg->parallel.blas_threads > 0 && rank == 0)
+    if (bl_blas_set_threads(threads) == 0)
+        return threads;
+    if (cfg->parallel.blas_threads > 0 && rank == 0)
         bl_info("biaslab: parallel.blas_threads = %d is ignored: the linked BLAS is not "
                 "OpenBLAS (set its own variable, e.g. MKL_NUM_THREADS)", threads);
+    return 0;
 }
 
 /* Remove the checkpoint directory and what is in it. */
@@ -336,6 +341,7 @@ int bl_run(const struct bl_run_args *args)
                     (r.save_params ? plan.max_params : 0) + r.n_spectra * plan.max_params +
                     r.n_densities * r.density_length;
     r.checkpoint_seconds = base.experiment.checkpoint_seconds;
+    r.progress_seconds = base.experiment.progress_seconds;
     snprintf(r.ckpt_dir, sizeof r.ckpt_dir, "%s.ckpt", path);
     r.started = r.last_line = bl_now();
     r.node_ranks = bl_par_node_ranks(); /* collective: every rank calls it */
@@ -349,12 +355,16 @@ int bl_run(const struct bl_run_args *args)
     if (n_left < 0)
         return refuse(rank, BL_EXIT_USAGE, err);
 
-    set_blas_threads(&base, r.node_ranks, rank);
+    int blas_threads = set_blas_threads(&base, r.node_ranks, rank);
     double *payload = bl_malloc(sizeof(double) * (size_t)r.payload_len);
     if (rank == 0) {
-        bl_info("biaslab: %s: %d points x %d seeds = %d tasks on %d ranks (%d groups of %d)",
+        char threads[64] = "";
+        if (blas_threads)
+            snprintf(threads, sizeof threads, "; %d BLAS thread%s per rank", blas_threads,
+                     blas_threads == 1 ? "" : "s");
+        bl_info("biaslab: %s: %d points x %d seeds = %d tasks on %d ranks (%d groups of %d%s)",
                 base.experiment.name, plan.n_points, plan.n_seeds, plan.n_tasks,
-                par.world_size, par.n_groups, par.group_size);
+                par.world_size, par.n_groups, par.group_size, threads);
         if (args->slice_count)
             bl_info("biaslab: slice %d/%d: %d tasks of this slice to run", args->slice_index,
                     args->slice_count, n_left);
@@ -380,10 +390,14 @@ int bl_run(const struct bl_run_args *args)
             fprintf(stderr, "biaslab: error: task %d: %s\n", task, err);
             bl_par_abort(BL_EXIT_RUNTIME);
         }
+        if (res.resumed_step > 0 && bl_group_rank(par.group) == 0)
+            bl_info("biaslab: task %d continued from its saved state at step %ld", task,
+                    res.resumed_step);
         if (res.status != BL_STATUS_INTERRUPTED) {
             payload[PAYLOAD_STATUS] = res.status;
             payload[PAYLOAD_WALL] = res.wall_seconds;
             payload[PAYLOAD_STEPS] = (double)res.steps_done;
+            payload[PAYLOAD_STEPS_RUN] = (double)res.steps_run;
             payload[PAYLOAD_SVM_MARGIN] = res.svm_margin;
             payload[PAYLOAD_MARGIN_BEST] = res.margin_best;
             memcpy(payload + PAYLOAD_HEADER, res.records,
@@ -421,8 +435,8 @@ int bl_run(const struct bl_run_args *args)
     } else if (rank == 0) {
         bl_output_finish(&r.out);
         remove_checkpoints(r.ckpt_dir);
-        bl_info("biaslab: wrote %s (%d of %d tasks, wall %s)", path, r.tasks_done, plan.n_tasks,
-                wall);
+        bl_info("biaslab: wrote %s (%d of %d tasks, %.0f steps trained by this run, wall %s)",
+                path, r.tasks_done, plan.n_tasks, r.steps_run, wall);
     }
     free(payload);
     free(order);

@@ -540,6 +540,7 @@ int bl_train_task(const struct bl_config *cfg, uint64_t seed, const struct bl_gr
         bl_task_result_free(res);
         return 1;
     }
+    res->resumed_step = ls.step;
     double log_diverge = log(cfg->measure.diverge_factor);
     struct pass_totals batch = {0}, full = {0};
     for (;; ls.step++) {
@@ -636,6 +637,7 @@ int bl_train_task(const struct bl_config *cfg, uint64_t seed, const struct bl_gr
                    sizeof(double) * (size_t)(t.frozen_hi - t.frozen_lo));
     }
     res->steps_done = ls.step;
+    res->steps_run = ls.step - res->resumed_step;
     res->n_params = t.n_params;
     res->svm_margin = t.svm_margin;
     res->margin_best = t.margin_best;

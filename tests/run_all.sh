@@ -68,18 +68,26 @@ run_script deps bash tests/deps/check_detection.sh
 
 echo "== unit tests (CUnit)"
 bin/test_unit >"$tmp/unit.log" 2>&1
+unit_rc=$?
 summary=$(grep '^unit-summary' "$tmp/unit.log")
 if [ -z "$summary" ]; then
-  cp "$tmp/unit.log" "$tmp/log"; fail "unit tests crashed"
+  cp "$tmp/unit.log" "$tmp/log"; fail "unit tests crashed (exit $unit_rc, no summary)"
 else
-  grep -E 'FAILED|^    [0-9]+\.' "$tmp/unit.log" | sed 's/^/    | /'
+  grep -E 'FAILED|^    [0-9]+\.|^test_unit:|suite:' "$tmp/unit.log" | sed 's/^/    | /'
   tests=$(echo "$summary" | sed -E 's/^unit-summary tests=([0-9]+) .*/\1/')
   bad=$(echo "$summary" | sed -E 's/.* failed_tests=([0-9]+) .*/\1/')
   [ "$tests" -gt 0 ] || { bad=1; tests=1; echo "    | no unit test ran"; }
   passed=$((passed + tests - bad))
   failed=$((failed + bad))
   echo "unit: $((tests - bad)) of $tests tests passed"
+  # the exit code must agree with the summary
+  if [ "$unit_rc" -ne 0 ] && [ "$bad" -eq 0 ]; then
+    cp "$tmp/unit.log" "$tmp/log"; fail "unit tests exited $unit_rc with every test passed"
+  fi
 fi
+expect "a unit suite whose setup fails counts its tests as failed" bash -c "
+  TMPDIR=$tmp/no/such/dir bin/test_unit >$tmp/unit_nosetup.log 2>&1; rc=\$?
+  [ \$rc -ne 0 ] && grep -q 'failed_tests=[1-9].* not_run=[1-9]' $tmp/unit_nosetup.log"
 
 echo "== MPI runs"
 cfg=tests/configs/mpi_small.ini
@@ -189,22 +197,47 @@ expect "reference run (ensemble)" run_mpi 2 "$rcfg" -o "$tmp/rref.nc"
 expect "SIGUSR1 stops every rank with exit 3, nothing final written" interrupted_with USR1 "$tmp/r1.nc" 2
 expect "running tasks saved their state" bash -c "ls $tmp/r1.nc.ckpt/state_* >/dev/null"
 refuse "a checkpoint of another config is not resumed" 2 "different config|--force" run_mpi 1 "$rcfg" -o "$tmp/r1.nc" --set optim.lr=0.07
-expect "resume on 3 ranks" run_mpi 3 "$rcfg" -o "$tmp/r1.nc"
+# resumed_run OUT RANKS [options]: run again; the tasks that were running
+# must continue from their saved state (a restart from step 0 would give the
+# same numbers, so the numbers alone cannot tell), and the run must train
+# fewer steps than its unfinished tasks take from scratch.
+steps_per_task=30000 # tests/configs/resume.ini
+resumed_run() {
+  local out=$1 ranks=$2; shift 2
+  run_mpi "$ranks" "$rcfg" -o "$out" "$@" >"$tmp/resume.log" 2>&1
+  local rc=$? to_run trained continued
+  cat "$tmp/resume.log"
+  [ "$rc" -eq 0 ] || return 1
+  to_run=$(sed -nE 's/.*already done, ([0-9]+) to run.*/\1/p' "$tmp/resume.log")
+  trained=$(sed -nE 's/.*, ([0-9]+) steps trained by this run.*/\1/p' "$tmp/resume.log")
+  continued=$(grep -c 'continued from its saved state at step [1-9]' "$tmp/resume.log")
+  echo "resumed: $to_run tasks to run, $continued continued from a state, $trained steps trained"
+  [ -n "$to_run" ] && [ -n "$trained" ] && [ "$continued" -ge 1 ] &&
+    [ "$trained" -lt $((to_run * steps_per_task)) ]
+}
+expect "resume on 3 ranks continues the saved states (fewer steps than a restart)" resumed_run "$tmp/r1.nc" 3
 expect "resumed = uninterrupted, bitwise (ensemble, other rank count)" $PY tests/compare_outputs.py "$tmp/rref.nc" "$tmp/r1.nc"
 expect "checkpoints removed after completion" test ! -e "$tmp/r1.nc.ckpt"
 expect "reference run (data-parallel)" run_mpi 2 "$rcfg" -o "$tmp/dref.nc" --set parallel.group_size=2
 expect "SIGUSR1 stops a data-parallel group" interrupted_with USR1 "$tmp/d1.nc" 2 --set parallel.group_size=2
-expect "resume data-parallel" run_mpi 2 "$rcfg" -o "$tmp/d1.nc" --set parallel.group_size=2
+expect "resume data-parallel continues the saved states" resumed_run "$tmp/d1.nc" 2 --set parallel.group_size=2
 expect "resumed = uninterrupted, bitwise (data-parallel)" $PY tests/compare_outputs.py "$tmp/dref.nc" "$tmp/d1.nc"
+# kill -9 after a periodic checkpoint (checkpoint_seconds = 0.2): a state
+# file must exist at the kill, or the test proves nothing about resuming it.
 hard_kill() {
   start_run "$tmp/k1.nc" 2
-  sleep 0.7 # past a periodic checkpoint (checkpoint_seconds = 0.2)
+  for _ in $(seq 1 100); do
+    ls "$tmp"/k1.nc.ckpt/state_* >/dev/null 2>&1 && break
+    sleep 0.05
+  done
+  ls "$tmp"/k1.nc.ckpt/state_* >"$tmp/states_at_kill" 2>/dev/null
   pkill -KILL -f "$BL run $rcfg -o $tmp/k1.nc"
   wait "$run_pid"
-  [ ! -e "$tmp/k1.nc" ]
+  echo "state files at the kill: $(wc -l <"$tmp/states_at_kill")"
+  [ -s "$tmp/states_at_kill" ] && [ ! -e "$tmp/k1.nc" ] && [ -f "$tmp/k1.nc.part" ]
 }
-expect "kill -9 mid-run leaves no final file" hard_kill
-expect "resume after kill -9" run_mpi 2 "$rcfg" -o "$tmp/k1.nc"
+expect "kill -9 mid-run (a periodic state saved) leaves no final file" hard_kill
+expect "resume after kill -9 continues the saved states" resumed_run "$tmp/k1.nc" 2
 expect "resumed after kill -9 = uninterrupted, bitwise" $PY tests/compare_outputs.py "$tmp/rref.nc" "$tmp/k1.nc"
 expect "--force discards an interrupted run" bash -c "
   cp -r $tmp/rref.nc $tmp/f1.nc.part && mkdir -p $tmp/f1.nc.ckpt && echo junk > $tmp/f1.nc.ckpt/config.ini &&

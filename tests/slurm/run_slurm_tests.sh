@@ -244,6 +244,21 @@ if $PY tests/compare_outputs.py "$scratch/out/array_ref.nc" "$aout" >"$scratch/l
 else
   fail "array slices merged = one mpirun -np 2 run, bitwise"; show "$scratch/logs/cmp_array.log"
 fi
+# --- (a') the plain job script, srun --mpi=pmix on 2 tasks ---------------------
+plog=$scratch/logs/plain.log
+timeout 120 sbatch --wait --ntasks=2 --output="$plog" \
+  jobs/biaslab.sbatch "$acfg" -o "$scratch/out/plain.nc" >"$scratch/logs/sbatch.out" 2>"$scratch/logs/sbatch.err"
+rc=$?
+if [ "$rc" = 0 ] && grep -q 'on 2 ranks' "$plog" && grep -q 'wrote .*plain.nc' "$plog"; then
+  pass "jobs/biaslab.sbatch on 2 tasks: srun starts 2 ranks of one run, exit 0"
+else
+  fail "jobs/biaslab.sbatch on 2 tasks (sbatch --wait exit $rc)"; show "$plog"; show "$scratch/logs/sbatch.err"
+fi
+if $PY tests/compare_outputs.py "$scratch/out/array_ref.nc" "$scratch/out/plain.nc" >"$scratch/logs/cmp_plain.log" 2>&1; then
+  pass "jobs/biaslab.sbatch result = mpirun -np 2 run, bitwise"
+else
+  fail "jobs/biaslab.sbatch result = mpirun -np 2 run, bitwise"; show "$scratch/logs/cmp_plain.log"
+fi
 t_array=$(now)
 
 # --- (b) time-limit warning, requeue, resume ------------------------------------
@@ -346,6 +361,8 @@ expect_2 "merge_slices.sh with an incomplete set exits 2" bash -c "
   postprocess/merge_slices.sh $scratch/out/part.nc $scratch/out/part"
 expect_2 "biaslab_array.sbatch outside an array exits 2" bash jobs/biaslab_array.sbatch "$acfg"
 expect_2 "biaslab_requeue.sbatch without a config exits 2" bash jobs/biaslab_requeue.sbatch
+expect_2 "biaslab.sbatch without a config exits 2" bash jobs/biaslab.sbatch
+expect_2 "biaslab.sbatch with a missing config exits 2" bash jobs/biaslab.sbatch "$scratch/nope.ini"
 
 t_stop0=$(now)
 stop_cluster

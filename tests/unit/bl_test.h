@@ -17,6 +17,7 @@ void bl_test_register_metrics(void);
 void bl_test_register_reference(void);
 void bl_test_register_datafile(void);
 void bl_test_register_spectrum(void);
+void bl_test_register_task(void);
 
 /* |a - b| <= tol * max(1, |a|, |b|) */
 #define BL_ASSERT_CLOSE(a, b, tol)                                                     \

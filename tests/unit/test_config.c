@@ -2,6 +2,7 @@
  * and the INI round trip. Fixtures are written to a fresh temporary
  * directory so the suite needs no files of its own. */
 #include <dirent.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,19 +11,27 @@
 #include "bl_config.h"
 #include "bl_test.h"
 
-static char tmpdir[256];
+static char tmpdir[PATH_MAX];
 static int n_fixtures;
 
 /* Configs are big (the sweep table), so they live here, not on the stack. */
 static struct bl_config cfg, cfg2;
 static char err[BL_ERR_MAX];
-static char path[512];
+static char path[PATH_MAX + 32];
 
 static int suite_init(void)
 {
     const char *base = getenv("TMPDIR");
-    snprintf(tmpdir, sizeof tmpdir, "%s/bl_config_XXXXXX", base && *base ? base : "/tmp");
-    return mkdtemp(tmpdir) ? 0 : -1;
+    int len = snprintf(tmpdir, sizeof tmpdir, "%s/bl_config_XXXXXX", base && *base ? base : "/tmp");
+    if (len < 0 || (size_t)len >= sizeof tmpdir) {
+        fprintf(stderr, "config suite: TMPDIR is too long (%d characters)\n", len);
+        return -1;
+    }
+    if (!mkdtemp(tmpdir)) {
+        fprintf(stderr, "config suite: cannot create %s\n", tmpdir);
+        return -1;
+    }
+    return 0;
 }
 
 static int suite_cleanup(void)
@@ -31,7 +40,7 @@ static int suite_cleanup(void)
     if (!dir)
         return -1;
     struct dirent *e;
-    char file[768];
+    char file[PATH_MAX + 300];
     while ((e = readdir(dir))) {
         if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
             continue;
@@ -82,7 +91,7 @@ static void expect_error(const char *text, const char *const *sets, int n_sets, 
                          const char *const *parts)
 {
     CU_ASSERT(load(text, sets, n_sets) != 0);
-    char where[600];
+    char where[PATH_MAX + 64];
     if (line > 0)
         snprintf(where, sizeof where, "%s:%d: ", path, line);
     else
@@ -98,7 +107,7 @@ static void expect_error(const char *text, const char *const *sets, int n_sets, 
 static void expect_exact(const char *text, int line, const char *message)
 {
     CU_ASSERT(load(text, NULL, 0) != 0);
-    char want[BL_ERR_MAX];
+    char want[PATH_MAX + BL_ERR_MAX];
     snprintf(want, sizeof want, "%s:%d: %s", path, line, message);
     CU_ASSERT_STRING_EQUAL(err, want);
 }
@@ -304,7 +313,7 @@ static void test_error_strings(void)
 
 static void test_error_missing_file(void)
 {
-    char missing[600], want[800];
+    char missing[PATH_MAX + 32], want[PATH_MAX + 256];
     snprintf(missing, sizeof missing, "%s/missing.ini", tmpdir);
     CU_ASSERT(bl_config_load(missing, NULL, 0, &cfg, err, sizeof err) != 0);
     snprintf(want, sizeof want, "cannot open config '%s': No such file or directory", missing);
@@ -583,7 +592,7 @@ static void test_round_trip(void)
 
     /* bl_config_write_ini gives the same text. */
     write_fixture("");
-    char written[512];
+    char written[PATH_MAX + 32];
     snprintf(written, sizeof written, "%s", path);
     FILE *f = fopen(written, "w");
     CU_ASSERT_FATAL(f != NULL);

@@ -4,6 +4,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "bl_checkpoint.h"
 #include "bl_loss.h"
 #include "bl_optim.h"
 #include "bl_train.h"
@@ -189,30 +190,55 @@ static int stop_hook(void *ctx)
 }
 
 /* Stop at an arbitrary step, resume from the checkpoint: every record and
- * the final parameters equal the uninterrupted run's, bit for bit. */
+ * the final parameters equal the uninterrupted run's, bit for bit, and the
+ * resumed call took only the steps after the checkpoint. A restart from step
+ * 0 would also reproduce the run (it is deterministic), so the test also
+ * alters the saved parameters, keeping the checksum valid, and requires the
+ * resumed run to follow them. */
 static void check_resume_exact(struct bl_config *c, int stop_at)
 {
     char dir[] = "/tmp/bl_ckpt_XXXXXX", path[64], err[256];
     CU_ASSERT_PTR_NOT_NULL_FATAL(mkdtemp(dir));
     snprintf(path, sizeof path, "%s/state.bin", dir);
     c->measure.save_params = BL_SAVE_FINAL;
-    struct bl_task_result whole, part, rest;
+    struct bl_task_result whole, part, rest, altered;
     CU_ASSERT_EQUAL_FATAL(bl_train_task(c, 3, NULL, NULL, &whole, err, sizeof err), 0);
+    CU_ASSERT_EQUAL(whole.resumed_step, 0);
+    CU_ASSERT_EQUAL(whole.steps_run, whole.steps_done);
     struct stopper s = {0, stop_at};
     struct bl_train_io io = {stop_hook, &s, path};
     CU_ASSERT_EQUAL_FATAL(bl_train_task(c, 3, NULL, &io, &part, err, sizeof err), 0);
     CU_ASSERT_EQUAL(part.status, BL_STATUS_INTERRUPTED);
     CU_ASSERT_EQUAL(part.steps_done, stop_at - 1);
+    /* keep a copy of the checkpoint to alter below */
+    double *blob;
+    long n_blob;
+    char why[256];
+    CU_ASSERT_EQUAL_FATAL(bl_blob_read(path, BL_BLOB_TASK_STATE, &blob, &n_blob, why, sizeof why), 0);
     io.hook = NULL;
     CU_ASSERT_EQUAL_FATAL(bl_train_task(c, 3, NULL, &io, &rest, err, sizeof err), 0);
     CU_ASSERT_EQUAL(rest.status, whole.status);
     CU_ASSERT_EQUAL(rest.steps_done, whole.steps_done);
+    CU_ASSERT_EQUAL(rest.resumed_step, stop_at - 1);
+    CU_ASSERT_EQUAL(rest.steps_run, whole.steps_done - (stop_at - 1));
     CU_ASSERT_EQUAL(memcmp(rest.records, whole.records,
                            sizeof(double) * BL_METRIC_COUNT * whole.n_records), 0);
     CU_ASSERT_EQUAL(memcmp(rest.params, whole.params, sizeof(double) * whole.n_params), 0);
+    /* the same checkpoint with every parameter-sized array (theta, velocity,
+     * the epoch snapshot) scaled by 1.01 and a valid checksum: the resumed
+     * run must end elsewhere. Layout (train.c): 12 scalars, those arrays,
+     * then the records. */
+    for (long i = 12; i < n_blob - BL_METRIC_COUNT * whole.n_records; i++)
+        blob[i] *= 1.01;
+    CU_ASSERT_EQUAL_FATAL(bl_blob_write(path, BL_BLOB_TASK_STATE, blob, n_blob, why, sizeof why), 0);
+    free(blob);
+    CU_ASSERT_EQUAL_FATAL(bl_train_task(c, 3, NULL, &io, &altered, err, sizeof err), 0);
+    CU_ASSERT_EQUAL(altered.resumed_step, stop_at - 1);
+    CU_ASSERT_NOT_EQUAL(memcmp(altered.params, whole.params, sizeof(double) * whole.n_params), 0);
     bl_task_result_free(&whole);
     bl_task_result_free(&part);
     bl_task_result_free(&rest);
+    bl_task_result_free(&altered);
     /* a corrupt checkpoint is refused, not trusted */
     FILE *f = fopen(path, "r+b");
     CU_ASSERT_PTR_NOT_NULL_FATAL(f);

@@ -1,0 +1,166 @@
+/* The task core's gradient and Hessian-vector products against central
+ * differences of its own objective, for what the model-level checks cannot
+ * reach: the quadratic model (its objective lives in the task), a frozen
+ * last layer (train_last = false: zero gradient, zero Hessian rows and
+ * columns there) and layer-normalized hidden layers with a frozen last
+ * layer, under the mean and the sum reductions. */
+#include <math.h>
+#include <string.h>
+
+#include "bl_config.h"
+#include "bl_rng.h"
+#include "bl_task.h"
+#include "bl_test.h"
+
+/* Objective (not its log) at t->theta, and its gradient into grad (P) when
+ * given. */
+static double objective(struct task *t, double *grad)
+{
+    struct pass_totals p;
+    bl_task_pass(t, &t->data.train, NULL, 0, t->data.train.n, grad != NULL, &p);
+    double factor = bl_task_gradient_factor(t, &p);
+    if (grad)
+        for (long i = 0; i < t->n_params; i++)
+            grad[i] = t->grad[i] * factor;
+    return exp(bl_task_objective_log(t, p.log_loss_sum, p.count));
+}
+
+/* Worst relative error of the gradient and of H v (v random) against central
+ * differences; frozen entries must be exactly zero in both. */
+static void check_task(const struct bl_config *c, double *grad_err, double *hvp_err,
+                       int *frozen_nonzero)
+{
+    struct task t;
+    char err[256];
+    CU_ASSERT_EQUAL_FATAL(bl_task_setup(&t, c, 7, NULL, err, sizeof err), 0);
+    long P = t.n_params;
+    double *g = malloc(sizeof(double) * P), *up = malloc(sizeof(double) * P);
+    double *down = malloc(sizeof(double) * P), *v = malloc(sizeof(double) * P);
+    double *hv = malloc(sizeof(double) * P);
+    struct bl_rng rng;
+    bl_rng_init(&rng, 3, BL_STREAM_TEST_ONLY, 0);
+    for (long i = 0; i < P; i++)
+        v[i] = bl_rng_normal(&rng);
+    objective(&t, g);
+    struct pass_totals p;
+    bl_task_pass(&t, &t.data.train, NULL, 0, t.data.train.n, 1, &p);
+    bl_task_hvp_prepare(&t, &p);
+    bl_task_hvp(&t, v, hv);
+    double h = 1e-6, worst_g = 0, worst_h = 0, scale_g = 0, scale_h = 0;
+    *frozen_nonzero = 0;
+    for (long i = 0; i < P; i++) {
+        scale_g = fmax(scale_g, fabs(g[i]));
+        scale_h = fmax(scale_h, fabs(hv[i]));
+    }
+    for (long i = 0; i < P; i++) {
+        double keep = t.theta[i];
+        t.theta[i] = keep + h;
+        double f_up = objective(&t, NULL);
+        t.theta[i] = keep - h;
+        double f_down = objective(&t, NULL);
+        t.theta[i] = keep;
+        int frozen = i >= t.frozen_lo && i < t.frozen_hi;
+        if (frozen)
+            *frozen_nonzero += g[i] != 0 || hv[i] != 0;
+        else
+            worst_g = fmax(worst_g, fabs((f_up - f_down) / (2 * h) - g[i]) / scale_g);
+    }
+    /* H v = d/de grad(theta + e v) at e = 0, with v's frozen part zeroed (the
+     * Hessian over the trained parameters) */
+    double *theta0 = malloc(sizeof(double) * P);
+    memcpy(theta0, t.theta, sizeof(double) * P);
+    for (long i = t.frozen_lo; i < t.frozen_hi; i++)
+        v[i] = 0;
+    for (long i = 0; i < P; i++)
+        t.theta[i] = theta0[i] + h * v[i];
+    objective(&t, up);
+    for (long i = 0; i < P; i++)
+        t.theta[i] = theta0[i] - h * v[i];
+    objective(&t, down);
+    for (long i = 0; i < P; i++)
+        if (!(i >= t.frozen_lo && i < t.frozen_hi))
+            worst_h = fmax(worst_h, fabs((up[i] - down[i]) / (2 * h) - hv[i]) / scale_h);
+    *grad_err = worst_g;
+    *hvp_err = worst_h;
+    free(theta0);
+    free(g);
+    free(up);
+    free(down);
+    free(v);
+    free(hv);
+    bl_task_free(&t);
+}
+
+static struct bl_config mlp_task(void)
+{
+    struct bl_config c;
+    bl_config_defaults(&c);
+    c.data.kind = BL_DATA_CLUSTERS;
+    c.data.classes = 3;
+    c.data.n_train = 30;
+    c.data.n_test = 0;
+    c.data.dim = 4;
+    c.model.kind = BL_MODEL_MLP;
+    c.model.depth = 3;
+    c.model.width = 6;
+    c.loss.kind = BL_LOSS_CROSS_ENTROPY;
+    c.measure.sharpness = BL_SHARP_LANCZOS; /* so the task allocates its HVP buffers */
+    return c;
+}
+
+static void test_quadratic_gradient_and_hvp(void)
+{
+    struct bl_config c;
+    bl_config_defaults(&c);
+    c.model.kind = BL_MODEL_QUADRATIC;
+    c.model.width = 6;
+    c.model.eig_max = 10;
+    c.model.eig_min = 0.5;
+    c.loss.kind = BL_LOSS_SQUARED;
+    double ge, he;
+    int frozen;
+    check_task(&c, &ge, &he, &frozen);
+    CU_ASSERT(ge < 1e-8);
+    CU_ASSERT(he < 1e-7);
+    CU_ASSERT_EQUAL(frozen, 0);
+}
+
+static void test_frozen_last_layer_gradient_and_hvp(void)
+{
+    for (int normalize = 0; normalize < 2; normalize++)
+        for (int reduction = 0; reduction < 2; reduction++) {
+            struct bl_config c = mlp_task();
+            c.model.train_last = 0;
+            c.model.normalize = normalize;
+            c.loss.reduction = reduction ? BL_REDUCE_SUM : BL_REDUCE_MEAN;
+            double ge, he;
+            int frozen;
+            check_task(&c, &ge, &he, &frozen);
+            CU_ASSERT(ge < 1e-7);
+            CU_ASSERT(he < 1e-6);
+            CU_ASSERT_EQUAL(frozen, 0); /* zero gradient and H v on the fixed layer */
+        }
+}
+
+/* The frozen range must really be the last layer: training it would change
+ * those entries, and a wrong range would leave a trained entry at zero. */
+static void test_frozen_range_is_the_last_layer(void)
+{
+    struct bl_config c = mlp_task();
+    c.model.train_last = 0;
+    struct task t;
+    char err[256];
+    CU_ASSERT_EQUAL_FATAL(bl_task_setup(&t, &c, 7, NULL, err, sizeof err), 0);
+    /* last layer (3 outputs, width 6) sits at the end of a bias-free MLP */
+    CU_ASSERT_EQUAL(t.frozen_hi, t.n_params);
+    CU_ASSERT_EQUAL(t.frozen_hi - t.frozen_lo, 3 * 6);
+    bl_task_free(&t);
+}
+
+void bl_test_register_task(void)
+{
+    CU_pSuite s = CU_add_suite("task", NULL, NULL);
+    BL_ADD_TEST(s, test_quadratic_gradient_and_hvp);
+    BL_ADD_TEST(s, test_frozen_last_layer_gradient_and_hvp);
+    BL_ADD_TEST(s, test_frozen_range_is_the_last_layer);
+}
