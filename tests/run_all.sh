@@ -1,18 +1,36 @@
 #!/bin/bash
-# The whole test suite: CUnit unit tests, MPI runs (ensemble bitwise
-# identical on 1, 2 and 3 ranks; data-parallel groups against group_size 1),
-# the output contract, the command line's errors, and the scripts.
-# Ends with one line "N passed, N failed"; exits non-zero on any failure.
-set -u
+# The whole test suite, in sections:
+#   deps      the dependency check against stub package databases and MPIs
+#   unit      CUnit unit tests (and that a failed suite setup counts)
+#   mpi       ensemble runs bitwise identical on 1, 2 and 3 ranks; data-parallel
+#             groups against group_size 1; Hessian spectra through ScaLAPACK
+#   output    the output contract, the checkers' own self-test, slices
+#   science   the phenomena of SCIENCE.md on shortened inputs; real data
+#   resume    signals, kill -9 and resuming from the saved state
+#   cli       the command line, its errors, its files and its lines
+#   slurm     the job scripts against a real slurmctld and slurmd
+#   sanitize  ASan/UBSan unit tests, valgrind, the fuzz corpus
+#   tests/run_all.sh [SECTION...]    (default: all, in this order)
+# Ends with one line "N passed, N failed"; exits non-zero when anything
+# failed or did not run. Every command's failure counts, pipelines included
+# (pipefail, inherited by the bash -c blocks through SHELLOPTS).
+set -u -o pipefail
+export SHELLOPTS
 cd "$(dirname "$0")/.."
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 export OMPI_MCA_rmaps_base_oversubscribe=1
 PY=/usr/bin/python3
-BL=bin/biaslab
+BL=${BL:-bin/biaslab}
+ROOT=$PWD
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 passed=0
 failed=0
+all_sections="deps unit mpi output science resume cli slurm sanitize"
+sections=${*:-$all_sections}
+for s in $sections; do
+  case " $all_sections " in *" $s "*) ;; *) echo "run_all.sh: unknown section '$s' (sections: $all_sections)" >&2; exit 2 ;; esac
+done
 
 pass() { passed=$((passed + 1)); echo "PASS $1"; }
 fail() { failed=$((failed + 1)); echo "FAIL $1"; [ -f "$tmp/log" ] && sed 's/^/    | /' "$tmp/log" | tail -25; }
@@ -63,218 +81,338 @@ run_script() {
   fi
 }
 
-echo "== dependencies: detection against stub package databases and MPIs"
-run_script deps bash tests/deps/check_detection.sh
-
-echo "== unit tests (CUnit)"
-bin/test_unit >"$tmp/unit.log" 2>&1
-unit_rc=$?
-summary=$(grep '^unit-summary' "$tmp/unit.log")
-if [ -z "$summary" ]; then
-  cp "$tmp/unit.log" "$tmp/log"; fail "unit tests crashed (exit $unit_rc, no summary)"
-else
-  grep -E 'FAILED|^    [0-9]+\.|^test_unit:|suite:' "$tmp/unit.log" | sed 's/^/    | /'
-  tests=$(echo "$summary" | sed -E 's/^unit-summary tests=([0-9]+) .*/\1/')
-  bad=$(echo "$summary" | sed -E 's/.* failed_tests=([0-9]+) .*/\1/')
-  [ "$tests" -gt 0 ] || { bad=1; tests=1; echo "    | no unit test ran"; }
-  passed=$((passed + tests - bad))
-  failed=$((failed + bad))
-  echo "unit: $((tests - bad)) of $tests tests passed"
-  # the exit code must agree with the summary
-  if [ "$unit_rc" -ne 0 ] && [ "$bad" -eq 0 ]; then
-    cp "$tmp/unit.log" "$tmp/log"; fail "unit tests exited $unit_rc with every test passed"
-  fi
-fi
-expect "a unit suite whose setup fails counts its tests as failed" bash -c "
-  TMPDIR=$tmp/no/such/dir bin/test_unit >$tmp/unit_nosetup.log 2>&1; rc=\$?
-  [ \$rc -ne 0 ] && grep -q 'failed_tests=[1-9].* not_run=[1-9]' $tmp/unit_nosetup.log"
-
-echo "== MPI runs"
 cfg=tests/configs/mpi_small.ini
-for n in 1 2 3; do
-  expect "ensemble run on $n ranks" run_mpi "$n" "$cfg" -o "$tmp/ens$n.nc"
-done
-expect "ensemble results bitwise identical, 1 vs 2 ranks" $PY tests/compare_outputs.py "$tmp/ens1.nc" "$tmp/ens2.nc"
-expect "ensemble results bitwise identical, 1 vs 3 ranks" $PY tests/compare_outputs.py "$tmp/ens1.nc" "$tmp/ens3.nc"
-expect "output contract (ensemble, 2 ranks)" $PY tests/check_output.py "$tmp/ens2.nc" --points 2 --seeds 5
-expect "data-parallel run, group_size 2 on 2 ranks" run_mpi 2 "$cfg" -o "$tmp/dp2.nc" --set parallel.group_size=2
-expect "data-parallel run, two groups of 2 on 4 ranks" run_mpi 4 "$cfg" -o "$tmp/dp4.nc" --set parallel.group_size=2
-expect "group_size 2 agrees with group_size 1 to 1e-9" $PY tests/compare_outputs.py "$tmp/ens1.nc" "$tmp/dp2.nc" --rtol 1e-9
-expect "data-parallel reproducible across group counts" $PY tests/compare_outputs.py "$tmp/dp2.nc" "$tmp/dp4.nc"
-expect "full-batch gd, group_size 2 agrees to 1e-9" bash -c "
-  mpirun -np 1 $BL run inputs/quickstart.ini -o $tmp/q1.nc --set optim.steps=600 --set experiment.seeds=3 &&
-  mpirun -np 2 $BL run inputs/quickstart.ini -o $tmp/q2.nc --set optim.steps=600 --set experiment.seeds=3 --set parallel.group_size=2 &&
-  $PY tests/compare_outputs.py $tmp/q1.nc $tmp/q2.nc --rtol 1e-9"
-expect "Lanczos sharpness, group_size 2 agrees with 1 (to its tolerance)" bash -c "
-  mpirun -np 2 $BL run $cfg -o $tmp/sh1.nc --set measure.sharpness=lanczos --set measure.sharpness_tol=1e-9 &&
-  mpirun -np 2 $BL run $cfg -o $tmp/sh2.nc --set measure.sharpness=lanczos --set measure.sharpness_tol=1e-9 --set parallel.group_size=2 &&
-  $PY tests/compare_outputs.py $tmp/sh1.nc $tmp/sh2.nc --rtol 1e-6 --skip sharpness_residual"
-expect "ScaLAPACK Hessian spectrum: top = Lanczos sharpness, groups of 1 and 2 agree; SLQ nodes inside it" bash -c "
-  for g in 1 2; do mpirun -np 2 $BL run $cfg -o $tmp/hs\$g.nc --set measure.hessian_spectrum=first_last --set measure.sharpness=lanczos --set measure.sharpness_tol=1e-10 --set measure.density=first_last --set measure.trace_probes=8 --set parallel.group_size=\$g || exit 1; done &&
-  $PY tests/check_spectrum.py $tmp/hs1.nc $tmp/hs2.nc && $PY tests/check_output.py $tmp/hs2.nc"
-expect "output contract (data-parallel)" $PY tests/check_output.py "$tmp/dp2.nc"
-expect "ScaLAPACK eigenvalues = LAPACK on 1, 2 and 4 ranks" bash tests/mpi/run_scalapack_test.sh
-
-echo "== quickstart output"
-expect "quickstart (shortened) on 2 ranks" run_mpi 2 inputs/quickstart.ini -o "$tmp/quick.nc" --set optim.steps=4000
-expect "quickstart output contract" $PY tests/check_output.py "$tmp/quick.nc" --points 1 --seeds 16
-expect "quickstart: margin rises after the data is fit" $PY tests/check_margin_rises.py "$tmp/quick.nc"
-expect "info prints a table" bash -c "$BL info $tmp/quick.nc | grep -q 'normalized_margin'"
-expect "plot script writes a PNG" bash -c "$PY postprocess/plot_metric.py $tmp/quick.nc --metric normalized_margin --out $tmp/m.png && test -s $tmp/m.png"
-expect "output checker rejects a corrupted file" bash -c "
-  $PY tests/make_fake_output.py $tmp/fake.nc && $PY tests/check_output.py $tmp/fake.nc &&
-  $PY tests/make_fake_output.py $tmp/bad.nc --corrupt mean && ! $PY tests/check_output.py $tmp/bad.nc"
-expect "three slices merge to the one-run result, bitwise" bash -c "
-  for k in 0 1 2; do mpirun -np 2 $BL run $cfg -o $tmp/slice\$k.nc --slice \$k/3 || exit 1; done &&
-  $BL merge $tmp/merged.nc $tmp/slice0.nc $tmp/slice1.nc $tmp/slice2.nc &&
-  $PY tests/compare_outputs.py $tmp/ens1.nc $tmp/merged.nc"
-expect "slices with spectra and densities merge to the one-run result, bitwise" bash -c "
-  for k in 0 1; do mpirun -np 2 $BL run $cfg -o $tmp/sslice\$k.nc --slice \$k/2 --set measure.hessian_spectrum=first_last --set measure.sharpness=lanczos --set measure.sharpness_tol=1e-10 --set measure.density=first_last --set measure.trace_probes=8 || exit 1; done &&
-  $BL merge $tmp/smerged.nc $tmp/sslice0.nc $tmp/sslice1.nc &&
-  $PY tests/compare_outputs.py $tmp/hs1.nc $tmp/smerged.nc"
-refuse "overlapping slices are refused" 2 "both|slice0.nc" "$BL" merge "$tmp/out/m.nc" "$tmp/slice0.nc" "$tmp/slice0.nc"
-refuse "slices of different configs are refused" 2 "another config" "$BL" merge "$tmp/out/m.nc" "$tmp/slice0.nc" "$tmp/quick.nc"
-
-echo "== issue 3: references and real data"
-expect "margin_svm (shortened): svm_cosine > 0.999" bash -c "
-  mpirun -np 2 $BL run inputs/margin_svm.ini -o $tmp/svm.nc --set experiment.seeds=4 &&
-  $PY tests/check_output.py $tmp/svm.nc &&
-  $BL info $tmp/svm.nc | awk '/svm_cosine/ { exit !(\$3 > 0.999) }'"
-expect "simplicity_asymmetric (shortened): small init ends below the exact optimum, large init reaches it" bash -c "
-  mpirun -np 2 $BL run inputs/simplicity_asymmetric.ini -o $tmp/asym.nc --set experiment.seeds=8 --set optim.steps=12000 --set sweep.model.init_scale=1e-6,1 &&
-  $PY tests/check_asymmetric_gap.py $tmp/asym.nc && $PY tests/check_output.py $tmp/asym.nc"
-refuse "asymmetric data with too few examples is refused" 2 "data.n_train >= 16|16 slots" "$BL" check inputs/simplicity_asymmetric.ini --set data.n_train=8
-expect "Fashion-MNIST two-class run" bash -c "
-  mpirun -np 2 $BL run inputs/margin_fashion.ini -o $tmp/fm.nc --set data.n_train=200 --set data.n_test=100 --set optim.steps=50 --set measure.every=10 --set experiment.seeds=2 &&
-  $PY tests/check_output.py $tmp/fm.nc"
-cat >"$tmp/ds.cdl" <<'CDL'
-netcdf ds {
-dimensions: sample = 6 ; feature = 2 ;
-variables: double x(sample, feature) ; int y(sample) ;
-data:
- x = 1, 2, 2, 1, 3, 3, -1, -2, -2, -1, -3, -3 ;
- y = 1, 1, 1, 0, 0, 0 ;
-}
-CDL
-printf '[data]\nkind = netcdf\npath = %s\nn_train = 6\nn_test = 0\n[model]\nkind = linear\n[optim]\nsteps = 100\n' "$tmp/ds.nc" >"$tmp/ds.ini"
-expect "a user's NetCDF data set trains" bash -c "
-  ncgen -o $tmp/ds.nc $tmp/ds.cdl && mpirun -np 1 $BL run $tmp/ds.ini -o $tmp/dsout.nc &&
-  $BL info $tmp/dsout.nc | awk '/train_acc/ { exit !(\$3 == 1) }'"
-refuse "a missing data file is named" 2 "nope.nc" run_mpi 1 "$tmp/ds.ini" -o "$tmp/out/x.nc" --set data.path="$tmp/nope.nc"
-expect "sharpness reduction (shortened): lr*lambda_1 reaches [1.8, 2.2], spherical sharpness falls" bash -c "
-  mpirun -np 2 $BL run inputs/sharpness_reduction.ini -o $tmp/sr.nc --set experiment.seeds=4 --set optim.steps=4000 &&
-  $PY tests/check_edge_of_stability.py $tmp/sr.nc && $PY tests/check_output.py $tmp/sr.nc"
-expect "eos_quadratic: diverges exactly past lr*lambda_max = 2" bash -c "
-  mpirun -np 2 $BL run inputs/eos_quadratic.ini -o $tmp/eosq.nc &&
-  $BL info $tmp/eosq.nc | grep status | tr -d ',' | awk '{ ok[NR] = \$3; dv[NR] = \$5 }
-    END { exit !(ok[1]==4 && ok[2]==4 && ok[3]==4 && dv[4]==4 && dv[5]==4) }'"
-
-echo "== interrupt and resume"
 rcfg=tests/configs/resume.ini
-# start_run OUT RANKS [run options]: biaslab in the background; waits until its
-# first task has finished (so the signal lands mid-run). Sets $run_pid.
-start_run() {
-  local out=$1 ranks=$2; shift 2
-  mpirun -np "$ranks" "$BL" run "$rcfg" -o "$out" "$@" >"$tmp/bg.log" 2>&1 &
-  run_pid=$!
-  for _ in $(seq 1 400); do
-    ls "$out".ckpt/done_* >/dev/null 2>&1 && return 0
-    sleep 0.05
+# ensure NAME: results that several sections compare against, made once.
+ensure() {
+  case $1 in
+    ens1) [ -f "$tmp/ens1.nc" ] || run_mpi 1 "$cfg" -o "$tmp/ens1.nc" >/dev/null 2>&1 ;;
+    quick) [ -f "$tmp/quick.nc" ] || run_mpi 2 inputs/quickstart.ini -o "$tmp/quick.nc" --set optim.steps=4000 >/dev/null 2>&1 ;;
+    hs1) [ -f "$tmp/hs1.nc" ] || run_mpi 2 "$cfg" -o "$tmp/hs1.nc" --set measure.hessian_spectrum=first_last --set measure.sharpness=lanczos --set measure.sharpness_tol=1e-10 --set measure.density=first_last --set measure.trace_probes=8 >/dev/null 2>&1 ;;
+  esac
+}
+
+section_deps() {
+  echo "== dependencies: detection against stub package databases and MPIs"
+  run_script deps bash tests/deps/check_detection.sh
+}
+
+section_unit() {
+  echo "== unit tests (CUnit)"
+  bin/test_unit >"$tmp/unit.log" 2>&1
+  unit_rc=$?
+  summary=$(grep '^unit-summary' "$tmp/unit.log")
+  if [ -z "$summary" ]; then
+    cp "$tmp/unit.log" "$tmp/log"; fail "unit tests crashed (exit $unit_rc, no summary)"
+  else
+    grep -E 'FAILED|^    [0-9]+\.|^test_unit:|suite:' "$tmp/unit.log" | sed 's/^/    | /'
+    tests=$(echo "$summary" | sed -E 's/^unit-summary tests=([0-9]+) .*/\1/')
+    bad=$(echo "$summary" | sed -E 's/.* failed_tests=([0-9]+) .*/\1/')
+    [ "$tests" -gt 0 ] || { bad=1; tests=1; echo "    | no unit test ran"; }
+    passed=$((passed + tests - bad))
+    failed=$((failed + bad))
+    echo "unit: $((tests - bad)) of $tests tests passed"
+    # the exit code must agree with the summary
+    if [ "$unit_rc" -ne 0 ] && [ "$bad" -eq 0 ]; then
+      cp "$tmp/unit.log" "$tmp/log"; fail "unit tests exited $unit_rc with every test passed"
+    fi
+  fi
+  expect "a unit suite whose setup fails counts its tests as failed" bash -c "
+    TMPDIR=$tmp/no/such/dir bin/test_unit >$tmp/unit_nosetup.log 2>&1; rc=\$?
+    [ \$rc -ne 0 ] && grep -q 'failed_tests=[1-9].* not_run=[1-9]' $tmp/unit_nosetup.log"
+
+}
+
+section_mpi() {
+  echo "== MPI runs"
+  for n in 1 2 3; do
+    expect "ensemble run on $n ranks" run_mpi "$n" "$cfg" -o "$tmp/ens$n.nc"
   done
-}
-# interrupted_with SIGNAL OUT RANKS [options]: signal mpirun (it forwards
-# USR1 to every rank); the run must exit 3 and leave state to resume from.
-interrupted_with() {
-  local sig=$1 out=$2; shift 2
-  start_run "$out" "$@"
-  kill -"$sig" "$run_pid"
-  wait "$run_pid"
-  local rc=$?
-  cp "$tmp/bg.log" "$tmp/log"
-  [ "$rc" -eq 3 ] && [ -f "$out.part" ] && [ ! -e "$out" ] && [ -f "$out.ckpt/config.ini" ]
-}
-expect "reference run (ensemble)" run_mpi 2 "$rcfg" -o "$tmp/rref.nc"
-expect "SIGUSR1 stops every rank with exit 3, nothing final written" interrupted_with USR1 "$tmp/r1.nc" 2
-expect "running tasks saved their state" bash -c "ls $tmp/r1.nc.ckpt/state_* >/dev/null"
-refuse "a checkpoint of another config is not resumed" 2 "different config|--force" run_mpi 1 "$rcfg" -o "$tmp/r1.nc" --set optim.lr=0.07
-# resumed_run OUT RANKS [options]: run again; the tasks that were running
-# must continue from their saved state (a restart from step 0 would give the
-# same numbers, so the numbers alone cannot tell), and the run must train
-# fewer steps than its unfinished tasks take from scratch.
-steps_per_task=30000 # tests/configs/resume.ini
-resumed_run() {
-  local out=$1 ranks=$2; shift 2
-  run_mpi "$ranks" "$rcfg" -o "$out" "$@" >"$tmp/resume.log" 2>&1
-  local rc=$? to_run trained continued
-  cat "$tmp/resume.log"
-  [ "$rc" -eq 0 ] || return 1
-  to_run=$(sed -nE 's/.*already done, ([0-9]+) to run.*/\1/p' "$tmp/resume.log")
-  trained=$(sed -nE 's/.*, ([0-9]+) steps trained by this run.*/\1/p' "$tmp/resume.log")
-  continued=$(grep -c 'continued from its saved state at step [1-9]' "$tmp/resume.log")
-  echo "resumed: $to_run tasks to run, $continued continued from a state, $trained steps trained"
-  [ -n "$to_run" ] && [ -n "$trained" ] && [ "$continued" -ge 1 ] &&
-    [ "$trained" -lt $((to_run * steps_per_task)) ]
-}
-expect "resume on 3 ranks continues the saved states (fewer steps than a restart)" resumed_run "$tmp/r1.nc" 3
-expect "resumed = uninterrupted, bitwise (ensemble, other rank count)" $PY tests/compare_outputs.py "$tmp/rref.nc" "$tmp/r1.nc"
-expect "checkpoints removed after completion" test ! -e "$tmp/r1.nc.ckpt"
-expect "reference run (data-parallel)" run_mpi 2 "$rcfg" -o "$tmp/dref.nc" --set parallel.group_size=2
-expect "SIGUSR1 stops a data-parallel group" interrupted_with USR1 "$tmp/d1.nc" 2 --set parallel.group_size=2
-expect "resume data-parallel continues the saved states" resumed_run "$tmp/d1.nc" 2 --set parallel.group_size=2
-expect "resumed = uninterrupted, bitwise (data-parallel)" $PY tests/compare_outputs.py "$tmp/dref.nc" "$tmp/d1.nc"
-# kill -9 after a periodic checkpoint (checkpoint_seconds = 0.2): a state
-# file must exist at the kill, or the test proves nothing about resuming it.
-hard_kill() {
-  start_run "$tmp/k1.nc" 2
-  for _ in $(seq 1 100); do
-    ls "$tmp"/k1.nc.ckpt/state_* >/dev/null 2>&1 && break
-    sleep 0.05
-  done
-  ls "$tmp"/k1.nc.ckpt/state_* >"$tmp/states_at_kill" 2>/dev/null
-  pkill -KILL -f "$BL run $rcfg -o $tmp/k1.nc"
-  wait "$run_pid"
-  echo "state files at the kill: $(wc -l <"$tmp/states_at_kill")"
-  [ -s "$tmp/states_at_kill" ] && [ ! -e "$tmp/k1.nc" ] && [ -f "$tmp/k1.nc.part" ]
-}
-expect "kill -9 mid-run (a periodic state saved) leaves no final file" hard_kill
-expect "resume after kill -9 continues the saved states" resumed_run "$tmp/k1.nc" 2
-expect "resumed after kill -9 = uninterrupted, bitwise" $PY tests/compare_outputs.py "$tmp/rref.nc" "$tmp/k1.nc"
-expect "--force discards an interrupted run" bash -c "
-  cp -r $tmp/rref.nc $tmp/f1.nc.part && mkdir -p $tmp/f1.nc.ckpt && echo junk > $tmp/f1.nc.ckpt/config.ini &&
-  mpirun -np 2 $BL run $rcfg -o $tmp/f1.nc --force --set optim.steps=100 && test ! -e $tmp/f1.nc.ckpt"
+  expect "ensemble results bitwise identical, 1 vs 2 ranks" $PY tests/compare_outputs.py "$tmp/ens1.nc" "$tmp/ens2.nc"
+  expect "ensemble results bitwise identical, 1 vs 3 ranks" $PY tests/compare_outputs.py "$tmp/ens1.nc" "$tmp/ens3.nc"
+  expect "output contract (ensemble, 2 ranks)" $PY tests/check_output.py "$tmp/ens2.nc" --points 2 --seeds 5
+  expect "data-parallel run, group_size 2 on 2 ranks" run_mpi 2 "$cfg" -o "$tmp/dp2.nc" --set parallel.group_size=2
+  expect "data-parallel run, two groups of 2 on 4 ranks" run_mpi 4 "$cfg" -o "$tmp/dp4.nc" --set parallel.group_size=2
+  expect "group_size 2 agrees with group_size 1 to 1e-9" $PY tests/compare_outputs.py "$tmp/ens1.nc" "$tmp/dp2.nc" --rtol 1e-9
+  expect "data-parallel reproducible across group counts" $PY tests/compare_outputs.py "$tmp/dp2.nc" "$tmp/dp4.nc"
+  expect "full-batch gd, group_size 2 agrees to 1e-9" bash -c "
+    mpirun -np 1 $BL run inputs/quickstart.ini -o $tmp/q1.nc --set optim.steps=600 --set experiment.seeds=3 &&
+    mpirun -np 2 $BL run inputs/quickstart.ini -o $tmp/q2.nc --set optim.steps=600 --set experiment.seeds=3 --set parallel.group_size=2 &&
+    $PY tests/compare_outputs.py $tmp/q1.nc $tmp/q2.nc --rtol 1e-9"
+  expect "Lanczos sharpness, group_size 2 agrees with 1 (to its tolerance)" bash -c "
+    mpirun -np 2 $BL run $cfg -o $tmp/sh1.nc --set measure.sharpness=lanczos --set measure.sharpness_tol=1e-9 &&
+    mpirun -np 2 $BL run $cfg -o $tmp/sh2.nc --set measure.sharpness=lanczos --set measure.sharpness_tol=1e-9 --set parallel.group_size=2 &&
+    $PY tests/compare_outputs.py $tmp/sh1.nc $tmp/sh2.nc --rtol 1e-6 --skip sharpness_residual"
+  expect "ScaLAPACK Hessian spectrum: top = Lanczos sharpness, groups of 1 and 2 agree; SLQ nodes inside it" bash -c "
+    for g in 1 2; do mpirun -np 2 $BL run $cfg -o $tmp/hs\$g.nc --set measure.hessian_spectrum=first_last --set measure.sharpness=lanczos --set measure.sharpness_tol=1e-10 --set measure.density=first_last --set measure.trace_probes=8 --set parallel.group_size=\$g || exit 1; done &&
+    $PY tests/check_spectrum.py $tmp/hs1.nc $tmp/hs2.nc && $PY tests/check_output.py $tmp/hs2.nc"
+  expect "output contract (data-parallel)" $PY tests/check_output.py "$tmp/dp2.nc"
+  expect "measure.spectrum_solver = pdsyev gives pdsyevd's spectrum (to 1e-10), all else bitwise" bash -c "
+    mpirun -np 2 $BL run $cfg -o $tmp/hsev.nc --set measure.hessian_spectrum=first_last --set measure.sharpness=lanczos --set measure.sharpness_tol=1e-10 --set measure.density=first_last --set measure.trace_probes=8 --set measure.spectrum_solver=pdsyev &&
+    $PY tests/compare_outputs.py $tmp/hs1.nc $tmp/hsev.nc --skip hessian_eigenvalues &&
+    $PY tests/compare_outputs.py $tmp/hs1.nc $tmp/hsev.nc --rtol 1e-10 &&
+    ! $PY tests/compare_outputs.py $tmp/hs1.nc $tmp/hsev.nc --skip wall_seconds >/dev/null"
+  expect "ScaLAPACK eigenvalues = LAPACK on 1, 2 and 4 ranks" bash tests/mpi/run_scalapack_test.sh
 
-echo "== Slurm (a real slurmctld and slurmd on localhost)"
-run_script slurm bash tests/slurm/run_slurm_tests.sh
+}
 
-echo "== bad input"
-printf '[optim]\nlerning_rate = 0.1\n' >"$tmp/typo.ini"
-refuse "misspelt key" 2 "typo.ini:2|lerning_rate|did you mean 'lr'" run_mpi 1 "$tmp/typo.ini" -o "$tmp/out/x.nc"
-printf '[optim]\nlr = -0.1\n' >"$tmp/neg.ini"
-refuse "negative learning rate" 2 "neg.ini:2|optim.lr|-0.1" run_mpi 2 "$tmp/neg.ini" -o "$tmp/out/x.nc"
-refuse "missing config file" 2 "nope.ini" run_mpi 1 "$tmp/nope.ini" -o "$tmp/out/x.nc"
-printf '[model]\nkind = cnn\n' >"$tmp/kind.ini"
-refuse "unknown model kind" 2 "model.kind|cnn|linear, mlp" run_mpi 1 "$tmp/kind.ini" -o "$tmp/out/x.nc"
-refuse "bad --set" 2 "--set|nosuch" run_mpi 1 "$cfg" -o "$tmp/out/x.nc" --set optim.nosuch=1
-refuse "group_size must divide the ranks" 2 "group_size" run_mpi 3 "$cfg" -o "$tmp/out/x.nc" --set parallel.group_size=2
-refuse "sweeping optim.steps is refused" 2 "optim.steps" "$BL" check "$cfg" --set sweep.optim.steps=10,20
-refuse "check refuses a config larger than memory" 2 "GiB per rank|machine has" "$BL" check "$cfg" --set data.n_train=100000000 --set data.dim=1000
-refuse "run refuses a config larger than memory" 2 "GiB per rank|machine has" run_mpi 2 "$cfg" -o "$tmp/out/x.nc" --set data.n_train=20000000 --set data.dim=100
-refuse "unknown command" 2 "unknown command" "$BL" frobnicate
-refuse "unknown option" 2 "--nope" "$BL" run "$cfg" --nope
-refuse "info on a file that is not NetCDF" 2 "typo.ini" "$BL" info "$tmp/typo.ini"
-cp "$tmp/quick.nc" "$tmp/keep.nc"
-refuse "existing output is not overwritten" 2 "already exists|--force" run_mpi 1 "$cfg" -o "$tmp/keep.nc"
-expect "existing output kept intact" cmp "$tmp/quick.nc" "$tmp/keep.nc"
-expect "--force overwrites" run_mpi 1 "$cfg" -o "$tmp/keep.nc" --force --set optim.steps=10
-expect "check prints the resolved config and the plan" bash -c "$BL check $cfg --ranks 4 | grep -q 'memory per rank' && $BL check $cfg | grep -q '^init_scale = 1'"
-expect "check output parses back as a config" bash -c "$BL check $cfg | grep -v '^#' > $tmp/resolved.ini && $BL check $tmp/resolved.ini >/dev/null"
-expect "--help and --version" bash -c "$BL --help | grep -q 'biaslab run' && $BL --version | grep -q biaslab"
-expect "bench runs (quick)" "$BL" bench --quick
+section_output() {
+  ensure ens1
+  ensure hs1
+  echo "== quickstart output"
+  expect "quickstart (shortened) on 2 ranks" run_mpi 2 inputs/quickstart.ini -o "$tmp/quick.nc" --set optim.steps=4000
+  expect "quickstart output contract" $PY tests/check_output.py "$tmp/quick.nc" --points 1 --seeds 16
+  expect "quickstart: margin rises after the data is fit" $PY tests/check_margin_rises.py "$tmp/quick.nc"
+  expect "info prints a table" bash -c "$BL info $tmp/quick.nc >$tmp/info.txt && grep -q 'normalized_margin' $tmp/info.txt"
+  expect "plot script writes a PNG" bash -c "$PY postprocess/plot_metric.py $tmp/quick.nc --metric normalized_margin --out $tmp/m.png && test -s $tmp/m.png"
+  run_script checkers bash tests/checkers/selftest.sh
+  expect "three slices merge to the one-run result, bitwise" bash -c "
+    for k in 0 1 2; do mpirun -np 2 $BL run $cfg -o $tmp/slice\$k.nc --slice \$k/3 || exit 1; done &&
+    $BL merge $tmp/merged.nc $tmp/slice0.nc $tmp/slice1.nc $tmp/slice2.nc &&
+    $PY tests/compare_outputs.py $tmp/ens1.nc $tmp/merged.nc"
+  expect "slices with spectra and densities merge to the one-run result, bitwise" bash -c "
+    for k in 0 1; do mpirun -np 2 $BL run $cfg -o $tmp/sslice\$k.nc --slice \$k/2 --set measure.hessian_spectrum=first_last --set measure.sharpness=lanczos --set measure.sharpness_tol=1e-10 --set measure.density=first_last --set measure.trace_probes=8 || exit 1; done &&
+    $BL merge $tmp/smerged.nc $tmp/sslice0.nc $tmp/sslice1.nc &&
+    $PY tests/compare_outputs.py $tmp/hs1.nc $tmp/smerged.nc"
+  refuse "overlapping slices are refused" 2 "both|slice0.nc" "$BL" merge "$tmp/out/m.nc" "$tmp/slice0.nc" "$tmp/slice0.nc"
+  refuse "slices of different configs are refused" 2 "another config" "$BL" merge "$tmp/out/m.nc" "$tmp/slice0.nc" "$tmp/quick.nc"
 
-echo "== sanitizers and fuzz corpus"
-expect "unit tests under ASan + UBSan (make test-sanitize)" make -s --no-print-directory AUTO_DEPS=0 test-sanitize
-expect "quickstart (300 steps, 2 seeds) valgrind-clean" bash tests/sanitize/valgrind_quickstart.sh
-expect "fuzz targets replay their seeds and corpus" make -s --no-print-directory AUTO_DEPS=0 fuzz-replay
+}
 
+section_science() {
+  echo "== issue 3: references and real data"
+  expect "margin_svm (shortened): svm_cosine > 0.999" bash -c "
+    mpirun -np 2 $BL run inputs/margin_svm.ini -o $tmp/svm.nc --set experiment.seeds=4 &&
+    $PY tests/check_output.py $tmp/svm.nc &&
+    $PY tests/check_final.py $tmp/svm.nc svm_cosine '>' 0.999 &&
+    $PY tests/check_references.py $tmp/svm.nc --model linear"
+  expect "simplicity_asymmetric (shortened): small init ends below the exact optimum, large init reaches it" bash -c "
+    mpirun -np 2 $BL run inputs/simplicity_asymmetric.ini -o $tmp/asym.nc --set experiment.seeds=8 --set optim.steps=12000 --set sweep.model.init_scale=1e-6,1 &&
+    $PY tests/check_asymmetric_gap.py $tmp/asym.nc && $PY tests/check_output.py $tmp/asym.nc"
+  refuse "asymmetric data with too few examples is refused" 2 "data.n_train >= 16|16 slots" "$BL" check inputs/simplicity_asymmetric.ini --set data.n_train=8
+  expect "Fashion-MNIST two-class run" bash -c "
+    mpirun -np 2 $BL run inputs/margin_fashion.ini -o $tmp/fm.nc --set data.n_train=200 --set data.n_test=100 --set optim.steps=50 --set measure.every=10 --set experiment.seeds=2 &&
+    $PY tests/check_output.py $tmp/fm.nc"
+  cat >"$tmp/ds.cdl" <<'CDL'
+  netcdf ds {
+  dimensions: sample = 6 ; feature = 2 ;
+  variables: double x(sample, feature) ; int y(sample) ;
+  data:
+   x = 1, 2, 2, 1, 3, 3, -1, -2, -2, -1, -3, -3 ;
+   y = 1, 1, 1, 0, 0, 0 ;
+  }
+CDL
+  printf '[data]\nkind = netcdf\npath = %s\nn_train = 6\nn_test = 0\n[model]\nkind = linear\n[optim]\nsteps = 100\n' "$tmp/ds.nc" >"$tmp/ds.ini"
+  expect "a user's NetCDF data set trains" bash -c "
+    ncgen -o $tmp/ds.nc $tmp/ds.cdl && mpirun -np 1 $BL run $tmp/ds.ini -o $tmp/dsout.nc &&
+    $PY tests/check_final.py $tmp/dsout.nc train_acc == 1"
+  refuse "a missing data file is named" 2 "nope.nc" run_mpi 1 "$tmp/ds.ini" -o "$tmp/out/x.nc" --set data.path="$tmp/nope.nc"
+  expect "sharpness reduction (shortened): lr*lambda_1 reaches [1.8, 2.2], spherical sharpness falls" bash -c "
+    mpirun -np 2 $BL run inputs/sharpness_reduction.ini -o $tmp/sr.nc --set experiment.seeds=4 --set optim.steps=4000 &&
+    $PY tests/check_edge_of_stability.py $tmp/sr.nc && $PY tests/check_output.py $tmp/sr.nc"
+  expect "measure.sharpness = power finds the quadratic's top eigenvalue (10)" bash -c "
+    mpirun -np 2 $BL run inputs/eos_quadratic.ini -o $tmp/eosp.nc --set measure.sharpness=power --set measure.sharpness_tol=1e-12 --set measure.sharpness_iters=3000 --set optim.steps=200 &&
+    for k in 0 1 2; do $PY tests/check_final.py $tmp/eosp.nc sharpness '>' 9.99999999 --point \$k &&
+      $PY tests/check_final.py $tmp/eosp.nc sharpness '<' 10.00000001 --point \$k || exit 1; done"
+  expect "Fashion-MNIST: data.select picks the classes, standardize = false changes the inputs" bash -c "
+    common='--set data.n_train=100 --set data.n_test=50 --set optim.steps=20 --set measure.every=10 --set experiment.seeds=1' &&
+    mpirun -np 2 $BL run inputs/margin_fashion.ini -o $tmp/fsel06.nc \$common &&
+    mpirun -np 2 $BL run inputs/margin_fashion.ini -o $tmp/fsel09.nc \$common --set data.select=0,9 &&
+    mpirun -np 2 $BL run inputs/margin_fashion.ini -o $tmp/fraw.nc \$common --set data.standardize=false &&
+    $PY tests/check_output.py $tmp/fsel09.nc && $PY tests/check_output.py $tmp/fraw.nc &&
+    ! $PY tests/compare_outputs.py $tmp/fsel06.nc $tmp/fsel09.nc --skip config >/dev/null &&
+    ! $PY tests/compare_outputs.py $tmp/fsel06.nc $tmp/fraw.nc --skip config >/dev/null"
+  expect "eos_quadratic: diverges exactly past lr*lambda_max = 2" bash -c "
+    mpirun -np 2 $BL run inputs/eos_quadratic.ini -o $tmp/eosq.nc &&
+    $PY tests/check_final.py $tmp/eosq.nc --status ok=4 --point 0 &&
+    $PY tests/check_final.py $tmp/eosq.nc --status ok=4 --point 1 &&
+    $PY tests/check_final.py $tmp/eosq.nc --status ok=4 --point 2 &&
+    $PY tests/check_final.py $tmp/eosq.nc --status diverged=4 --point 3 &&
+    $PY tests/check_final.py $tmp/eosq.nc --status diverged=4 --point 4"
+
+}
+
+section_resume() {
+  echo "== interrupt and resume"
+  # start_run OUT RANKS [run options]: biaslab in the background; waits until its
+  # first task has finished (so the signal lands mid-run). Sets $run_pid.
+  start_run() {
+    local out=$1 ranks=$2; shift 2
+    mpirun -np "$ranks" "$BL" run "$rcfg" -o "$out" "$@" >"$tmp/bg.log" 2>&1 &
+    run_pid=$!
+    for _ in $(seq 1 400); do
+      ls "$out".ckpt/done_* >/dev/null 2>&1 && return 0
+      sleep 0.05
+    done
+  }
+  # interrupted_with SIGNAL OUT RANKS [options]: signal mpirun (it forwards
+  # USR1 to every rank); the run must exit 3 and leave state to resume from.
+  interrupted_with() {
+    local sig=$1 out=$2; shift 2
+    start_run "$out" "$@"
+    kill -"$sig" "$run_pid"
+    wait "$run_pid"
+    local rc=$?
+    cp "$tmp/bg.log" "$tmp/log"
+    [ "$rc" -eq 3 ] && [ -f "$out.part" ] && [ ! -e "$out" ] && [ -f "$out.ckpt/config.ini" ]
+  }
+  expect "reference run (ensemble)" run_mpi 2 "$rcfg" -o "$tmp/rref.nc"
+  expect "SIGUSR1 stops every rank with exit 3, nothing final written" interrupted_with USR1 "$tmp/r1.nc" 2
+  expect "running tasks saved their state" bash -c "ls $tmp/r1.nc.ckpt/state_* >/dev/null"
+  refuse "a checkpoint of another config is not resumed" 2 "different config|--force" run_mpi 1 "$rcfg" -o "$tmp/r1.nc" --set optim.lr=0.07
+  # resumed_run OUT RANKS [options]: run again; the tasks that were running
+  # must continue from their saved state (a restart from step 0 would give the
+  # same numbers, so the numbers alone cannot tell), and the run must train
+  # fewer steps than its unfinished tasks take from scratch.
+  steps_per_task=30000 # tests/configs/resume.ini
+  resumed_run() {
+    local out=$1 ranks=$2; shift 2
+    run_mpi "$ranks" "$rcfg" -o "$out" "$@" >"$tmp/resume.log" 2>&1
+    local rc=$? to_run trained continued
+    cat "$tmp/resume.log"
+    [ "$rc" -eq 0 ] || return 1
+    to_run=$(sed -nE 's/.*already done, ([0-9]+) to run.*/\1/p' "$tmp/resume.log")
+    trained=$(sed -nE 's/.*, ([0-9]+) steps trained by this run.*/\1/p' "$tmp/resume.log")
+    continued=$(grep -c 'continued from its saved state at step [1-9]' "$tmp/resume.log")
+    echo "resumed: $to_run tasks to run, $continued continued from a state, $trained steps trained"
+    [ -n "$to_run" ] && [ -n "$trained" ] && [ "$continued" -ge 1 ] &&
+      [ "$trained" -lt $((to_run * steps_per_task)) ]
+  }
+  expect "resume on 3 ranks continues the saved states (fewer steps than a restart)" resumed_run "$tmp/r1.nc" 3
+  expect "resumed = uninterrupted, bitwise (ensemble, other rank count)" $PY tests/compare_outputs.py "$tmp/rref.nc" "$tmp/r1.nc"
+  expect "checkpoints removed after completion" test ! -e "$tmp/r1.nc.ckpt"
+  expect "reference run (data-parallel)" run_mpi 2 "$rcfg" -o "$tmp/dref.nc" --set parallel.group_size=2
+  expect "SIGUSR1 stops a data-parallel group" interrupted_with USR1 "$tmp/d1.nc" 2 --set parallel.group_size=2
+  expect "resume data-parallel continues the saved states" resumed_run "$tmp/d1.nc" 2 --set parallel.group_size=2
+  expect "resumed = uninterrupted, bitwise (data-parallel)" $PY tests/compare_outputs.py "$tmp/dref.nc" "$tmp/d1.nc"
+  # kill -9 after a periodic checkpoint (checkpoint_seconds = 0.2): a state
+  # file must exist at the kill, or the test proves nothing about resuming it.
+  hard_kill() {
+    start_run "$tmp/k1.nc" 2
+    for _ in $(seq 1 100); do
+      ls "$tmp"/k1.nc.ckpt/state_* >/dev/null 2>&1 && break
+      sleep 0.05
+    done
+    ls "$tmp"/k1.nc.ckpt/state_* >"$tmp/states_at_kill" 2>/dev/null
+    pkill -KILL -f "$BL run $rcfg -o $tmp/k1.nc"
+    wait "$run_pid"
+    echo "state files at the kill: $(wc -l <"$tmp/states_at_kill")"
+    [ -s "$tmp/states_at_kill" ] && [ ! -e "$tmp/k1.nc" ] && [ -f "$tmp/k1.nc.part" ]
+  }
+  expect "kill -9 mid-run (a periodic state saved) leaves no final file" hard_kill
+  expect "resume after kill -9 continues the saved states" resumed_run "$tmp/k1.nc" 2
+  expect "resumed after kill -9 = uninterrupted, bitwise" $PY tests/compare_outputs.py "$tmp/rref.nc" "$tmp/k1.nc"
+  # SIGINT (Ctrl-C) to a run started without mpirun (a singleton)
+  sigint_stop() {
+    "$BL" run "$rcfg" -o "$tmp/i1.nc" >"$tmp/bg.log" 2>&1 &
+    local pid=$!
+    for _ in $(seq 1 400); do ls "$tmp"/i1.nc.ckpt/done_* >/dev/null 2>&1 && break; sleep 0.05; done
+    kill -INT "$pid"
+    wait "$pid"
+    local rc=$?
+    cat "$tmp/bg.log"
+    [ "$rc" -eq 3 ] && [ ! -e "$tmp/i1.nc" ] && ls "$tmp"/i1.nc.ckpt/state_* >/dev/null
+  }
+  expect "SIGINT (Ctrl-C) stops a run with exit 3 and saves the running task" sigint_stop
+  expect "resume after SIGINT continues the saved state" resumed_run "$tmp/i1.nc" 1
+  expect "resumed after SIGINT = uninterrupted, bitwise" $PY tests/compare_outputs.py "$tmp/rref.nc" "$tmp/i1.nc"
+  expect "--force discards an interrupted run" bash -c "
+    cp -r $tmp/rref.nc $tmp/f1.nc.part && mkdir -p $tmp/f1.nc.ckpt && echo junk > $tmp/f1.nc.ckpt/config.ini &&
+    mpirun -np 2 $BL run $rcfg -o $tmp/f1.nc --force --set optim.steps=100 && test ! -e $tmp/f1.nc.ckpt"
+
+}
+
+section_cli() {
+  ensure quick
+  ensure ens1
+  echo "== bad input"
+  printf '[optim]\nlerning_rate = 0.1\n' >"$tmp/typo.ini"
+  refuse "misspelt key" 2 "typo.ini:2|lerning_rate|did you mean 'lr'" run_mpi 1 "$tmp/typo.ini" -o "$tmp/out/x.nc"
+  printf '[optim]\nlr = -0.1\n' >"$tmp/neg.ini"
+  refuse "negative learning rate" 2 "neg.ini:2|optim.lr|-0.1" run_mpi 2 "$tmp/neg.ini" -o "$tmp/out/x.nc"
+  refuse "missing config file" 2 "nope.ini" run_mpi 1 "$tmp/nope.ini" -o "$tmp/out/x.nc"
+  printf '[model]\nkind = cnn\n' >"$tmp/kind.ini"
+  refuse "unknown model kind" 2 "model.kind|cnn|linear, mlp" run_mpi 1 "$tmp/kind.ini" -o "$tmp/out/x.nc"
+  refuse "bad --set" 2 "--set|nosuch" run_mpi 1 "$cfg" -o "$tmp/out/x.nc" --set optim.nosuch=1
+  refuse "group_size must divide the ranks" 2 "group_size" run_mpi 3 "$cfg" -o "$tmp/out/x.nc" --set parallel.group_size=2
+  refuse "sweeping optim.steps is refused" 2 "optim.steps" "$BL" check "$cfg" --set sweep.optim.steps=10,20
+  refuse "check refuses a config larger than memory" 2 "GiB per rank|machine has" "$BL" check "$cfg" --set data.n_train=100000000 --set data.dim=1000
+  refuse "run refuses a config larger than memory" 2 "GiB per rank|machine has" run_mpi 2 "$cfg" -o "$tmp/out/x.nc" --set data.n_train=20000000 --set data.dim=100
+  refuse "unknown command" 2 "unknown command" "$BL" frobnicate
+  refuse "unknown option" 2 "--nope" "$BL" run "$cfg" --nope
+  refuse "info on a file that is not NetCDF" 2 "typo.ini" "$BL" info "$tmp/typo.ini"
+  cp "$tmp/quick.nc" "$tmp/keep.nc"
+  refuse "existing output is not overwritten" 2 "already exists|--force" run_mpi 1 "$cfg" -o "$tmp/keep.nc"
+  expect "existing output kept intact" cmp "$tmp/quick.nc" "$tmp/keep.nc"
+  expect "--force overwrites" run_mpi 1 "$cfg" -o "$tmp/keep.nc" --force --set optim.steps=10
+  expect "check prints the resolved config and the plan for --ranks N" bash -c "
+    $BL check $cfg --ranks 4 >$tmp/check4.txt && $BL check $cfg --ranks 1 >$tmp/check1.txt &&
+    grep -q '^# ranks: 4, group_size: 1, groups: 4, tasks per group: 2.5' $tmp/check4.txt &&
+    grep -q '^# ranks: 1, group_size: 1, groups: 1, tasks per group: 10.0' $tmp/check1.txt &&
+    grep -q 'memory per rank' $tmp/check4.txt && grep -q '^init_scale = 1' $tmp/check1.txt"
+  expect "check output parses back as a config" bash -c "$BL check $cfg | grep -v '^#' > $tmp/resolved.ini && $BL check $tmp/resolved.ini >/dev/null"
+  expect "--help and --version" bash -c "$BL --help >$tmp/help.txt && grep -q 'biaslab run' $tmp/help.txt && $BL --version | grep -q '^biaslab [0-9]'"
+  expect "bench runs (quick) and names the BLAS" bash -c "$BL bench --quick >$tmp/bench.txt && grep -q 'BLAS: ' $tmp/bench.txt"
+  keys_match_readme() {
+    "$BL" keys >"$tmp/keys.txt" || return 1
+    sed -nE 's/^([a-z_]+\.[a-z_0-9]+): .*/\1/p' "$tmp/keys.txt" | sort >"$tmp/keys.prog"
+    sed -nE 's/^\| ([a-z_]+\.[a-z_0-9]+) \|.*/\1/p' README.md | sort -u >"$tmp/keys.readme"
+    echo "$(wc -l <"$tmp/keys.prog") keys from biaslab keys, $(wc -l <"$tmp/keys.readme") in the README"
+    [ "$(wc -l <"$tmp/keys.prog")" -gt 50 ] && diff "$tmp/keys.prog" "$tmp/keys.readme"
+  }
+  expect "biaslab keys lists every key, each in the README's table and back" keys_match_readme
+  runtime_error() {
+    rm -rf "$tmp/oom"; mkdir -p "$tmp/oom"
+    (ulimit -v 3000000; "$BL" run "$cfg" -o "$tmp/oom/x.nc" --set data.n_train=3000000 --set data.dim=200 --set data.n_test=0) >"$tmp/oom.log" 2>&1
+    local rc=$?
+    cat "$tmp/oom.log"
+    [ "$rc" -eq 1 ] && grep -q 'out of memory allocating' "$tmp/oom.log" && [ ! -e "$tmp/oom/x.nc" ]
+  }
+  expect "a runtime error (out of memory under ulimit -v) exits 1 with a message, no final file" runtime_error
+  expect "default output results/<name>.nc in the working directory" bash -c "
+    mkdir -p $tmp/cwd && cd $tmp/cwd && mpirun -np 2 $ROOT/$BL run $ROOT/$cfg --set optim.steps=20 &&
+    test -f results/mpi_small.nc && $PY $ROOT/tests/check_output.py results/mpi_small.nc"
+  expect "experiment.output names the output file" bash -c "
+    mpirun -np 2 $BL run $cfg --set optim.steps=20 --set experiment.output=$tmp/eo/named.nc &&
+    test -f $tmp/eo/named.nc && test ! -e results/mpi_small.nc.part"
+  expect "jobs/run_local.sh runs a config on 2 ranks" bash -c "
+    bash jobs/run_local.sh 2 $cfg -o $tmp/rl.nc --set optim.steps=20 >$tmp/rl.log &&
+    grep -q 'on 2 ranks' $tmp/rl.log && test -f $tmp/rl.nc"
+  refuse "jobs/run_local.sh with a bad rank count exits 2" 2 "RANKS must be a positive integer" bash jobs/run_local.sh x "$cfg"
+  refuse "jobs/run_local.sh with a missing config exits 2" 2 "no such config file" bash jobs/run_local.sh 2 "$tmp/nope.ini"
+  expect "make run writes the quickstart result (shortened with RUN_ARGS)" bash -c "
+    make -s --no-print-directory AUTO_DEPS=0 run RUN_ARGS='--set optim.steps=1000 -o $tmp/mr.nc' &&
+    $PY tests/check_output.py $tmp/mr.nc --points 1 --seeds 16"
+  lines_printed() {
+    run_mpi 2 "$rcfg" -o "$tmp/lines.nc" --set experiment.progress_seconds=0.3 >"$tmp/lines.log" 2>&1 || return 1
+    cat "$tmp/lines.log"
+    grep -qE '^biaslab: resume: 2 points x 4 seeds = 8 tasks on 2 ranks \(2 groups of 1; 1 BLAS thread per rank\)$' "$tmp/lines.log" &&
+      grep -qE '^biaslab: [0-9]+/8 tasks done, [0-9.e+]+ steps/s, elapsed [0-9.]+(s|min), ETA ' "$tmp/lines.log" &&
+      grep -qE "^biaslab: wrote $tmp/lines.nc \(8 of 8 tasks, 240000 steps trained by this run, wall [0-9.]+(s|min)\)$" "$tmp/lines.log"
+  }
+  expect "the start line, progress lines (every 0.3 s) and the final line" lines_printed
+  expect "parallel.blas_threads = 2 is applied and leaves the results unchanged, bitwise" bash -c "
+    mpirun -np 1 $BL run $cfg -o $tmp/bt2.nc --set parallel.blas_threads=2 >$tmp/bt2.log &&
+    grep -q '2 BLAS threads per rank' $tmp/bt2.log && $PY tests/compare_outputs.py $tmp/ens1.nc $tmp/bt2.nc"
+  expect "the file records the resolved config, the params layout, source and history" bash -c "
+    $BL check $cfg >$tmp/resolved_small.ini &&
+    $PY tests/check_provenance.py $tmp/ens1.nc --resolved $tmp/resolved_small.ini --layout 'W1(12,6) W2(12,12) W3(3,12) b1(12) b2(12) b3(3)' --command-contains '-o $tmp/ens1.nc'"
+
+}
+
+section_slurm() {
+  echo "== Slurm (a real slurmctld and slurmd on localhost)"
+  run_script slurm bash tests/slurm/run_slurm_tests.sh
+}
+
+section_sanitize() {
+  echo "== sanitizers and fuzz corpus"
+  expect "unit tests under ASan + UBSan (make test-sanitize)" make -s --no-print-directory AUTO_DEPS=0 test-sanitize
+  expect "quickstart (300 steps, 2 seeds) valgrind-clean" bash tests/sanitize/valgrind_quickstart.sh
+  expect "fuzz targets replay their seeds and corpus" make -s --no-print-directory AUTO_DEPS=0 fuzz-replay
+
+}
+
+for s in $sections; do "section_$s"; done
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
