@@ -356,7 +356,9 @@ section_cli() {
   keys_match_readme() {
     "$BL" keys >"$tmp/keys.txt" || return 1
     sed -nE 's/^([a-z_]+\.[a-z_0-9]+): .*/\1/p' "$tmp/keys.txt" | sort >"$tmp/keys.prog"
-    sed -nE 's/^\| ([a-z_]+\.[a-z_0-9]+) \|.*/\1/p' README.md | sort -u >"$tmp/keys.readme"
+    # the table's first cell names one key or several, comma-separated
+    awk -F'|' '$2 ~ /^ [a-z_]+\.[a-z_0-9]+[ ,]/ { n = split($2, k, ","); for (i = 1; i <= n; i++) { gsub(/ /, "", k[i]); print k[i] } }' \
+      README.md | sort -u >"$tmp/keys.readme"
     echo "$(wc -l <"$tmp/keys.prog") keys from biaslab keys, $(wc -l <"$tmp/keys.readme") in the README"
     [ "$(wc -l <"$tmp/keys.prog")" -gt 50 ] && diff "$tmp/keys.prog" "$tmp/keys.readme"
   }
