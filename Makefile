@@ -34,7 +34,7 @@ TEST_OBJ := $(patsubst tests/unit/%.c,bin/obj/test_%.o,$(TEST_SRC))
 VERSION  := 0.1.0
 GIT_COMMIT := $(shell git rev-parse --short HEAD 2>/dev/null || echo unknown)
 
-.PHONY: all deps run test bench clean
+.PHONY: all deps run test bench clean golden-refresh
 
 all: deps bin/biaslab
 
@@ -76,6 +76,11 @@ test: deps bin/biaslab bin/test_unit
 
 bench: all
 	bin/biaslab bench
+
+# Rewrite the pinned golden results (tests/golden/*.txt) from this build.
+# Only on purpose: the commit that changes them must say why.
+golden-refresh: deps bin/biaslab
+	bash tests/golden/run.sh --refresh
 
 clean:
 	rm -rf bin

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include "bl_bench.h"
+#include "bl_blas.h"
 #include "bl_build_info.h"
 #include "bl_config.h"
 #include "bl_log.h"
@@ -204,8 +205,10 @@ int main(int argc, char **argv)
         return BL_EXIT_OK;
     }
     if (argc >= 2 && !strcmp(argv[1], "--version")) {
-        printf("biaslab %s (git %s, built with %s)\n", BL_VERSION, BL_GIT_COMMIT,
-               BL_BUILD_FLAGS);
+        char blas[1024];
+        bl_blas_describe(blas, sizeof blas);
+        printf("biaslab %s (git %s, built with %s)\nBLAS: %s\n", BL_VERSION, BL_GIT_COMMIT,
+               BL_BUILD_FLAGS, blas);
         return BL_EXIT_OK;
     }
     struct options o;

@@ -2,6 +2,7 @@
 # The whole test suite, in sections:
 #   deps      the dependency check against stub package databases and MPIs
 #   unit      CUnit unit tests (and that a failed suite setup counts)
+#   golden    the golden battery against its pinned results (tests/golden)
 #   mpi       ensemble runs bitwise identical on 1, 2 and 3 ranks; data-parallel
 #             groups against group_size 1; Hessian spectra through ScaLAPACK
 #   output    the output contract, the checkers' own self-test, slices
@@ -26,7 +27,7 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 passed=0
 failed=0
-all_sections="deps unit mpi output science resume cli slurm sanitize"
+all_sections="deps unit golden mpi output science resume cli slurm sanitize"
 sections=${*:-$all_sections}
 for s in $sections; do
   case " $all_sections " in *" $s "*) ;; *) echo "run_all.sh: unknown section '$s' (sections: $all_sections)" >&2; exit 2 ;; esac
@@ -121,6 +122,11 @@ section_unit() {
     TMPDIR=$tmp/no/such/dir bin/test_unit >$tmp/unit_nosetup.log 2>&1; rc=\$?
     [ \$rc -ne 0 ] && grep -q 'failed_tests=[1-9].* not_run=[1-9]' $tmp/unit_nosetup.log"
 
+}
+
+section_golden() {
+  echo "== golden results (tests/golden/battery.txt)"
+  run_script golden bash tests/golden/run.sh
 }
 
 section_mpi() {
