@@ -27,7 +27,9 @@ CPPFLAGS += -Iinclude -Ibin/gen $(NETCDF_CFLAGS) -D_GNU_SOURCE
 CFLAGS   += -std=c11 $(OPTFLAGS) $(WARNFLAGS) -Werror=implicit-function-declaration -MMD -MP
 LDLIBS   += $(NETCDF_LIBS) $(SCALAPACK_LIBS) $(LAPACK_LIBS) $(BLAS_LIBS) $(INIH_LIBS) $(ZLIB_LIBS) $(GLPK_LIBS) -lm
 
-SRC      := $(wildcard src/*.c)
+# src/ holds the run's plumbing; src/<area>/ one folder per kind of piece
+# (models, optim, data, metrics, reference, linalg, task)
+SRC      := $(wildcard src/*.c src/*/*.c)
 LIB_OBJ  := $(patsubst src/%.c,bin/obj/%.o,$(filter-out src/main.c,$(SRC)))
 TEST_SRC := $(wildcard tests/unit/*.c)
 TEST_OBJ := $(patsubst tests/unit/%.c,bin/obj/test_%.o,$(TEST_SRC))
@@ -51,7 +53,7 @@ bin/gen/bl_build_info.h: FORCE | deps
 FORCE:
 
 bin/obj/%.o: src/%.c bin/gen/bl_build_info.h
-	@mkdir -p bin/obj
+	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS) $(CFLAGS) -c $< -o $@
 
 bin/obj/test_%.o: tests/unit/%.c | deps
@@ -85,7 +87,7 @@ golden-refresh: deps bin/biaslab
 clean:
 	rm -rf bin
 
--include $(wildcard bin/obj/*.d)
+-include $(wildcard bin/obj/*.d bin/obj/*/*.d)
 
 # ---- Hostile input: fuzzing, sanitizers, valgrind (tests/fuzz, tests/sanitize)
 .PHONY: fuzz fuzz-build fuzz-replay test-sanitize valgrind-quickstart
@@ -109,7 +111,7 @@ bin/fuzz/fuzz_config: tests/fuzz/fuzz_config.c src/config.c src/log.c $(wildcard
 
 # fuzz_netcdf counts the loader's nc_open/nc_close calls through --wrap.
 bin/fuzz/fuzz_netcdf: FUZZ_WRAP = -Wl,--wrap=nc_open -Wl,--wrap=nc_close
-bin/fuzz/fuzz_idx bin/fuzz/fuzz_netcdf: bin/fuzz/%: tests/fuzz/%.c src/datafile.c src/log.c \
+bin/fuzz/fuzz_idx bin/fuzz/fuzz_netcdf: bin/fuzz/%: tests/fuzz/%.c src/data/datafile.c src/log.c \
   $(wildcard include/*.h tests/fuzz/*.h) | deps
 	@mkdir -p bin/fuzz
 	$(FUZZ_CC) -std=c11 -Iinclude $(NETCDF_CFLAGS) -D_GNU_SOURCE $(FUZZ_FLAGS) \
@@ -138,7 +140,7 @@ SAN_OBJ := $(patsubst src/%.c,bin/sanitize/obj/%.o,$(filter-out src/main.c,$(SRC
            $(patsubst tests/unit/%.c,bin/sanitize/obj/test_%.o,$(TEST_SRC))
 
 bin/sanitize/obj/%.o: src/%.c bin/gen/bl_build_info.h
-	@mkdir -p bin/sanitize/obj
+	@mkdir -p $(dir $@)
 	$(SAN_CC) $(CPPFLAGS) $(SAN_MPI_CFLAGS) -std=c11 $(SAN_FLAGS) $(WARNFLAGS) -MMD -MP -c $< -o $@
 
 bin/sanitize/obj/test_%.o: tests/unit/%.c | deps
@@ -155,4 +157,4 @@ test-sanitize: bin/sanitize/test_unit
 valgrind-quickstart: bin/biaslab
 	bash tests/sanitize/valgrind_quickstart.sh
 
--include $(wildcard bin/sanitize/obj/*.d)
+-include $(wildcard bin/sanitize/obj/*.d bin/sanitize/obj/*/*.d)

@@ -10,7 +10,7 @@ CC=${CC:-mpicc}
 exe=bin/test_scalapack
 mkdir -p bin
 $CC -std=c11 -O2 -g -Wall -Wextra -D_GNU_SOURCE -Iinclude \
-  src/scalapack.c src/log.c tests/mpi/test_scalapack.c \
+  src/linalg/scalapack.c src/log.c tests/mpi/test_scalapack.c \
   -lscalapack-openmpi -lopenblas -lm -o "$exe" || { echo "FAIL build $exe"; exit 1; }
 
 # Open MPI refuses root unless told it is deliberate (containers, CI), and
