@@ -10,6 +10,10 @@
 
 enum bl_blob_kind { BL_BLOB_TASK_STATE = 1, BL_BLOB_RESULT = 2 };
 
+/* The format every file here is written in; a file of another format is
+ * refused with a message saying so (format 1: before named arrays). */
+#define BL_CHECKPOINT_FORMAT 2
+
 /* Write data (n) to path atomically. Returns 0, or non-zero with err set. */
 int bl_blob_write(const char *path, enum bl_blob_kind kind, const double *data, long n,
                   char *err, size_t err_len);
@@ -19,6 +23,33 @@ int bl_blob_write(const char *path, enum bl_blob_kind kind, const double *data, 
  * another kind (err says which). */
 int bl_blob_read(const char *path, enum bl_blob_kind kind, double **data, long *n, char *err,
                  size_t err_len);
+
+/* A named array of doubles, e.g. {"theta", theta, P}. */
+struct bl_named_array {
+    const char *name; /* at most 39 characters */
+    double *data;
+    long length;
+};
+
+/* Write any number of named arrays to path atomically, with a checksum. */
+int bl_arrays_write(const char *path, const struct bl_named_array *arrays, int n, char *err,
+                    size_t err_len);
+
+/* Fill each of arrays[0..n) from the array of the same name in path, which
+ * must be there with exactly that length. Returns 0, 1 when the file does
+ * not exist, 2 when it is corrupt, of another format, or does not match
+ * (err says which). */
+int bl_arrays_read(const char *path, const struct bl_named_array *arrays, int n, char *err,
+                   size_t err_len);
+
+/* Every array of a file of named arrays, malloc'd (free with
+ * bl_arrays_free); for tools and tests that look inside a checkpoint. */
+struct bl_array_set {
+    int n;
+    struct bl_named_array *arrays; /* names and data malloc'd */
+};
+int bl_arrays_read_all(const char *path, struct bl_array_set *out, char *err, size_t err_len);
+void bl_arrays_free(struct bl_array_set *set);
 
 /* Write text to path atomically (no checksum: for a human-readable file). */
 int bl_text_write(const char *path, const char *text, char *err, size_t err_len);

@@ -15,11 +15,11 @@
 
 enum bl_data_kind { BL_DATA_SEPARABLE, BL_DATA_SYMMETRIC, BL_DATA_CLUSTERS,
                     BL_DATA_FASHION_MNIST, BL_DATA_NETCDF, BL_DATA_ASYMMETRIC };
-enum bl_model_kind { BL_MODEL_LINEAR, BL_MODEL_MLP, BL_MODEL_QUADRATIC };
+enum bl_model_kind { BL_MODEL_LINEAR, BL_MODEL_MLP, BL_MODEL_QUADRATIC, BL_MODEL_COUNT };
 enum bl_activation { BL_ACT_RELU, BL_ACT_LEAKY_RELU, BL_ACT_IDENTITY };
 enum bl_loss_kind { BL_LOSS_LOGISTIC, BL_LOSS_EXPONENTIAL, BL_LOSS_CROSS_ENTROPY, BL_LOSS_SQUARED };
 enum bl_reduction { BL_REDUCE_MEAN, BL_REDUCE_SUM };
-enum bl_optim_kind { BL_OPT_GD, BL_OPT_SGD, BL_OPT_MOMENTUM };
+enum bl_optim_kind { BL_OPT_GD, BL_OPT_SGD, BL_OPT_MOMENTUM, BL_OPT_COUNT };
 enum bl_schedule { BL_SCHED_CONSTANT, BL_SCHED_LOSS_BASED };
 enum bl_save_params { BL_SAVE_NONE, BL_SAVE_FINAL };
 enum bl_sharpness { BL_SHARP_NONE, BL_SHARP_LANCZOS, BL_SHARP_POWER };
@@ -50,6 +50,9 @@ struct bl_data_cfg {
     char path[BL_PATH_MAX];     /* fashion_mnist: directory; netcdf: file */
     char select[BL_NAME_MAX];   /* fashion_mnist: classes to keep, e.g. "0,6"; "" = all */
     int standardize;            /* file data: per-feature z-score with training statistics */
+    /* not a key: real-valued targets per example (regression), read off a
+     * data file by bl_data_shape; 0 = class labels */
+    int targets;
 };
 
 struct bl_model_cfg {

@@ -8,11 +8,33 @@
 #include "bl_config.h"
 #include "bl_rng.h"
 
+/* A set of examples. Inputs are dense rows (x) or integer index tuples
+ * (index, e.g. the (i, j) of a matrix entry or the tokens (a, b) of a sum);
+ * answers are class labels or real-valued targets (regression). */
 struct bl_dataset {
     int n, dim, classes;
-    double *x;  /* (n, dim) row-major */
-    int *label; /* (n) class index in [0, classes) */
+    int arity;          /* integers per example in index (0: dense rows in x) */
+    int targets;        /* reals per example in target (0: class labels) */
+    double *x;          /* (n, dim) row-major, or NULL */
+    int *index;         /* (n, arity), or NULL */
+    int *label;         /* (n) class index in [0, classes), or NULL */
+    double *target;     /* (n, targets), or NULL */
 };
+
+/* The examples one forward/backward call sees: a view of consecutive rows of
+ * a dataset, or rows gathered into a mini-batch buffer. The same fields as a
+ * dataset; exactly one of x/index and one of label/target are set. */
+struct bl_batch {
+    int n;
+    int dim, arity, targets;
+    const double *x;      /* (n, dim) or NULL */
+    const int *index;     /* (n, arity) or NULL */
+    const int *label;     /* (n) or NULL */
+    const double *target; /* (n, targets) or NULL */
+};
+
+/* Rows [lo, lo + n) of set as a batch (no copy). */
+struct bl_batch bl_dataset_rows(const struct bl_dataset *set, long lo, int n);
 
 struct bl_data {
     struct bl_dataset train, test;
@@ -24,11 +46,11 @@ int bl_data_make(const struct bl_data_cfg *cfg, uint64_t seed, struct bl_data *o
                  char *err, size_t err_len);
 void bl_data_free(struct bl_data *d);
 
-/* Features and classes the data of cfg will have: cfg's own for synthetic
- * data, read from the files for fashion_mnist and netcdf (which are loaded
- * once to check them). Returns 0, or non-zero with err naming the problem. */
-int bl_data_shape(const struct bl_data_cfg *cfg, int *dim, int *classes, char *err,
-                  size_t err_len);
+/* Set cfg's dim, classes and targets to what its data will have: cfg's
+ * own for synthetic data, read from the files for fashion_mnist and netcdf
+ * (which are loaded once to check them). Returns 0, or non-zero with err
+ * naming the problem. */
+int bl_data_shape(struct bl_data_cfg *cfg, char *err, size_t err_len);
 
 /* Model outputs needed by a loss on this data: 1 for binary losses on two
  * classes, else one per class. */
@@ -50,8 +72,18 @@ void bl_batcher_init(struct bl_batcher *b, int n, int batch_size, uint64_t seed)
 const int *bl_batcher_batch(struct bl_batcher *b, long step);
 void bl_batcher_free(struct bl_batcher *b);
 
-/* Gather rows idx[0..count-1] of src into x (count, dim) and label (count). */
-void bl_data_gather(const struct bl_dataset *src, const int *idx, int count, double *x,
-                    int *label);
+/* Buffers for gathered mini-batches of at most max_n rows of sets shaped like
+ * like (one allocation per field the set has). */
+struct bl_batch_buffer {
+    int max_n;
+    double *x, *target;
+    int *index, *label;
+};
+void bl_batch_buffer_alloc(struct bl_batch_buffer *buf, const struct bl_dataset *like, int max_n);
+void bl_batch_buffer_free(struct bl_batch_buffer *buf);
+
+/* Gather rows idx[0..count-1] of src into buf; returns the batch over them. */
+struct bl_batch bl_data_gather(const struct bl_dataset *src, const int *idx, int count,
+                               struct bl_batch_buffer *buf);
 
 #endif

@@ -1,9 +1,14 @@
-/* The metrics a record holds, with their names and units in the output,
- * and the margin formulas of SCIENCE.md section 1. */
+/* The metrics a record can hold: their names and units in the output, when
+ * each applies (a run's output holds only the metrics that apply to one of
+ * its points), and the margin formulas of SCIENCE.md section 1. A new metric
+ * is an entry of enum bl_metric, a line of the table in
+ * src/metrics/metrics.c, and its computation in src/task/measure.c. */
 #ifndef BL_METRICS_H
 #define BL_METRICS_H
 
 #include "bl_config.h"
+
+struct bl_model;
 
 enum bl_metric {
     BL_M_TRAIN_LOSS, BL_M_TRAIN_LOG_LOSS, BL_M_TRAIN_ACC, BL_M_TEST_LOSS, BL_M_TEST_LOG_LOSS,
@@ -16,13 +21,32 @@ enum bl_metric {
     BL_M_HESSIAN_TRACE_SE, BL_M_KKT_EPSILON, BL_M_KKT_DELTA, BL_METRIC_COUNT
 };
 
+/* What a metric needs of a run before it applies (all bits must hold). */
+enum bl_metric_needs {
+    BL_NEEDS_DATA = 1 << 0,       /* a model trained on examples (not the quadratic) */
+    BL_NEEDS_TEST = 1 << 1,       /* a test set (data.n_test > 0) */
+    BL_NEEDS_LABELS = 1 << 2,     /* class labels (not regression targets): margins */
+    BL_NEEDS_INVERSE = 1 << 3,    /* a loss with an inverse (not squared): smoothed margin */
+    BL_NEEDS_SHARPNESS = 1 << 4,  /* measure.sharpness */
+    BL_NEEDS_FEATURES = 1 << 5,   /* a first layer of neurons (the model's feature_layer) */
+    BL_NEEDS_BINARY = 1 << 6,     /* one output on two classes */
+    BL_NEEDS_REFERENCE = 1 << 7,  /* measure.reference = svm on a model it applies to */
+    BL_NEEDS_DECAY = 1 << 8,      /* optim.weight_decay > 0 */
+    BL_NEEDS_TRACE = 1 << 9,      /* measure.trace_probes > 0 */
+    BL_NEEDS_KKT = 1 << 10,       /* measure.kkt on a homogeneous binary model */
+};
+
 struct bl_metric_info {
     const char *name;      /* variable name in the output */
     const char *long_name; /* its long_name attribute */
     const char *units;
+    unsigned needs;        /* enum bl_metric_needs bits */
 };
 
 extern const struct bl_metric_info bl_metric_table[BL_METRIC_COUNT];
+
+/* Whether metric m is measured for a point with config cfg and model. */
+int bl_metric_applies(enum bl_metric m, const struct bl_config *cfg, const struct bl_model *model);
 
 /* q_min / ||theta||^degree */
 double bl_normalized_margin(double q_min, double param_norm, int degree);

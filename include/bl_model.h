@@ -1,96 +1,151 @@
-/* The model zoo behind one interface. A model is a stack of dense layers
- * (linear: one layer; mlp: depth layers) whose parameters live in one flat
- * double array: every layer's weight matrix in order, each row-major with
- * shape (out, in), then every layer's bias vector (when bias is on). */
+/* The model zoo behind one interface. A model family is one file in
+ * src/models/ that fills a table of function pointers (struct
+ * bl_model_ops, in the spirit of CoMD's base potential and SUNDIALS'
+ * N_Vector ops: required entries, and optional ones left NULL) and one line
+ * of the registry in src/models/model.c. Everything outside src/models/
+ * sees a model only through this header: its parameter count, its named
+ * parameter blocks, its homogeneity degree, its frozen range, and the
+ * functions below. Parameters live in one flat double array theta (P). */
 #ifndef BL_MODEL_H
 #define BL_MODEL_H
 
+#include <stddef.h>
 #include <stdint.h>
 
 #include "bl_config.h"
+#include "bl_data.h"
 
-#define BL_MAX_LAYERS 64
+#define BL_MAX_BLOCKS 130
+
+/* The best normalized margin a model family can be compared with:
+ * none; gamma_SVM (a linear model); (1 + s) / 4 gamma_SVM, the optimum on
+ * symmetric data (a two-layer net); that, or on planar data the exact
+ * optimum by linear programming (a bias-free two-layer net). */
+enum bl_margin_kind { BL_MARGIN_NONE, BL_MARGIN_LINEAR, BL_MARGIN_TWO_LAYER,
+                      BL_MARGIN_TWO_LAYER_PLANAR };
+
+/* A named view of theta: a (rows, cols) row-major matrix at offset, e.g.
+ * "W1" (64, 20) or "b1" (64, 1). The output's layout attribute lists them. */
+struct bl_param_block {
+    char name[16];
+    int rows, cols;
+    long offset;
+};
 
 struct bl_model {
-    int n_layers;                    /* weight layers L */
-    int dims[BL_MAX_LAYERS + 1];     /* dims[0] inputs ... dims[L] outputs */
-    enum bl_activation activation;   /* between layers, not after the last */
-    double leaky_slope;
-    int bias;
-    double init_scale;
-    long n_params;
-    long weight_offset[BL_MAX_LAYERS]; /* W_l (dims[l+1], dims[l]) at theta + offset */
-    long bias_offset[BL_MAX_LAYERS];   /* b_l (dims[l+1]), or -1 */
-    int degree;                      /* homogeneity degree: L when bias-free, else 0 */
-    int normalize;                   /* hidden pre-activations RMS-normalized */
+    const struct bl_model_ops *ops;
+    long n_params;                 /* P */
+    int inputs, outputs;           /* features (or index arity) in, values out per example */
+    /* f(c theta) = c^degree f(theta) for c > 0; 0 when not homogeneous */
+    int degree;
+    /* the L of normalized margins q / ||theta||^L: degree, or for a model
+     * with biases its nominal depth (the margin is then not scale-invariant) */
+    int margin_degree;
+    long frozen_lo, frozen_hi;     /* theta[lo, hi) stays at its initial value */
+    int n_blocks;
+    struct bl_param_block blocks[BL_MAX_BLOCKS];
+    void *impl;                    /* the family's own description */
 };
 
-/* Per-batch buffers, sized once for at most max_batch examples. */
+/* Buffers of one model for at most max_batch examples, sized once. */
 struct bl_workspace {
     int max_batch;
-    double *post[BL_MAX_LAYERS]; /* a_l = phi(z_l) (batch, dims[l+1]); last = outputs.
-                                  * z_l is not kept: for relu and leaky relu
-                                  * (slope >= 0) z > 0 exactly when a > 0, so
-                                  * phi'(z) is read off a */
-    double *delta;               /* (batch, max dim) gradient wrt a pre-activation */
-    double *delta_prev;          /* (batch, max dim) the same for the layer below */
-    double *block;               /* one allocation holding all of the above */
-    /* Hessian-vector products (bl_workspace_alloc_hvp), R{.} = directional
-     * derivative along v (Pearlmutter's R-operator): */
-    double *rpost[BL_MAX_LAYERS]; /* R{a_l} (batch, dims[l+1]); last = R{outputs} */
-    double *rdelta;               /* (batch, max dim) R{delta} */
-    double *rdelta_prev;          /* (batch, max dim) */
-    double *rblock;
-    /* normalized hidden layers: h = c / r, c = z - mean(z), r = sqrt(mean c^2),
-     * per example */
-    double *norm_h[BL_MAX_LAYERS];  /* (batch, dims[l+1]) */
-    double *norm_r[BL_MAX_LAYERS];  /* (batch) */
-    double *rnorm_h[BL_MAX_LAYERS]; /* (batch, dims[l+1]) R{h} */
-    double *rnorm_r[BL_MAX_LAYERS]; /* (batch) R{r} */
-    double *norm_block;
+    double *dout;   /* (max_batch, outputs): d loss / d outputs, written by the loss */
+    double *rdout;  /* (max_batch, outputs): R{dout} for HVPs, or NULL */
+    void *impl;     /* the family's pointers into block */
+    double *block;  /* the one allocation behind everything here */
 };
 
-/* Build the layer shapes for inputs of dim features and outputs outputs. */
-void bl_model_build(struct bl_model *m, const struct bl_model_cfg *cfg, int dim, int outputs);
+struct bl_model_ops {
+    const char *name;
+    /* --- required --- */
+    /* Shapes from the config and the data (inputs per example, outputs);
+     * fills n_params, degree, blocks, frozen range and impl. Returns 0, or
+     * non-zero with err set. */
+    int (*build)(struct bl_model *m, const struct bl_model_cfg *cfg, int inputs, int outputs,
+                 char *err, size_t err_len);
+    void (*free)(struct bl_model *m);
+    /* theta (P) at initialization, from the stream (seed, BL_STREAM_INIT) */
+    void (*init)(const struct bl_model *m, uint64_t seed, double *theta);
+    /* doubles of workspace for max_batch examples (with HVP buffers when hvp) */
+    size_t (*workspace_doubles)(const struct bl_model *m, int max_batch, int hvp);
+    /* carve ws->impl's buffers out of block (workspace_doubles of them) */
+    void (*workspace_bind)(const struct bl_model *m, struct bl_workspace *ws, double *block,
+                           int hvp);
+    /* outputs (b->n, outputs) for the batch; points into ws */
+    const double *(*forward)(const struct bl_model *m, const double *theta,
+                             const struct bl_batch *b, struct bl_workspace *ws);
+    /* grad (P) = sum_i (d out_i / d theta)^T dout_i after forward on b; dout
+     * (n, outputs), may be ws->dout */
+    void (*backward)(const struct bl_model *m, const double *theta, const struct bl_batch *b,
+                     const double *dout, struct bl_workspace *ws, double *grad);
+    /* --- optional: NULL when the family has none --- */
+    /* R-operator (Pearlmutter): after forward, R{outputs} along v (P) */
+    const double *(*rforward)(const struct bl_model *m, const double *theta, const double *v,
+                              const struct bl_batch *b, struct bl_workspace *ws);
+    /* hv (P) = sum_i H_i v of the summed loss, given dout and rdout = R{dout} */
+    void (*rbackward)(const struct bl_model *m, const double *theta, const double *v,
+                      const struct bl_batch *b, const double *dout, const double *rdout,
+                      struct bl_workspace *ws, double *hv);
+    /* A model that is its own objective, without data (the quadratic):
+     * returns log of the objective at theta and, when grad is given, grad
+     * (P) = gradient * exp(-log objective); hv (P) = Hessian times v. */
+    double (*objective)(const struct bl_model *m, const double *theta, double *grad);
+    void (*objective_hvp)(const struct bl_model *m, const double *theta, const double *v,
+                          double *hv);
+    /* A binary model's effective linear predictor w (inputs): w for a linear
+     * model, sum_k a_k w_k for a two-layer net; for the margin references */
+    void (*linear_predictor)(const struct bl_model *m, const double *theta, double *w);
+    /* The first layer's neurons as the rows of a (rows, inputs) matrix inside
+     * theta (stable rank, alignments); NULL when there is no such layer */
+    const double *(*feature_layer)(const struct bl_model *m, const double *theta, int *rows);
+    /* Which best-margin reference applies (SCIENCE.md 1-2), and the slope s
+     * of a two-layer net's leaky ReLU (0 relu, 1 identity) */
+    enum bl_margin_kind (*margin_reference)(const struct bl_model *m, double *slope);
+    /* floating-point operations of one forward + backward over n examples */
+    double (*step_flops)(const struct bl_model *m, int n);
+};
 
-/* A layout string for the output file, e.g. "W1(64,20) W2(1,64)". */
+/* Build the model cfg describes for data with inputs features (or index
+ * arity) and outputs outputs. Returns 0, or non-zero with err set. */
+int bl_model_build(struct bl_model *m, const struct bl_model_cfg *cfg, int inputs, int outputs,
+                   char *err, size_t err_len);
+void bl_model_free(struct bl_model *m);
+
+/* "W1(64,20) W2(1,64)": the blocks in theta order (a vector block as "b1(64)") */
 void bl_model_layout(const struct bl_model *m, char *buf, size_t len);
 
-/* theta (n_params) = init_scale * N(0, 1/fan_in) weights, zero biases, from
- * the stream (seed, BL_STREAM_INIT). */
-void bl_model_init(const struct bl_model *m, uint64_t seed, double *theta);
+static inline void bl_model_init(const struct bl_model *m, uint64_t seed, double *theta)
+{
+    m->ops->init(m, seed, theta);
+}
 
-void bl_workspace_alloc(struct bl_workspace *ws, const struct bl_model *m, int max_batch);
+/* A workspace for at most max_batch examples; hvp adds the buffers of
+ * Hessian-vector products (the model must have rforward/rbackward). */
+void bl_workspace_alloc(struct bl_workspace *ws, const struct bl_model *m, int max_batch,
+                        int hvp);
 void bl_workspace_free(struct bl_workspace *ws);
+/* Bytes of such a workspace, for memory estimates. */
+double bl_workspace_bytes(const struct bl_model *m, int max_batch, int hvp);
 
-/* Outputs (n, dims[L]) for inputs x (n, dims[0]); points into ws. */
 const double *bl_model_forward(const struct bl_model *m, const double *theta,
-                               const double *x, int n, struct bl_workspace *ws);
+                               const struct bl_batch *b, struct bl_workspace *ws);
+void bl_model_backward(const struct bl_model *m, const double *theta, const struct bl_batch *b,
+                       const double *dout, struct bl_workspace *ws, double *grad);
 
-/* grad (n_params) = sum_i d out_i/d theta^T dout_i, after bl_model_forward on
- * the same x. dout (n, dims[L]) may be ws->delta. */
-void bl_model_backward(const struct bl_model *m, const double *theta, const double *x,
-                       int n, const double *dout, struct bl_workspace *ws, double *grad);
+/* Whether the family offers exact Hessian-vector products. */
+int bl_model_has_hvp(const struct bl_model *m);
 
-/* Add the buffers for Hessian-vector products to ws. */
-void bl_workspace_alloc_hvp(struct bl_workspace *ws, const struct bl_model *m);
-
-/* R-forward: after bl_model_forward on x, the directional derivative of every
- * activation along v (n_params); returns R{outputs} (n, dims[L]) in ws. */
-const double *bl_model_rforward(const struct bl_model *m, const double *theta,
-                                const double *v, const double *x, int n,
-                                struct bl_workspace *ws);
-
-/* R-backward: given dout = d l / d out (n, dims[L]) and rdout = R{dout} =
- * (d^2 l / d out^2) R{out}, writes hv (n_params) = sum_i H_i v, the product of
- * v with the Hessian of the summed loss. Exact for relu, leaky relu and
- * identity, whose second derivative vanishes away from 0. dout and rdout may
- * be ws->delta and ws->rdelta. */
-void bl_model_rbackward(const struct bl_model *m, const double *theta, const double *v,
-                        const double *x, int n, const double *dout, const double *rdout,
-                        struct bl_workspace *ws, double *hv);
+/* The model's best-margin reference (NONE when its family has none). */
+enum bl_margin_kind bl_model_margin_reference(const struct bl_model *m, double *slope);
 
 /* Floating-point operations of one forward + backward over n examples. */
 double bl_model_step_flops(const struct bl_model *m, int n);
+
+/* The registry: the ops of model.kind. */
+const struct bl_model_ops *bl_model_family(enum bl_model_kind kind);
+
+/* For families: append a block (name, rows, cols) at the end of theta. */
+void bl_model_add_block(struct bl_model *m, const char *name, int rows, int cols);
 
 #endif

@@ -11,6 +11,9 @@
 #include "bl_data.h"
 #include "bl_log.h"
 #include "bl_model.h"
+#include "bl_rng.h"
+#include "bl_spectrum.h"
+#include "bl_task.h"
 #include "bl_train.h"
 
 struct workload {
@@ -67,9 +70,11 @@ static void run_workload(const struct workload *w, double peak)
     struct bl_config cfg;
     workload_config(w, &cfg);
     struct bl_model m;
-    bl_model_build(&m, &cfg.model, w->dim, bl_data_outputs(&cfg.data, cfg.loss.kind));
-    double wall = 0, steps = 0;
     char err[256];
+    if (bl_model_build(&m, &cfg.model, w->dim, bl_data_outputs(&cfg.data, cfg.loss.kind), err,
+                       sizeof err))
+        bl_fatal(BL_EXIT_RUNTIME, "bench %s: %s", w->name, err);
+    double wall = 0, steps = 0;
     for (int s = 0; s < w->seeds; s++) {
         struct bl_task_result res;
         if (bl_train_task(&cfg, (uint64_t)s, NULL, NULL, &res, err, sizeof err))
@@ -79,8 +84,61 @@ static void run_workload(const struct workload *w, double peak)
         bl_task_result_free(&res);
     }
     double gflops = bl_model_step_flops(&m, w->n) * steps / wall / 1e9;
+    bl_model_free(&m);
     printf("%-15s %9ld %12.1f %12.2f %12.1f %10.3f\n", w->name, m.n_params, steps / wall,
            gflops, 1e6 * wall / steps, gflops / peak);
+}
+
+/* Costs of the Hessian machinery at a task's initialization: full-batch
+ * gradients and Hessian-vector products per second, and the products
+ * Lanczos and power iteration need to reach a relative residual of tol on
+ * the top eigenvalue. */
+struct hvp_cost {
+    double gradients_per_second, hvps_per_second;
+    int lanczos_hvps, power_hvps;
+    double lanczos_value, power_value;
+};
+
+static int hvp_costs(const struct bl_config *cfg, uint64_t seed, int repeats, double tol,
+                       struct hvp_cost *out, char *err, unsigned long err_len)
+{
+    struct task t;
+    if (bl_task_setup(&t, cfg, seed, NULL, 1, err, err_len))
+        return 1;
+    size_t work_len = bl_lanczos_work_doubles(t.n_params, 1000);
+    if (work_len < 2 * (size_t)t.n_params) /* power iteration needs 2 P */
+        work_len = 2 * (size_t)t.n_params;
+    double *work = bl_malloc(sizeof(double) * work_len);
+    struct pass_totals totals;
+    double start = bl_now();
+    for (int i = 0; i < repeats; i++)
+        bl_task_train_pass(&t, 1, &totals);
+    out->gradients_per_second = repeats / (bl_now() - start);
+    bl_task_hvp_prepare(&t, &totals);
+    double *v = bl_malloc(sizeof(double) * (size_t)t.n_params);
+    double *hv = bl_malloc(sizeof(double) * (size_t)t.n_params);
+    for (long i = 0; i < t.n_params; i++)
+        v[i] = t.theta[i];
+    start = bl_now();
+    for (int i = 0; i < repeats; i++)
+        bl_task_hvp(&t, v, hv);
+    out->hvps_per_second = repeats / (bl_now() - start);
+    struct bl_rng rng;
+    struct bl_eigpair pair;
+    struct bl_lanczos_info info;
+    bl_rng_init(&rng, seed, BL_STREAM_SPECTRUM, 0);
+    bl_lanczos_top(t.n_params, bl_task_hvp, &t, 1, 1000, tol, &rng, &pair, NULL, work, &info);
+    out->lanczos_hvps = info.matvecs;
+    out->lanczos_value = pair.value;
+    bl_rng_init(&rng, seed, BL_STREAM_SPECTRUM, 0);
+    bl_power_iteration(t.n_params, bl_task_hvp, &t, 100000, tol, &rng, &pair, NULL, work);
+    out->power_hvps = pair.iterations;
+    out->power_value = pair.value;
+    free(v);
+    free(hv);
+    free(work);
+    bl_task_free(&t);
+    return 0;
 }
 
 /* All workloads and dgemm at one OpenBLAS thread count. */
@@ -118,9 +176,9 @@ int bl_bench(int quick)
     const struct workload *deep = &(struct workload){"deep_mlp", 1024, 64, 256, 4, 10, 1, 1};
     struct bl_config cfg;
     workload_config(deep, &cfg);
-    struct bl_hvp_costs costs;
+    struct hvp_cost costs;
     char err[256];
-    if (bl_train_hvp_costs(&cfg, 0, quick ? 3 : 20, 1e-8, &costs, err, sizeof err))
+    if (hvp_costs(&cfg, 0, quick ? 3 : 20, 1e-8, &costs, err, sizeof err))
         bl_fatal(BL_EXIT_RUNTIME, "bench hvp: %s", err);
     printf("\nHessian-vector products, deep_mlp, 1 thread: %.1f HVP/s against %.1f "
            "gradients/s (an HVP costs %.2f gradients)\n",

@@ -51,10 +51,30 @@ static void other_logits(const double *f, int k, int y, double *r, double *margi
     *margin = f[y] - best;
 }
 
-void bl_loss_forward(enum bl_loss_kind kind, const double *out, const int *label, int n,
-                     int k, double *log_loss, double *margin)
+/* Regression: l_i = 1/2 |f_i - t_i|^2 over the k outputs. */
+static void squared_on_targets(const double *out, const struct bl_batch *b, int k,
+                               double *log_loss, double *margin)
 {
-    for (int i = 0; i < n; i++) {
+    for (int i = 0; i < b->n; i++) {
+        double s = 0;
+        for (int j = 0; j < k; j++) {
+            double e = out[(long)i * k + j] - b->target[(long)i * k + j];
+            s += e * e;
+        }
+        log_loss[i] = log(0.5 * s);
+        margin[i] = NAN;
+    }
+}
+
+void bl_loss_forward(enum bl_loss_kind kind, const double *out, const struct bl_batch *b, int k,
+                     double *log_loss, double *margin)
+{
+    if (b->target) {
+        squared_on_targets(out, b, k, log_loss, margin);
+        return;
+    }
+    const int *label = b->label;
+    for (int i = 0; i < b->n; i++) {
         const double *f = out + (long)i * k;
         if (k == 1) {
             double y = label_sign(label[i]);
@@ -88,13 +108,19 @@ void bl_loss_forward(enum bl_loss_kind kind, const double *out, const int *label
     }
 }
 
-void bl_loss_backward(enum bl_loss_kind kind, const double *out, const int *label, int n,
-                      int k, double log_scale, double *dout)
+void bl_loss_backward(enum bl_loss_kind kind, const double *out, const struct bl_batch *b, int k,
+                      double log_scale, double *dout)
 {
     if (!isfinite(log_scale))
         log_scale = 0;
     double scale = exp(-log_scale);
-    for (int i = 0; i < n; i++) {
+    if (b->target) { /* d l / d f = f - t */
+        for (long i = 0; i < (long)b->n * k; i++)
+            dout[i] = (out[i] - b->target[i]) * scale;
+        return;
+    }
+    const int *label = b->label;
+    for (int i = 0; i < b->n; i++) {
         const double *f = out + (long)i * k;
         double *g = dout + (long)i * k;
         if (k == 1) {
@@ -126,13 +152,19 @@ void bl_loss_backward(enum bl_loss_kind kind, const double *out, const int *labe
     }
 }
 
-void bl_loss_hessian_vec(enum bl_loss_kind kind, const double *out, const int *label, int n,
+void bl_loss_hessian_vec(enum bl_loss_kind kind, const double *out, const struct bl_batch *b,
                          int k, double log_scale, const double *rout, double *rdout)
 {
     if (!isfinite(log_scale))
         log_scale = 0;
     double scale = exp(-log_scale);
-    for (int i = 0; i < n; i++) {
+    if (b->target) { /* the squared loss's Hessian in the outputs is I */
+        for (long i = 0; i < (long)b->n * k; i++)
+            rdout[i] = scale * rout[i];
+        return;
+    }
+    const int *label = b->label;
+    for (int i = 0; i < b->n; i++) {
         const double *f = out + (long)i * k, *u = rout + (long)i * k;
         double *h = rdout + (long)i * k;
         if (k == 1) {

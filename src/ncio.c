@@ -15,6 +15,7 @@
 #include "bl_metrics.h"
 #include "bl_ncio.h"
 #include "bl_plan.h"
+#include "bl_result.h"
 #include "bl_stats.h"
 #include "bl_train.h"
 
@@ -97,30 +98,123 @@ static void define_sweep_coords(struct bl_output *o, const struct bl_config *bas
     }
 }
 
+/* The variable of each field, and the dimensions the fields share. */
+static int define_dim(int ncid, const char *name, size_t len)
+{
+    int d;
+    if (nc_inq_dimid(ncid, name, &d) == NC_NOERR)
+        return d;
+    NC(nc_def_dim(ncid, name, len, &d));
+    return d;
+}
+
+static nc_type nc_type_of(enum bl_field_type t)
+{
+    return t == BL_TYPE_BYTE ? NC_BYTE : t == BL_TYPE_INT64 ? NC_INT64 : NC_DOUBLE;
+}
+
+/* Define field f's variable (and its statistics for a trajectory). */
+static void define_field(struct bl_output *o, int k, int d_point, int d_seed, int d_record,
+                         int d_stat)
+{
+    const struct bl_field *f = &o->layout->fields[k];
+    int ncid = o->ncid, dims[4] = {d_point, d_seed, 0, 0}, n = 2;
+    size_t chunk[4] = {1, 1, 1, 1};
+    if (f->shape == BL_FIELD_RECORDS) {
+        dims[n] = d_record, chunk[n++] = (size_t)o->layout->n_records;
+    } else if (f->shape == BL_FIELD_ARRAY) {
+        for (int j = 0; j < f->n_dims; j++) {
+            dims[n] = define_dim(ncid, f->dims[j].name, (size_t)f->dims[j].length);
+            chunk[n] = j == f->n_dims - 1 ? (size_t)f->dims[j].length : 1;
+            if (f->dims[j].step_name) {
+                int v;
+                if (nc_inq_varid(ncid, f->dims[j].step_name, &v) != NC_NOERR) {
+                    NC(nc_def_var(ncid, f->dims[j].step_name, NC_INT64, 1, &dims[n], &v));
+                    put_text_attr(ncid, v, "long_name", "optimizer step of each entry");
+                    put_text_attr(ncid, v, "units", "1");
+                }
+            }
+            n++;
+        }
+    }
+    int var;
+    NC(nc_def_var(ncid, f->name, nc_type_of(f->type), n, dims, &var));
+    o->var[k] = var;
+    if (n > 2)
+        NC(nc_def_var_chunking(ncid, var, NC_CHUNKED, chunk));
+    if (f->type == BL_TYPE_DOUBLE) {
+        double fill = NAN;
+        NC(nc_def_var_fill(ncid, var, 0, &fill));
+    }
+    put_text_attr(ncid, var, "long_name", f->long_name);
+    if (f->units)
+        put_text_attr(ncid, var, "units", f->units);
+    if (k == BL_FIELD_STATUS) {
+        signed char flags[4] = {BL_STATUS_OK, BL_STATUS_DIVERGED, BL_STATUS_INTERRUPTED,
+                                BL_STATUS_NOT_RUN};
+        NC(nc_put_att_schar(ncid, var, "flag_values", NC_BYTE, 4, flags));
+        put_text_attr(ncid, var, "flag_meanings", "ok diverged interrupted not_run");
+    }
+    for (int j = 0; j < 2; j++)
+        if (f->attr_name[j])
+            put_text_attr(ncid, var, f->attr_name[j], f->attr_value[j]);
+    if (f->shape == BL_FIELD_RECORDS)
+        put_text_attr(ncid, var, "coordinates", "step");
+    if (f->shape == BL_FIELD_ARRAY && f->dims[0].step_name)
+        put_text_attr(ncid, var, "coordinates", f->dims[0].step_name);
+    o->var_stats[k] = -1;
+    if (f->shape != BL_FIELD_RECORDS)
+        return;
+    char name[128], text[512];
+    snprintf(name, sizeof name, "%s_stats", f->name);
+    int stat_dims[3] = {d_point, d_stat, d_record};
+    double fill = NAN;
+    NC(nc_def_var(ncid, name, NC_DOUBLE, 3, stat_dims, &o->var_stats[k]));
+    NC(nc_def_var_fill(ncid, o->var_stats[k], 0, &fill));
+    snprintf(text, sizeof text, "%s: statistics across seeds", f->long_name);
+    put_text_attr(ncid, o->var_stats[k], "long_name", text);
+    put_text_attr(ncid, o->var_stats[k], "units", f->units);
+    put_text_attr(ncid, o->var_stats[k], "coordinates", "step");
+}
+
+/* The step coordinates of the array fields' snapshot dimensions. */
+static void write_snapshot_steps(struct bl_output *o)
+{
+    for (int k = 0; k < o->layout->n_fields; k++) {
+        const struct bl_field *f = &o->layout->fields[k];
+        if (f->shape != BL_FIELD_ARRAY || !f->dims[0].step_name)
+            continue;
+        int v;
+        NC(nc_inq_varid(o->ncid, f->dims[0].step_name, &v));
+        long long steps[2] = {f->dims[0].steps[0], f->dims[0].steps[1]};
+        size_t at = 0, count = (size_t)f->dims[0].length;
+        NC(nc_put_vara_longlong(o->ncid, v, &at, &count, steps));
+    }
+}
+
 int bl_output_create(struct bl_output *o, const char *path, const struct bl_config *base,
-                     const struct bl_run_info *info, const long *steps, long n_records,
-                     long n_params, const char *layout, char *err, size_t err_len)
+                     const struct bl_run_info *info, const struct bl_result_layout *layout,
+                     const long *steps, char *err, size_t err_len)
 {
     memset(o, 0, sizeof *o);
     snprintf(o->path, sizeof o->path, "%s", path);
     snprintf(o->part_path, sizeof o->part_path, "%s.part", path);
+    o->layout = layout;
     o->n_points = bl_config_n_points(base);
     o->n_seeds = base->experiment.seeds;
-    o->n_records = n_records;
-    o->n_params = n_params;
+    o->n_records = layout->n_records;
+    long n_records = layout->n_records;
     int rc = nc_create(o->part_path, NC_CLOBBER | NC_NETCDF4, &o->ncid);
     if (rc != NC_NOERR) {
         snprintf(err, err_len, "cannot create '%s': %s", o->part_path, nc_strerror(rc));
         return 1;
     }
     int ncid = o->ncid;
-    int d_point, d_seed, d_record, d_stat, d_param = -1;
+    int d_point, d_seed, d_record, d_stat;
     NC(nc_def_dim(ncid, "point", (size_t)o->n_points, &d_point));
     NC(nc_def_dim(ncid, "seed", (size_t)o->n_seeds, &d_seed));
     NC(nc_def_dim(ncid, "record", (size_t)n_records, &d_record));
     NC(nc_def_dim(ncid, "stat", BL_STAT_COUNT, &d_stat));
-    if (n_params > 0)
-        NC(nc_def_dim(ncid, "param", (size_t)n_params, &d_param));
 
     /* global attributes */
     char text[512];
@@ -153,79 +247,22 @@ int bl_output_create(struct bl_output *o, const char *path, const struct bl_conf
     put_text_attr(ncid, v_stat, "long_name", "statistic across seeds");
     define_sweep_coords(o, base, d_point);
 
-    /* per-task trajectories and their statistics */
-    double fill = NAN;
-    int traj_dims[3] = {d_point, d_seed, d_record};
-    int stat_dims[3] = {d_point, d_stat, d_record};
-    size_t traj_chunk[3] = {1, 1, (size_t)n_records};
-    for (int m = 0; m < BL_METRIC_COUNT; m++) {
-        const struct bl_metric_info *mi = &bl_metric_table[m];
-        NC(nc_def_var(ncid, mi->name, NC_DOUBLE, 3, traj_dims, &o->var_metric[m]));
-        NC(nc_def_var_chunking(ncid, o->var_metric[m], NC_CHUNKED, traj_chunk));
-        NC(nc_def_var_fill(ncid, o->var_metric[m], 0, &fill));
-        put_text_attr(ncid, o->var_metric[m], "long_name", mi->long_name);
-        put_text_attr(ncid, o->var_metric[m], "units", mi->units);
-        put_text_attr(ncid, o->var_metric[m], "coordinates", "step");
-        char name[128];
-        snprintf(name, sizeof name, "%s_stats", mi->name);
-        NC(nc_def_var(ncid, name, NC_DOUBLE, 3, stat_dims, &o->var_stats[m]));
-        NC(nc_def_var_fill(ncid, o->var_stats[m], 0, &fill));
-        snprintf(text, sizeof text, "%s: statistics across seeds", mi->long_name);
-        put_text_attr(ncid, o->var_stats[m], "long_name", text);
-        put_text_attr(ncid, o->var_stats[m], "units", mi->units);
-        put_text_attr(ncid, o->var_stats[m], "coordinates", "step");
-    }
-
-    int task_dims[2] = {d_point, d_seed};
-    NC(nc_def_var(ncid, "status", NC_BYTE, 2, task_dims, &o->var_status));
-    put_text_attr(ncid, o->var_status, "long_name", "outcome of the task");
-    signed char flags[4] = {BL_STATUS_OK, BL_STATUS_DIVERGED, BL_STATUS_INTERRUPTED,
-                            BL_STATUS_NOT_RUN};
-    NC(nc_put_att_schar(ncid, o->var_status, "flag_values", NC_BYTE, 4, flags));
-    put_text_attr(ncid, o->var_status, "flag_meanings", "ok diverged interrupted not_run");
-    NC(nc_def_var(ncid, "wall_seconds", NC_DOUBLE, 2, task_dims, &o->var_wall));
-    NC(nc_def_var_fill(ncid, o->var_wall, 0, &fill));
-    put_text_attr(ncid, o->var_wall, "long_name", "wall-clock time of the task");
-    put_text_attr(ncid, o->var_wall, "units", "s");
-    NC(nc_def_var(ncid, "steps_done", NC_INT64, 2, task_dims, &o->var_steps));
-    put_text_attr(ncid, o->var_steps, "long_name",
-                  "optimizer steps taken (for a diverged task, the step it diverged at)");
-    put_text_attr(ncid, o->var_steps, "units", "1");
-    NC(nc_def_var(ncid, "svm_margin", NC_DOUBLE, 2, task_dims, &o->var_svm_margin));
-    NC(nc_def_var_fill(ncid, o->var_svm_margin, 0, &fill));
-    put_text_attr(ncid, o->var_svm_margin, "long_name",
-                  "hard-margin SVM margin gamma_SVM of the task's training set (reference = svm)");
-    put_text_attr(ncid, o->var_svm_margin, "units", "1");
-    NC(nc_def_var(ncid, "margin_best", NC_DOUBLE, 2, task_dims, &o->var_margin_best));
-    NC(nc_def_var_fill(ncid, o->var_margin_best, 0, &fill));
-    put_text_attr(ncid, o->var_margin_best, "long_name",
-                  "best normalized margin: gamma_SVM (linear); two layers: the exact optimum "
-                  "(LP) when the training data lie in a plane, else (1+s)/4 gamma_SVM");
-    put_text_attr(ncid, o->var_margin_best, "units", "1");
+    /* every field of the task's result, in layout order */
+    for (int k = 0; k < layout->n_fields; k++)
+        if (bl_field_in_output(layout, k))
+            define_field(o, k, d_point, d_seed, d_record, d_stat);
+        else
+            o->var[k] = o->var_stats[k] = -1;
     int n_ok_dims[2] = {d_point, d_record};
     NC(nc_def_var(ncid, "n_ok", NC_INT, 2, n_ok_dims, &o->var_n_ok));
     put_text_attr(ncid, o->var_n_ok, "long_name",
                   "seeds measured at the record (not diverged, run): the statistics' sample size");
     put_text_attr(ncid, o->var_n_ok, "units", "1");
     put_text_attr(ncid, o->var_n_ok, "coordinates", "step");
-    o->var_params = -1;
-    o->var_spectra = -1;
-    o->var_density_nodes = o->var_density_weights = -1;
-    if (n_params > 0) {
-        int param_dims[3] = {d_point, d_seed, d_param};
-        size_t param_chunk[3] = {1, 1, (size_t)n_params};
-        NC(nc_def_var(ncid, "params", NC_DOUBLE, 3, param_dims, &o->var_params));
-        NC(nc_def_var_chunking(ncid, o->var_params, NC_CHUNKED, param_chunk));
-        NC(nc_def_var_fill(ncid, o->var_params, 0, &fill));
-        put_text_attr(ncid, o->var_params, "long_name", "final parameters");
-        put_text_attr(ncid, o->var_params, "layout", layout);
-        put_text_attr(ncid, o->var_params, "layout_note",
-                      "weight matrices in layer order, each row-major (out, in), then "
-                      "biases; NaN past a smaller model's end");
-    }
     NC(nc_enddef(ncid));
 
     NC(nc_put_var_longlong(ncid, v_step, (const long long *)steps));
+    write_snapshot_steps(o);
     for (int s = 0; s < o->n_seeds; s++) {
         size_t at = (size_t)s;
         int seed = base->experiment.first_seed + s;
@@ -240,131 +277,86 @@ int bl_output_create(struct bl_output *o, const char *path, const struct bl_conf
     for (int p = 0; p < o->n_points; p++)
         for (int s = 0; s < o->n_seeds; s++) {
             size_t at[2] = {(size_t)p, (size_t)s};
-            NC(nc_put_var1_schar(ncid, o->var_status, at, &not_run));
+            NC(nc_put_var1_schar(ncid, o->var[BL_FIELD_STATUS], at, &not_run));
         }
     NC(nc_sync(ncid));
     return 0;
 }
 
-void bl_output_add_spectra(struct bl_output *o, int n_spectra, const long *spectrum_steps,
-                           long n_eig)
+/* The start and count of field f of task (point, seed) in its variable. */
+static int field_slab(const struct bl_output *o, const struct bl_field *f, int point, int seed,
+                      size_t *at, size_t *count)
 {
-    if (n_spectra == 0)
-        return;
-    int ncid = o->ncid, d_point, d_seed, d_spec, d_eig, v_step;
-    NC(nc_redef(ncid));
-    NC(nc_inq_dimid(ncid, "point", &d_point));
-    NC(nc_inq_dimid(ncid, "seed", &d_seed));
-    NC(nc_def_dim(ncid, "spectrum", (size_t)n_spectra, &d_spec));
-    NC(nc_def_dim(ncid, "eig", (size_t)n_eig, &d_eig));
-    NC(nc_def_var(ncid, "spectrum_step", NC_INT64, 1, &d_spec, &v_step));
-    put_text_attr(ncid, v_step, "long_name", "optimizer step of each full Hessian spectrum");
-    put_text_attr(ncid, v_step, "units", "1");
-    int dims[4] = {d_point, d_seed, d_spec, d_eig};
-    size_t chunk[4] = {1, 1, 1, (size_t)n_eig};
-    double fill = NAN;
-    NC(nc_def_var(ncid, "hessian_eigenvalues", NC_DOUBLE, 4, dims, &o->var_spectra));
-    NC(nc_def_var_chunking(ncid, o->var_spectra, NC_CHUNKED, chunk));
-    NC(nc_def_var_fill(ncid, o->var_spectra, 0, &fill));
-    put_text_attr(ncid, o->var_spectra, "long_name",
-                  "all eigenvalues of the training-loss Hessian, ascending (ScaLAPACK); "
-                  "NaN past a smaller model's end or where the task did not get there");
-    put_text_attr(ncid, o->var_spectra, "units", "1");
-    put_text_attr(ncid, o->var_spectra, "coordinates", "spectrum_step");
-    NC(nc_enddef(ncid));
-    NC(nc_put_var_longlong(ncid, v_step, (const long long *)spectrum_steps));
-    o->n_spectra = n_spectra;
+    at[0] = (size_t)point, at[1] = (size_t)seed, count[0] = count[1] = 1;
+    if (f->shape == BL_FIELD_TASK)
+        return 2;
+    if (f->shape == BL_FIELD_RECORDS) {
+        at[2] = 0, count[2] = (size_t)o->n_records;
+        return 3;
+    }
+    for (int j = 0; j < f->n_dims; j++)
+        at[2 + j] = 0, count[2 + j] = (size_t)f->dims[j].length;
+    return 2 + f->n_dims;
 }
 
-void bl_output_add_densities(struct bl_output *o, int n_densities, const long *density_steps,
-                             long length)
+void bl_output_write_task(struct bl_output *o, int point, int seed_index, const double *payload)
 {
-    if (n_densities == 0)
-        return;
-    int ncid = o->ncid, d_point, d_seed, d_dens, d_node, v_step;
-    NC(nc_redef(ncid));
-    NC(nc_inq_dimid(ncid, "point", &d_point));
-    NC(nc_inq_dimid(ncid, "seed", &d_seed));
-    NC(nc_def_dim(ncid, "density", (size_t)n_densities, &d_dens));
-    NC(nc_def_dim(ncid, "node", (size_t)(length / 2), &d_node));
-    NC(nc_def_var(ncid, "density_step", NC_INT64, 1, &d_dens, &v_step));
-    put_text_attr(ncid, v_step, "long_name", "optimizer step of each spectral density");
-    put_text_attr(ncid, v_step, "units", "1");
-    int dims[4] = {d_point, d_seed, d_dens, d_node};
-    double fill = NAN;
-    NC(nc_def_var(ncid, "density_nodes", NC_DOUBLE, 4, dims, &o->var_density_nodes));
-    NC(nc_def_var_fill(ncid, o->var_density_nodes, 0, &fill));
-    put_text_attr(ncid, o->var_density_nodes, "long_name",
-                  "stochastic Lanczos quadrature nodes (Ritz values), probe-major");
-    put_text_attr(ncid, o->var_density_nodes, "units", "1");
-    put_text_attr(ncid, o->var_density_nodes, "coordinates", "density_step");
-    NC(nc_def_var(ncid, "density_weights", NC_DOUBLE, 4, dims, &o->var_density_weights));
-    NC(nc_def_var_fill(ncid, o->var_density_weights, 0, &fill));
-    put_text_attr(ncid, o->var_density_weights, "long_name",
-                  "stochastic Lanczos quadrature weights (sum to 1 over the nodes)");
-    put_text_attr(ncid, o->var_density_weights, "units", "1");
-    put_text_attr(ncid, o->var_density_weights, "coordinates", "density_step");
-    NC(nc_enddef(ncid));
-    NC(nc_put_var_longlong(ncid, v_step, (const long long *)density_steps));
-    o->n_densities = n_densities;
-    o->density_nodes = length / 2;
-}
-
-void bl_output_write_densities(struct bl_output *o, int point, int seed_index,
-                               const double *densities)
-{
-    if (o->var_density_nodes < 0)
-        return;
-    for (int k = 0; k < o->n_densities; k++) {
-        const double *d = densities + 2L * k * o->density_nodes;
-        size_t at[4] = {(size_t)point, (size_t)seed_index, (size_t)k, 0};
-        size_t count[4] = {1, 1, 1, (size_t)o->density_nodes};
-        NC(nc_put_vara_double(o->ncid, o->var_density_nodes, at, count, d));
-        NC(nc_put_vara_double(o->ncid, o->var_density_weights, at, count, d + o->density_nodes));
+    const struct bl_result_layout *L = o->layout;
+    for (int k = 0; k < L->n_fields; k++) {
+        if (o->var[k] < 0)
+            continue;
+        const struct bl_field *f = &L->fields[k];
+        const double *v = payload + f->offset;
+        size_t at[4], count[4];
+        field_slab(o, f, point, seed_index, at, count);
+        if (f->type == BL_TYPE_BYTE) {
+            signed char b = (signed char)v[0];
+            NC(nc_put_var1_schar(o->ncid, o->var[k], at, &b));
+        } else if (f->type == BL_TYPE_INT64) {
+            long long x = (long long)v[0];
+            NC(nc_put_var1_longlong(o->ncid, o->var[k], at, &x));
+        } else {
+            NC(nc_put_vara_double(o->ncid, o->var[k], at, count, v));
+        }
     }
     NC(nc_sync(o->ncid));
 }
 
-void bl_output_write_spectra(struct bl_output *o, int point, int seed_index,
-                             const double *spectra)
+/* Read task (point, seed)'s fields of layout L back from an open file into
+ * payload (the merge's inverse of bl_output_write_task). */
+static void read_task(int ncid, const struct bl_output *o, int point, int seed, double *payload,
+                      const char *path)
 {
-    if (o->var_spectra < 0)
-        return;
-    size_t n_eig;
-    int d_eig;
-    NC(nc_inq_dimid(o->ncid, "eig", &d_eig));
-    NC(nc_inq_dimlen(o->ncid, d_eig, &n_eig));
-    size_t at[4] = {(size_t)point, (size_t)seed_index, 0, 0};
-    size_t count[4] = {1, 1, (size_t)o->n_spectra, n_eig};
-    NC(nc_put_vara_double(o->ncid, o->var_spectra, at, count, spectra));
-    NC(nc_sync(o->ncid));
-}
-
-void bl_output_write_task(struct bl_output *o, int point, int seed_index,
-                          const struct bl_task_outcome *outcome, const double *records,
-                          const double *params, long n_params)
-{
-    size_t at[3] = {(size_t)point, (size_t)seed_index, 0};
-    size_t count[3] = {1, 1, (size_t)o->n_records};
-    for (int m = 0; m < BL_METRIC_COUNT; m++)
-        NC(nc_put_vara_double(o->ncid, o->var_metric[m], at, count,
-                              records + (long)m * o->n_records));
-    if (params && o->var_params >= 0) {
-        count[2] = (size_t)n_params;
-        NC(nc_put_vara_double(o->ncid, o->var_params, at, count, params));
+    const struct bl_result_layout *L = o->layout;
+    bl_result_clear(L, payload);
+    for (int k = 0; k < L->n_fields; k++) {
+        if (!bl_field_in_output(L, k))
+            continue;
+        const struct bl_field *f = &L->fields[k];
+        int v;
+        if (nc_inq_varid(ncid, f->name, &v) != NC_NOERR)
+            bl_fatal(BL_EXIT_USAGE, "merge: '%s' has no variable %s, which its config records",
+                     path, f->name);
+        size_t at[4], count[4];
+        field_slab(o, f, point, seed, at, count);
+        double *dst = payload + f->offset;
+        if (f->type == BL_TYPE_BYTE) {
+            signed char b;
+            NC(nc_get_var1_schar(ncid, v, at, &b));
+            dst[0] = b;
+        } else if (f->type == BL_TYPE_INT64) {
+            long long x;
+            NC(nc_get_var1_longlong(ncid, v, at, &x));
+            dst[0] = (double)x;
+        } else {
+            NC(nc_get_vara_double(ncid, v, at, count, dst));
+        }
     }
-    signed char flag = (signed char)outcome->status;
-    NC(nc_put_var1_schar(o->ncid, o->var_status, at, &flag));
-    NC(nc_put_var1_double(o->ncid, o->var_wall, at, &outcome->wall_seconds));
-    NC(nc_put_var1_double(o->ncid, o->var_svm_margin, at, &outcome->svm_margin));
-    NC(nc_put_var1_double(o->ncid, o->var_margin_best, at, &outcome->margin_best));
-    long long steps = outcome->steps_done;
-    NC(nc_put_var1_longlong(o->ncid, o->var_steps, at, &steps));
-    NC(nc_sync(o->ncid));
 }
 
 void bl_output_finish(struct bl_output *o)
 {
+    const struct bl_result_layout *L = o->layout;
     int S = o->n_seeds;
     long R = o->n_records;
     double *traj = bl_malloc(sizeof(double) * (size_t)S * R);     /* (seed, record) */
@@ -373,11 +365,13 @@ void bl_output_finish(struct bl_output *o)
     double *work = bl_malloc(sizeof(double) * (2 * S + BL_BOOTSTRAP_RESAMPLES));
     int *n_ok = bl_malloc(sizeof(int) * (size_t)R); /* (record) */
     double one[BL_STAT_COUNT];
-    for (int m = 0; m < BL_METRIC_COUNT; m++) {
+    for (int k = 0; k < L->n_fields; k++) {
+        if (o->var_stats[k] < 0)
+            continue;
         for (int p = 0; p < o->n_points; p++) {
             size_t at[3] = {(size_t)p, 0, 0};
             size_t count[3] = {1, (size_t)S, (size_t)R};
-            NC(nc_get_vara_double(o->ncid, o->var_metric[m], at, count, traj));
+            NC(nc_get_vara_double(o->ncid, o->var[k], at, count, traj));
             for (long r = 0; r < R; r++) {
                 for (int s = 0; s < S; s++)
                     column[s] = traj[(long)s * R + r];
@@ -387,9 +381,9 @@ void bl_output_finish(struct bl_output *o)
                 n_ok[r] = finite;
             }
             size_t stat_count[3] = {1, BL_STAT_COUNT, (size_t)R};
-            NC(nc_put_vara_double(o->ncid, o->var_stats[m], at, stat_count, stats));
+            NC(nc_put_vara_double(o->ncid, o->var_stats[k], at, stat_count, stats));
             /* the parameter norm is finite exactly when a task was measured */
-            if (m == BL_M_PARAM_NORM) {
+            if (L->fields[k].metric == BL_M_PARAM_NORM) {
                 size_t ok_at[2] = {(size_t)p, 0}, ok_count[2] = {1, (size_t)R};
                 NC(nc_put_vara_int(o->ncid, o->var_n_ok, ok_at, ok_count, n_ok));
             }
@@ -553,27 +547,6 @@ static int config_from_text(const char *text, struct bl_config *cfg, char *err, 
     return rc;
 }
 
-/* The shape of a file's snapshots (spectra or densities): how many (the
- * length of dimension `count_dim`, 0 if absent), the length of `size_dim`,
- * and their steps (at most 2) from variable `step_var`. */
-static int snapshot_shape(int ncid, const char *count_dim, const char *size_dim,
-                          const char *step_var, size_t *size, long *steps)
-{
-    int d, v;
-    size_t count;
-    if (nc_inq_dimid(ncid, count_dim, &d) != NC_NOERR)
-        return 0;
-    NC(nc_inq_dimlen(ncid, d, &count));
-    NC(nc_inq_dimid(ncid, size_dim, &d));
-    NC(nc_inq_dimlen(ncid, d, size));
-    long long read[2] = {0, 0};
-    NC(nc_inq_varid(ncid, step_var, &v));
-    NC(nc_get_var_longlong(ncid, v, read));
-    steps[0] = (long)read[0];
-    steps[1] = count > 1 ? (long)read[1] : 0;
-    return (int)count;
-}
-
 int bl_output_merge(const char *out_path, const char *const *inputs, int n_inputs, int force,
                     const char *command_line)
 {
@@ -610,10 +583,6 @@ int bl_output_merge(const char *out_path, const char *const *inputs, int n_input
     int ranks = 0, group_size = 1;
     nc_get_att_int(ncids[0], NC_GLOBAL, "mpi_ranks", &ranks);
     nc_get_att_int(ncids[0], NC_GLOBAL, "group_size", &group_size);
-    int params_var = -1;
-    long n_params = 0;
-    if (nc_inq_varid(ncids[0], "params", &params_var) == NC_NOERR)
-        n_params = plan.max_params;
     /* which input ran each task, decided before anything is written */
     int *owner = bl_malloc(sizeof(int) * (size_t)plan.n_tasks); /* (task), -1: none */
     int missing = 0;
@@ -639,77 +608,20 @@ int bl_output_merge(const char *out_path, const char *const *inputs, int n_input
             missing += owner[task] < 0;
         }
 
+    struct bl_result_layout layout;
+    bl_result_layout_make(&layout, &plan);
     struct bl_run_info info = {command_line, ranks, group_size};
     struct bl_output out;
-    if (bl_output_create(&out, out_path, &base, &info, plan.steps, plan.n_records, n_params,
-                         plan.layout, err, sizeof err))
+    if (bl_output_create(&out, out_path, &base, &info, &layout, plan.steps, err, sizeof err))
         bl_fatal(BL_EXIT_RUNTIME, "merge: %s", err);
-    long R = plan.n_records;
-    /* full Hessian spectra and SLQ densities, when the run took them */
-    long snapshot_steps[2];
-    size_t n_eig = 0, n_nodes = 0;
-    int n_spectra =
-        snapshot_shape(ncids[0], "spectrum", "eig", "spectrum_step", &n_eig, snapshot_steps);
-    bl_output_add_spectra(&out, n_spectra, snapshot_steps, (long)n_eig);
-    double *spectra = bl_malloc(sizeof(double) * ((size_t)n_spectra * n_eig + 1));
-    int n_densities =
-        snapshot_shape(ncids[0], "density", "node", "density_step", &n_nodes, snapshot_steps);
-    bl_output_add_densities(&out, n_densities, snapshot_steps, 2 * (long)n_nodes);
-    double *densities = bl_malloc(sizeof(double) * (2 * (size_t)n_densities * n_nodes + 1));
-    double *records = bl_malloc(sizeof(double) * BL_METRIC_COUNT * (size_t)R);
-    double *params = bl_malloc(sizeof(double) * (size_t)(n_params + 1));
+    double *payload = bl_malloc(sizeof(double) * (size_t)layout.length);
     for (int p = 0; p < plan.n_points; p++)
         for (int s = 0; s < plan.n_seeds; s++) {
             int task = p * plan.n_seeds + s;
             if (owner[task] < 0)
                 continue;
-            size_t at[3] = {(size_t)p, (size_t)s, 0};
-            int in = ncids[owner[task]], v;
-            size_t count[3] = {1, 1, (size_t)R};
-            for (int m = 0; m < BL_METRIC_COUNT; m++) {
-                NC(nc_inq_varid(in, bl_metric_table[m].name, &v));
-                NC(nc_get_vara_double(in, v, at, count, records + (long)m * R));
-            }
-            signed char status;
-            long long steps;
-            struct bl_task_outcome outcome;
-            NC(nc_inq_varid(in, "status", &v));
-            NC(nc_get_var1_schar(in, v, at, &status));
-            NC(nc_inq_varid(in, "wall_seconds", &v));
-            NC(nc_get_var1_double(in, v, at, &outcome.wall_seconds));
-            NC(nc_inq_varid(in, "steps_done", &v));
-            NC(nc_get_var1_longlong(in, v, at, &steps));
-            NC(nc_inq_varid(in, "svm_margin", &v));
-            NC(nc_get_var1_double(in, v, at, &outcome.svm_margin));
-            NC(nc_inq_varid(in, "margin_best", &v));
-            NC(nc_get_var1_double(in, v, at, &outcome.margin_best));
-            outcome.status = status;
-            outcome.steps_done = (long)steps;
-            if (n_params > 0) {
-                count[2] = (size_t)n_params;
-                NC(nc_inq_varid(in, "params", &v));
-                NC(nc_get_vara_double(in, v, at, count, params));
-            }
-            bl_output_write_task(&out, p, s, &outcome, records, n_params > 0 ? params : NULL,
-                                 n_params);
-            if (n_spectra) {
-                size_t s_at[4] = {(size_t)p, (size_t)s, 0, 0};
-                size_t s_count[4] = {1, 1, (size_t)n_spectra, n_eig};
-                NC(nc_inq_varid(in, "hessian_eigenvalues", &v));
-                NC(nc_get_vara_double(in, v, s_at, s_count, spectra));
-                bl_output_write_spectra(&out, p, s, spectra);
-            }
-            for (int k = 0; k < n_densities; k++) {
-                size_t d_at[4] = {(size_t)p, (size_t)s, (size_t)k, 0};
-                size_t d_count[4] = {1, 1, 1, n_nodes};
-                double *dk = densities + 2 * (size_t)k * n_nodes;
-                NC(nc_inq_varid(in, "density_nodes", &v));
-                NC(nc_get_vara_double(in, v, d_at, d_count, dk));
-                NC(nc_inq_varid(in, "density_weights", &v));
-                NC(nc_get_vara_double(in, v, d_at, d_count, dk + n_nodes));
-            }
-            if (n_densities)
-                bl_output_write_densities(&out, p, s, densities);
+            read_task(ncids[owner[task]], &out, p, s, payload, inputs[owner[task]]);
+            bl_output_write_task(&out, p, s, payload);
         }
     for (int i = 0; i < n_inputs; i++)
         nc_close(ncids[i]);
@@ -718,10 +630,7 @@ int bl_output_merge(const char *out_path, const char *const *inputs, int n_input
         bl_info("biaslab: merge: %d of %d tasks are in none of the slices (status not_run)",
                 missing, plan.n_tasks);
     bl_info("biaslab: merged %d files into %s", n_inputs, out_path);
-    free(spectra);
-    free(densities);
-    free(records);
-    free(params);
+    free(payload);
     free(owner);
     free(ncids);
     free(config);

@@ -7,6 +7,7 @@
 #include "bl_data.h"
 #include "bl_log.h"
 #include "bl_model.h"
+#include "bl_optim.h"
 #include "bl_plan.h"
 #include "bl_train.h"
 
@@ -15,20 +16,70 @@ uint64_t bl_task_seed(const struct bl_plan *p, int task)
     return (uint64_t)p->points[0].experiment.first_seed + (uint64_t)bl_task_seed_index(p, task);
 }
 
-static long model_params(const struct bl_config *cfg, char *layout, size_t len)
+/* Parameters of a point's model (and its layout text when asked); -1 with
+ * err set when the model cannot be built. */
+static long model_params(const struct bl_config *cfg, char *layout, size_t len, char *err,
+                         size_t err_len)
 {
     struct bl_model m;
-    bl_model_build(&m, &cfg->model, cfg->data.dim, bl_data_outputs(&cfg->data, cfg->loss.kind));
+    if (bl_model_build(&m, &cfg->model, cfg->data.dim,
+                       bl_data_outputs(&cfg->data, cfg->loss.kind), err, err_len))
+        return -1;
     if (layout)
         bl_model_layout(&m, layout, len);
-    return m.n_params;
+    long n = m.n_params;
+    bl_model_free(&m);
+    return n;
+}
+
+/* The memory of a point's task: its model's parameters, workspace and
+ * optimizer state, as the model and optimizer report them. */
+static double model_bytes(const struct bl_config *cfg, double shard, int loss_based)
+{
+    struct bl_model m;
+    char err[BL_ERR_MAX];
+    if (bl_model_build(&m, &cfg->model, cfg->data.dim,
+                       bl_data_outputs(&cfg->data, cfg->loss.kind), err, sizeof err))
+        return 0;
+    double P = (double)m.n_params;
+    const struct bl_optimizer *opt = bl_optimizer_of(cfg->optim.kind);
+    /* theta, grad, chunk grad, the optimizer's state; loss_based keeps a copy
+     * of theta, the gradient and that state */
+    double vectors = 3 * P + bl_optim_state_doubles(opt, (long)P);
+    if (loss_based)
+        vectors += 2 * P + bl_optim_state_doubles(opt, (long)P);
+    double bytes = 8 * vectors + bl_workspace_bytes(&m, (int)shard, bl_model_has_hvp(&m));
+    bl_model_free(&m);
+    return bytes;
 }
 
 /* Relative cost of a point's task: steps x examples per step x parameters. */
 static double task_cost(const struct bl_config *cfg)
 {
     double batch = cfg->optim.batch_size ? cfg->optim.batch_size : cfg->data.n_train;
-    return (double)cfg->optim.steps * batch * (double)model_params(cfg, NULL, 0);
+    char err[BL_ERR_MAX];
+    return (double)cfg->optim.steps * batch * (double)model_params(cfg, NULL, 0, err, sizeof err);
+}
+
+/* measure.reference = svm compares a linear predictor with the binary
+ * hard-margin SVM: the model must have a margin reference, on binary data. */
+static int reference_refused(const struct bl_config *cfg, char *err, size_t err_len)
+{
+    struct bl_model m;
+    if (bl_model_build(&m, &cfg->model, cfg->data.dim,
+                       bl_data_outputs(&cfg->data, cfg->loss.kind), err, err_len))
+        return 1;
+    double slope;
+    int ok = bl_model_margin_reference(&m, &slope) != BL_MARGIN_NONE &&
+             cfg->loss.kind != BL_LOSS_CROSS_ENTROPY && cfg->data.classes == 2 &&
+             cfg->data.targets == 0;
+    bl_model_free(&m);
+    if (!ok)
+        snprintf(err, err_len,
+                 "measure.reference = svm compares a linear predictor with the binary "
+                 "hard-margin SVM: it needs data.classes = 2 with a logistic, exponential "
+                 "or squared loss, and model.kind = linear or model.depth = 2");
+    return !ok;
 }
 
 static const struct bl_plan *sort_plan;
@@ -56,17 +107,6 @@ int bl_plan_make(const struct bl_config *base, struct bl_plan *plan, char *err,
             return 1;
         }
     }
-    if (base->measure.reference == BL_REF_SVM) {
-        int binary = base->loss.kind != BL_LOSS_CROSS_ENTROPY && base->data.classes == 2;
-        int shallow = base->model.kind == BL_MODEL_LINEAR || base->model.depth == 2;
-        if (!binary || !shallow) {
-            snprintf(err, err_len,
-                     "measure.reference = svm compares a linear predictor with the binary "
-                     "hard-margin SVM: it needs data.classes = 2 with a logistic, exponential "
-                     "or squared loss, and model.kind = linear or model.depth = 2");
-            return 1;
-        }
-    }
     const struct bl_model_cfg *mc = &base->model;
     if ((mc->normalize || !mc->train_last) && mc->bias) {
         snprintf(err, err_len,
@@ -88,13 +128,16 @@ int bl_plan_make(const struct bl_config *base, struct bl_plan *plan, char *err,
         if (bl_config_for_point(base, p, point, err, err_len))
             return 1;
         /* file data decide their own shape; the cross-key checks then apply */
-        if (bl_data_shape(&point->data, &point->data.dim, &point->data.classes, err, err_len) ||
-            bl_config_validate(point, err, err_len))
+        if (bl_data_shape(&point->data, err, err_len) || bl_config_validate(point, err, err_len))
             return 1;
-        long params = model_params(&plan->points[p], NULL, 0);
+        long params = model_params(point, NULL, 0, err, err_len);
+        if (params < 0)
+            return 1;
+        if (point->measure.reference == BL_REF_SVM && reference_refused(point, err, err_len))
+            return 1;
         if (params > plan->max_params) {
             plan->max_params = params;
-            model_params(&plan->points[p], plan->layout, sizeof plan->layout);
+            model_params(point, plan->layout, sizeof plan->layout, err, err_len);
         }
         plan->total_steps += (double)plan->points[p].optim.steps * plan->n_seeds;
     }
@@ -128,19 +171,18 @@ void bl_plan_free(struct bl_plan *plan)
 double bl_plan_task_bytes(const struct bl_config *cfg, int group_size)
 {
     const struct bl_data_cfg *d = &cfg->data;
-    double params = (double)model_params(cfg, NULL, 0);
     /* every rank holds the whole data set (it is generated, not scattered) */
     double data = ((double)d->n_train + d->n_test) * (d->dim * 8.0 + 4.0);
-    /* theta, grad, chunk grad, momentum and the loss-based snapshots */
-    double vectors = params * 8.0 * 7;
     double shard = (double)(d->n_train > d->n_test ? d->n_train : d->n_test) / group_size;
     if (shard > 4096)
         shard = 4096;
-    double widths = d->dim + (double)cfg->model.width * (cfg->model.depth + 2);
-    double activations = shard * widths * 8.0 * 2;
+    if (shard < 1)
+        shard = 1;
+    double batch = shard * (d->dim * 8.0 + 4.0 + 16.0); /* gathered rows, losses, margins */
+    double model = model_bytes(cfg, shard, cfg->optim.schedule == BL_SCHED_LOSS_BASED);
     double records = (double)BL_METRIC_COUNT *
                      bl_record_count(&cfg->optim, &cfg->measure) * 8.0;
-    return data + vectors + activations + records;
+    return data + batch + model + records;
 }
 
 static double largest_task_bytes(const struct bl_plan *plan, int group_size)

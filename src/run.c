@@ -27,12 +27,8 @@
 #include "bl_run.h"
 #include "bl_train.h"
 
-/* A task's payload on its way to rank 0 and in its done file: (status, wall,
- * steps, steps taken by this attempt, svm margin, best margin, records (BL_METRIC_COUNT, n_records),
- * params (max_params) when saved, spectra (n_spectra, max_params), densities
- * (n_densities, density_length)). */
-enum { PAYLOAD_STATUS, PAYLOAD_WALL, PAYLOAD_STEPS, PAYLOAD_STEPS_RUN, PAYLOAD_SVM_MARGIN, PAYLOAD_MARGIN_BEST,
-       PAYLOAD_HEADER };
+/* A task's result travels to rank 0 and into its done file as one payload
+ * laid out by bl_result.h; nothing here looks inside but the outcomes. */
 
 #define POLL_SECONDS 0.002
 
@@ -56,12 +52,10 @@ static void install_signal_handlers(void)
 
 struct runner {
     const struct bl_plan *plan;
+    struct bl_result_layout layout;
     struct bl_output out;
-    int rank, save_params;
+    int rank;
     int node_ranks; /* ranks of this job on rank 0's node */
-    int n_spectra;  /* full Hessian spectra per task */
-    int n_densities;     /* SLQ densities per task */
-    long density_length; /* doubles of one density */
     long payload_len;
     char ckpt_dir[BL_PATH_MAX + 16];
     double started, last_line, last_poll, last_checkpoint, checkpoint_seconds, progress_seconds;
@@ -92,27 +86,15 @@ static void store_result(struct runner *r, int task, const double *payload, long
         task_file(r, "state", task, path, sizeof path);
         unlink(path);
     }
-    const double *records = payload + PAYLOAD_HEADER;
-    const double *params = r->save_params ? records + BL_METRIC_COUNT * plan->n_records : NULL;
-    const double *spectra = records + BL_METRIC_COUNT * plan->n_records +
-                            (r->save_params ? plan->max_params : 0);
-    struct bl_task_outcome outcome = {(int)payload[PAYLOAD_STATUS], payload[PAYLOAD_WALL],
-                                      (long)payload[PAYLOAD_STEPS], payload[PAYLOAD_SVM_MARGIN],
-                                      payload[PAYLOAD_MARGIN_BEST]};
     bl_output_write_task(&r->out, bl_task_point(plan, task), bl_task_seed_index(plan, task),
-                         &outcome, records, params, plan->max_params);
-    if (r->n_spectra)
-        bl_output_write_spectra(&r->out, bl_task_point(plan, task),
-                                bl_task_seed_index(plan, task), spectra);
-    if (r->n_densities)
-        bl_output_write_densities(&r->out, bl_task_point(plan, task),
-                                  bl_task_seed_index(plan, task),
-                                  spectra + r->n_spectra * plan->max_params);
+                         payload);
+    const struct bl_result_layout *L = &r->layout;
+    double steps = payload[L->fields[BL_FIELD_STEPS_DONE].offset];
     if (write_done_file) {
-        r->steps_done += payload[PAYLOAD_STEPS]; /* steps of this process, for the rate */
-        r->steps_run += payload[PAYLOAD_STEPS_RUN];
+        r->steps_done += steps; /* steps of this process, for the rate */
+        r->steps_run += payload[L->fields[BL_FIELD_STEPS_RUN].offset];
     } else
-        r->steps_resumed += payload[PAYLOAD_STEPS];
+        r->steps_resumed += steps;
     r->tasks_done++;
 }
 
@@ -251,31 +233,41 @@ static int prepare_output(struct runner *r, const char *path, const struct bl_co
         return -1;
     }
     free(earlier);
+    char format_path[BL_PATH_MAX + 64];
+    snprintf(format_path, sizeof format_path, "%s/format", r->ckpt_dir);
+    if (resume) { /* the saved states must be in a format this biaslab reads */
+        char *format = bl_text_read(format_path);
+        int ok = format && atoi(format) == BL_CHECKPOINT_FORMAT;
+        if (!ok)
+            snprintf(err, err_len,
+                     "'%s' holds an interrupted run saved in checkpoint format %d by another "
+                     "biaslab; this one reads format %d. Finish it with the biaslab that started "
+                     "it, or pass --force to discard its saved state",
+                     r->ckpt_dir, format ? atoi(format) : 1, BL_CHECKPOINT_FORMAT);
+        free(format);
+        if (!ok) {
+            free(ini);
+            return -1;
+        }
+    }
     if (!resume) {
         if (mkdir(r->ckpt_dir, 0777) != 0 && errno != EEXIST) {
             snprintf(err, err_len, "cannot create '%s': %s", r->ckpt_dir, strerror(errno));
             free(ini);
             return -1;
         }
-        if (bl_text_write(config_path, ini, err, err_len)) {
+        char format[16];
+        snprintf(format, sizeof format, "%d\n", BL_CHECKPOINT_FORMAT);
+        if (bl_text_write(format_path, format, err, err_len) ||
+            bl_text_write(config_path, ini, err, err_len)) {
             free(ini);
             return -1;
         }
     }
     free(ini);
     struct bl_run_info info = {args->command_line, par->world_size, par->group_size};
-    if (bl_output_create(&r->out, path, base, &info, plan->steps, plan->n_records,
-                         r->save_params ? plan->max_params : 0, plan->layout, err, err_len))
+    if (bl_output_create(&r->out, path, base, &info, &r->layout, plan->steps, err, err_len))
         return -1;
-    long spectrum_steps[2], density_steps[2];
-    for (int k = 0; k < r->n_spectra; k++)
-        spectrum_steps[k] =
-            plan->steps[bl_snapshot_record(base->measure.hessian_spectrum, plan->n_records, k)];
-    bl_output_add_spectra(&r->out, r->n_spectra, spectrum_steps, plan->max_params);
-    for (int k = 0; k < r->n_densities; k++)
-        density_steps[k] =
-            plan->steps[bl_snapshot_record(base->measure.density, plan->n_records, k)];
-    bl_output_add_densities(&r->out, r->n_densities, density_steps, r->density_length);
     int n_left = 0;
     for (int k = 0; k < plan->n_tasks; k++) {
         int task = plan->order[k];
@@ -333,13 +325,8 @@ int bl_run(const struct bl_run_args *args)
     memset(&r, 0, sizeof r);
     r.plan = &plan;
     r.rank = rank;
-    r.save_params = base.measure.save_params == BL_SAVE_FINAL;
-    r.n_spectra = bl_snapshot_count(base.measure.hessian_spectrum);
-    r.n_densities = bl_snapshot_count(base.measure.density);
-    r.density_length = bl_density_length(&base.measure);
-    r.payload_len = PAYLOAD_HEADER + BL_METRIC_COUNT * plan.n_records +
-                    (r.save_params ? plan.max_params : 0) + r.n_spectra * plan.max_params +
-                    r.n_densities * r.density_length;
+    bl_result_layout_make(&r.layout, &plan);
+    r.payload_len = r.layout.length;
     r.checkpoint_seconds = base.experiment.checkpoint_seconds;
     r.progress_seconds = base.experiment.progress_seconds;
     snprintf(r.ckpt_dir, sizeof r.ckpt_dir, "%s.ckpt", path);
@@ -374,7 +361,7 @@ int bl_run(const struct bl_run_args *args)
                     r.ckpt_dir, r.tasks_resumed, r.tasks_resumed == 1 ? "" : "s", n_left);
     }
     bl_sched_start(order, n_left, r.payload_len, on_result, on_progress, &r);
-    struct bl_train_io io = {step_hook, &r, NULL};
+    struct bl_train_io io = {step_hook, &r, NULL, &r.layout, payload};
     char state_path[BL_PATH_MAX + 64];
     for (;;) {
         int task = bl_sched_next(&par);
@@ -393,31 +380,8 @@ int bl_run(const struct bl_run_args *args)
         if (res.resumed_step > 0 && bl_group_rank(par.group) == 0)
             bl_info("biaslab: task %d continued from its saved state at step %ld", task,
                     res.resumed_step);
-        if (res.status != BL_STATUS_INTERRUPTED) {
-            payload[PAYLOAD_STATUS] = res.status;
-            payload[PAYLOAD_WALL] = res.wall_seconds;
-            payload[PAYLOAD_STEPS] = (double)res.steps_done;
-            payload[PAYLOAD_STEPS_RUN] = (double)res.steps_run;
-            payload[PAYLOAD_SVM_MARGIN] = res.svm_margin;
-            payload[PAYLOAD_MARGIN_BEST] = res.margin_best;
-            memcpy(payload + PAYLOAD_HEADER, res.records,
-                   sizeof(double) * BL_METRIC_COUNT * plan.n_records);
-            double *tail = payload + PAYLOAD_HEADER + BL_METRIC_COUNT * plan.n_records;
-            if (r.save_params) {
-                for (long i = 0; i < plan.max_params; i++)
-                    tail[i] = i < res.n_params ? res.params[i] : NAN;
-                tail += plan.max_params;
-            }
-            /* each spectrum padded to the largest model's length */
-            for (int k = 0; k < r.n_spectra; k++)
-                for (long i = 0; i < plan.max_params; i++)
-                    tail[k * plan.max_params + i] =
-                        i < res.n_params ? res.spectra[k * res.n_params + i] : NAN;
-            tail += r.n_spectra * plan.max_params;
-            memcpy(tail, res.densities,
-                   sizeof(double) * (size_t)(r.n_densities * r.density_length));
+        if (res.status != BL_STATUS_INTERRUPTED)
             bl_sched_submit(&par, task, payload, r.payload_len);
-        }
         bl_task_result_free(&res);
         if (rank == 0)
             bl_sched_poll();

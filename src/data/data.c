@@ -190,19 +190,17 @@ static int load_file_data(const struct bl_data_cfg *cfg, struct bl_data *out, ch
     return 0;
 }
 
-int bl_data_shape(const struct bl_data_cfg *cfg, int *dim, int *classes, char *err,
-                  size_t err_len)
+int bl_data_shape(struct bl_data_cfg *cfg, char *err, size_t err_len)
 {
-    *dim = cfg->dim;
-    *classes = cfg->classes;
     if (cfg->kind != BL_DATA_FASHION_MNIST && cfg->kind != BL_DATA_NETCDF)
         return 0;
     struct bl_data d;
     memset(&d, 0, sizeof d);
     int rc = load_file_data(cfg, &d, err, err_len);
     if (rc == 0) {
-        *dim = d.train.dim;
-        *classes = d.train.classes;
+        cfg->dim = d.train.dim;
+        cfg->classes = d.train.classes;
+        cfg->targets = d.train.targets;
     }
     bl_data_free(&d);
     return rc;
@@ -277,12 +275,18 @@ int bl_data_make(const struct bl_data_cfg *cfg, uint64_t seed, struct bl_data *o
     return 0;
 }
 
+static void dataset_free(struct bl_dataset *s)
+{
+    free(s->x);
+    free(s->index);
+    free(s->label);
+    free(s->target);
+}
+
 void bl_data_free(struct bl_data *d)
 {
-    free(d->train.x);
-    free(d->train.label);
-    free(d->test.x);
-    free(d->test.label);
+    dataset_free(&d->train);
+    dataset_free(&d->test);
     free(d->truth);
     memset(d, 0, sizeof *d);
 }
@@ -324,12 +328,64 @@ void bl_batcher_free(struct bl_batcher *b)
     b->perm = NULL;
 }
 
-void bl_data_gather(const struct bl_dataset *src, const int *idx, int count, double *x,
-                    int *label)
+struct bl_batch bl_dataset_rows(const struct bl_dataset *set, long lo, int n)
 {
+    struct bl_batch b = {n, set->dim, set->arity, set->targets, NULL, NULL, NULL, NULL};
+    if (set->x)
+        b.x = set->x + lo * set->dim;
+    if (set->index)
+        b.index = set->index + lo * set->arity;
+    if (set->label)
+        b.label = set->label + lo;
+    if (set->target)
+        b.target = set->target + lo * set->targets;
+    return b;
+}
+
+void bl_batch_buffer_alloc(struct bl_batch_buffer *buf, const struct bl_dataset *like, int max_n)
+{
+    memset(buf, 0, sizeof *buf);
+    buf->max_n = max_n;
+    size_t n = (size_t)max_n;
+    if (like->x)
+        buf->x = bl_malloc(sizeof(double) * n * (size_t)like->dim + 1);
+    if (like->index)
+        buf->index = bl_malloc(sizeof(int) * n * (size_t)like->arity + 1);
+    if (like->label)
+        buf->label = bl_malloc(sizeof(int) * n + 1);
+    if (like->target)
+        buf->target = bl_malloc(sizeof(double) * n * (size_t)like->targets + 1);
+}
+
+void bl_batch_buffer_free(struct bl_batch_buffer *buf)
+{
+    free(buf->x);
+    free(buf->index);
+    free(buf->label);
+    free(buf->target);
+    memset(buf, 0, sizeof *buf);
+}
+
+struct bl_batch bl_data_gather(const struct bl_dataset *src, const int *idx, int count,
+                               struct bl_batch_buffer *buf)
+{
+    struct bl_batch b = {count, src->dim, src->arity, src->targets, NULL, NULL, NULL, NULL};
     for (int i = 0; i < count; i++) {
-        memcpy(x + (long)i * src->dim, src->x + (long)idx[i] * src->dim,
-               sizeof(double) * src->dim);
-        label[i] = src->label[idx[i]];
+        long r = idx[i];
+        if (src->x)
+            memcpy(buf->x + (long)i * src->dim, src->x + r * src->dim, sizeof(double) * src->dim);
+        if (src->index)
+            memcpy(buf->index + (long)i * src->arity, src->index + r * src->arity,
+                   sizeof(int) * src->arity);
+        if (src->label)
+            buf->label[i] = src->label[r];
+        if (src->target)
+            memcpy(buf->target + (long)i * src->targets, src->target + r * src->targets,
+                   sizeof(double) * src->targets);
     }
+    b.x = src->x ? buf->x : NULL;
+    b.index = src->index ? buf->index : NULL;
+    b.label = src->label ? buf->label : NULL;
+    b.target = src->target ? buf->target : NULL;
+    return b;
 }

@@ -1,54 +1,88 @@
 /* Metric names and the margin formulas (SCIENCE.md section 1). */
 #include <math.h>
 
+#include <assert.h>
+
 #include "bl_loss.h"
 #include "bl_metrics.h"
+#include "bl_model.h"
+
+/* short names for the table's needs */
+enum { D = BL_NEEDS_DATA, T = BL_NEEDS_TEST, L = BL_NEEDS_LABELS, INV = BL_NEEDS_INVERSE,
+       SH = BL_NEEDS_SHARPNESS, F = BL_NEEDS_FEATURES, B = BL_NEEDS_BINARY,
+       REF = BL_NEEDS_REFERENCE, DEC = BL_NEEDS_DECAY, TR = BL_NEEDS_TRACE, KKT = BL_NEEDS_KKT };
 
 const struct bl_metric_info bl_metric_table[BL_METRIC_COUNT] = {
-    [BL_M_TRAIN_LOSS] = {"train_loss", "training loss (data term, configured reduction)", "1"},
-    [BL_M_TRAIN_LOG_LOSS] = {"train_log_loss", "natural log of the training loss", "1"},
-    [BL_M_TRAIN_ACC] = {"train_acc", "training accuracy", "1"},
-    [BL_M_TEST_LOSS] = {"test_loss", "test loss (configured reduction)", "1"},
-    [BL_M_TEST_LOG_LOSS] = {"test_log_loss", "natural log of the test loss", "1"},
-    [BL_M_TEST_ACC] = {"test_acc", "test accuracy", "1"},
+    [BL_M_TRAIN_LOSS] = {"train_loss", "training loss (data term, configured reduction)", "1", 0},
+    [BL_M_TRAIN_LOG_LOSS] = {"train_log_loss", "natural log of the training loss", "1", 0},
+    [BL_M_TRAIN_ACC] = {"train_acc", "training accuracy", "1", D | L},
+    [BL_M_TEST_LOSS] = {"test_loss", "test loss (configured reduction)", "1", D | T},
+    [BL_M_TEST_LOG_LOSS] = {"test_log_loss", "natural log of the test loss", "1", D | T},
+    [BL_M_TEST_ACC] = {"test_acc", "test accuracy", "1", D | T | L},
     [BL_M_NORMALIZED_MARGIN] = {"normalized_margin",
-                                "normalized margin q_min / ||theta||^L", "1"},
+                                "normalized margin q_min / ||theta||^L", "1", D | L},
     [BL_M_SMOOTHED_MARGIN] = {"smoothed_margin",
-                              "smoothed normalized margin l^-1(L_sum) / ||theta||^L", "1"},
-    [BL_M_PARAM_NORM] = {"param_norm", "parameter norm ||theta||", "1"},
+                              "smoothed normalized margin l^-1(L_sum) / ||theta||^L", "1", D | L | INV},
+    [BL_M_PARAM_NORM] = {"param_norm", "parameter norm ||theta||", "1", 0},
     [BL_M_GRAD_NORM] = {"grad_norm", "norm of the full-batch gradient of the training loss",
-                        "1"},
-    [BL_M_LEARNING_RATE] = {"learning_rate", "learning rate of the next step", "1"},
-    [BL_M_SHARPNESS] = {"sharpness", "top eigenvalue of the training-loss Hessian", "1"},
+                        "1", 0},
+    [BL_M_LEARNING_RATE] = {"learning_rate", "learning rate of the next step", "1", 0},
+    [BL_M_SHARPNESS] = {"sharpness", "top eigenvalue of the training-loss Hessian", "1", SH},
     [BL_M_SHARPNESS_RESIDUAL] = {"sharpness_residual",
-                                 "residual ||H v - lambda v|| of the sharpness eigenpair", "1"},
+                                 "residual ||H v - lambda v|| of the sharpness eigenpair", "1", SH},
     [BL_M_SHARPNESS_ITERS] = {"sharpness_iters",
-                              "iterations (Hessian-vector products) of the measurement", "1"},
+                              "iterations (Hessian-vector products) of the measurement", "1", SH},
     [BL_M_ETA_SHARPNESS] = {"eta_sharpness", "learning rate times sharpness (2 = edge of stability)",
-                            "1"},
-    [BL_M_GRAD_COSINE] = {"grad_cosine", "cos(theta, -grad L), a KKT proxy", "1"},
+                            "1", SH},
+    [BL_M_GRAD_COSINE] = {"grad_cosine", "cos(theta, -grad L), a KKT proxy", "1", 0},
     [BL_M_STABLE_RANK] = {"stable_rank", "stable rank ||W1||_F^2 / ||W1||_2^2 of the first layer",
-                          "1"},
-    [BL_M_MU_ALIGNMENT] = {"mu_alignment", "mean |cos(w_k, mu)| of first-layer neurons", "1"},
+                          "1", D | F},
+    [BL_M_MU_ALIGNMENT] = {"mu_alignment", "mean |cos(w_k, mu)| of first-layer neurons", "1", D | F | B},
     [BL_M_SVM_ALIGNMENT] = {"svm_alignment", "mean |cos(w_k, w_SVM)| of first-layer neurons",
-                            "1"},
-    [BL_M_SVM_COSINE] = {"svm_cosine", "cos(linear predictor, w_SVM)", "1"},
+                            "1", D | F | B | REF},
+    [BL_M_SVM_COSINE] = {"svm_cosine", "cos(linear predictor, w_SVM)", "1", D | F | B | REF},
     [BL_M_MARGIN_RATIO] = {"margin_ratio", "normalized margin / best normalized margin (margin_best)",
-                           "1"},
-    [BL_M_TRAINED_NORM] = {"trained_norm", "norm ||w|| of the trained parameters", "1"},
-    [BL_M_EFFECTIVE_LR] = {"effective_lr", "effective learning rate lr / ||w||^2", "1"},
+                           "1", D | F | B | REF},
+    [BL_M_TRAINED_NORM] = {"trained_norm", "norm ||w|| of the trained parameters", "1", 0},
+    [BL_M_EFFECTIVE_LR] = {"effective_lr", "effective learning rate lr / ||w||^2", "1", 0},
     [BL_M_SPHERICAL_SHARPNESS] = {"spherical_sharpness",
-                                  "sharpness on the unit sphere ||w||^2 lambda_1", "1"},
-    [BL_M_HESSIAN_TRACE] = {"hessian_trace", "Hutchinson estimate of the Hessian trace", "1"},
-    [BL_M_HESSIAN_TRACE_SE] = {"hessian_trace_se", "standard error of hessian_trace", "1"},
+                                  "sharpness on the unit sphere ||w||^2 lambda_1", "1", SH},
+    [BL_M_HESSIAN_TRACE] = {"hessian_trace", "Hutchinson estimate of the Hessian trace", "1", TR},
+    [BL_M_HESSIAN_TRACE_SE] = {"hessian_trace_se", "standard error of hessian_trace", "1", TR},
     [BL_M_KKT_EPSILON] = {"kkt_epsilon",
                           "min over lambda >= 0 of ||theta~ - sum lambda_i grad q_i|| / ||theta~||",
-                          "1"},
-    [BL_M_KKT_DELTA] = {"kkt_delta", "sum lambda_i (q_i(theta~) - 1) at that lambda", "1"},
+                          "1", D | B | KKT},
+    [BL_M_KKT_DELTA] = {"kkt_delta", "sum lambda_i (q_i(theta~) - 1) at that lambda", "1", D | B | KKT},
     [BL_M_EQUILIBRIUM_NORM] = {"equilibrium_norm",
                                "predicted ||w|| at equilibrium (lr G / (wd (2 - lr wd)))^(1/4)",
-                               "1"},
+                               "1", DEC},
 };
+
+static_assert(sizeof bl_metric_table / sizeof bl_metric_table[0] == BL_METRIC_COUNT,
+              "one table entry per metric");
+
+int bl_metric_applies(enum bl_metric m, const struct bl_config *cfg, const struct bl_model *model)
+{
+    unsigned needs = bl_metric_table[m].needs;
+    double slope;
+    int data = model->ops->objective == NULL;
+    int labels = data && cfg->data.targets == 0;
+    int binary = labels && model->outputs == 1;
+    enum bl_margin_kind ref = bl_model_margin_reference(model, &slope);
+    unsigned have = 0;
+    have |= data ? D : 0;
+    have |= data && cfg->data.n_test > 0 ? T : 0;
+    have |= labels ? L : 0;
+    have |= cfg->loss.kind != BL_LOSS_SQUARED ? INV : 0;
+    have |= cfg->measure.sharpness != BL_SHARP_NONE ? SH : 0;
+    have |= model->ops->feature_layer ? F : 0;
+    have |= binary ? B : 0;
+    have |= cfg->measure.reference == BL_REF_SVM && ref != BL_MARGIN_NONE ? REF : 0;
+    have |= cfg->optim.weight_decay > 0 ? DEC : 0;
+    have |= cfg->measure.trace_probes > 0 ? TR : 0;
+    have |= cfg->measure.kkt && model->degree > 0 ? KKT : 0;
+    return (needs & have) == needs;
+}
 
 double bl_norm2(const double *x, long n)
 {

@@ -1,5 +1,8 @@
-/* Dense layers over a batch: each layer is one GEMM (OpenBLAS), then the
- * bias and the activation in one pass. */
+/* The dense family: model.kind = linear (one layer) or mlp (depth layers).
+ * A stack of dense layers over a batch: each layer is one GEMM (OpenBLAS),
+ * then the bias, an optional layer normalization and the activation in one
+ * pass. Parameters: every layer's weight matrix W_l (dims[l+1], dims[l]) in
+ * order, each row-major, then every layer's bias b_l (dims[l+1]). */
 #include <cblas.h>
 #include <math.h>
 #include <stdio.h>
@@ -9,18 +12,54 @@
 #include "bl_model.h"
 #include "bl_rng.h"
 
-void bl_model_build(struct bl_model *m, const struct bl_model_cfg *cfg, int dim, int outputs)
+#define BL_MAX_LAYERS 64
+
+struct dense {
+    int n_layers;                      /* weight layers L */
+    int dims[BL_MAX_LAYERS + 1];       /* dims[0] inputs ... dims[L] outputs */
+    enum bl_activation activation;     /* between layers, not after the last */
+    double leaky_slope;
+    int bias;
+    double init_scale;
+    long weight_offset[BL_MAX_LAYERS]; /* W_l at theta + offset */
+    long bias_offset[BL_MAX_LAYERS];   /* b_l, or -1 */
+    int normalize;                     /* hidden pre-activations layer-normalized */
+};
+
+/* Activations of one batch. */
+struct dense_ws {
+    double *post[BL_MAX_LAYERS]; /* a_l = phi(z_l) (batch, dims[l+1]); last = outputs.
+                                  * z_l is not kept: for relu and leaky relu
+                                  * (slope >= 0) z > 0 exactly when a > 0, so
+                                  * phi'(z) is read off a */
+    double *delta;               /* (batch, max dim) gradient wrt a pre-activation */
+    double *delta_prev;          /* (batch, max dim) the same for the layer below */
+    /* Hessian-vector products, R{.} = directional derivative along v: */
+    double *rpost[BL_MAX_LAYERS]; /* R{a_l} (batch, dims[l+1]); last = R{outputs} */
+    double *rdelta;               /* (batch, max dim) R{delta} */
+    double *rdelta_prev;          /* (batch, max dim) */
+    /* normalized hidden layers: h = c / r, c = z - mean(z), r = sqrt(mean c^2),
+     * per example */
+    double *norm_h[BL_MAX_LAYERS];  /* (batch, dims[l+1]) */
+    double *norm_r[BL_MAX_LAYERS];  /* (batch) */
+    double *rnorm_h[BL_MAX_LAYERS]; /* (batch, dims[l+1]) R{h} */
+    double *rnorm_r[BL_MAX_LAYERS]; /* (batch) R{r} */
+};
+
+static const struct dense *D(const struct bl_model *m) { return m->impl; }
+static struct dense_ws *W(struct bl_workspace *ws) { return ws->impl; }
+
+static int dense_build(struct bl_model *model, const struct bl_model_cfg *cfg, int dim,
+                       int outputs, char *err, size_t err_len)
 {
-    memset(m, 0, sizeof *m);
-    /* a quadratic "model" is its parameter vector: one (1, width) layer */
+    struct dense *m = bl_calloc(1, sizeof *m);
+    model->impl = m;
     m->n_layers = cfg->kind == BL_MODEL_MLP ? cfg->depth : 1;
-    if (cfg->kind == BL_MODEL_QUADRATIC) {
-        dim = cfg->width;
-        outputs = 1;
+    if (m->n_layers < 1 || m->n_layers > BL_MAX_LAYERS) {
+        snprintf(err, err_len, "model.depth = %d: a dense model has 1 to %d layers",
+                 m->n_layers, BL_MAX_LAYERS);
+        return 1;
     }
-    if (m->n_layers < 1 || m->n_layers > BL_MAX_LAYERS)
-        bl_fatal_at(__FILE__, __LINE__, "model depth %d outside [1, %d]", m->n_layers,
-                    BL_MAX_LAYERS);
     m->dims[0] = dim;
     for (int l = 1; l < m->n_layers; l++)
         m->dims[l] = cfg->width;
@@ -29,38 +68,45 @@ void bl_model_build(struct bl_model *m, const struct bl_model_cfg *cfg, int dim,
     m->leaky_slope = cfg->leaky_slope;
     m->bias = cfg->bias;
     m->init_scale = cfg->init_scale;
-    long offset = 0;
+    char name[16];
     for (int l = 0; l < m->n_layers; l++) {
-        m->weight_offset[l] = offset;
-        offset += (long)m->dims[l + 1] * m->dims[l];
+        snprintf(name, sizeof name, "W%d", l + 1);
+        m->weight_offset[l] = model->n_params;
+        bl_model_add_block(model, name, m->dims[l + 1], m->dims[l]);
     }
     for (int l = 0; l < m->n_layers; l++) {
-        m->bias_offset[l] = m->bias ? offset : -1;
-        if (m->bias)
-            offset += m->dims[l + 1];
+        m->bias_offset[l] = m->bias ? model->n_params : -1;
+        if (m->bias) {
+            snprintf(name, sizeof name, "b%d", l + 1);
+            bl_model_add_block(model, name, m->dims[l + 1], 1);
+        }
     }
-    m->n_params = offset;
     /* relu, leaky relu and identity are 1-homogeneous, so a bias-free stack of
      * L layers is L-homogeneous: f(c theta) = c^L f(theta). */
-    m->degree = m->bias ? 0 : m->n_layers;
+    model->degree = m->bias ? 0 : m->n_layers;
     m->normalize = cfg->kind == BL_MODEL_MLP && cfg->normalize;
     if (m->normalize)
-        m->degree = 1; /* only the last layer's scale matters: 1-homogeneous */
+        model->degree = 1; /* only the last layer's scale matters: 1-homogeneous */
+    /* a model with biases is not homogeneous; its "normalized" margin uses
+     * the depth nominally */
+    model->margin_degree = model->degree ? model->degree : m->n_layers;
+    if (!cfg->train_last) { /* the last weight layer stays at its initialization */
+        int L = m->n_layers;
+        model->frozen_lo = m->weight_offset[L - 1];
+        model->frozen_hi = model->frozen_lo + (long)m->dims[L] * m->dims[L - 1];
+    }
+    return 0;
 }
 
-void bl_model_layout(const struct bl_model *m, char *buf, size_t len)
+static void dense_free(struct bl_model *m)
 {
-    size_t used = 0;
-    buf[0] = '\0';
-    for (int l = 0; l < m->n_layers && used < len; l++)
-        used += snprintf(buf + used, len - used, "%sW%d(%d,%d)", l ? " " : "", l + 1,
-                         m->dims[l + 1], m->dims[l]);
-    for (int l = 0; m->bias && l < m->n_layers && used < len; l++)
-        used += snprintf(buf + used, len - used, " b%d(%d)", l + 1, m->dims[l + 1]);
+    free(m->impl);
+    m->impl = NULL;
 }
 
-void bl_model_init(const struct bl_model *m, uint64_t seed, double *theta)
+static void dense_init(const struct bl_model *model, uint64_t seed, double *theta)
 {
+    const struct dense *m = D(model);
     struct bl_rng rng;
     bl_rng_init(&rng, seed, BL_STREAM_INIT, 0);
     for (int l = 0; l < m->n_layers; l++) {
@@ -74,7 +120,7 @@ void bl_model_init(const struct bl_model *m, uint64_t seed, double *theta)
         memset(theta + m->bias_offset[l], 0, sizeof(double) * m->dims[l + 1]);
 }
 
-static int max_dim(const struct bl_model *m)
+static int max_dim(const struct dense *m)
 {
     int d = 0;
     for (int l = 0; l <= m->n_layers; l++)
@@ -83,61 +129,44 @@ static int max_dim(const struct bl_model *m)
     return d;
 }
 
-void bl_workspace_alloc(struct bl_workspace *ws, const struct bl_model *m, int max_batch)
+/* activations (2 max-dim buffers + every layer's output), their R{} twins
+ * with hvp, and the normalization's h and r (and R{}) per hidden layer */
+static size_t dense_workspace_doubles(const struct bl_model *model, int max_batch, int hvp)
 {
-    memset(ws, 0, sizeof *ws);
-    ws->max_batch = max_batch;
-    long total = 2L * max_batch * max_dim(m);
+    const struct dense *m = D(model);
+    size_t n = (size_t)max_batch, layers = 0, norm = 0;
     for (int l = 0; l < m->n_layers; l++)
-        total += (long)max_batch * m->dims[l + 1];
-    ws->block = bl_malloc(sizeof(double) * (size_t)(total > 0 ? total : 1));
-    double *p = ws->block;
-    for (int l = 0; l < m->n_layers; l++) {
-        ws->post[l] = p;
-        p += (long)max_batch * m->dims[l + 1];
-    }
-    ws->delta = p;
-    p += (long)max_batch * max_dim(m);
-    ws->delta_prev = p;
-    if (m->normalize) {
-        long norm_total = 0;
-        for (int l = 0; l < m->n_layers - 1; l++)
-            norm_total += 2L * max_batch * (m->dims[l + 1] + 1);
-        ws->norm_block = bl_malloc(sizeof(double) * (size_t)norm_total);
-        double *q = ws->norm_block;
-        for (int l = 0; l < m->n_layers - 1; l++) {
-            ws->norm_h[l] = q, q += (long)max_batch * m->dims[l + 1];
-            ws->rnorm_h[l] = q, q += (long)max_batch * m->dims[l + 1];
-            ws->norm_r[l] = q, q += max_batch;
-            ws->rnorm_r[l] = q, q += max_batch;
-        }
-    }
+        layers += n * (size_t)m->dims[l + 1];
+    for (int l = 0; m->normalize && l < m->n_layers - 1; l++)
+        norm += 2 * n * ((size_t)m->dims[l + 1] + 1);
+    size_t one = 2 * n * (size_t)max_dim(m) + layers;
+    return one * (hvp ? 2 : 1) + norm;
 }
 
-void bl_workspace_alloc_hvp(struct bl_workspace *ws, const struct bl_model *m)
+static void dense_workspace_bind(const struct bl_model *model, struct bl_workspace *ws,
+                                 double *block, int hvp)
 {
-    if (ws->rblock)
-        return;
-    long n = ws->max_batch, total = 2 * n * max_dim(m);
+    const struct dense *m = D(model);
+    long n = ws->max_batch;
+    struct dense_ws *w = bl_calloc(1, sizeof *w); /* pointers into block; freed with ws */
+    ws->impl = w;
+    double *p = block;
     for (int l = 0; l < m->n_layers; l++)
-        total += n * m->dims[l + 1];
-    ws->rblock = bl_malloc(sizeof(double) * (size_t)total);
-    double *p = ws->rblock;
-    for (int l = 0; l < m->n_layers; l++) {
-        ws->rpost[l] = p;
-        p += n * m->dims[l + 1];
+        w->post[l] = p, p += n * m->dims[l + 1];
+    w->delta = p, p += n * max_dim(m);
+    w->delta_prev = p, p += n * max_dim(m);
+    if (hvp) {
+        for (int l = 0; l < m->n_layers; l++)
+            w->rpost[l] = p, p += n * m->dims[l + 1];
+        w->rdelta = p, p += n * max_dim(m);
+        w->rdelta_prev = p, p += n * max_dim(m);
     }
-    ws->rdelta = p;
-    p += n * max_dim(m);
-    ws->rdelta_prev = p;
-}
-
-void bl_workspace_free(struct bl_workspace *ws)
-{
-    free(ws->norm_block);
-    free(ws->rblock);
-    free(ws->block);
-    memset(ws, 0, sizeof *ws);
+    for (int l = 0; m->normalize && l < m->n_layers - 1; l++) {
+        w->norm_h[l] = p, p += n * m->dims[l + 1];
+        w->rnorm_h[l] = p, p += n * m->dims[l + 1];
+        w->norm_r[l] = p, p += n;
+        w->rnorm_r[l] = p, p += n;
+    }
 }
 
 /* delta *= phi'(z), read off a = phi(z): a > 0 exactly when z > 0 (slope >=
@@ -212,13 +241,13 @@ static void rms_backward(double *g, const double *h, const double *r, int n, int
     }
 }
 
-const double *bl_model_forward(const struct bl_model *m, const double *theta,
-                               const double *x, int n, struct bl_workspace *ws)
+static const double *dense_forward(const struct bl_model *model, const double *theta,
+                                   const struct bl_batch *batch, struct bl_workspace *wsp)
 {
-    if (n > ws->max_batch)
-        bl_fatal_at(__FILE__, __LINE__, "batch of %d exceeds workspace of %d", n,
-                    ws->max_batch);
-    const double *in = x; /* (n, dims[l]) */
+    const struct dense *m = D(model);
+    struct dense_ws *ws = W(wsp);
+    int n = batch->n;
+    const double *in = batch->x; /* (n, dims[l]) */
     for (int l = 0; l < m->n_layers; l++) {
         int din = m->dims[l], dout = m->dims[l + 1];
         const double *w = theta + m->weight_offset[l]; /* (dout, din) */
@@ -241,10 +270,14 @@ const double *bl_model_forward(const struct bl_model *m, const double *theta,
     return ws->post[m->n_layers - 1];
 }
 
-void bl_model_backward(const struct bl_model *m, const double *theta, const double *x,
-                       int n, const double *dout, struct bl_workspace *ws, double *grad)
+static void dense_backward(const struct bl_model *model, const double *theta,
+                           const struct bl_batch *batch, const double *dout,
+                           struct bl_workspace *wsp, double *grad)
 {
-    int last = m->n_layers - 1;
+    const struct dense *m = D(model);
+    struct dense_ws *ws = W(wsp);
+    const double *x = batch->x;
+    int n = batch->n, last = m->n_layers - 1;
     /* delta (n, dims[l+1]) = d loss / d z_l, starting from the outputs */
     if (dout != ws->delta)
         memcpy(ws->delta, dout, sizeof(double) * (long)n * m->dims[m->n_layers]);
@@ -308,10 +341,14 @@ static void rms_rbackward(double *g, double *rg, const double *h, const double *
     }
 }
 
-const double *bl_model_rforward(const struct bl_model *m, const double *theta,
-                                const double *v, const double *x, int n,
-                                struct bl_workspace *ws)
+static const double *dense_rforward(const struct bl_model *model, const double *theta,
+                                    const double *v, const struct bl_batch *batch,
+                                    struct bl_workspace *wsp)
 {
+    const struct dense *m = D(model);
+    struct dense_ws *ws = W(wsp);
+    const double *x = batch->x;
+    int n = batch->n;
     /* z_l = W_l a_{l-1} + b_l  =>  R{z_l} = V_l a_{l-1} + W_l R{a_{l-1}} + c_l,
      * R{a_l} = phi'(z_l) R{z_l}, with R{a_0} = 0 (the data do not move) */
     const double *in = x, *rin = NULL; /* (n, dims[l]) */
@@ -355,11 +392,14 @@ const double *bl_model_rforward(const struct bl_model *m, const double *theta,
     return ws->rpost[m->n_layers - 1];
 }
 
-void bl_model_rbackward(const struct bl_model *m, const double *theta, const double *v,
-                        const double *x, int n, const double *dout, const double *rdout,
-                        struct bl_workspace *ws, double *hv)
+static void dense_rbackward(const struct bl_model *model, const double *theta, const double *v,
+                            const struct bl_batch *batch, const double *dout,
+                            const double *rdout, struct bl_workspace *wsp, double *hv)
 {
-    int last = m->n_layers - 1, k = m->dims[m->n_layers];
+    const struct dense *m = D(model);
+    struct dense_ws *ws = W(wsp);
+    const double *x = batch->x;
+    int n = batch->n, last = m->n_layers - 1, k = m->dims[m->n_layers];
     if (dout != ws->delta)
         memcpy(ws->delta, dout, sizeof(double) * (long)n * k);
     if (rdout != ws->rdelta)
@@ -414,8 +454,9 @@ void bl_model_rbackward(const struct bl_model *m, const double *theta, const dou
     }
 }
 
-double bl_model_step_flops(const struct bl_model *m, int n)
+static double dense_step_flops(const struct bl_model *model, int n)
 {
+    const struct dense *m = D(model);
     /* forward 2 n in out per layer; backward 2 n in out for dW and, above the
      * first layer, 2 n in out for the delta passed down */
     double flops = 0;
@@ -425,3 +466,63 @@ double bl_model_step_flops(const struct bl_model *m, int n)
     }
     return flops;
 }
+
+/* sum_k a_k w_k for a two-layer net (a = W2 (1, width)), w itself for a
+ * linear model: the direction the SVM comparisons measure */
+static void dense_linear_predictor(const struct bl_model *model, const double *theta, double *w)
+{
+    const struct dense *m = D(model);
+    int rows = m->dims[1], cols = m->dims[0];
+    const double *w1 = theta + m->weight_offset[0]; /* (rows, cols) */
+    if (m->n_layers == 1) {
+        memcpy(w, w1, sizeof(double) * cols);
+        return;
+    }
+    const double *a = theta + m->weight_offset[1]; /* (1, rows) */
+    cblas_dgemv(CblasRowMajor, CblasTrans, rows, cols, 1.0, w1, cols, a, 1, 0.0, w, 1);
+}
+
+static const double *dense_feature_layer(const struct bl_model *model, const double *theta,
+                                         int *rows)
+{
+    const struct dense *m = D(model);
+    *rows = m->dims[1];
+    return theta + m->weight_offset[0];
+}
+
+/* The margin references (SCIENCE.md 1-2): a linear model, or a two-layer
+ * net with one output, whose slope s is 0 (relu), 1 (identity) or the leaky
+ * slope; the exact planar optimum needs it bias-free, unnormalized and with
+ * both layers trained. */
+static enum bl_margin_kind dense_margin_reference(const struct bl_model *model, double *slope)
+{
+    const struct dense *m = D(model);
+    if (m->dims[m->n_layers] != 1 || m->n_layers > 2)
+        return BL_MARGIN_NONE;
+    if (m->n_layers == 1) {
+        *slope = 1.0;
+        return BL_MARGIN_LINEAR;
+    }
+    *slope = m->activation == BL_ACT_RELU       ? 0.0
+             : m->activation == BL_ACT_IDENTITY ? 1.0
+                                                : m->leaky_slope;
+    int exact = !m->bias && !m->normalize && model->frozen_hi == model->frozen_lo;
+    return exact ? BL_MARGIN_TWO_LAYER_PLANAR : BL_MARGIN_TWO_LAYER;
+}
+
+const struct bl_model_ops bl_model_dense = {
+    .name = "dense",
+    .build = dense_build,
+    .free = dense_free,
+    .init = dense_init,
+    .workspace_doubles = dense_workspace_doubles,
+    .workspace_bind = dense_workspace_bind,
+    .forward = dense_forward,
+    .backward = dense_backward,
+    .rforward = dense_rforward,
+    .rbackward = dense_rbackward,
+    .linear_predictor = dense_linear_predictor,
+    .feature_layer = dense_feature_layer,
+    .margin_reference = dense_margin_reference,
+    .step_flops = dense_step_flops,
+};

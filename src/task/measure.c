@@ -1,7 +1,10 @@
-/* Measurements of a task at a record: losses, margins, norms, the
- * reference comparisons of SCIENCE.md 1-2, and the Hessian (sharpness,
- * trace, full spectrum, spectral density; SCIENCE.md 4) through exact
- * Hessian-vector products, reduced over the group like gradients. */
+/* Measurements of a task (bl_measure.h): the references it is compared
+ * with, and at each record the losses, margins, norms, the reference
+ * comparisons of SCIENCE.md 1-2, and the Hessian (sharpness, trace, full
+ * spectrum, spectral density; SCIENCE.md 4) through exact Hessian-vector
+ * products, reduced over the group like gradients. Which metrics the output
+ * keeps is the layout's business (bl_metric_applies); this file computes
+ * what the model and config allow and writes the fields the layout has. */
 #include <cblas.h>
 #include <math.h>
 #include <stdio.h>
@@ -9,75 +12,14 @@
 
 #include "bl_log.h"
 #include "bl_loss.h"
+#include "bl_measure.h"
 #include "bl_metrics.h"
+#include "bl_planar_margin.h"
+#include "bl_reference.h"
 #include "bl_rng.h"
 #include "bl_scalapack.h"
 #include "bl_spectrum.h"
-#include "bl_task.h"
-
-/* out (P) = Hessian of the training objective (full training set) times v,
- * through exact R-operator products over this rank's shard, summed over the
- * group with the same loss scale as the gradient. Needs hvp_log_scale and
- * hvp_factor set for the current theta. */
-static void hvp_range(struct task *t, const double *v, double *out, long lo, long hi,
-                      int reduce)
-{
-    if (t->eig) { /* quadratic: H = diag(a) */
-        for (long i = 0; i < t->n_params; i++)
-            out[i] = t->eig[i] * v[i];
-        return;
-    }
-    enum bl_loss_kind kind = t->cfg->loss.kind;
-    const struct bl_dataset *set = &t->data.train;
-    if (t->frozen) { /* the Hessian over the trained parameters only */
-        memcpy(t->hvp_in, v, sizeof(double) * t->n_params);
-        for (long i = t->frozen_lo; i < t->frozen_hi; i++)
-            t->hvp_in[i] = 0;
-        v = t->hvp_in;
-    }
-    memset(out, 0, sizeof(double) * t->n_params);
-    for (long start = lo; start < hi; start += t->ws.max_batch) {
-        int n = (int)(hi - start < t->ws.max_batch ? hi - start : t->ws.max_batch);
-        const double *x = set->x + start * set->dim;
-        const int *label = set->label + start;
-        const double *f = bl_model_forward(&t->model, t->theta, x, n, &t->ws);
-        const double *rf = bl_model_rforward(&t->model, t->theta, v, x, n, &t->ws);
-        bl_loss_backward(kind, f, label, n, t->outputs, t->hvp_log_scale, t->ws.delta);
-        bl_loss_hessian_vec(kind, f, label, n, t->outputs, t->hvp_log_scale, rf, t->ws.rdelta);
-        bl_model_rbackward(&t->model, t->theta, v, x, n, t->ws.delta, t->ws.rdelta, &t->ws,
-                           t->chunk_grad);
-        for (long i = 0; i < t->n_params; i++)
-            out[i] += t->chunk_grad[i];
-    }
-    if (reduce)
-        bl_group_sum(t->group, out, t->n_params);
-    for (long i = 0; i < t->n_params; i++)
-        out[i] *= t->hvp_factor;
-    for (long i = t->frozen_lo; i < t->frozen_hi; i++)
-        out[i] = 0;
-}
-
-void bl_task_hvp_prepare(struct task *t, const struct pass_totals *train)
-{
-    t->hvp_log_scale = train->log_loss_sum;
-    t->hvp_factor = bl_task_gradient_factor(t, train); /* the same scaling as the gradient's */
-}
-
-void bl_task_hvp(void *ctx, const double *v, double *out)
-{
-    struct task *t = ctx;
-    hvp_range(t, v, out, t->train_lo, t->train_hi, 1);
-}
-
-/* Column j of H from the whole training set on this rank alone: ScaLAPACK's
- * grid gives each rank its own columns, so nothing may be reduced here. */
-static void hessian_column(void *ctx, long j, double *column)
-{
-    struct task *t = ctx;
-    t->unit[j] = 1.0;
-    hvp_range(t, t->unit, column, 0, t->data.train.n, 0);
-    t->unit[j] = 0.0;
-}
+#include "bl_train.h"
 
 int bl_snapshot_count(enum bl_spectrum_at at)
 {
@@ -89,14 +31,21 @@ long bl_snapshot_record(enum bl_spectrum_at at, long n_records, int k)
     return at == BL_SPEC_LAST || k == 1 ? n_records - 1 : 0;
 }
 
-long bl_density_length(const struct bl_measure_cfg *measure)
+/* Column j of the Hessian for ScaLAPACK's assembly. */
+struct column_ctx {
+    struct task *t;
+    double *unit;
+};
+static void hessian_column(void *ctx, long j, double *column)
 {
-    return 2L * measure->density_probes * measure->density_steps;
+    struct column_ctx *c = ctx;
+    bl_task_hessian_column(c->t, c->unit, j, column);
 }
 
-/* All eigenvalues of the training objective's Hessian at theta, by ScaLAPACK
- * over the group's ranks, into eigenvalues (P). */
-static void full_spectrum(struct task *t, const struct pass_totals *train, double *eigenvalues)
+/* Every eigenvalue of the training-objective Hessian at theta (ascending),
+ * through ScaLAPACK over the group's ranks. */
+static void full_spectrum(struct bl_measure *ms, struct task *t, const struct pass_totals *train,
+                          double *eigenvalues)
 {
     int context = bl_group_blacs_context(t->group);
     if (context < 0) /* no MPI (unit tests): nothing to distribute over */
@@ -107,15 +56,17 @@ static void full_spectrum(struct task *t, const struct pass_totals *train, doubl
         ranks[r] = r;
     struct bl_scalapack_opts opts = {(enum bl_scalapack_solver)t->cfg->measure.spectrum_solver,
                                      context};
+    struct column_ctx column = {t, ms->unit};
     char err[BL_ERR_MAX];
-    if (bl_scalapack_eigenvalues_ex(t->n_params, 32, hessian_column, t, ranks, size, &opts,
+    if (bl_scalapack_eigenvalues_ex(t->n_params, 32, hessian_column, &column, ranks, size, &opts,
                                     eigenvalues, NULL, err, sizeof err))
         bl_fatal(BL_EXIT_RUNTIME, "Hessian spectrum: %s", err);
 }
 
 /* The top Hessian eigenvalue (measure.sharpness) at theta: value, residual,
  * iterations. train holds the full training loss at theta. */
-static void measure_sharpness(struct task *t, const struct pass_totals *train, long record,
+static void measure_sharpness(struct bl_measure *ms, struct task *t,
+                              const struct pass_totals *train, long record,
                               double *value, double *residual, double *iterations)
 {
     const struct bl_measure_cfg *mc = &t->cfg->measure;
@@ -128,66 +79,65 @@ static void measure_sharpness(struct task *t, const struct pass_totals *train, l
         struct bl_lanczos_info info;
         int max_iter = mc->sharpness_iters < t->n_params ? mc->sharpness_iters : (int)t->n_params;
         bl_lanczos_top(t->n_params, bl_task_hvp, t, mc->sharpness_k, max_iter,
-                       mc->sharpness_tol, &rng, pairs, NULL, t->spectrum_work, &info);
+                       mc->sharpness_tol, &rng, pairs, NULL, ms->spectrum_work, &info);
         *iterations = info.iterations;
     } else {
         bl_power_iteration(t->n_params, bl_task_hvp, t, mc->sharpness_iters,
-                           mc->sharpness_tol, &rng, pairs, NULL, t->spectrum_work);
+                           mc->sharpness_tol, &rng, pairs, NULL, ms->spectrum_work);
         *iterations = pairs[0].iterations;
     }
     *value = pairs[0].value;
     *residual = pairs[0].residual;
 }
 
-/* v -> W1^T W1 v for the first layer W1 (dims[1], dims[0]). */
+/* v -> W1^T W1 v for the first layer W1 (rows, cols). */
+struct gram_ctx {
+    const double *w1;
+    int rows, cols;
+    double *tmp; /* (rows) */
+};
 static void first_layer_gram(void *ctx, const double *v, double *out)
 {
-    struct task *t = ctx;
-    int rows = t->model.dims[1], cols = t->model.dims[0];
-    const double *w1 = t->theta + t->model.weight_offset[0];
-    double *tmp = t->layer_work + 3L * cols; /* (rows) */
-    cblas_dgemv(CblasRowMajor, CblasNoTrans, rows, cols, 1.0, w1, cols, v, 1, 0.0, tmp, 1);
-    cblas_dgemv(CblasRowMajor, CblasTrans, rows, cols, 1.0, w1, cols, tmp, 1, 0.0, out, 1);
+    struct gram_ctx *g = ctx;
+    cblas_dgemv(CblasRowMajor, CblasNoTrans, g->rows, g->cols, 1.0, g->w1, g->cols, v, 1, 0.0,
+                g->tmp, 1);
+    cblas_dgemv(CblasRowMajor, CblasTrans, g->rows, g->cols, 1.0, g->w1, g->cols, g->tmp, 1, 0.0,
+                out, 1);
 }
 
 /* The first layer's stable rank and neuron alignments, and with a reference
  * the effective linear predictor's agreement with the SVM (SCIENCE.md 2). */
-static void layer_metrics(struct task *t, double normalized_margin, double *value)
+static void layer_metrics(struct bl_measure *ms, struct task *t, double normalized_margin,
+                          double *value)
 {
-    int rows = t->model.dims[1], cols = t->model.dims[0];
-    const double *w1 = t->theta + t->model.weight_offset[0]; /* (rows, cols) */
+    int rows, cols = t->model.inputs;
+    const double *w1 = t->model.ops->feature_layer(&t->model, t->theta, &rows); /* (rows, cols) */
     double frob = 0;
     for (long i = 0; i < (long)rows * cols; i++)
         frob += w1[i] * w1[i];
     struct bl_rng rng;
     bl_rng_init(&rng, t->seed, BL_STREAM_SPECTRUM, 0xffffffffu);
     struct bl_eigpair top;
-    bl_power_iteration(cols, first_layer_gram, t, 2000, 1e-12, &rng, &top, NULL,
-                       t->layer_work);
+    struct gram_ctx gram = {w1, rows, cols, ms->feature_work + 3L * cols};
+    bl_power_iteration(cols, first_layer_gram, &gram, 2000, 1e-12, &rng, &top, NULL,
+                       ms->feature_work);
     value[BL_M_STABLE_RANK] = top.value > 0 ? frob / top.value : NAN;
-    if (!t->mu)
+    if (!ms->mu)
         return;
     double mu_sum = 0, svm_sum = 0;
     for (int k = 0; k < rows; k++) {
-        mu_sum += fabs(bl_cosine(w1 + (long)k * cols, t->mu, cols));
-        if (t->w_svm)
-            svm_sum += fabs(bl_cosine(w1 + (long)k * cols, t->w_svm, cols));
+        mu_sum += fabs(bl_cosine(w1 + (long)k * cols, ms->mu, cols));
+        if (ms->w_svm)
+            svm_sum += fabs(bl_cosine(w1 + (long)k * cols, ms->w_svm, cols));
     }
     value[BL_M_MU_ALIGNMENT] = mu_sum / rows;
-    if (!t->w_svm)
+    if (!ms->w_svm)
         return;
     value[BL_M_SVM_ALIGNMENT] = svm_sum / rows;
-    /* effective linear predictor: w (linear) or sum_k a_k w_k (two layers) */
-    double *predictor = t->layer_work + 2L * cols; /* (cols) */
-    if (t->model.n_layers == 1) {
-        memcpy(predictor, w1, sizeof(double) * cols);
-    } else {
-        const double *a = t->theta + t->model.weight_offset[1]; /* (1, rows) */
-        cblas_dgemv(CblasRowMajor, CblasTrans, rows, cols, 1.0, w1, cols, a, 1, 0.0, predictor,
-                    1);
-    }
-    value[BL_M_SVM_COSINE] = bl_cosine(predictor, t->w_svm, cols);
-    value[BL_M_MARGIN_RATIO] = normalized_margin / t->margin_best;
+    double *predictor = ms->feature_work + 2L * cols; /* (cols) */
+    t->model.ops->linear_predictor(&t->model, t->theta, predictor);
+    value[BL_M_SVM_COSINE] = bl_cosine(predictor, ms->w_svm, cols);
+    value[BL_M_MARGIN_RATIO] = normalized_margin / ms->margin_best;
 }
 
 /* SCIENCE.md 4, for the trained parameters w: effective rate lr/||w||^2,
@@ -199,7 +149,7 @@ static void scale_invariant_metrics(struct task *t, double lr, double *value)
 {
     double sq = 0;
     for (long i = 0; i < t->n_params; i++)
-        if (i < t->frozen_lo || i >= t->frozen_hi)
+        if (i < t->model.frozen_lo || i >= t->model.frozen_hi)
             sq += t->theta[i] * t->theta[i];
     value[BL_M_TRAINED_NORM] = sqrt(sq);
     value[BL_M_EFFECTIVE_LR] = lr / sq;
@@ -210,17 +160,17 @@ static void scale_invariant_metrics(struct task *t, double lr, double *value)
 }
 
 /* Stochastic Lanczos quadrature density of the Hessian at theta: out holds
- * probes x steps nodes, then as many weights (summing to 1). */
-static void spectral_density(struct task *t, const struct pass_totals *train, long record,
-                             double *out)
+ * probes x steps nodes, and as many weights (summing to 1). */
+static void spectral_density(struct bl_measure *ms, struct task *t,
+                             const struct pass_totals *train, long record, double *nodes,
+                             double *weights)
 {
     const struct bl_measure_cfg *mc = &t->cfg->measure;
-    long q = (long)mc->density_probes * mc->density_steps;
     bl_task_hvp_prepare(t, train);
     struct bl_rng rng; /* the same probes on every rank of a group */
     bl_rng_init(&rng, t->seed, BL_STREAM_SPECTRUM, 0x40000000u + (uint32_t)record);
     bl_slq_density(t->n_params, bl_task_hvp, t, mc->density_probes, mc->density_steps, &rng,
-                   out, out + q, t->density_work);
+                   nodes, weights, ms->density_work);
 }
 
 /* min over lambda >= 0 of ||b - G lambda||, G (rows, n) row-major, by
@@ -262,30 +212,30 @@ static void nnls(const double *G, const double *b, long rows, int n, double *lam
  * sum_i lambda_i (q_i(theta~) - 1). L-homogeneity gives q_i(theta~) =
  * q_i / q_min and grad q_i(theta~) = grad q_i(theta) q_min^(-(L-1)/L), so
  * everything is computed at theta. Binary data (q_i = y_i f(x_i)). */
-static void kkt_metrics(struct task *t, double q_min, double *value)
+static void kkt_metrics(struct bl_measure *ms, struct task *t, double q_min, double *value)
 {
     const struct bl_dataset *set = &t->data.train;
     int n = set->n, L = t->model.degree;
     long P = t->n_params;
-    if (!t->kkt_G || L == 0 || !(q_min > 0))
+    if (!ms->kkt_G || L == 0 || !(q_min > 0))
         return;
-    double *G = t->kkt_G; /* (P, n): column i = grad q_i(theta~) */
-    double *q = t->kkt_work + (long)n * (n + 1), *lambda = q + n; /* (n), (n) */
+    double *G = ms->kkt_G; /* (P, n): column i = grad q_i(theta~) */
+    double *q = ms->kkt_work + (long)n * (n + 1), *lambda = q + n; /* (n), (n) */
     double scale_theta = pow(q_min, -1.0 / L), scale_grad = pow(q_min, -(L - 1.0) / L);
     for (int i = 0; i < n; i++) {
-        const double *x = set->x + (long)i * set->dim;
-        double f = bl_model_forward(&t->model, t->theta, x, 1, &t->ws)[0];
+        struct bl_batch one = bl_dataset_rows(set, i, 1);
+        double f = bl_model_forward(&t->model, t->theta, &one, &t->ws)[0];
         double y = set->label[i] ? 1.0 : -1.0;
         q[i] = y * f;
-        t->ws.delta[0] = y; /* d q_i / d f */
-        bl_model_backward(&t->model, t->theta, x, 1, t->ws.delta, &t->ws, t->chunk_grad);
+        t->ws.dout[0] = y; /* d q_i / d f */
+        bl_model_backward(&t->model, t->theta, &one, t->ws.dout, &t->ws, t->chunk_grad);
         for (long p = 0; p < P; p++)
             G[p * n + i] = t->chunk_grad[p] * scale_grad;
     }
-    double *target = t->kkt_target; /* (P) theta~ */
+    double *target = ms->kkt_target; /* (P) theta~ */
     for (long p = 0; p < P; p++)
         target[p] = t->theta[p] * scale_theta;
-    nnls(G, target, P, n, lambda, t->kkt_work);
+    nnls(G, target, P, n, lambda, ms->kkt_work);
     /* residual computed explicitly, not from the normal equations */
     cblas_dgemv(CblasRowMajor, CblasNoTrans, (int)P, n, -1.0, G, n, lambda, 1, 1.0, target, 1);
     double delta = 0;
@@ -295,24 +245,147 @@ static void kkt_metrics(struct task *t, double q_min, double *value)
     value[BL_M_KKT_DELTA] = delta;
 }
 
-void bl_task_record_metrics(struct task *t, const struct pass_totals *train, double lr,
-                           double *records, long n_records, long r, double *spectra,
-                           double *densities)
+/* On data that lie in a plane the best two-layer margin is computable
+ * exactly (src/reference/planar_margin.c): it replaces the symmetric-data
+ * prediction, which on asymmetric data is only a lower bound. margin_best is
+ * the LP's lower end, a margin some net attains, normally within 1e-4 of the
+ * upper bound; the LP is capped at 2e6 nonzeros (about 100 MB), and a wider
+ * bracket is reported. Other data keep (1 + s) / 4 gamma_SVM. */
+static void planar_optimum(struct bl_measure *ms, const struct bl_dataset *d, double slope)
 {
+    struct bl_planar_margin best;
+    char err[256];
+    int rc = bl_planar_best_margin(d->x, d->label, d->n, d->dim, slope, 1e-4, 2000000L, &best,
+                                   err, sizeof err);
+    if (rc == 0 || rc == 3)
+        ms->margin_best = best.lower;
+    if (rc == 3)
+        bl_info("warning: best planar margin %s; margin_best is the lower end", err);
+    else if (rc == 2)
+        bl_info("warning: best planar margin not computed (%s); margin_best stays (1+s)/4 "
+                "gamma_SVM",
+                err);
+}
+
+/* mu = (1/n) sum_i y_i x_i on binary data, and with measure.reference = svm
+ * the hard-margin SVM direction and the best normalized margin. */
+static void references(struct bl_measure *ms, struct task *t)
+{
+    const struct bl_dataset *d = &t->data.train;
+    int dim = d->dim;
+    double slope;
+    enum bl_margin_kind kind = bl_model_margin_reference(&t->model, &slope);
+    ms->svm_margin = ms->margin_best = NAN;
+    if (t->model.ops->objective || !d->x || !d->label || t->model.outputs != 1)
+        return;
+    ms->mu = bl_calloc((size_t)dim, sizeof(double));
+    for (int i = 0; i < d->n; i++) {
+        double y = d->label[i] ? 1.0 : -1.0;
+        for (int j = 0; j < dim; j++)
+            ms->mu[j] += y * d->x[(long)i * dim + j] / d->n;
+    }
+    if (t->cfg->measure.reference != BL_REF_SVM || kind == BL_MARGIN_NONE)
+        return;
+    ms->w_svm = bl_malloc(sizeof(double) * (size_t)dim);
+    struct bl_svm_result svm;
+    int rc = bl_svm_hard_margin(d->x, d->label, d->n, dim, 1e-12, 10L * (d->n + dim), ms->w_svm,
+                                NULL, &svm);
+    if (rc != 0) { /* not separable through the origin: no max-margin direction */
+        free(ms->w_svm);
+        ms->w_svm = NULL;
+        return;
+    }
+    ms->svm_margin = svm.gamma;
+    ms->margin_best =
+        kind == BL_MARGIN_LINEAR ? svm.gamma : bl_two_layer_margin_bound(svm.gamma, slope);
+    if (kind == BL_MARGIN_TWO_LAYER_PLANAR)
+        planar_optimum(ms, d, slope);
+}
+
+int bl_measure_needs_hvp(const struct bl_measure_cfg *mc)
+{
+    return mc->sharpness != BL_SHARP_NONE || mc->trace_probes > 0 ||
+           bl_snapshot_count(mc->density) || bl_snapshot_count(mc->hessian_spectrum);
+}
+
+void bl_measure_setup(struct bl_measure *ms, struct task *t, const struct bl_result_layout *L,
+                      double *payload)
+{
+    memset(ms, 0, sizeof *ms);
+    ms->layout = L;
     const struct bl_measure_cfg *mc = &t->cfg->measure;
-    for (int k = 0; k < bl_snapshot_count(mc->hessian_spectrum); k++)
-        if (bl_snapshot_record(mc->hessian_spectrum, n_records, k) == r)
-            full_spectrum(t, train, spectra + (long)k * t->n_params);
-    for (int k = 0; k < bl_snapshot_count(mc->density); k++)
-        if (bl_snapshot_record(mc->density, n_records, k) == r)
-            spectral_density(t, train, r, densities + k * bl_density_length(mc));
+    long P = t->n_params;
+    references(ms, t);
+    if (L->svm_margin >= 0)
+        *bl_result_at(L, payload, L->svm_margin) = ms->svm_margin;
+    if (L->margin_best >= 0)
+        *bl_result_at(L, payload, L->margin_best) = ms->margin_best;
+    int rows;
+    if (t->model.ops->feature_layer && t->model.ops->feature_layer(&t->model, t->theta, &rows))
+        ms->feature_work = bl_malloc(sizeof(double) * (size_t)(3 * t->model.inputs + rows));
+    if (mc->kkt && ms->mu && t->model.degree > 0) {
+        long n = t->data.train.n;
+        ms->kkt_G = bl_malloc(sizeof(double) * (size_t)(P * n));
+        ms->kkt_target = bl_malloc(sizeof(double) * (size_t)P);
+        ms->kkt_work = bl_malloc(sizeof(double) * (size_t)(n * (n + 3)));
+    }
+    if (!bl_model_has_hvp(&t->model))
+        return; /* the Hessian metrics stay NaN */
+    if (mc->trace_probes > 0)
+        ms->trace_work = bl_malloc(sizeof(double) * 2 * (size_t)P);
+    if (bl_snapshot_count(mc->density))
+        ms->density_work = bl_malloc(sizeof(double) * bl_slq_work_doubles(P, mc->density_steps));
+    if (bl_snapshot_count(mc->hessian_spectrum))
+        ms->unit = bl_calloc((size_t)P, sizeof(double));
+    if (mc->sharpness != BL_SHARP_NONE) {
+        size_t work = mc->sharpness == BL_SHARP_LANCZOS
+                          ? bl_lanczos_work_doubles(P, mc->sharpness_iters)
+                          : 2 * (size_t)P;
+        ms->spectrum_work = bl_malloc(sizeof(double) * work);
+    }
+}
+
+void bl_measure_free(struct bl_measure *ms)
+{
+    free(ms->mu);
+    free(ms->w_svm);
+    free(ms->feature_work);
+    free(ms->spectrum_work);
+    free(ms->trace_work);
+    free(ms->density_work);
+    free(ms->unit);
+    free(ms->kkt_G);
+    free(ms->kkt_target);
+    free(ms->kkt_work);
+    memset(ms, 0, sizeof *ms);
+}
+
+void bl_measure_record(struct bl_measure *ms, struct task *t, const struct pass_totals *train,
+                       double lr, long r, double *payload)
+{
+    const struct bl_result_layout *L = ms->layout;
+    const struct bl_measure_cfg *mc = &t->cfg->measure;
+    for (int k = 0; k < L->n_spectra; k++)
+        if (bl_snapshot_record(mc->hessian_spectrum, L->n_records, k) == r)
+            full_spectrum(ms, t, train,
+                          bl_result_at(L, payload, L->spectra) + (long)k * L->max_params);
+    for (int k = 0; k < L->n_densities; k++)
+        if (bl_snapshot_record(mc->density, L->n_records, k) == r)
+            spectral_density(ms, t, train, r,
+                             bl_result_at(L, payload, L->density_nodes) + k * L->density_nodes_per,
+                             bl_result_at(L, payload, L->density_weights) +
+                                 k * L->density_nodes_per);
     const struct bl_config *cfg = t->cfg;
+    int data = !t->model.ops->objective;
     struct pass_totals test = {NAN, NAN, 0, NAN};
-    if (t->data.test.n > 0 && !t->eig)
+    if (t->data.test.n > 0 && data)
         bl_task_pass(t, &t->data.test, NULL, t->test_lo, t->test_hi, 0, &test);
     double norm = bl_norm2(t->theta, t->n_params);
     double train_log = bl_task_objective_log(t, train->log_loss_sum, train->count);
+    int degree = t->model.margin_degree;
     double value[BL_METRIC_COUNT];
+    for (int m = 0; m < BL_METRIC_COUNT; m++)
+        value[m] = NAN;
     value[BL_M_TRAIN_LOSS] = exp(train_log);
     value[BL_M_TRAIN_LOG_LOSS] = train_log;
     value[BL_M_TRAIN_ACC] = train->correct / train->count;
@@ -320,76 +393,33 @@ void bl_task_record_metrics(struct task *t, const struct pass_totals *train, dou
         test.count > 0 ? bl_task_objective_log(t, test.log_loss_sum, test.count) : NAN;
     value[BL_M_TEST_LOSS] = exp(value[BL_M_TEST_LOG_LOSS]);
     value[BL_M_TEST_ACC] = test.count > 0 ? test.correct / test.count : NAN;
-    value[BL_M_NORMALIZED_MARGIN] = bl_normalized_margin(train->q_min, norm, t->degree);
+    value[BL_M_NORMALIZED_MARGIN] = bl_normalized_margin(train->q_min, norm, degree);
     value[BL_M_SMOOTHED_MARGIN] =
-        bl_smoothed_margin(cfg->loss.kind, train->log_loss_sum, norm, t->degree);
+        bl_smoothed_margin(cfg->loss.kind, train->log_loss_sum, norm, degree);
     value[BL_M_PARAM_NORM] = norm;
     value[BL_M_GRAD_NORM] = bl_task_gradient_factor(t, train) * bl_norm2(t->grad, t->n_params);
     value[BL_M_LEARNING_RATE] = lr;
-    for (int m = BL_M_SHARPNESS; m < BL_METRIC_COUNT; m++)
-        value[m] = NAN;
     /* theta and -grad point the same way at a KKT direction */
     double minus_cos = bl_cosine(t->theta, t->grad, t->n_params);
     value[BL_M_GRAD_COSINE] = -minus_cos;
-    if (!t->eig)
-        layer_metrics(t, value[BL_M_NORMALIZED_MARGIN], value);
-    kkt_metrics(t, train->q_min, value);
-    if (cfg->measure.sharpness != BL_SHARP_NONE) {
-        measure_sharpness(t, train, r, &value[BL_M_SHARPNESS], &value[BL_M_SHARPNESS_RESIDUAL],
-                          &value[BL_M_SHARPNESS_ITERS]);
+    if (ms->feature_work)
+        layer_metrics(ms, t, value[BL_M_NORMALIZED_MARGIN], value);
+    kkt_metrics(ms, t, train->q_min, value);
+    if (mc->sharpness != BL_SHARP_NONE && ms->spectrum_work) {
+        measure_sharpness(ms, t, train, r, &value[BL_M_SHARPNESS],
+                          &value[BL_M_SHARPNESS_RESIDUAL], &value[BL_M_SHARPNESS_ITERS]);
         value[BL_M_ETA_SHARPNESS] = lr * value[BL_M_SHARPNESS];
     }
     scale_invariant_metrics(t, lr, value); /* uses grad_norm and sharpness */
-    if (cfg->measure.trace_probes > 0) {
+    if (ms->trace_work) {
         bl_task_hvp_prepare(t, train);
         struct bl_rng rng; /* every rank of a group draws the same probes */
         bl_rng_init(&rng, t->seed, BL_STREAM_SPECTRUM, 0x80000000u + (uint32_t)r);
-        bl_hutchinson_trace(t->n_params, bl_task_hvp, t, cfg->measure.trace_probes, &rng,
+        bl_hutchinson_trace(t->n_params, bl_task_hvp, t, mc->trace_probes, &rng,
                             &value[BL_M_HESSIAN_TRACE], &value[BL_M_HESSIAN_TRACE_SE],
-                            t->trace_work);
+                            ms->trace_work);
     }
     for (int m = 0; m < BL_METRIC_COUNT; m++)
-        records[(long)m * n_records + r] = value[m];
-}
-
-int bl_train_hvp_costs(const struct bl_config *cfg, uint64_t seed, int repeats, double tol,
-                       struct bl_hvp_costs *out, char *err, unsigned long err_len)
-{
-    struct bl_config probe = *cfg;
-    probe.measure.sharpness = BL_SHARP_LANCZOS; /* so setup allocates the HVP buffers */
-    probe.measure.sharpness_iters = 1000;
-    struct task t;
-    if (bl_task_setup(&t, &probe, seed, NULL, err, err_len))
-        return 1;
-    struct pass_totals totals;
-    double start = bl_now();
-    for (int i = 0; i < repeats; i++)
-        bl_task_pass(&t, &t.data.train, NULL, t.train_lo, t.train_hi, 1, &totals);
-    out->gradients_per_second = repeats / (bl_now() - start);
-    bl_task_hvp_prepare(&t, &totals);
-    double *v = bl_malloc(sizeof(double) * (size_t)t.n_params);
-    double *hv = bl_malloc(sizeof(double) * (size_t)t.n_params);
-    for (long i = 0; i < t.n_params; i++)
-        v[i] = t.theta[i];
-    start = bl_now();
-    for (int i = 0; i < repeats; i++)
-        bl_task_hvp(&t, v, hv);
-    out->hvps_per_second = repeats / (bl_now() - start);
-    struct bl_rng rng;
-    struct bl_eigpair pair;
-    struct bl_lanczos_info info;
-    bl_rng_init(&rng, seed, BL_STREAM_SPECTRUM, 0);
-    bl_lanczos_top(t.n_params, bl_task_hvp, &t, 1, 1000, tol, &rng, &pair, NULL,
-                   t.spectrum_work, &info);
-    out->lanczos_hvps = info.matvecs;
-    out->lanczos_value = pair.value;
-    bl_rng_init(&rng, seed, BL_STREAM_SPECTRUM, 0);
-    bl_power_iteration(t.n_params, bl_task_hvp, &t, 100000, tol, &rng, &pair, NULL,
-                       t.spectrum_work);
-    out->power_hvps = pair.iterations;
-    out->power_value = pair.value;
-    free(v);
-    free(hv);
-    bl_task_free(&t);
-    return 0;
+        if (L->metric_field[m] >= 0)
+            bl_result_at(L, payload, L->metric_field[m])[r] = value[m];
 }

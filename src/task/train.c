@@ -1,27 +1,19 @@
-/* One task's training loop. All buffers are sized when the task starts; the
- * step itself allocates nothing.
- *
- * Gradients travel scaled: a pass over examples returns S = log(sum of their
- * losses) and g = grad(sum of losses) * exp(-S). That keeps g O(1) when the
- * losses are far below the smallest double, and makes the loss-based learning
- * rate exact: eta * grad L = alpha * grad L / L = alpha * g. */
+/* One task's training loop: the learning-rate schedule (constant, or the
+ * loss-based rate of SCIENCE.md 1 with its epoch undo), divergence, records
+ * and checkpoints. The task core (task.c) does the passes over the data,
+ * the optimizer (src/optim/) the update, measure.c the records. All buffers
+ * are sized when the task starts; the step itself allocates nothing. */
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
 
 #include "bl_checkpoint.h"
 #include "bl_log.h"
-#include "bl_loss.h"
+#include "bl_measure.h"
 #include "bl_optim.h"
-#include "bl_planar_margin.h"
-#include "bl_reference.h"
-#include "bl_spectrum.h"
+#include "bl_plan.h"
 #include "bl_task.h"
 #include "bl_train.h"
-
-/* Examples per forward/backward call in full-set passes: bounds the
- * activation buffers while keeping each GEMM large. */
-#define EVAL_CHUNK 4096
 
 long bl_record_count(const struct bl_optim_cfg *optim, const struct bl_measure_cfg *measure)
 {
@@ -35,329 +27,129 @@ long bl_record_step(const struct bl_optim_cfg *optim, const struct bl_measure_cf
     return step < optim->steps ? step : optim->steps;
 }
 
-/* Rank r of a group of g takes [lo, hi) of n items: contiguous, sizes differ by
- * at most one. */
-static void shard(long n, const struct bl_group *g, long *lo, long *hi)
-{
-    long size = bl_group_size(g), rank = bl_group_rank(g);
-    *lo = n * rank / size;
-    *hi = n * (rank + 1) / size;
-}
+/* Everything besides theta and the optimizer's state that the loop carries
+ * from one step to the next. */
+struct loop_state {
+    long step;                      /* the next step to take */
+    long next_record;
+    double alpha;                   /* loss_based: eta_t = alpha / L */
+    double epoch_log_objective;     /* loss_based: log L at the epoch start */
+    struct pass_totals epoch_totals;
+    double initial_log_objective;   /* divergence is judged against it */
+    double wall_before;             /* seconds spent before the last resume */
+};
+enum { LOOP_SCALARS = 10 };
 
-/* Fold a chunk with summed log loss s and scaled gradient chunk_grad into the
- * running (S, grad): both end scaled by exp(-logaddexp(S, s)). */
-static void fold_gradient(struct task *t, double *S, double s)
-{
-    double total = bl_log_add_exp(*S, s);
-    if (total == -INFINITY)
-        return;
-    double keep = *S == -INFINITY ? 0 : exp(*S - total);
-    double add = s == -INFINITY ? 0 : exp(s - total);
-    for (long i = 0; i < t->n_params; i++)
-        t->grad[i] = keep * t->grad[i] + add * t->chunk_grad[i];
-    *S = total;
-}
+/* The loss-based schedule's snapshot at the start of an epoch. */
+struct epoch_snapshot {
+    double *theta;             /* (P) */
+    double *grad;              /* (P) gd: the gradient at the epoch start */
+    struct bl_optim_state opt; /* the optimizer's state */
+};
 
-static double log_sum(const double *log_values, int n)
-{
-    double hi = -INFINITY;
-    for (int i = 0; i < n; i++)
-        if (log_values[i] > hi)
-            hi = log_values[i];
-    if (hi == -INFINITY || !isfinite(hi))
-        return hi;
-    double s = 0;
-    for (int i = 0; i < n; i++)
-        s += exp(log_values[i] - hi);
-    return hi + log(s);
-}
+/* The whole state of a running task, as named arrays for a checkpoint. */
+struct train_state {
+    struct task *t;
+    struct bl_optim_state *opt;
+    struct epoch_snapshot *epoch; /* NULL without the loss-based schedule */
+    double loop[LOOP_SCALARS];
+    double *payload;
+    long payload_length;
+};
 
-/* Forward (and backward when want_grad) over rows [lo, hi) of set, or over
- * the rows idx[lo..hi) when idx is given; then combine over the group. With
- * want_grad, t->grad ends as grad(summed loss) * exp(-totals.log_loss_sum). */
-/* quadratic model: L = 1/2 sum_i a_i theta_i^2, grad = a theta. Every rank
- * holds all of theta, so there is nothing to shard or reduce. */
-static void quadratic_pass(struct task *t, int want_grad, struct pass_totals *totals)
+static int state_arrays(struct train_state *s, struct bl_named_array *a)
 {
-    double L = 0;
-    for (long i = 0; i < t->n_params; i++)
-        L += 0.5 * t->eig[i] * t->theta[i] * t->theta[i];
-    double S = log(L); /* -inf at the minimum, +inf past overflow */
-    if (want_grad) {
-        double scale = isfinite(S) ? exp(-S) : 1.0;
-        for (long i = 0; i < t->n_params; i++)
-            t->grad[i] = t->eig[i] * t->theta[i] * scale;
-    }
-    *totals = (struct pass_totals){S, NAN, 1.0, NAN};
-}
-
-void bl_task_pass(struct task *t, const struct bl_dataset *set, const int *idx, long lo,
-                 long hi, int want_grad, struct pass_totals *totals)
-{
-    if (t->eig) {
-        quadratic_pass(t, want_grad, totals);
-        return;
-    }
-    const struct bl_loss_cfg *loss = &t->cfg->loss;
-    double S = -INFINITY, correct = 0, q_min = INFINITY;
-    if (want_grad)
-        memset(t->grad, 0, sizeof(double) * t->n_params);
-    for (long start = lo; start < hi; start += t->ws.max_batch) {
-        int n = (int)(hi - start < t->ws.max_batch ? hi - start : t->ws.max_batch);
-        const double *x;
-        const int *label;
-        if (idx) {
-            bl_data_gather(set, idx + start, n, t->batch_x, t->batch_label);
-            x = t->batch_x;
-            label = t->batch_label;
-        } else {
-            x = set->x + start * set->dim;
-            label = set->label + start;
+    static char names[2][BL_OPTIM_MAX_VECTORS + 1][40];
+    const struct bl_optimizer *o = s->opt->opt;
+    long P = s->t->n_params;
+    int k = 0;
+    a[k++] = (struct bl_named_array){"loop", s->loop, LOOP_SCALARS};
+    a[k++] = (struct bl_named_array){"theta", s->t->theta, P};
+    for (int e = 0; e < (s->epoch ? 2 : 1); e++) {
+        struct bl_optim_state *st = e ? &s->epoch->opt : s->opt;
+        const char *prefix = e ? "epoch." : "";
+        for (int v = 0; v < o->n_vectors; v++) {
+            snprintf(names[e][v], sizeof names[e][v], "%soptim.%s", prefix, o->vector_names[v]);
+            a[k++] = (struct bl_named_array){names[e][v], st->vectors[v], P};
         }
-        const double *out = bl_model_forward(&t->model, t->theta, x, n, &t->ws);
-        bl_loss_forward(loss->kind, out, label, n, t->outputs, t->log_loss, t->margin);
-        for (int i = 0; i < n; i++) {
-            correct += t->margin[i] > 0;
-            if (t->margin[i] < q_min)
-                q_min = t->margin[i];
-        }
-        double s = log_sum(t->log_loss, n);
-        if (want_grad) {
-            bl_loss_backward(loss->kind, out, label, n, t->outputs, s, t->ws.delta);
-            bl_model_backward(&t->model, t->theta, x, n, t->ws.delta, &t->ws,
-                              start == lo ? t->grad : t->chunk_grad);
-            if (start == lo)
-                S = s;
-            else
-                fold_gradient(t, &S, s);
-        } else {
-            S = bl_log_add_exp(S, s);
+        if (o->n_scalars) {
+            snprintf(names[e][BL_OPTIM_MAX_VECTORS], 40, "%soptim.scalars", prefix);
+            a[k++] = (struct bl_named_array){names[e][BL_OPTIM_MAX_VECTORS], st->scalars,
+                                             o->n_scalars};
         }
     }
-    /* Group: max of (S, -q_min), then the sums with every rank's part rescaled
-     * to the group's largest S, so the reduced gradient stays O(1). */
-    double maxes[2] = {S, -q_min};
-    bl_group_max(t->group, maxes, 2);
-    double S_max = maxes[0];
-    double weight = (S == -INFINITY || S_max == -INFINITY || isnan(S)) ? 0 : exp(S - S_max);
-    if (isnan(S) || isnan(S_max))
-        weight = NAN;
-    double sums[3] = {weight, correct, (double)(hi - lo)};
-    bl_group_sum(t->group, sums, 3);
-    if (want_grad) {
-        if (weight != 1.0)
-            for (long i = 0; i < t->n_params; i++)
-                t->grad[i] *= weight;
-        bl_group_sum(t->group, t->grad, t->n_params);
-        /* sums[0] = sum of weights: divide so grad is scaled by the total */
-        if (sums[0] > 0 && sums[0] != 1.0)
-            for (long i = 0; i < t->n_params; i++)
-                t->grad[i] /= sums[0];
+    if (s->epoch) {
+        a[k++] = (struct bl_named_array){"epoch.theta", s->epoch->theta, P};
+        a[k++] = (struct bl_named_array){"epoch.grad", s->epoch->grad, P};
     }
-    if (want_grad) /* a frozen layer has no gradient */
-        for (long i = t->frozen_lo; i < t->frozen_hi; i++)
-            t->grad[i] = 0;
-    totals->log_loss_sum = S_max == -INFINITY ? -INFINITY : S_max + log(sums[0]);
-    totals->correct = sums[1];
-    totals->count = sums[2];
-    totals->q_min = -maxes[1];
+    a[k++] = (struct bl_named_array){"result", s->payload, s->payload_length};
+    return k;
 }
 
-/* log of the objective: the summed loss, or its mean over count examples. */
-double bl_task_objective_log(const struct task *t, double log_loss_sum, double count)
+static void pack_loop(struct train_state *s, const struct loop_state *ls, double wall_now)
 {
-    return t->cfg->loss.reduction == BL_REDUCE_MEAN ? log_loss_sum - log(count) : log_loss_sum;
+    double v[LOOP_SCALARS] = {(double)ls->step, (double)ls->next_record, ls->alpha,
+                              ls->epoch_log_objective, ls->epoch_totals.log_loss_sum,
+                              ls->epoch_totals.correct, ls->epoch_totals.count,
+                              ls->epoch_totals.q_min, ls->initial_log_objective, wall_now};
+    memcpy(s->loop, v, sizeof v);
 }
 
-/* Factor turning the scaled gradient into the gradient of the objective. */
-double bl_task_gradient_factor(const struct task *t, const struct pass_totals *p)
+static void save_state(struct train_state *s, const struct loop_state *ls, double wall_now,
+                       const char *path)
 {
-    return exp(bl_task_objective_log(t, p->log_loss_sum, p->count));
+    pack_loop(s, ls, wall_now);
+    struct bl_named_array a[2 * BL_OPTIM_MAX_VECTORS + 8];
+    int n = state_arrays(s, a);
+    char err[BL_ERR_MAX];
+    if (bl_arrays_write(path, a, n, err, sizeof err))
+        bl_fatal(BL_EXIT_RUNTIME, "checkpoint: %s", err);
 }
 
-/* On data that lie in a plane the best two-layer margin is computable
- * exactly (src/planar_margin.c): it replaces the symmetric-data prediction,
- * which on asymmetric data is only a lower bound. margin_best is the LP's
- * lower end, a margin some net attains, normally within 1e-4 of the upper
- * bound; the LP is capped at 2e6 nonzeros (about 100 MB), and a wider
- * bracket is reported. Other data keep (1 + s) / 4 gamma_SVM. */
-static void planar_optimum(struct task *t, double slope)
+/* Restore a checkpoint if path has one. Returns 0 (restored or none), or
+ * non-zero with err set when the file is corrupt or does not fit the task. */
+static int load_state(struct train_state *s, struct loop_state *ls, const char *path,
+                      char *err, unsigned long err_len)
 {
-    struct bl_planar_margin best;
-    char err[256];
-    const struct bl_dataset *d = &t->data.train;
-    int rc = bl_planar_best_margin(d->x, d->label, d->n, d->dim, slope, 1e-4, 2000000L, &best,
-                                   err, sizeof err);
-    if (rc == 0 || rc == 3)
-        t->margin_best = best.lower;
-    if (rc == 3)
-        bl_info("warning: best planar margin %s; margin_best is the lower end", err);
-    else if (rc == 2)
-        bl_info("warning: best planar margin not computed (%s); margin_best stays (1+s)/4 "
-                "gamma_SVM",
-                err);
-}
-
-int bl_task_setup(struct task *t, const struct bl_config *cfg, uint64_t seed,
-                      const struct bl_group *g, char *err, unsigned long err_len)
-{
-    memset(t, 0, sizeof *t);
-    t->cfg = cfg;
-    t->seed = seed;
-    t->group = g;
-    if (bl_data_make(&cfg->data, seed, &t->data, err, err_len))
+    struct bl_named_array a[2 * BL_OPTIM_MAX_VECTORS + 8];
+    int n = state_arrays(s, a);
+    int rc = bl_arrays_read(path, a, n, err, err_len);
+    if (rc == 1)
+        return 0;
+    if (rc)
         return 1;
-    t->outputs = bl_data_outputs(&cfg->data, cfg->loss.kind);
-    bl_model_build(&t->model, &cfg->model, t->data.train.dim, t->outputs);
-    /* the margin formulas need a degree; a model with biases is not
-     * homogeneous, and its "normalized" margin uses the depth nominally */
-    t->degree = t->model.degree ? t->model.degree : t->model.n_layers;
-    t->n_params = t->model.n_params;
-    const struct bl_optim_cfg *opt = &cfg->optim;
-    int momentum = opt->kind == BL_OPT_MOMENTUM;
-    int loss_based = opt->schedule == BL_SCHED_LOSS_BASED;
-    t->full_batch = opt->kind == BL_OPT_GD || opt->batch_size == 0 ||
-                    opt->batch_size == cfg->data.n_train;
-    int n_vectors = 3 + momentum + (loss_based ? 2 + momentum : 0);
-    long P = t->n_params;
-    t->block = bl_malloc(sizeof(double) * (size_t)(P * n_vectors));
-    double *p = t->block;
-    t->theta = p, p += P;
-    t->grad = p, p += P;
-    t->chunk_grad = p, p += P;
-    if (momentum) {
-        t->velocity = p, p += P;
-        memset(t->velocity, 0, sizeof(double) * P);
-    }
-    if (loss_based) {
-        t->epoch_theta = p, p += P;
-        t->epoch_grad = p, p += P;
-        if (momentum)
-            t->epoch_velocity = p, p += P;
-    }
-    bl_model_init(&t->model, seed, t->theta);
-    if (!cfg->model.train_last && cfg->model.kind != BL_MODEL_QUADRATIC) {
-        int L = t->model.n_layers;
-        t->frozen_lo = t->model.weight_offset[L - 1];
-        t->frozen_hi = t->frozen_lo + (long)t->model.dims[L] * t->model.dims[L - 1];
-        t->frozen = bl_malloc(sizeof(double) * (size_t)(t->frozen_hi - t->frozen_lo));
-        memcpy(t->frozen, t->theta + t->frozen_lo,
-               sizeof(double) * (size_t)(t->frozen_hi - t->frozen_lo));
-        t->hvp_in = bl_malloc(sizeof(double) * (size_t)P);
-    }
-
-    shard(cfg->data.n_train, g, &t->train_lo, &t->train_hi);
-    shard(cfg->data.n_test, g, &t->test_lo, &t->test_hi);
-    long shard_batch = 1;
-    if (!t->full_batch) {
-        bl_batcher_init(&t->batcher, cfg->data.n_train, opt->batch_size, seed);
-        long lo, hi;
-        shard(opt->batch_size, g, &lo, &hi);
-        shard_batch = hi - lo + 1;
-    }
-    long biggest = t->train_hi - t->train_lo;
-    if (t->test_hi - t->test_lo > biggest)
-        biggest = t->test_hi - t->test_lo;
-    if (shard_batch > biggest)
-        biggest = shard_batch;
-    int chunk = (int)(biggest < EVAL_CHUNK ? (biggest > 0 ? biggest : 1) : EVAL_CHUNK);
-    bl_workspace_alloc(&t->ws, &t->model, chunk);
-    int dim = t->data.train.dim;
-    t->layer_work = bl_malloc(sizeof(double) * (size_t)(3 * dim + t->model.dims[1]));
-    t->svm_margin = t->margin_best = NAN;
-    if (cfg->model.kind == BL_MODEL_QUADRATIC) {
-        /* eigenvalues geometric from eig_max down to eig_min */
-        t->eig = bl_malloc(sizeof(double) * (size_t)P);
-        for (long i = 0; i < P; i++)
-            t->eig[i] = P == 1 ? cfg->model.eig_max
-                               : cfg->model.eig_max *
-                                     pow(cfg->model.eig_min / cfg->model.eig_max,
-                                         (double)i / (double)(P - 1));
-    } else if (t->outputs == 1) {
-        t->mu = bl_calloc((size_t)dim, sizeof(double));
-        for (int i = 0; i < t->data.train.n; i++) {
-            double y = t->data.train.label[i] ? 1.0 : -1.0;
-            for (int j = 0; j < dim; j++)
-                t->mu[j] += y * t->data.train.x[(long)i * dim + j] / t->data.train.n;
-        }
-    }
-    if (cfg->measure.reference == BL_REF_SVM && t->mu) {
-        t->w_svm = bl_malloc(sizeof(double) * (size_t)dim);
-        struct bl_svm_result svm;
-        int rc = bl_svm_hard_margin(t->data.train.x, t->data.train.label, t->data.train.n, dim,
-                                    1e-12, 10L * (t->data.train.n + dim), t->w_svm, NULL, &svm);
-        if (rc != 0) { /* not separable through the origin: no max-margin direction */
-            free(t->w_svm);
-            t->w_svm = NULL;
-        } else {
-            t->svm_margin = svm.gamma;
-            double slope = cfg->model.activation == BL_ACT_RELU       ? 0.0
-                           : cfg->model.activation == BL_ACT_IDENTITY ? 1.0
-                                                                      : cfg->model.leaky_slope;
-            t->margin_best = t->model.n_layers == 1 ? svm.gamma
-                                                    : bl_two_layer_margin_bound(svm.gamma, slope);
-            if (t->model.n_layers == 2 && !cfg->model.bias && !cfg->model.normalize &&
-                cfg->model.train_last)
-                planar_optimum(t, slope);
-        }
-    }
-    const struct bl_measure_cfg *mc = &cfg->measure;
-    if (mc->kkt && t->outputs == 1 && t->model.degree > 0 && !t->eig) {
-        long n = t->data.train.n;
-        t->kkt_G = bl_malloc(sizeof(double) * (size_t)(P * n));
-        t->kkt_target = bl_malloc(sizeof(double) * (size_t)P);
-        t->kkt_work = bl_malloc(sizeof(double) * (size_t)(n * (n + 3)));
-    }
-    if (mc->trace_probes > 0) {
-        t->trace_work = bl_malloc(sizeof(double) * 2 * (size_t)P);
-        bl_workspace_alloc_hvp(&t->ws, &t->model);
-    }
-    if (bl_snapshot_count(mc->density)) {
-        t->density_work = bl_malloc(sizeof(double) * bl_slq_work_doubles(P, mc->density_steps));
-        bl_workspace_alloc_hvp(&t->ws, &t->model);
-    }
-    if (bl_snapshot_count(mc->hessian_spectrum)) {
-        t->unit = bl_calloc((size_t)P, sizeof(double));
-        bl_workspace_alloc_hvp(&t->ws, &t->model);
-    }
-    if (mc->sharpness != BL_SHARP_NONE) {
-        bl_workspace_alloc_hvp(&t->ws, &t->model);
-        size_t work = mc->sharpness == BL_SHARP_LANCZOS
-                          ? bl_lanczos_work_doubles(P, mc->sharpness_iters)
-                          : 2 * (size_t)P;
-        t->spectrum_work = bl_malloc(sizeof(double) * work);
-    }
-    t->batch_x = bl_malloc(sizeof(double) * (size_t)chunk * t->data.train.dim);
-    t->batch_label = bl_malloc(sizeof(int) * (size_t)chunk);
-    t->log_loss = bl_malloc(sizeof(double) * (size_t)chunk);
-    t->margin = bl_malloc(sizeof(double) * (size_t)chunk);
+    const double *v = s->loop;
+    ls->step = (long)v[0];
+    ls->next_record = (long)v[1];
+    ls->alpha = v[2];
+    ls->epoch_log_objective = v[3];
+    ls->epoch_totals = (struct pass_totals){v[4], v[5], v[6], v[7]};
+    ls->initial_log_objective = v[8];
+    ls->wall_before = v[9];
     return 0;
 }
 
-void bl_task_free(struct task *t)
+/* Loss-based rate: the state at an epoch start, and the return to it. */
+static void take_snapshot(struct train_state *s)
 {
-    bl_data_free(&t->data);
-    bl_workspace_free(&t->ws);
-    if (!t->full_batch)
-        bl_batcher_free(&t->batcher);
-    free(t->block);
-    free(t->batch_x);
-    free(t->batch_label);
-    free(t->log_loss);
-    free(t->margin);
-    free(t->spectrum_work);
-    free(t->layer_work);
-    free(t->frozen);
-    free(t->hvp_in);
-    free(t->trace_work);
-    free(t->kkt_G);
-    free(t->kkt_target);
-    free(t->kkt_work);
-    free(t->density_work);
-    free(t->unit);
-    free(t->eig);
-    free(t->mu);
-    free(t->w_svm);
+    struct task *t = s->t;
+    memcpy(s->epoch->theta, t->theta, sizeof(double) * t->n_params);
+    bl_optim_state_copy(&s->epoch->opt, s->opt);
+    if (t->full_batch)
+        memcpy(s->epoch->grad, t->grad, sizeof(double) * t->n_params);
+}
+
+/* After an epoch that did not lower the loss, or blew up midway (which with
+ * mini-batches and a rate of alpha / L can happen before the epoch ends):
+ * back to the epoch start, and alpha shrinks. */
+static void undo_epoch(struct train_state *s, struct loop_state *ls)
+{
+    struct task *t = s->t;
+    memcpy(t->theta, s->epoch->theta, sizeof(double) * t->n_params);
+    bl_optim_state_copy(s->opt, &s->epoch->opt);
+    if (t->full_batch)
+        memcpy(t->grad, s->epoch->grad, sizeof(double) * t->n_params);
+    ls->alpha *= t->cfg->optim.loss_down;
 }
 
 /* NaN, +Inf, or a loss grown past diverge_factor times its initial value
@@ -377,132 +169,17 @@ static int finite_vector(const double *x, long n)
     return s == 0;
 }
 
-/* The scaled gradient of this step's batch. */
-static void batch_gradient(struct task *t, long step, struct pass_totals *p)
+/* A layout for cfg alone, when the caller brings none (tests, bench). */
+static struct bl_result_layout *layout_for(const struct bl_config *cfg, char *err,
+                                           unsigned long err_len)
 {
-    if (t->full_batch) {
-        bl_task_pass(t, &t->data.train, NULL, t->train_lo, t->train_hi, 1, p);
-        return;
-    }
-    const int *batch = bl_batcher_batch(&t->batcher, step);
-    long lo, hi;
-    shard(t->cfg->optim.batch_size, t->group, &lo, &hi);
-    bl_task_pass(t, &t->data.train, batch, lo, hi, 1, p);
-}
-
-/* Everything besides the parameter-sized arrays that the loop carries from
- * one step to the next: with the arrays, a checkpoint. */
-struct loop_state {
-    long step;                      /* the next step to take */
-    long next_record;
-    double alpha;                   /* loss_based: eta_t = alpha / L */
-    double epoch_log_objective;     /* loss_based: log L at the epoch start */
-    struct pass_totals epoch_totals;
-    double initial_log_objective;   /* divergence is judged against it */
-    double wall_before;             /* seconds spent before the last resume */
-};
-
-enum { STATE_SCALARS = 12 }; /* doubles of loop_state in a checkpoint */
-
-/* The arrays a checkpoint holds, in order, and their lengths. */
-static int state_arrays(struct task *t, struct bl_task_result *res, double **arrays,
-                        long *lengths)
-{
-    int k = 0;
-    arrays[k] = t->theta, lengths[k++] = t->n_params;
-    if (t->velocity)
-        arrays[k] = t->velocity, lengths[k++] = t->n_params;
-    if (t->epoch_theta) {
-        arrays[k] = t->epoch_theta, lengths[k++] = t->n_params;
-        arrays[k] = t->epoch_grad, lengths[k++] = t->n_params;
-        if (t->epoch_velocity)
-            arrays[k] = t->epoch_velocity, lengths[k++] = t->n_params;
-    }
-    arrays[k] = res->records, lengths[k++] = BL_METRIC_COUNT * res->n_records;
-    if (res->n_spectra)
-        arrays[k] = res->spectra, lengths[k++] = res->n_spectra * t->n_params;
-    if (res->n_densities)
-        arrays[k] = res->densities,
-        lengths[k++] = res->n_densities * bl_density_length(&t->cfg->measure);
-    return k;
-}
-
-static void save_state(struct task *t, const struct loop_state *ls, struct bl_task_result *res,
-                       double wall_now, const char *path)
-{
-    double *arrays[10];
-    long lengths[10], total = STATE_SCALARS;
-    int n = state_arrays(t, res, arrays, lengths);
-    for (int i = 0; i < n; i++)
-        total += lengths[i];
-    double *blob = bl_malloc(sizeof(double) * (size_t)total);
-    double scalars[STATE_SCALARS] = {(double)ls->step, (double)ls->next_record, ls->alpha,
-                                     ls->epoch_log_objective, ls->epoch_totals.log_loss_sum,
-                                     ls->epoch_totals.correct, ls->epoch_totals.count,
-                                     ls->epoch_totals.q_min, ls->initial_log_objective,
-                                     wall_now, (double)t->n_params, (double)res->n_records};
-    memcpy(blob, scalars, sizeof scalars);
-    long at = STATE_SCALARS;
-    for (int i = 0; i < n; i++) {
-        memcpy(blob + at, arrays[i], sizeof(double) * (size_t)lengths[i]);
-        at += lengths[i];
-    }
-    char err[BL_ERR_MAX];
-    if (bl_blob_write(path, BL_BLOB_TASK_STATE, blob, total, err, sizeof err))
-        bl_fatal(BL_EXIT_RUNTIME, "checkpoint: %s", err);
-    free(blob);
-}
-
-/* Restore a checkpoint if path has one. Returns 0 (restored or none), or
- * non-zero with err set when the file is corrupt or does not fit the task. */
-static int load_state(struct task *t, struct loop_state *ls, struct bl_task_result *res,
-                      const char *path, char *err, unsigned long err_len)
-{
-    double *blob;
-    long n_blob;
-    int rc = bl_blob_read(path, BL_BLOB_TASK_STATE, &blob, &n_blob, err, err_len);
-    if (rc == 1)
-        return 0;
-    if (rc)
-        return 1;
-    double *arrays[10];
-    long lengths[10], total = STATE_SCALARS;
-    int n = state_arrays(t, res, arrays, lengths);
-    for (int i = 0; i < n; i++)
-        total += lengths[i];
-    if (n_blob != total || blob[10] != (double)t->n_params || blob[11] != (double)res->n_records) {
-        snprintf(err, err_len, "checkpoint '%s' does not match this task's model or records",
-                 path);
-        free(blob);
-        return 1;
-    }
-    ls->step = (long)blob[0];
-    ls->next_record = (long)blob[1];
-    ls->alpha = blob[2];
-    ls->epoch_log_objective = blob[3];
-    ls->epoch_totals = (struct pass_totals){blob[4], blob[5], blob[6], blob[7]};
-    ls->initial_log_objective = blob[8];
-    ls->wall_before = blob[9];
-    long at = STATE_SCALARS;
-    for (int i = 0; i < n; i++) {
-        memcpy(arrays[i], blob + at, sizeof(double) * (size_t)lengths[i]);
-        at += lengths[i];
-    }
-    free(blob);
-    return 0;
-}
-
-/* Loss-based rate: return to the state at the epoch start and shrink alpha
- * (after an epoch that did not lower the loss, or blew up midway, which with
- * mini-batches and a rate of alpha / L can happen before the epoch ends). */
-static void undo_epoch(struct task *t, struct loop_state *ls)
-{
-    memcpy(t->theta, t->epoch_theta, sizeof(double) * t->n_params);
-    if (t->velocity)
-        memcpy(t->velocity, t->epoch_velocity, sizeof(double) * t->n_params);
-    if (t->full_batch)
-        memcpy(t->grad, t->epoch_grad, sizeof(double) * t->n_params);
-    ls->alpha *= t->cfg->optim.loss_down;
+    struct bl_plan plan;
+    if (bl_plan_make(cfg, &plan, err, err_len))
+        return NULL;
+    struct bl_result_layout *L = bl_malloc(sizeof *L);
+    bl_result_layout_make(L, &plan);
+    bl_plan_free(&plan);
+    return L;
 }
 
 int bl_train_task(const struct bl_config *cfg, uint64_t seed, const struct bl_group *g,
@@ -510,37 +187,53 @@ int bl_train_task(const struct bl_config *cfg, uint64_t seed, const struct bl_gr
                   unsigned long err_len)
 {
     double started = bl_now();
-    struct task t;
     memset(res, 0, sizeof *res);
-    if (bl_task_setup(&t, cfg, seed, g, err, err_len))
+    const struct bl_result_layout *L = io && io->layout ? io->layout : NULL;
+    if (!L && !(L = res->own_layout = layout_for(cfg, err, err_len)))
         return 1;
+    res->layout = L;
+    res->payload = io && io->payload ? io->payload : NULL;
+    if (!res->payload) {
+        res->payload = bl_malloc(sizeof(double) * (size_t)L->length);
+        res->own_payload = 1;
+    }
+    double *payload = res->payload;
+    bl_result_clear(L, payload);
+    struct task t;
+    if (bl_task_setup(&t, cfg, seed, g, bl_measure_needs_hvp(&cfg->measure), err, err_len)) {
+        bl_task_result_free(res);
+        return 1;
+    }
     const struct bl_optim_cfg *opt = &cfg->optim;
-    long n_records = bl_record_count(opt, &cfg->measure);
-    res->n_records = n_records;
-    res->records = bl_malloc(sizeof(double) * (size_t)(BL_METRIC_COUNT * n_records));
-    for (long i = 0; i < BL_METRIC_COUNT * n_records; i++)
-        res->records[i] = NAN;
-    res->status = BL_STATUS_OK;
-    res->n_spectra = bl_snapshot_count(cfg->measure.hessian_spectrum);
-    res->spectra = bl_malloc(sizeof(double) * (size_t)(res->n_spectra * t.n_params + 1));
-    for (long i = 0; i < res->n_spectra * t.n_params; i++)
-        res->spectra[i] = NAN;
-    long density_length = bl_density_length(&cfg->measure);
-    res->n_densities = bl_snapshot_count(cfg->measure.density);
-    res->densities = bl_malloc(sizeof(double) * (size_t)(res->n_densities * density_length + 1));
-    for (long i = 0; i < res->n_densities * density_length; i++)
-        res->densities[i] = NAN;
-
     int loss_based = opt->schedule == BL_SCHED_LOSS_BASED;
+    struct bl_optim_state opt_state;
+    bl_optim_state_alloc(&opt_state, bl_optimizer_of(opt->kind), t.n_params);
+    struct epoch_snapshot epoch;
+    memset(&epoch, 0, sizeof epoch);
+    if (loss_based) {
+        epoch.theta = bl_malloc(sizeof(double) * (size_t)(2 * t.n_params));
+        epoch.grad = epoch.theta + t.n_params;
+        bl_optim_state_alloc(&epoch.opt, opt_state.opt, t.n_params);
+    }
+    struct train_state state = {&t, &opt_state, loss_based ? &epoch : NULL, {0}, payload,
+                                L->length};
+    struct bl_measure ms;
+    bl_measure_setup(&ms, &t, L, payload);
+
     long steps_per_epoch = t.full_batch ? 1 : t.batcher.steps_per_epoch;
     struct loop_state ls = {0, 0, opt->lr, NAN, {0, 0, 0, 0}, NAN, 0.0};
     const char *ckpt = io ? io->checkpoint_path : NULL;
-    if (ckpt && load_state(&t, &ls, res, ckpt, err, err_len)) {
+    if (ckpt && load_state(&state, &ls, ckpt, err, err_len)) {
+        bl_measure_free(&ms);
+        bl_optim_state_free(&opt_state);
+        bl_optim_state_free(&epoch.opt);
+        free(epoch.theta);
         bl_task_free(&t);
         bl_task_result_free(res);
         return 1;
     }
     res->resumed_step = ls.step;
+    res->status = BL_STATUS_OK;
     double log_diverge = log(cfg->measure.diverge_factor);
     struct pass_totals batch = {0}, full = {0};
     for (;; ls.step++) {
@@ -554,7 +247,7 @@ int bl_train_task(const struct bl_config *cfg, uint64_t seed, const struct bl_gr
             action = (int)agreed;
         }
         if (action != BL_ACTION_CONTINUE && ckpt && bl_group_rank(g) == 0)
-            save_state(&t, &ls, res, ls.wall_before + bl_now() - started, ckpt);
+            save_state(&state, &ls, ls.wall_before + bl_now() - started, ckpt);
         if (action == BL_ACTION_STOP) {
             res->status = BL_STATUS_INTERRUPTED;
             break;
@@ -565,11 +258,11 @@ int bl_train_task(const struct bl_config *cfg, uint64_t seed, const struct bl_gr
          * and the epoch check reuse it */
         int have_batch = 0;
         if (t.full_batch && (step < opt->steps || record_now)) {
-            batch_gradient(&t, step, &batch);
+            bl_task_batch_gradient(&t, step, &batch);
             full = batch;
             have_batch = 1;
         } else if (record_now || epoch_start) {
-            bl_task_pass(&t, &t.data.train, NULL, t.train_lo, t.train_hi, record_now, &full);
+            bl_task_train_pass(&t, record_now, &full);
         }
         double full_log = bl_task_objective_log(&t, full.log_loss_sum, full.count);
         if (step == 0)
@@ -579,24 +272,19 @@ int bl_train_task(const struct bl_config *cfg, uint64_t seed, const struct bl_gr
              * grows; after one that did not, the epoch is undone and alpha
              * shrinks. */
             if (step > 0 && !(full_log < ls.epoch_log_objective)) {
-                undo_epoch(&t, &ls);
+                undo_epoch(&state, &ls);
                 batch = full = ls.epoch_totals;
                 full_log = ls.epoch_log_objective;
             } else if (step > 0) {
                 ls.alpha *= opt->loss_up;
             }
-            memcpy(t.epoch_theta, t.theta, sizeof(double) * t.n_params);
-            if (t.velocity)
-                memcpy(t.epoch_velocity, t.velocity, sizeof(double) * t.n_params);
-            if (t.full_batch)
-                memcpy(t.epoch_grad, t.grad, sizeof(double) * t.n_params);
+            take_snapshot(&state);
             ls.epoch_log_objective = full_log;
             ls.epoch_totals = full;
         }
         double lr = loss_based ? ls.alpha / exp(ls.epoch_log_objective) : opt->lr;
         if (record_now) {
-            bl_task_record_metrics(&t, &full, lr, res->records, n_records, ls.next_record, res->spectra,
-                           res->densities);
+            bl_measure_record(&ms, &t, &full, lr, ls.next_record, payload);
             ls.next_record++;
         }
         int measured = have_batch || record_now || epoch_start; /* full is this step's */
@@ -604,7 +292,7 @@ int bl_train_task(const struct bl_config *cfg, uint64_t seed, const struct bl_gr
             !finite_vector(t.theta, t.n_params)) {
             if (loss_based && step > 0 && step < opt->steps) {
                 /* an epoch gone wrong is undone, not fatal */
-                undo_epoch(&t, &ls);
+                undo_epoch(&state, &ls);
                 continue;
             }
             res->status = BL_STATUS_DIVERGED;
@@ -613,11 +301,11 @@ int bl_train_task(const struct bl_config *cfg, uint64_t seed, const struct bl_gr
         if (step >= opt->steps)
             break;
         if (!have_batch)
-            batch_gradient(&t, step, &batch);
+            bl_task_batch_gradient(&t, step, &batch);
         double batch_log = bl_task_objective_log(&t, batch.log_loss_sum, batch.count);
         if (exploded(batch_log, ls.initial_log_objective, log_diverge)) {
             if (loss_based && step > 0) { /* step < steps here */
-                undo_epoch(&t, &ls);
+                undo_epoch(&state, &ls);
                 continue;
             }
             res->status = BL_STATUS_DIVERGED;
@@ -626,35 +314,54 @@ int bl_train_task(const struct bl_config *cfg, uint64_t seed, const struct bl_gr
         /* eta * grad(objective) = eta * factor * g; with the loss-based rate
          * eta = alpha / L_epoch this is alpha * g * exp(log L_batch - log L_epoch),
          * evaluated in log space so neither factor underflows. */
-        double step_scale = loss_based ? ls.alpha * exp(batch_log - ls.epoch_log_objective)
-                                       : opt->lr * exp(batch_log);
+        struct bl_step_in in;
+        in.grad = t.grad;
+        in.log_scale = batch_log;
+        in.lr = lr;
+        in.log_lr = loss_based ? log(ls.alpha) - ls.epoch_log_objective : log(opt->lr);
+        in.step_scale = loss_based ? ls.alpha * exp(batch_log - ls.epoch_log_objective)
+                                   : opt->lr * exp(batch_log);
+        in.weight_decay = opt->weight_decay;
         /* with the loss-based rate lr overflows to inf once L < 1e-308;
          * without weight decay that must not turn into inf * 0 = NaN */
-        double decay = opt->weight_decay > 0 ? lr * opt->weight_decay : 0.0;
-        bl_optim_step(opt, t.n_params, step_scale, t.grad, decay, t.theta, t.velocity);
-        if (t.frozen) /* weight decay must not shrink the fixed layer either */
-            memcpy(t.theta + t.frozen_lo, t.frozen,
-                   sizeof(double) * (size_t)(t.frozen_hi - t.frozen_lo));
+        in.decay = opt->weight_decay > 0 ? lr * opt->weight_decay : 0.0;
+        bl_optim_step(opt, &opt_state, &in, t.theta);
+        bl_task_restore_frozen(&t);
     }
     res->steps_done = ls.step;
     res->steps_run = ls.step - res->resumed_step;
     res->n_params = t.n_params;
-    res->svm_margin = t.svm_margin;
-    res->margin_best = t.margin_best;
-    if (cfg->measure.save_params == BL_SAVE_FINAL) {
-        res->params = bl_malloc(sizeof(double) * (size_t)t.n_params);
-        memcpy(res->params, t.theta, sizeof(double) * t.n_params);
-    }
-    bl_task_free(&t);
+    if (L->params >= 0 && res->status != BL_STATUS_INTERRUPTED)
+        memcpy(bl_result_at(L, payload, L->params), t.theta, sizeof(double) * t.n_params);
     res->wall_seconds = ls.wall_before + bl_now() - started;
+    payload[L->fields[BL_FIELD_STATUS].offset] = res->status;
+    payload[L->fields[BL_FIELD_WALL].offset] = res->wall_seconds;
+    payload[L->fields[BL_FIELD_STEPS_DONE].offset] = (double)res->steps_done;
+    payload[L->fields[BL_FIELD_STEPS_RUN].offset] = (double)res->steps_run;
+    payload[L->fields[BL_FIELD_RESUMED_STEP].offset] = (double)res->resumed_step;
+    bl_measure_free(&ms);
+    bl_optim_state_free(&opt_state);
+    bl_optim_state_free(&epoch.opt);
+    free(epoch.theta);
+    bl_task_free(&t);
     return 0;
 }
 
 void bl_task_result_free(struct bl_task_result *res)
 {
-    free(res->spectra);
-    free(res->densities);
-    free(res->records);
-    free(res->params);
+    if (res->own_payload)
+        free(res->payload);
+    free(res->own_layout);
     memset(res, 0, sizeof *res);
+}
+
+double bl_result_metric(const struct bl_task_result *r, enum bl_metric m, long record)
+{
+    int f = r->layout->metric_field[m];
+    return f < 0 ? NAN : r->payload[r->layout->fields[f].offset + record];
+}
+
+const double *bl_result_params(const struct bl_task_result *r)
+{
+    return r->layout->params < 0 ? NULL : r->payload + r->layout->fields[r->layout->params].offset;
 }

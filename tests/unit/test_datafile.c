@@ -272,7 +272,8 @@ static void test_standardize_by_hand(void)
     double xt[12] = {1, 10, 0.1, 3, 10, 0.1, 5, 30, 0.1, 7, 30, 0.1};
     double xs[6] = {4, 20, 0.3, 9, 0, 0.1};
     int lt[4] = {0}, ls[2] = {0};
-    struct bl_dataset train = {4, 3, 1, xt, lt}, test = {2, 3, 1, xs, ls};
+    struct bl_dataset train = {.n = 4, .dim = 3, .classes = 1, .x = xt, .label = lt},
+                      test = {.n = 2, .dim = 3, .classes = 1, .x = xs, .label = ls};
     bl_dataset_standardize(&train, &test);
     /* feature 0: mean 4, std sqrt(5); feature 1: mean 20, std 10 */
     double s5 = sqrt(5.0);

@@ -10,7 +10,7 @@ static void test_logistic_closed_form(void)
     double f[4] = {0.0, 2.0, -3.0, 30.0};
     int label[4] = {1, 1, 1, 0};
     double log_loss[4], margin[4];
-    bl_loss_forward(BL_LOSS_LOGISTIC, f, label, 4, 1, log_loss, margin);
+    bl_loss_forward(BL_LOSS_LOGISTIC, f, &(struct bl_batch){.n = 4, .label = label}, 1, log_loss, margin);
     BL_ASSERT_CLOSE(exp(log_loss[0]), log(2.0), 1e-15);
     BL_ASSERT_CLOSE(exp(log_loss[1]), log1p(exp(-2.0)), 1e-15);
     BL_ASSERT_CLOSE(exp(log_loss[2]), log1p(exp(3.0)), 1e-15);
@@ -24,25 +24,25 @@ static void test_losses_far_below_double_range(void)
     double f[1] = {800.0};
     int label[1] = {1};
     double log_loss, margin;
-    bl_loss_forward(BL_LOSS_LOGISTIC, f, label, 1, 1, &log_loss, &margin);
+    bl_loss_forward(BL_LOSS_LOGISTIC, f, &(struct bl_batch){.n = 1, .label = label}, 1, &log_loss, &margin);
     CU_ASSERT_EQUAL(log_loss, -800.0);
-    bl_loss_forward(BL_LOSS_EXPONENTIAL, f, label, 1, 1, &log_loss, &margin);
+    bl_loss_forward(BL_LOSS_EXPONENTIAL, f, &(struct bl_batch){.n = 1, .label = label}, 1, &log_loss, &margin);
     CU_ASSERT_EQUAL(log_loss, -800.0);
     /* gradient scaled by exp(800): -y sigmoid(-q) e^{800} = -1 (to rounding) */
     double g;
-    bl_loss_backward(BL_LOSS_LOGISTIC, f, label, 1, 1, -800.0, &g);
+    bl_loss_backward(BL_LOSS_LOGISTIC, f, &(struct bl_batch){.n = 1, .label = label}, 1, -800.0, &g);
     BL_ASSERT_CLOSE(g, -1.0, 1e-12);
-    bl_loss_backward(BL_LOSS_EXPONENTIAL, f, label, 1, 1, -800.0, &g);
+    bl_loss_backward(BL_LOSS_EXPONENTIAL, f, &(struct bl_batch){.n = 1, .label = label}, 1, -800.0, &g);
     BL_ASSERT_CLOSE(g, -1.0, 1e-12);
     /* three-class cross-entropy with the true logit 1000 above the others:
      * l = log(1 + 2 e^{-1000}) = 2 e^{-1000}, log l = log 2 - 1000 */
     double logits[3] = {1000.0, 0.0, 0.0};
     int y[1] = {0};
-    bl_loss_forward(BL_LOSS_CROSS_ENTROPY, logits, y, 1, 3, &log_loss, &margin);
+    bl_loss_forward(BL_LOSS_CROSS_ENTROPY, logits, &(struct bl_batch){.n = 1, .label = y}, 3, &log_loss, &margin);
     BL_ASSERT_CLOSE(log_loss, log(2.0) - 1000.0, 1e-14);
     CU_ASSERT_EQUAL(margin, 1000.0);
     double dl[3];
-    bl_loss_backward(BL_LOSS_CROSS_ENTROPY, logits, y, 1, 3, log_loss, dl);
+    bl_loss_backward(BL_LOSS_CROSS_ENTROPY, logits, &(struct bl_batch){.n = 1, .label = y}, 3, log_loss, dl);
     /* p_j / l = e^{-1000} / (2 e^{-1000}) = 1/2 for the others, -1 for the true class */
     BL_ASSERT_CLOSE(dl[0], -1.0, 1e-12);
     BL_ASSERT_CLOSE(dl[1], 0.5, 1e-12);
@@ -54,7 +54,7 @@ static void test_multiclass_margin(void)
     double logits[6] = {1.0, 4.0, 2.5, /* true 1: 4 - 2.5 */ 3.0, 3.5, -1.0 /* true 0 */};
     int y[2] = {1, 0};
     double log_loss[2], margin[2];
-    bl_loss_forward(BL_LOSS_CROSS_ENTROPY, logits, y, 2, 3, log_loss, margin);
+    bl_loss_forward(BL_LOSS_CROSS_ENTROPY, logits, &(struct bl_batch){.n = 2, .label = y}, 3, log_loss, margin);
     CU_ASSERT_EQUAL(margin[0], 1.5);
     CU_ASSERT_EQUAL(margin[1], -0.5);
     /* cross-entropy closed form: logsumexp(f) - f_y */
@@ -69,9 +69,9 @@ static void test_inverse_undoes_loss(void)
     for (int i = 0; i < 4; i++) {
         int label = 1;
         double log_loss, margin;
-        bl_loss_forward(BL_LOSS_LOGISTIC, &qs[i], &label, 1, 1, &log_loss, &margin);
+        bl_loss_forward(BL_LOSS_LOGISTIC, &qs[i], &(struct bl_batch){.n = 1, .label = &label}, 1, &log_loss, &margin);
         BL_ASSERT_CLOSE(bl_loss_inverse(BL_LOSS_LOGISTIC, log_loss), qs[i], 1e-12);
-        bl_loss_forward(BL_LOSS_EXPONENTIAL, &qs[i], &label, 1, 1, &log_loss, &margin);
+        bl_loss_forward(BL_LOSS_EXPONENTIAL, &qs[i], &(struct bl_batch){.n = 1, .label = &label}, 1, &log_loss, &margin);
         BL_ASSERT_CLOSE(bl_loss_inverse(BL_LOSS_EXPONENTIAL, log_loss), qs[i], 1e-14);
     }
     CU_ASSERT(isnan(bl_loss_inverse(BL_LOSS_SQUARED, 0.0)));

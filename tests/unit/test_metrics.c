@@ -20,7 +20,7 @@ static void test_smoothed_margin_bounds_exponential(void)
     double q[5] = {3.0, 3.5, 4.0, 10.0, 3.2};
     int label[5] = {1, 1, 1, 1, 1};
     double log_loss[5], margin[5];
-    bl_loss_forward(BL_LOSS_EXPONENTIAL, q, label, 5, 1, log_loss, margin);
+    bl_loss_forward(BL_LOSS_EXPONENTIAL, q, &(struct bl_batch){.n = 5, .label = label}, 1, log_loss, margin);
     double S = -INFINITY;
     for (int i = 0; i < 5; i++)
         S = bl_log_add_exp(S, log_loss[i]);

@@ -11,6 +11,38 @@
 #define N_EX 7
 #define DIM 4
 
+/* The model cfg describes for dim inputs and outputs outputs (it must build). */
+static void build(struct bl_model *m, const struct bl_model_cfg *mc, int dim, int outputs)
+{
+    char err[256];
+    CU_ASSERT_EQUAL_FATAL(bl_model_build(m, mc, dim, outputs, err, sizeof err), 0);
+}
+
+/* The parameter block called name (it must exist). */
+static const struct bl_param_block *block(const struct bl_model *m, const char *name)
+{
+    for (int k = 0; k < m->n_blocks; k++)
+        if (!strcmp(m->blocks[k].name, name))
+            return &m->blocks[k];
+    CU_FAIL_FATAL("no such parameter block");
+    return NULL;
+}
+
+/* Every bias block of theta set to c times N(0, 1) draws (biases start at 0). */
+static void random_biases(const struct bl_model *m, double *theta, double c, struct bl_rng *rng)
+{
+    for (int k = 0; k < m->n_blocks; k++)
+        if (m->blocks[k].name[0] == 'b')
+            for (int j = 0; j < m->blocks[k].rows; j++)
+                theta[m->blocks[k].offset + j] = c * bl_rng_normal(rng);
+}
+
+/* A batch of n dense rows x (n, dim) with labels. */
+static struct bl_batch rows(const double *x, int n, const int *label)
+{
+    return (struct bl_batch){.n = n, .dim = DIM, .x = x, .label = label};
+}
+
 /* Forward over the examples: the outputs (in ws) and S = log of the summed
  * loss. */
 static const double *forward_log_loss(const struct bl_model *m, enum bl_loss_kind loss,
@@ -18,8 +50,9 @@ static const double *forward_log_loss(const struct bl_model *m, enum bl_loss_kin
                                       struct bl_workspace *ws, double *S)
 {
     double log_loss[N_EX], margin[N_EX];
-    const double *out = bl_model_forward(m, theta, x, N_EX, ws);
-    bl_loss_forward(loss, out, label, N_EX, m->dims[m->n_layers], log_loss, margin);
+    struct bl_batch b = rows(x, N_EX, label);
+    const double *out = bl_model_forward(m, theta, &b, ws);
+    bl_loss_forward(loss, out, &b, m->outputs, log_loss, margin);
     *S = -INFINITY;
     for (int i = 0; i < N_EX; i++)
         *S = bl_log_add_exp(*S, log_loss[i]);
@@ -32,12 +65,13 @@ static double summed_loss(const struct bl_model *m, enum bl_loss_kind loss, cons
                           const double *x, const int *label, struct bl_workspace *ws,
                           double *grad)
 {
-    int k = m->dims[m->n_layers];
+    int k = m->outputs;
     double S;
     const double *out = forward_log_loss(m, loss, theta, x, label, ws, &S);
     if (grad) {
-        bl_loss_backward(loss, out, label, N_EX, k, S, ws->delta);
-        bl_model_backward(m, theta, x, N_EX, ws->delta, ws, grad);
+        struct bl_batch b = rows(x, N_EX, label);
+        bl_loss_backward(loss, out, &b, k, S, ws->dout);
+        bl_model_backward(m, theta, &b, ws->dout, ws, grad);
         for (long p = 0; p < m->n_params; p++)
             grad[p] *= exp(S);
     }
@@ -59,18 +93,15 @@ static void random_examples(struct bl_rng *rng, int outputs, double *x, int *lab
 static double gradient_error(const struct bl_model_cfg *mc, enum bl_loss_kind loss, int outputs)
 {
     struct bl_model m;
-    bl_model_build(&m, mc, DIM, outputs);
+    build(&m, mc, DIM, outputs);
     struct bl_workspace ws;
-    bl_workspace_alloc(&ws, &m, N_EX);
+    bl_workspace_alloc(&ws, &m, N_EX, 0);
     double *theta = malloc(sizeof(double) * m.n_params);
     double *grad = malloc(sizeof(double) * m.n_params);
     bl_model_init(&m, 11, theta);
     struct bl_rng rng;
     bl_rng_init(&rng, 5, BL_STREAM_TEST_ONLY, 0);
-    if (m.bias)
-        for (int l = 0; l < m.n_layers; l++)
-            for (int j = 0; j < m.dims[l + 1]; j++)
-                theta[m.bias_offset[l] + j] = 0.3 * bl_rng_normal(&rng);
+    random_biases(&m, theta, 0.3, &rng);
     double x[N_EX * DIM];
     int label[N_EX];
     random_examples(&rng, outputs, x, label);
@@ -91,6 +122,7 @@ static double gradient_error(const struct bl_model_cfg *mc, enum bl_loss_kind lo
     free(theta);
     free(grad);
     bl_workspace_free(&ws);
+    bl_model_free(&m);
     return worst;
 }
 
@@ -147,9 +179,10 @@ static void test_gradients_every_model_and_loss(void)
 static double output_and_gradient(const struct bl_model *m, const double *theta,
                                   const double *x, struct bl_workspace *ws, double *grad)
 {
-    double f = bl_model_forward(m, theta, x, 1, ws)[0];
-    ws->delta[0] = 1.0;
-    bl_model_backward(m, theta, x, 1, ws->delta, ws, grad);
+    struct bl_batch b = rows(x, 1, NULL);
+    double f = bl_model_forward(m, theta, &b, ws)[0];
+    ws->dout[0] = 1.0;
+    bl_model_backward(m, theta, &b, ws->dout, ws, grad);
     return f;
 }
 
@@ -159,24 +192,25 @@ static double euler_defect(int depth, enum bl_activation act, int bias)
     struct bl_model_cfg mc = {depth == 1 ? BL_MODEL_LINEAR : BL_MODEL_MLP, depth, 6, act, 0.1,
                               bias, 1.0, 0, 0, 0, 1};
     struct bl_model m;
-    bl_model_build(&m, &mc, DIM, 1);
+    build(&m, &mc, DIM, 1);
     struct bl_workspace ws;
-    bl_workspace_alloc(&ws, &m, 1);
+    bl_workspace_alloc(&ws, &m, 1, 0);
     double *theta = malloc(sizeof(double) * m.n_params);
     double *grad = malloc(sizeof(double) * m.n_params);
     bl_model_init(&m, 3, theta);
-    for (long p = 0; m.bias && p < m.n_params; p++)
-        if (p >= m.bias_offset[0])
+    if (bias)
+        for (long p = block(&m, "b1")->offset; p < m.n_params; p++)
             theta[p] = 0.5;
     double x[DIM] = {0.3, -1.2, 0.7, 2.0};
     double f = output_and_gradient(&m, theta, x, &ws, grad);
     double dot = 0;
     for (long p = 0; p < m.n_params; p++)
         dot += theta[p] * grad[p];
-    int degree = m.n_layers;
+    int degree = depth; /* nominal: with biases the model has no degree */
     free(theta);
     free(grad);
     bl_workspace_free(&ws);
+    bl_model_free(&m);
     return fabs(dot - degree * f) / fmax(1e-12, fabs(f));
 }
 
@@ -194,39 +228,44 @@ static void test_rescaling_is_power_of_scale(void)
 {
     struct bl_model_cfg mc = {BL_MODEL_MLP, 3, 8, BL_ACT_LEAKY_RELU, 0.1, 0, 1.0, 0, 0, 0, 1};
     struct bl_model m;
-    bl_model_build(&m, &mc, DIM, 1);
+    build(&m, &mc, DIM, 1);
     CU_ASSERT_EQUAL(m.degree, 3);
     struct bl_workspace ws;
-    bl_workspace_alloc(&ws, &m, 1);
+    bl_workspace_alloc(&ws, &m, 1, 0);
     double *theta = malloc(sizeof(double) * m.n_params);
     bl_model_init(&m, 9, theta);
     double x[DIM] = {1.0, 0.5, -0.25, 2.0};
-    double f1 = bl_model_forward(&m, theta, x, 1, &ws)[0];
+    struct bl_batch b = rows(x, 1, NULL);
+    double f1 = bl_model_forward(&m, theta, &b, &ws)[0];
     for (long p = 0; p < m.n_params; p++)
         theta[p] *= 2.5;
-    double f2 = bl_model_forward(&m, theta, x, 1, &ws)[0];
+    double f2 = bl_model_forward(&m, theta, &b, &ws)[0];
     BL_ASSERT_CLOSE(f2, pow(2.5, 3) * f1, 1e-13);
     free(theta);
     bl_workspace_free(&ws);
+    bl_model_free(&m);
 }
 
 static void test_layout_and_init(void)
 {
     struct bl_model_cfg mc = {BL_MODEL_MLP, 2, 3, BL_ACT_RELU, 0.1, 1, 2.0, 0, 0, 0, 1};
     struct bl_model m;
-    bl_model_build(&m, &mc, 4, 2);
+    build(&m, &mc, 4, 2);
     /* W1 (3,4), W2 (2,3), b1 (3), b2 (2) */
     CU_ASSERT_EQUAL(m.n_params, 12 + 6 + 3 + 2);
-    CU_ASSERT_EQUAL(m.weight_offset[1], 12);
-    CU_ASSERT_EQUAL(m.bias_offset[0], 18);
-    CU_ASSERT_EQUAL(m.bias_offset[1], 21);
+    CU_ASSERT_EQUAL(block(&m, "W2")->offset, 12);
+    CU_ASSERT_EQUAL(block(&m, "b1")->offset, 18);
+    CU_ASSERT_EQUAL(block(&m, "b2")->offset, 21);
+    CU_ASSERT_EQUAL(block(&m, "W2")->rows, 2);
+    CU_ASSERT_EQUAL(block(&m, "W2")->cols, 3);
     char layout[128];
     bl_model_layout(&m, layout, sizeof layout);
     CU_ASSERT_STRING_EQUAL(layout, "W1(3,4) W2(2,3) b1(3) b2(2)");
     /* a big layer's weights have std init_scale / sqrt(fan_in) */
     struct bl_model_cfg wide = {BL_MODEL_LINEAR, 1, 1, BL_ACT_RELU, 0.1, 0, 2.0, 0, 0, 0, 1};
+    bl_model_free(&m);
     struct bl_model lin;
-    bl_model_build(&lin, &wide, 400, 100);
+    build(&lin, &wide, 400, 100);
     double *theta = malloc(sizeof(double) * lin.n_params);
     bl_model_init(&lin, 1, theta);
     double ss = 0;
@@ -234,6 +273,7 @@ static void test_layout_and_init(void)
         ss += theta[p] * theta[p];
     BL_ASSERT_CLOSE(sqrt(ss / lin.n_params), 2.0 / sqrt(400.0), 0.02);
     free(theta);
+    bl_model_free(&lin);
 }
 
 /* hv = H v for the summed loss, by the R-operator (unscaled). */
@@ -241,13 +281,14 @@ static void summed_hvp(const struct bl_model *m, enum bl_loss_kind loss, const d
                        const double *v, const double *x, const int *label,
                        struct bl_workspace *ws, double *hv)
 {
-    int k = m->dims[m->n_layers];
+    int k = m->outputs;
     double S;
+    struct bl_batch b = rows(x, N_EX, label);
     const double *out = forward_log_loss(m, loss, theta, x, label, ws, &S);
-    const double *rout = bl_model_rforward(m, theta, v, x, N_EX, ws);
-    bl_loss_backward(loss, out, label, N_EX, k, S, ws->delta);
-    bl_loss_hessian_vec(loss, out, label, N_EX, k, S, rout, ws->rdelta);
-    bl_model_rbackward(m, theta, v, x, N_EX, ws->delta, ws->rdelta, ws, hv);
+    const double *rout = m->ops->rforward(m, theta, v, &b, ws);
+    bl_loss_backward(loss, out, &b, k, S, ws->dout);
+    bl_loss_hessian_vec(loss, out, &b, k, S, rout, ws->rdout);
+    m->ops->rbackward(m, theta, v, &b, ws->dout, ws->rdout, ws, hv);
     for (long p = 0; p < m->n_params; p++)
         hv[p] *= exp(S);
 }
@@ -258,10 +299,9 @@ static void hvp_errors(const struct bl_model_cfg *mc, enum bl_loss_kind loss, in
                        double *fd_error, double *asymmetry)
 {
     struct bl_model m;
-    bl_model_build(&m, mc, DIM, outputs);
+    build(&m, mc, DIM, outputs);
     struct bl_workspace ws;
-    bl_workspace_alloc(&ws, &m, N_EX);
-    bl_workspace_alloc_hvp(&ws, &m);
+    bl_workspace_alloc(&ws, &m, N_EX, 1);
     long P = m.n_params;
     double *theta = malloc(sizeof(double) * P), *v = malloc(sizeof(double) * P),
            *w = malloc(sizeof(double) * P), *hv = malloc(sizeof(double) * P),
@@ -273,9 +313,8 @@ static void hvp_errors(const struct bl_model_cfg *mc, enum bl_loss_kind loss, in
     for (long p = 0; p < P; p++) {
         v[p] = bl_rng_normal(&rng);
         w[p] = bl_rng_normal(&rng);
-        if (m.bias && p >= m.bias_offset[0])
-            theta[p] = 0.3 * bl_rng_normal(&rng);
     }
+    random_biases(&m, theta, 0.3, &rng);
     double x[N_EX * DIM];
     int label[N_EX];
     random_examples(&rng, outputs, x, label);
@@ -304,6 +343,7 @@ static void hvp_errors(const struct bl_model_cfg *mc, enum bl_loss_kind loss, in
     *asymmetry = fabs(wHv - vHw) / fmax(1e-300, norms);
     free(theta), free(v), free(w), free(hv), free(hw), free(gp), free(gm), free(shifted);
     bl_workspace_free(&ws);
+    bl_model_free(&m);
 }
 
 static void test_hvp_every_model_and_loss(void)
@@ -326,45 +366,53 @@ static void test_normalized_layers_are_scale_invariant(void)
 {
     struct bl_model_cfg mc = {BL_MODEL_MLP, 3, 7, BL_ACT_RELU, 0.1, 0, 1.0, 0, 0, 1, 1};
     struct bl_model m;
-    bl_model_build(&m, &mc, DIM, 3);
+    build(&m, &mc, DIM, 3);
     struct bl_workspace ws;
-    bl_workspace_alloc(&ws, &m, 1);
+    bl_workspace_alloc(&ws, &m, 1, 0);
     double *theta = malloc(sizeof(double) * m.n_params), *grad = malloc(sizeof(double) * m.n_params);
     bl_model_init(&m, 4, theta);
     double x[DIM] = {0.5, -1.0, 2.0, 0.25}, f[3], g[3];
-    memcpy(f, bl_model_forward(&m, theta, x, 1, &ws), sizeof f);
+    struct bl_batch b = rows(x, 1, NULL);
+    memcpy(f, bl_model_forward(&m, theta, &b, &ws), sizeof f);
+    const char *names[3] = {"W1", "W2", "W3"};
     for (int l = 0; l < 2; l++) { /* the two hidden layers, one at a time */
-        long count = (long)m.dims[l + 1] * m.dims[l];
-        double *w = theta + m.weight_offset[l];
+        const struct bl_param_block *W = block(&m, names[l]);
+        long count = (long)W->rows * W->cols;
+        double *w = theta + W->offset;
         for (long i = 0; i < count; i++)
             w[i] *= 3.7;
-        memcpy(g, bl_model_forward(&m, theta, x, 1, &ws), sizeof g);
+        memcpy(g, bl_model_forward(&m, theta, &b, &ws), sizeof g);
         for (int k = 0; k < 3; k++)
             BL_ASSERT_CLOSE(g[k], f[k], 1e-13);
         for (long i = 0; i < count; i++)
             w[i] /= 3.7;
     }
     /* <W_l, grad_{W_l} f_0> = 0 for hidden layers, = f_0 for the last (degree 1) */
-    bl_model_forward(&m, theta, x, 1, &ws);
-    ws.delta[0] = 1, ws.delta[1] = ws.delta[2] = 0;
-    bl_model_backward(&m, theta, x, 1, ws.delta, &ws, grad);
+    bl_model_forward(&m, theta, &b, &ws);
+    ws.dout[0] = 1, ws.dout[1] = ws.dout[2] = 0;
+    bl_model_backward(&m, theta, &b, ws.dout, &ws, grad);
     for (int l = 0; l < 3; l++) {
+        const struct bl_param_block *W = block(&m, names[l]);
         double dot = 0;
-        long count = (long)m.dims[l + 1] * m.dims[l];
-        for (long i = 0; i < count; i++)
-            dot += theta[m.weight_offset[l] + i] * grad[m.weight_offset[l] + i];
+        for (long i = 0; i < (long)W->rows * W->cols; i++)
+            dot += theta[W->offset + i] * grad[W->offset + i];
         BL_ASSERT_CLOSE(dot, l < 2 ? 0.0 : f[0], 1e-12);
     }
     /* and normalization is what makes it so: without it, scaling changes f */
+    bl_workspace_free(&ws);
+    bl_model_free(&m);
     mc.normalize = 0;
-    bl_model_build(&m, &mc, DIM, 3);
-    double before = bl_model_forward(&m, theta, x, 1, &ws)[0];
-    for (long i = 0; i < (long)m.dims[1] * m.dims[0]; i++)
-        theta[i] *= 3.7;
-    CU_ASSERT(fabs(bl_model_forward(&m, theta, x, 1, &ws)[0] - before) > 1e-3 * fabs(before));
+    build(&m, &mc, DIM, 3);
+    bl_workspace_alloc(&ws, &m, 1, 0);
+    double before = bl_model_forward(&m, theta, &b, &ws)[0];
+    const struct bl_param_block *W1 = block(&m, "W1");
+    for (long i = 0; i < (long)W1->rows * W1->cols; i++)
+        theta[W1->offset + i] *= 3.7;
+    CU_ASSERT(fabs(bl_model_forward(&m, theta, &b, &ws)[0] - before) > 1e-3 * fabs(before));
     free(theta);
     free(grad);
     bl_workspace_free(&ws);
+    bl_model_free(&m);
 }
 
 void bl_test_register_model(void)

@@ -6,26 +6,54 @@
 
 #include "bl_checkpoint.h"
 #include "bl_loss.h"
+#include "bl_model.h"
 #include "bl_optim.h"
 #include "bl_train.h"
 #include "bl_test.h"
+
+/* A step with plain factors: lr 0.1 on an unscaled gradient, decay d. */
+static struct bl_step_in plain_step(const double *grad, double decay)
+{
+    return (struct bl_step_in){.grad = grad, .log_scale = 0, .lr = 0.1, .log_lr = log(0.1),
+                               .step_scale = 0.1, .weight_decay = decay / 0.1, .decay = decay};
+}
 
 static void test_momentum_and_decay_formulas(void)
 {
     struct bl_optim_cfg gd = {0};
     gd.kind = BL_OPT_GD;
     double theta[2] = {1.0, -2.0}, grad[2] = {0.5, 0.25};
-    bl_optim_step(&gd, 2, 0.1, grad, 0.01, theta, NULL);
+    struct bl_optim_state st;
+    bl_optim_state_alloc(&st, bl_optimizer_of(gd.kind), 2);
+    CU_ASSERT_EQUAL(st.opt->n_vectors, 0);
+    struct bl_step_in in = plain_step(grad, 0.01);
+    bl_optim_step(&gd, &st, &in, theta);
     BL_ASSERT_CLOSE(theta[0], 1.0 - 0.05 - 0.01, 1e-15);
     BL_ASSERT_CLOSE(theta[1], -2.0 - 0.025 + 0.02, 1e-15);
+    bl_optim_state_free(&st);
     struct bl_optim_cfg mom = gd;
     mom.kind = BL_OPT_MOMENTUM;
     mom.momentum = 0.9;
-    double t[1] = {1.0}, v[1] = {0.0}, g[1] = {1.0};
-    bl_optim_step(&mom, 1, 0.1, g, 0.0, t, v); /* v = 0.1, t = 0.9 */
-    bl_optim_step(&mom, 1, 0.1, g, 0.0, t, v); /* v = 0.19, t = 0.71 */
-    BL_ASSERT_CLOSE(v[0], 0.19, 1e-15);
+    double t[1] = {1.0}, g[1] = {1.0};
+    bl_optim_state_alloc(&st, bl_optimizer_of(mom.kind), 1);
+    CU_ASSERT_EQUAL(st.opt->n_vectors, 1);
+    CU_ASSERT_STRING_EQUAL(st.opt->vector_names[0], "velocity");
+    CU_ASSERT_EQUAL(st.vectors[0][0], 0.0); /* state starts at zero */
+    in = plain_step(g, 0.0);
+    bl_optim_step(&mom, &st, &in, t); /* v = 0.1, t = 0.9 */
+    bl_optim_step(&mom, &st, &in, t); /* v = 0.19, t = 0.71 */
+    BL_ASSERT_CLOSE(st.vectors[0][0], 0.19, 1e-15);
     BL_ASSERT_CLOSE(t[0], 0.71, 1e-15);
+    /* a snapshot and its restore (the loss-based undo) */
+    struct bl_optim_state snap;
+    bl_optim_state_alloc(&snap, st.opt, 1);
+    bl_optim_state_copy(&snap, &st);
+    bl_optim_step(&mom, &st, &in, t);
+    CU_ASSERT(st.vectors[0][0] != 0.19);
+    bl_optim_state_copy(&st, &snap);
+    CU_ASSERT_EQUAL(st.vectors[0][0], snap.vectors[0][0]);
+    bl_optim_state_free(&snap);
+    bl_optim_state_free(&st);
 }
 
 static struct bl_config small_task(void)
@@ -51,7 +79,25 @@ static struct bl_config small_task(void)
 
 static double metric(const struct bl_task_result *r, enum bl_metric m, long record)
 {
-    return r->records[(long)m * r->n_records + record];
+    return bl_result_metric(r, m, record);
+}
+
+/* A task outcome of the layout (e.g. svm_margin), NaN when it has none. */
+static double outcome(const struct bl_task_result *r, int field)
+{
+    return field < 0 ? NAN : r->payload[r->layout->fields[field].offset];
+}
+
+/* Whether two results recorded the same numbers, bit for bit (every
+ * trajectory, the spectra, densities and parameters; not the wall time). */
+static int same_records(const struct bl_task_result *a, const struct bl_task_result *b)
+{
+    const struct bl_result_layout *L = a->layout;
+    for (int k = BL_FIELD_FIXED_COUNT; k < L->n_fields; k++)
+        if (memcmp(a->payload + L->fields[k].offset, b->payload + L->fields[k].offset,
+                   sizeof(double) * (size_t)L->fields[k].length))
+            return 0;
+    return 1;
 }
 
 static void test_gd_fits_then_margin_grows(void)
@@ -61,13 +107,13 @@ static void test_gd_fits_then_margin_grows(void)
     char err[128];
     CU_ASSERT_EQUAL_FATAL(bl_train_task(&c, 1, NULL, NULL, &r, err, sizeof err), 0);
     CU_ASSERT_EQUAL(r.status, BL_STATUS_OK);
-    CU_ASSERT_EQUAL(r.n_records, 31);
-    long last = r.n_records - 1;
+    CU_ASSERT_EQUAL(r.layout->n_records, 31);
+    long last = r.layout->n_records - 1;
     CU_ASSERT_EQUAL(metric(&r, BL_M_TRAIN_ACC, last), 1.0);
     /* Lyu & Li: once the summed loss is below l(0) = ln 2, the smoothed margin
      * does not decrease (small steps; allow rounding). */
     int after = 0;
-    for (long k = 1; k < r.n_records; k++) {
+    for (long k = 1; k < r.layout->n_records; k++) {
         if (exp(metric(&r, BL_M_TRAIN_LOG_LOSS, k - 1)) >= log(2.0))
             continue;
         after++;
@@ -100,19 +146,20 @@ static void test_chunked_pass_matches_direct_gradient(void)
     struct bl_data d;
     bl_data_make(&c.data, 4, &d, err, sizeof err);
     struct bl_model m;
-    bl_model_build(&m, &c.model, c.data.dim, 1);
+    CU_ASSERT_EQUAL_FATAL(bl_model_build(&m, &c.model, c.data.dim, 1, err, sizeof err), 0);
     struct bl_workspace ws;
-    bl_workspace_alloc(&ws, &m, c.data.n_train);
+    bl_workspace_alloc(&ws, &m, c.data.n_train, 0);
     double theta[5], grad[5], *log_loss = malloc(sizeof(double) * 5000),
                              *margin = malloc(sizeof(double) * 5000);
     bl_model_init(&m, 4, theta);
-    const double *out = bl_model_forward(&m, theta, d.train.x, 5000, &ws);
-    bl_loss_forward(c.loss.kind, out, d.train.label, 5000, 1, log_loss, margin);
+    struct bl_batch all = bl_dataset_rows(&d.train, 0, 5000);
+    const double *out = bl_model_forward(&m, theta, &all, &ws);
+    bl_loss_forward(c.loss.kind, out, &all, 1, log_loss, margin);
     double loss = 0;
     for (int i = 0; i < 5000; i++)
         loss += exp(log_loss[i]);
-    bl_loss_backward(c.loss.kind, out, d.train.label, 5000, 1, 0.0, ws.delta);
-    bl_model_backward(&m, theta, d.train.x, 5000, ws.delta, &ws, grad);
+    bl_loss_backward(c.loss.kind, out, &all, 1, 0.0, ws.dout);
+    bl_model_backward(&m, theta, &all, ws.dout, &ws, grad);
     double norm = 0;
     for (int p = 0; p < 5; p++)
         norm += grad[p] * grad[p] / (5000.0 * 5000.0);
@@ -121,6 +168,7 @@ static void test_chunked_pass_matches_direct_gradient(void)
     free(log_loss);
     free(margin);
     bl_workspace_free(&ws);
+    bl_model_free(&m);
     bl_data_free(&d);
     bl_task_result_free(&r);
 }
@@ -137,7 +185,7 @@ static void test_loss_based_rate_goes_below_double_range(void)
     char err[128];
     CU_ASSERT_EQUAL_FATAL(bl_train_task(&c, 2, NULL, NULL, &r, err, sizeof err), 0);
     CU_ASSERT_EQUAL(r.status, BL_STATUS_OK);
-    long last = r.n_records - 1;
+    long last = r.layout->n_records - 1;
     double log_loss = metric(&r, BL_M_TRAIN_LOG_LOSS, last);
     CU_ASSERT(isfinite(log_loss));
     CU_ASSERT(log_loss < log(1e-300)); /* the loss itself is no longer a double */
@@ -157,7 +205,7 @@ static void test_divergence_is_marked(void)
     CU_ASSERT_EQUAL_FATAL(bl_train_task(&c, 1, NULL, NULL, &r, err, sizeof err), 0);
     CU_ASSERT_EQUAL(r.status, BL_STATUS_DIVERGED);
     CU_ASSERT(r.steps_done < c.optim.steps);
-    CU_ASSERT(isnan(metric(&r, BL_M_TRAIN_LOSS, r.n_records - 1)));
+    CU_ASSERT(isnan(metric(&r, BL_M_TRAIN_LOSS, r.layout->n_records - 1)));
     bl_task_result_free(&r);
 }
 
@@ -171,9 +219,8 @@ static void test_sgd_batches_reproducible(void)
     char err[128];
     bl_train_task(&c, 5, NULL, NULL, &a, err, sizeof err);
     bl_train_task(&c, 5, NULL, NULL, &b, err, sizeof err);
-    CU_ASSERT_EQUAL(memcmp(a.records, b.records, sizeof(double) * BL_METRIC_COUNT * a.n_records),
-                    0);
-    CU_ASSERT(metric(&a, BL_M_TRAIN_LOSS, a.n_records - 1) < metric(&a, BL_M_TRAIN_LOSS, 0));
+    CU_ASSERT(same_records(&a, &b));
+    CU_ASSERT(metric(&a, BL_M_TRAIN_LOSS, a.layout->n_records - 1) < metric(&a, BL_M_TRAIN_LOSS, 0));
     bl_task_result_free(&a);
     bl_task_result_free(&b);
 }
@@ -206,35 +253,42 @@ static void check_resume_exact(struct bl_config *c, int stop_at)
     CU_ASSERT_EQUAL(whole.resumed_step, 0);
     CU_ASSERT_EQUAL(whole.steps_run, whole.steps_done);
     struct stopper s = {0, stop_at};
-    struct bl_train_io io = {stop_hook, &s, path};
+    struct bl_train_io io = {stop_hook, &s, path, NULL, NULL};
     CU_ASSERT_EQUAL_FATAL(bl_train_task(c, 3, NULL, &io, &part, err, sizeof err), 0);
     CU_ASSERT_EQUAL(part.status, BL_STATUS_INTERRUPTED);
     CU_ASSERT_EQUAL(part.steps_done, stop_at - 1);
     /* keep a copy of the checkpoint to alter below */
-    double *blob;
-    long n_blob;
+    struct bl_array_set saved;
     char why[256];
-    CU_ASSERT_EQUAL_FATAL(bl_blob_read(path, BL_BLOB_TASK_STATE, &blob, &n_blob, why, sizeof why), 0);
+    CU_ASSERT_EQUAL_FATAL(bl_arrays_read_all(path, &saved, why, sizeof why), 0);
     io.hook = NULL;
     CU_ASSERT_EQUAL_FATAL(bl_train_task(c, 3, NULL, &io, &rest, err, sizeof err), 0);
     CU_ASSERT_EQUAL(rest.status, whole.status);
     CU_ASSERT_EQUAL(rest.steps_done, whole.steps_done);
     CU_ASSERT_EQUAL(rest.resumed_step, stop_at - 1);
     CU_ASSERT_EQUAL(rest.steps_run, whole.steps_done - (stop_at - 1));
-    CU_ASSERT_EQUAL(memcmp(rest.records, whole.records,
-                           sizeof(double) * BL_METRIC_COUNT * whole.n_records), 0);
-    CU_ASSERT_EQUAL(memcmp(rest.params, whole.params, sizeof(double) * whole.n_params), 0);
-    /* the same checkpoint with every parameter-sized array (theta, velocity,
-     * the epoch snapshot) scaled by 1.01 and a valid checksum: the resumed
-     * run must end elsewhere. Layout (train.c): 12 scalars, those arrays,
-     * then the records. */
-    for (long i = 12; i < n_blob - BL_METRIC_COUNT * whole.n_records; i++)
-        blob[i] *= 1.01;
-    CU_ASSERT_EQUAL_FATAL(bl_blob_write(path, BL_BLOB_TASK_STATE, blob, n_blob, why, sizeof why), 0);
-    free(blob);
+    CU_ASSERT(same_records(&rest, &whole));
+    CU_ASSERT_EQUAL(memcmp(bl_result_params(&rest), bl_result_params(&whole),
+                           sizeof(double) * whole.n_params), 0);
+    /* the same checkpoint with theta, the optimizer's state and the epoch
+     * snapshot scaled by 1.01 and a valid checksum: the resumed run must
+     * end elsewhere */
+    int scaled = 0;
+    for (int i = 0; i < saved.n; i++) {
+        const char *name = saved.arrays[i].name;
+        if (strcmp(name, "theta") && strcmp(name, "epoch.theta") && !strstr(name, "optim."))
+            continue;
+        for (long k = 0; k < saved.arrays[i].length; k++)
+            saved.arrays[i].data[k] *= 1.01;
+        scaled++;
+    }
+    CU_ASSERT(scaled >= 2);
+    CU_ASSERT_EQUAL_FATAL(bl_arrays_write(path, saved.arrays, saved.n, why, sizeof why), 0);
+    bl_arrays_free(&saved);
     CU_ASSERT_EQUAL_FATAL(bl_train_task(c, 3, NULL, &io, &altered, err, sizeof err), 0);
     CU_ASSERT_EQUAL(altered.resumed_step, stop_at - 1);
-    CU_ASSERT_NOT_EQUAL(memcmp(altered.params, whole.params, sizeof(double) * whole.n_params), 0);
+    CU_ASSERT_NOT_EQUAL(memcmp(bl_result_params(&altered), bl_result_params(&whole),
+                               sizeof(double) * whole.n_params), 0);
     bl_task_result_free(&whole);
     bl_task_result_free(&part);
     bl_task_result_free(&rest);
@@ -323,9 +377,9 @@ static void test_linear_direction_reaches_svm(void)
     struct bl_task_result r;
     char err[128];
     CU_ASSERT_EQUAL_FATAL(bl_train_task(&c, 1, NULL, NULL, &r, err, sizeof err), 0);
-    long last = r.n_records - 1;
-    CU_ASSERT(r.svm_margin > 0);
-    BL_ASSERT_CLOSE(r.margin_best, r.svm_margin, 0);
+    long last = r.layout->n_records - 1;
+    CU_ASSERT(outcome(&r, r.layout->svm_margin) > 0);
+    BL_ASSERT_CLOSE(outcome(&r, r.layout->margin_best), outcome(&r, r.layout->svm_margin), 0);
     CU_ASSERT(metric(&r, BL_M_SVM_COSINE, last) >= 0.999);
     CU_ASSERT(metric(&r, BL_M_MARGIN_RATIO, last) >= 0.99);
     CU_ASSERT(metric(&r, BL_M_MARGIN_RATIO, last) <= 1 + 1e-9); /* nothing beats the SVM */
@@ -364,8 +418,8 @@ static void test_two_layer_symmetric_reaches_global_max_margin(void)
     struct bl_task_result r;
     char err[128];
     CU_ASSERT_EQUAL_FATAL(bl_train_task(&c, 2, NULL, NULL, &r, err, sizeof err), 0);
-    long last = r.n_records - 1;
-    BL_ASSERT_CLOSE(r.margin_best, 0.3 * r.svm_margin, 1e-15); /* (1 + 0.2) / 4 */
+    long last = r.layout->n_records - 1;
+    BL_ASSERT_CLOSE(outcome(&r, r.layout->margin_best), 0.3 * outcome(&r, r.layout->svm_margin), 1e-15); /* (1 + 0.2) / 4 */
     CU_ASSERT(metric(&r, BL_M_MARGIN_RATIO, last) >= 0.95);
     CU_ASSERT(metric(&r, BL_M_MARGIN_RATIO, last) <= 1 + 1e-9);
     CU_ASSERT(metric(&r, BL_M_STABLE_RANK, last) < 1.5);
@@ -429,7 +483,7 @@ static void test_norm_identity_scale_invariant(void)
     char err[128];
     CU_ASSERT_EQUAL_FATAL(bl_train_task(&c, 3, NULL, NULL, &r, err, sizeof err), 0);
     double worst = 0, eta = c.optim.lr, wd = c.optim.weight_decay;
-    for (long k = 0; k + 1 < r.n_records; k++) {
+    for (long k = 0; k + 1 < r.layout->n_records; k++) {
         double w = metric(&r, BL_M_TRAINED_NORM, k), g = metric(&r, BL_M_GRAD_NORM, k);
         double next = metric(&r, BL_M_TRAINED_NORM, k + 1);
         double predicted = (1 - eta * wd) * (1 - eta * wd) * w * w + eta * eta * g * g;

@@ -32,7 +32,7 @@ static void check_task(const struct bl_config *c, double *grad_err, double *hvp_
 {
     struct task t;
     char err[256];
-    CU_ASSERT_EQUAL_FATAL(bl_task_setup(&t, c, 7, NULL, err, sizeof err), 0);
+    CU_ASSERT_EQUAL_FATAL(bl_task_setup(&t, c, 7, NULL, 1, err, sizeof err), 0);
     long P = t.n_params;
     double *g = malloc(sizeof(double) * P), *up = malloc(sizeof(double) * P);
     double *down = malloc(sizeof(double) * P), *v = malloc(sizeof(double) * P);
@@ -59,7 +59,7 @@ static void check_task(const struct bl_config *c, double *grad_err, double *hvp_
         t.theta[i] = keep - h;
         double f_down = objective(&t, NULL);
         t.theta[i] = keep;
-        int frozen = i >= t.frozen_lo && i < t.frozen_hi;
+        int frozen = i >= t.model.frozen_lo && i < t.model.frozen_hi;
         if (frozen)
             *frozen_nonzero += g[i] != 0 || hv[i] != 0;
         else
@@ -69,7 +69,7 @@ static void check_task(const struct bl_config *c, double *grad_err, double *hvp_
      * Hessian over the trained parameters) */
     double *theta0 = malloc(sizeof(double) * P);
     memcpy(theta0, t.theta, sizeof(double) * P);
-    for (long i = t.frozen_lo; i < t.frozen_hi; i++)
+    for (long i = t.model.frozen_lo; i < t.model.frozen_hi; i++)
         v[i] = 0;
     for (long i = 0; i < P; i++)
         t.theta[i] = theta0[i] + h * v[i];
@@ -78,7 +78,7 @@ static void check_task(const struct bl_config *c, double *grad_err, double *hvp_
         t.theta[i] = theta0[i] - h * v[i];
     objective(&t, down);
     for (long i = 0; i < P; i++)
-        if (!(i >= t.frozen_lo && i < t.frozen_hi))
+        if (!(i >= t.model.frozen_lo && i < t.model.frozen_hi))
             worst_h = fmax(worst_h, fabs((up[i] - down[i]) / (2 * h) - hv[i]) / scale_h);
     *grad_err = worst_g;
     *hvp_err = worst_h;
@@ -150,10 +150,10 @@ static void test_frozen_range_is_the_last_layer(void)
     c.model.train_last = 0;
     struct task t;
     char err[256];
-    CU_ASSERT_EQUAL_FATAL(bl_task_setup(&t, &c, 7, NULL, err, sizeof err), 0);
+    CU_ASSERT_EQUAL_FATAL(bl_task_setup(&t, &c, 7, NULL, 1, err, sizeof err), 0);
     /* last layer (3 outputs, width 6) sits at the end of a bias-free MLP */
-    CU_ASSERT_EQUAL(t.frozen_hi, t.n_params);
-    CU_ASSERT_EQUAL(t.frozen_hi - t.frozen_lo, 3 * 6);
+    CU_ASSERT_EQUAL(t.model.frozen_hi, t.n_params);
+    CU_ASSERT_EQUAL(t.model.frozen_hi - t.model.frozen_lo, 3 * 6);
     bl_task_free(&t);
 }
 

@@ -1,0 +1,43 @@
+/* Measurements of a task: the reference solutions computed once when it
+ * starts (SCIENCE.md 1-2) and every metric of a record, written into the
+ * task's result payload. Owns every buffer measurements need; training
+ * never reads anything here, so what is measured cannot change the
+ * trajectory. */
+#ifndef BL_MEASURE_H
+#define BL_MEASURE_H
+
+#include "bl_result.h"
+#include "bl_task.h"
+
+struct bl_measure {
+    const struct bl_result_layout *layout;
+    double *mu;             /* (dim) mean of y_i x_i over the training set (binary data) */
+    double *w_svm;          /* (dim) unit hard-margin SVM direction, or NULL */
+    double svm_margin;      /* gamma_SVM of the training set (NaN without a reference) */
+    double margin_best;     /* best normalized margin (NaN without a reference) */
+    double *feature_work;   /* (3 dim + rows) first-layer spectral norm and predictor */
+    double *spectrum_work;  /* Lanczos basis and scratch, when sharpness is measured */
+    double *trace_work;     /* (2P) Hutchinson probes and products */
+    double *density_work;   /* SLQ scratch */
+    double *unit;           /* (P) zero but for one 1: picks a Hessian column */
+    double *kkt_G;          /* (P, n_train) per-example margin gradients, measure.kkt */
+    double *kkt_target;     /* (P) */
+    double *kkt_work;       /* (n_train (n_train + 3)) NNLS normal equations, margins, lambda */
+};
+
+/* Whether a config's measurements need Hessian-vector products. */
+int bl_measure_needs_hvp(const struct bl_measure_cfg *mc);
+
+/* Buffers and reference solutions for task t (already set up); the
+ * references go into payload's outcome fields. */
+void bl_measure_setup(struct bl_measure *ms, struct task *t, const struct bl_result_layout *L,
+                      double *payload);
+void bl_measure_free(struct bl_measure *ms);
+
+/* Record r at theta into payload: every metric of the layout, and the
+ * spectra and densities due at this record. train holds the full training
+ * pass at theta (its gradient in t->grad); lr is the next step's rate. */
+void bl_measure_record(struct bl_measure *ms, struct task *t, const struct pass_totals *train,
+                       double lr, long r, double *payload);
+
+#endif

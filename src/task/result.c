@@ -1,0 +1,148 @@
+/* The one description of a task's result (bl_result.h): which fields a
+ * plan's tasks hand back, where each sits in the payload, and what its
+ * NetCDF variable is called and means. */
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "bl_data.h"
+#include "bl_log.h"
+#include "bl_model.h"
+#include "bl_plan.h"
+#include "bl_result.h"
+#include "bl_train.h"
+
+static int add(struct bl_result_layout *L, struct bl_field f)
+{
+    if (L->n_fields == BL_MAX_FIELDS)
+        bl_fatal_at(__FILE__, __LINE__, "more than %d result fields", BL_MAX_FIELDS);
+    if (f.shape == BL_FIELD_TASK)
+        f.length = 1;
+    else if (f.shape == BL_FIELD_RECORDS)
+        f.length = L->n_records;
+    else
+        f.length = f.dims[0].length * (f.n_dims > 1 ? f.dims[1].length : 1);
+    f.offset = L->length;
+    L->length += f.length;
+    L->fields[L->n_fields] = f;
+    return L->n_fields++;
+}
+
+static struct bl_field task_value(const char *name, enum bl_field_type type,
+                                  const char *long_name, const char *units)
+{
+    return (struct bl_field){.name = name, .long_name = long_name, .units = units,
+                             .shape = BL_FIELD_TASK, .type = type, .metric = -1};
+}
+
+/* applies[m]: whether metric m applies to any point of the plan */
+static void measured_metrics(const struct bl_plan *plan, int *applies)
+{
+    for (int m = 0; m < BL_METRIC_COUNT; m++)
+        applies[m] = 0;
+    for (int p = 0; p < plan->n_points; p++) {
+        const struct bl_config *cfg = &plan->points[p];
+        struct bl_model model;
+        char err[BL_ERR_MAX];
+        if (bl_model_build(&model, &cfg->model, cfg->data.dim,
+                           bl_data_outputs(&cfg->data, cfg->loss.kind), err, sizeof err))
+            bl_fatal(BL_EXIT_USAGE, "%s", err);
+        for (int m = 0; m < BL_METRIC_COUNT; m++)
+            applies[m] |= bl_metric_applies((enum bl_metric)m, cfg, &model);
+        bl_model_free(&model);
+    }
+}
+
+void bl_result_layout_make(struct bl_result_layout *L, const struct bl_plan *plan)
+{
+    memset(L, 0, sizeof *L);
+    const struct bl_config *base = &plan->points[0];
+    const struct bl_measure_cfg *mc = &base->measure;
+    L->n_records = plan->n_records;
+    L->max_params = plan->max_params;
+    snprintf(L->layout_text, sizeof L->layout_text, "%s", plan->layout);
+    L->svm_margin = L->margin_best = L->params = L->spectra = -1;
+    L->density_nodes = L->density_weights = -1;
+    add(L, task_value("status", BL_TYPE_BYTE, "outcome of the task", NULL));
+    add(L, task_value("wall_seconds", BL_TYPE_DOUBLE, "wall-clock time of the task", "s"));
+    add(L, task_value("steps_done", BL_TYPE_INT64,
+                      "optimizer steps taken (for a diverged task, the step it diverged at)",
+                      "1"));
+    add(L, task_value("steps_run", BL_TYPE_INT64, "steps this attempt took", "1"));
+    add(L, task_value("resumed_step", BL_TYPE_INT64, "step a saved state restored", "1"));
+    int applies[BL_METRIC_COUNT];
+    measured_metrics(plan, applies);
+    if (applies[BL_M_SVM_COSINE]) { /* the metrics that compare with the SVM */
+        L->svm_margin = add(L, task_value("svm_margin", BL_TYPE_DOUBLE,
+                                          "hard-margin SVM margin gamma_SVM of the task's "
+                                          "training set (reference = svm)",
+                                          "1"));
+        L->margin_best = add(L, task_value("margin_best", BL_TYPE_DOUBLE,
+                                           "best normalized margin: gamma_SVM (linear); two "
+                                           "layers: the exact optimum (LP) when the training "
+                                           "data lie in a plane, else (1+s)/4 gamma_SVM",
+                                           "1"));
+    }
+    for (int m = 0; m < BL_METRIC_COUNT; m++) {
+        L->metric_field[m] = -1;
+        if (!applies[m])
+            continue;
+        const struct bl_metric_info *mi = &bl_metric_table[m];
+        L->metric_field[m] = add(L, (struct bl_field){.name = mi->name,
+                                                      .long_name = mi->long_name,
+                                                      .units = mi->units,
+                                                      .shape = BL_FIELD_RECORDS,
+                                                      .type = BL_TYPE_DOUBLE, .metric = m});
+    }
+    if (mc->save_params == BL_SAVE_FINAL)
+        L->params = add(L, (struct bl_field){
+                               .name = "params", .long_name = "final parameters",
+                               .units = "1", .shape = BL_FIELD_ARRAY, .metric = -1,
+                               .n_dims = 1, .dims = {{"param", plan->max_params, NULL, {0}}},
+                               .attr_name = {"layout", "layout_note"},
+                               .attr_value = {L->layout_text,
+                                              "the model's parameter blocks in theta order, "
+                                              "each row-major (rows, cols); NaN past a "
+                                              "smaller model's end"}});
+    L->n_spectra = bl_snapshot_count(mc->hessian_spectrum);
+    if (L->n_spectra) {
+        struct bl_field f = {.name = "hessian_eigenvalues",
+                             .long_name = "all eigenvalues of the training-loss Hessian, "
+                                          "ascending (ScaLAPACK); NaN past a smaller model's "
+                                          "end or where the task did not get there",
+                             .units = "1", .shape = BL_FIELD_ARRAY, .metric = -1, .n_dims = 2,
+                             .dims = {{"spectrum", L->n_spectra, "spectrum_step", {0}},
+                                      {"eig", plan->max_params, NULL, {0}}}};
+        for (int k = 0; k < L->n_spectra; k++)
+            f.dims[0].steps[k] =
+                plan->steps[bl_snapshot_record(mc->hessian_spectrum, plan->n_records, k)];
+        L->spectra = add(L, f);
+    }
+    L->n_densities = bl_snapshot_count(mc->density);
+    if (L->n_densities) {
+        L->density_nodes_per = (long)mc->density_probes * mc->density_steps;
+        struct bl_field f = {.units = "1", .shape = BL_FIELD_ARRAY, .metric = -1, .n_dims = 2,
+                             .dims = {{"density", L->n_densities, "density_step", {0}},
+                                      {"node", L->density_nodes_per, NULL, {0}}}};
+        for (int k = 0; k < L->n_densities; k++)
+            f.dims[0].steps[k] = plan->steps[bl_snapshot_record(mc->density, plan->n_records, k)];
+        f.name = "density_nodes";
+        f.long_name = "stochastic Lanczos quadrature nodes (Ritz values), probe-major";
+        L->density_nodes = add(L, f);
+        f.name = "density_weights";
+        f.long_name = "stochastic Lanczos quadrature weights (sum to 1 over the nodes)";
+        L->density_weights = add(L, f);
+    }
+}
+
+void bl_result_clear(const struct bl_result_layout *L, double *payload)
+{
+    for (long i = 0; i < L->length; i++)
+        payload[i] = NAN;
+    payload[L->fields[BL_FIELD_STATUS].offset] = BL_STATUS_NOT_RUN;
+}
+
+int bl_field_in_output(const struct bl_result_layout *L, int field)
+{
+    return field != BL_FIELD_STEPS_RUN && field != BL_FIELD_RESUMED_STEP;
+}

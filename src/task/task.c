@@ -1,0 +1,286 @@
+/* The task core (bl_task.h): data, model and parameters of one task, and
+ * the passes over its data, sharded over the ranks of a group and combined
+ * in log space. All buffers are sized here, once; a pass allocates nothing. */
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "bl_log.h"
+#include "bl_loss.h"
+#include "bl_task.h"
+
+/* Examples per forward/backward call in full-set passes: bounds the
+ * activation buffers while keeping each GEMM large. */
+#define EVAL_CHUNK 4096
+
+/* Rank r of a group of g takes [lo, hi) of n items: contiguous, sizes differ by
+ * at most one. */
+static void shard(long n, const struct bl_group *g, long *lo, long *hi)
+{
+    long size = bl_group_size(g), rank = bl_group_rank(g);
+    *lo = n * rank / size;
+    *hi = n * (rank + 1) / size;
+}
+
+int bl_task_setup(struct task *t, const struct bl_config *cfg, uint64_t seed,
+                  const struct bl_group *g, int hvp, char *err, unsigned long err_len)
+{
+    memset(t, 0, sizeof *t);
+    t->cfg = cfg;
+    t->seed = seed;
+    t->group = g;
+    if (bl_data_make(&cfg->data, seed, &t->data, err, err_len))
+        return 1;
+    int inputs = t->data.train.arity ? t->data.train.arity : t->data.train.dim;
+    if (bl_model_build(&t->model, &cfg->model, inputs, bl_data_outputs(&cfg->data, cfg->loss.kind),
+                       err, err_len)) {
+        bl_data_free(&t->data);
+        return 1;
+    }
+    long P = t->n_params = t->model.n_params;
+    const struct bl_optim_cfg *opt = &cfg->optim;
+    t->full_batch = opt->kind == BL_OPT_GD || opt->batch_size == 0 ||
+                    opt->batch_size == cfg->data.n_train;
+    t->theta = bl_malloc(sizeof(double) * (size_t)(3 * P));
+    t->grad = t->theta + P;
+    t->chunk_grad = t->grad + P;
+    bl_model_init(&t->model, seed, t->theta);
+    long frozen = t->model.frozen_hi - t->model.frozen_lo;
+    if (frozen > 0) {
+        t->frozen = bl_malloc(sizeof(double) * (size_t)frozen);
+        memcpy(t->frozen, t->theta + t->model.frozen_lo, sizeof(double) * (size_t)frozen);
+        t->hvp_in = bl_malloc(sizeof(double) * (size_t)P);
+    }
+    shard(cfg->data.n_train, g, &t->train_lo, &t->train_hi);
+    shard(cfg->data.n_test, g, &t->test_lo, &t->test_hi);
+    long shard_batch = 1;
+    if (!t->full_batch) {
+        bl_batcher_init(&t->batcher, cfg->data.n_train, opt->batch_size, seed);
+        long lo, hi;
+        shard(opt->batch_size, g, &lo, &hi);
+        shard_batch = hi - lo + 1;
+    }
+    long biggest = t->train_hi - t->train_lo;
+    if (t->test_hi - t->test_lo > biggest)
+        biggest = t->test_hi - t->test_lo;
+    if (shard_batch > biggest)
+        biggest = shard_batch;
+    int chunk = (int)(biggest < EVAL_CHUNK ? (biggest > 0 ? biggest : 1) : EVAL_CHUNK);
+    bl_workspace_alloc(&t->ws, &t->model, chunk, hvp && bl_model_has_hvp(&t->model));
+    bl_batch_buffer_alloc(&t->batch, &t->data.train, chunk);
+    t->log_loss = bl_malloc(sizeof(double) * (size_t)chunk);
+    t->margin = bl_malloc(sizeof(double) * (size_t)chunk);
+    return 0;
+}
+
+void bl_task_free(struct task *t)
+{
+    bl_data_free(&t->data);
+    bl_workspace_free(&t->ws);
+    bl_model_free(&t->model);
+    if (!t->full_batch)
+        bl_batcher_free(&t->batcher);
+    bl_batch_buffer_free(&t->batch);
+    free(t->theta);
+    free(t->log_loss);
+    free(t->margin);
+    free(t->frozen);
+    free(t->hvp_in);
+}
+
+/* Fold a chunk with summed log loss s and scaled gradient chunk_grad into the
+ * running (S, grad): both end scaled by exp(-logaddexp(S, s)). */
+static void fold_gradient(struct task *t, double *S, double s)
+{
+    double total = bl_log_add_exp(*S, s);
+    if (total == -INFINITY)
+        return;
+    double keep = *S == -INFINITY ? 0 : exp(*S - total);
+    double add = s == -INFINITY ? 0 : exp(s - total);
+    for (long i = 0; i < t->n_params; i++)
+        t->grad[i] = keep * t->grad[i] + add * t->chunk_grad[i];
+    *S = total;
+}
+
+static double log_sum(const double *log_values, int n)
+{
+    double hi = -INFINITY;
+    for (int i = 0; i < n; i++)
+        if (log_values[i] > hi)
+            hi = log_values[i];
+    if (hi == -INFINITY || !isfinite(hi))
+        return hi;
+    double s = 0;
+    for (int i = 0; i < n; i++)
+        s += exp(log_values[i] - hi);
+    return hi + log(s);
+}
+
+/* A data-free model is its own objective: every rank holds all of theta, so
+ * there is nothing to shard or reduce. */
+static void objective_pass(struct task *t, int want_grad, struct pass_totals *totals)
+{
+    double S = t->model.ops->objective(&t->model, t->theta, want_grad ? t->grad : NULL);
+    *totals = (struct pass_totals){S, NAN, 1.0, NAN};
+}
+
+void bl_task_pass(struct task *t, const struct bl_dataset *set, const int *idx, long lo,
+                  long hi, int want_grad, struct pass_totals *totals)
+{
+    if (t->model.ops->objective) {
+        objective_pass(t, want_grad, totals);
+        return;
+    }
+    const struct bl_loss_cfg *loss = &t->cfg->loss;
+    int k = t->model.outputs;
+    double S = -INFINITY, correct = 0, q_min = INFINITY;
+    if (want_grad)
+        memset(t->grad, 0, sizeof(double) * t->n_params);
+    for (long start = lo; start < hi; start += t->ws.max_batch) {
+        int n = (int)(hi - start < t->ws.max_batch ? hi - start : t->ws.max_batch);
+        struct bl_batch b = idx ? bl_data_gather(set, idx + start, n, &t->batch)
+                                : bl_dataset_rows(set, start, n);
+        const double *out = bl_model_forward(&t->model, t->theta, &b, &t->ws);
+        bl_loss_forward(loss->kind, out, &b, k, t->log_loss, t->margin);
+        for (int i = 0; i < n; i++) {
+            correct += t->margin[i] > 0;
+            if (t->margin[i] < q_min)
+                q_min = t->margin[i];
+        }
+        double s = log_sum(t->log_loss, n);
+        if (want_grad) {
+            bl_loss_backward(loss->kind, out, &b, k, s, t->ws.dout);
+            bl_model_backward(&t->model, t->theta, &b, t->ws.dout, &t->ws,
+                              start == lo ? t->grad : t->chunk_grad);
+            if (start == lo)
+                S = s;
+            else
+                fold_gradient(t, &S, s);
+        } else {
+            S = bl_log_add_exp(S, s);
+        }
+    }
+    /* Group: max of (S, -q_min), then the sums with every rank's part rescaled
+     * to the group's largest S, so the reduced gradient stays O(1). */
+    double maxes[2] = {S, -q_min};
+    bl_group_max(t->group, maxes, 2);
+    double S_max = maxes[0];
+    double weight = (S == -INFINITY || S_max == -INFINITY || isnan(S)) ? 0 : exp(S - S_max);
+    if (isnan(S) || isnan(S_max))
+        weight = NAN;
+    double sums[3] = {weight, correct, (double)(hi - lo)};
+    bl_group_sum(t->group, sums, 3);
+    if (want_grad) {
+        if (weight != 1.0)
+            for (long i = 0; i < t->n_params; i++)
+                t->grad[i] *= weight;
+        bl_group_sum(t->group, t->grad, t->n_params);
+        /* sums[0] = sum of weights: divide so grad is scaled by the total */
+        if (sums[0] > 0 && sums[0] != 1.0)
+            for (long i = 0; i < t->n_params; i++)
+                t->grad[i] /= sums[0];
+        /* a frozen layer has no gradient */
+        for (long i = t->model.frozen_lo; i < t->model.frozen_hi; i++)
+            t->grad[i] = 0;
+    }
+    int labels = set->label != NULL;
+    totals->log_loss_sum = S_max == -INFINITY ? -INFINITY : S_max + log(sums[0]);
+    totals->correct = labels ? sums[1] : NAN;
+    totals->count = sums[2];
+    totals->q_min = labels ? -maxes[1] : NAN;
+}
+
+void bl_task_batch_gradient(struct task *t, long step, struct pass_totals *totals)
+{
+    if (t->full_batch) {
+        bl_task_pass(t, &t->data.train, NULL, t->train_lo, t->train_hi, 1, totals);
+        return;
+    }
+    const int *batch = bl_batcher_batch(&t->batcher, step);
+    long lo, hi;
+    shard(t->cfg->optim.batch_size, t->group, &lo, &hi);
+    bl_task_pass(t, &t->data.train, batch, lo, hi, 1, totals);
+}
+
+void bl_task_train_pass(struct task *t, int want_grad, struct pass_totals *totals)
+{
+    bl_task_pass(t, &t->data.train, NULL, t->train_lo, t->train_hi, want_grad, totals);
+}
+
+double bl_task_objective_log(const struct task *t, double log_loss_sum, double count)
+{
+    return t->cfg->loss.reduction == BL_REDUCE_MEAN ? log_loss_sum - log(count) : log_loss_sum;
+}
+
+double bl_task_gradient_factor(const struct task *t, const struct pass_totals *p)
+{
+    return exp(bl_task_objective_log(t, p->log_loss_sum, p->count));
+}
+
+void bl_task_restore_frozen(struct task *t)
+{
+    /* weight decay must not shrink the fixed layer either */
+    if (t->frozen)
+        memcpy(t->theta + t->model.frozen_lo, t->frozen,
+               sizeof(double) * (size_t)(t->model.frozen_hi - t->model.frozen_lo));
+}
+
+/* out (P) = Hessian of the training objective (full training set) times v,
+ * through exact R-operator products over rows [lo, hi), summed over the
+ * group when reduce, with the same loss scale as the gradient. */
+static void hvp_range(struct task *t, const double *v, double *out, long lo, long hi,
+                      int reduce)
+{
+    if (t->model.ops->objective_hvp) { /* data-free: the objective's own Hessian */
+        t->model.ops->objective_hvp(&t->model, t->theta, v, out);
+        return;
+    }
+    enum bl_loss_kind kind = t->cfg->loss.kind;
+    const struct bl_dataset *set = &t->data.train;
+    const struct bl_model_ops *ops = t->model.ops;
+    int k = t->model.outputs;
+    if (t->frozen) { /* the Hessian over the trained parameters only */
+        memcpy(t->hvp_in, v, sizeof(double) * t->n_params);
+        for (long i = t->model.frozen_lo; i < t->model.frozen_hi; i++)
+            t->hvp_in[i] = 0;
+        v = t->hvp_in;
+    }
+    memset(out, 0, sizeof(double) * t->n_params);
+    for (long start = lo; start < hi; start += t->ws.max_batch) {
+        int n = (int)(hi - start < t->ws.max_batch ? hi - start : t->ws.max_batch);
+        struct bl_batch b = bl_dataset_rows(set, start, n);
+        const double *f = bl_model_forward(&t->model, t->theta, &b, &t->ws);
+        const double *rf = ops->rforward(&t->model, t->theta, v, &b, &t->ws);
+        bl_loss_backward(kind, f, &b, k, t->hvp_log_scale, t->ws.dout);
+        bl_loss_hessian_vec(kind, f, &b, k, t->hvp_log_scale, rf, t->ws.rdout);
+        ops->rbackward(&t->model, t->theta, v, &b, t->ws.dout, t->ws.rdout, &t->ws,
+                       t->chunk_grad);
+        for (long i = 0; i < t->n_params; i++)
+            out[i] += t->chunk_grad[i];
+    }
+    if (reduce)
+        bl_group_sum(t->group, out, t->n_params);
+    for (long i = 0; i < t->n_params; i++)
+        out[i] *= t->hvp_factor;
+    for (long i = t->model.frozen_lo; i < t->model.frozen_hi; i++)
+        out[i] = 0;
+}
+
+void bl_task_hvp_prepare(struct task *t, const struct pass_totals *train)
+{
+    t->hvp_log_scale = train->log_loss_sum;
+    t->hvp_factor = bl_task_gradient_factor(t, train); /* the same scaling as the gradient's */
+}
+
+void bl_task_hvp(void *ctx, const double *v, double *out)
+{
+    struct task *t = ctx;
+    hvp_range(t, v, out, t->train_lo, t->train_hi, 1);
+}
+
+void bl_task_hessian_column(struct task *t, double *unit, long j, double *column)
+{
+    unit[j] = 1.0;
+    hvp_range(t, unit, column, 0, t->data.train.n, 0);
+    unit[j] = 0.0;
+}
