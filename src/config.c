@@ -882,8 +882,16 @@ static int cross_check(const struct bl_config *c, char *msg, size_t len, int inv
                     "for %d classes",
                     data_kind, data->classes, data->classes);
     }
+    if (data->targets > 0 && c->loss.kind != BL_LOSS_SQUARED) {
+        involved[0] = find_key("loss", "kind");
+        involved[1] = find_key("data", "path");
+        return fail(msg, len, NULL, 0,
+                    "loss.kind = %s needs class labels, but '%s' holds real-valued targets "
+                    "(variable 'target'): use loss.kind = squared for regression",
+                    loss_kinds[c->loss.kind], data->path);
+    }
     if ((c->loss.kind == BL_LOSS_LOGISTIC || c->loss.kind == BL_LOSS_EXPONENTIAL) &&
-        data->classes != 2) {
+        data->classes != 2 && data->targets == 0) {
         involved[0] = find_key("loss", "kind");
         involved[1] = find_key("data", "classes");
         return fail(msg, len, NULL, 0,

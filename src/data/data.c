@@ -12,6 +12,8 @@
 
 int bl_data_outputs(const struct bl_data_cfg *data, enum bl_loss_kind loss)
 {
+    if (data->targets > 0) /* regression: one output per target */
+        return data->targets;
     if (loss == BL_LOSS_CROSS_ENTROPY || data->classes > 2)
         return data->classes;
     return 1;
@@ -199,7 +201,8 @@ int bl_data_shape(struct bl_data_cfg *cfg, char *err, size_t err_len)
     int rc = load_file_data(cfg, &d, err, err_len);
     if (rc == 0) {
         cfg->dim = d.train.dim;
-        cfg->classes = d.train.classes;
+        if (d.train.targets == 0) /* regression leaves data.classes unused */
+            cfg->classes = d.train.classes;
         cfg->targets = d.train.targets;
     }
     bl_data_free(&d);

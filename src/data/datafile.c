@@ -18,7 +18,9 @@
 void bl_dataset_release(struct bl_dataset *s)
 {
     free(s->x);
+    free(s->index);
     free(s->label);
+    free(s->target);
     memset(s, 0, sizeof *s);
 }
 
@@ -583,24 +585,58 @@ static int check_classic_size(int ncid, const char *path, const char *name,
     return 0;
 }
 
-/* Load x_name/y_name from the open file into out. *classes_from_attr tells
- * whether the "classes" attribute set out->classes. */
-static int load_pair(int ncid, const char *path, const char *x_name, const char *y_name,
-                     struct bl_dataset *out, int *classes_from_attr, char *err, size_t err_len)
+/* Read x (n, dim) into out->x, refusing values that are not finite or are
+ * the fill value (missing data). Returns 0, or 1 with err set. */
+static int load_x(int ncid, const char *path, const char *x_name, const struct nc_var *xv,
+                  struct bl_dataset *out, char *err, size_t err_len)
 {
-    struct nc_var xv, yv;
-    double *y = NULL; /* (n) labels as read */
-    int rc = 1;
-    memset(out, 0, sizeof *out);
-    if (find_var(ncid, path, x_name, 2, "(sample, feature)", &xv, err, err_len) != 0 ||
-        find_var(ncid, path, y_name, 1, "(sample)", &yv, err, err_len) != 0)
+    size_t n = xv->len[0], dim = xv->len[1];
+    if (check_classic_size(ncid, path, x_name, xv, n * dim, err, err_len) != 0)
         return 1;
-    size_t n = xv.len[0], dim = xv.len[1];
-    if (yv.len[0] != n) {
+    out->x = bl_malloc(sizeof(double) * n * dim);
+    int nrc = nc_get_var_double(ncid, xv->id, out->x);
+    if (nrc != NC_NOERR) {
+        snprintf(err, err_len, "%s: cannot read '%s': %s", path, x_name, nc_strerror(nrc));
+        return 1;
+    }
+    double fill;
+    int has_fill = fill_value(ncid, xv, &fill);
+    for (size_t i = 0; i < n; i++) {
+        for (size_t j = 0; j < dim; j++) {
+            double v = out->x[i * dim + j];
+            if (!isfinite(v)) {
+                snprintf(err, err_len,
+                         "%s: '%s' holds %s at sample %zu, feature %zu; the features must be "
+                         "finite",
+                         path, x_name, isnan(v) ? "NaN" : v > 0 ? "+Inf" : "-Inf", i, j);
+                return 1;
+            }
+            if (has_fill && v == fill) {
+                snprintf(err, err_len,
+                         "%s: '%s' holds the fill value %g (missing data) at sample %zu, "
+                         "feature %zu",
+                         path, x_name, fill, i, j);
+                return 1;
+            }
+        }
+    }
+    out->n = (int)n;
+    out->dim = (int)dim;
+    return 0;
+}
+
+/* x's shape checks shared by labels and targets: its samples match the
+ * answers' and it is neither empty nor too large. */
+static int check_x_shape(const char *path, const char *x_name, const struct nc_var *xv,
+                         const char *y_name, const struct nc_var *yv, const char *what,
+                         char *err, size_t err_len)
+{
+    size_t n = xv->len[0], dim = xv->len[1];
+    if (yv->len[0] != n) {
         snprintf(err, err_len,
                  "%s: dimension mismatch: '%s' has %zu samples (dimension '%s') but '%s' has "
-                 "%zu labels (dimension '%s')",
-                 path, x_name, n, xv.dim_name[0], y_name, yv.len[0], yv.dim_name[0]);
+                 "%zu %s (dimension '%s')",
+                 path, x_name, n, xv->dim_name[0], y_name, yv->len[0], what, yv->dim_name[0]);
         return 1;
     }
     if (n == 0 || dim == 0) {
@@ -615,46 +651,86 @@ static int load_pair(int ncid, const char *path, const char *x_name, const char 
                  path, x_name, n, dim, BL_DATAFILE_MAX_ELEMENTS);
         return 1;
     }
+    return 0;
+}
 
-    if (check_classic_size(ncid, path, x_name, &xv, n * dim, err, err_len) != 0 ||
-        check_classic_size(ncid, path, y_name, &yv, n, err, err_len) != 0)
+/* Regression: x (sample, feature) and real targets t_name (sample) or
+ * (sample, output), every target finite. */
+static int load_targets(int ncid, const char *path, const char *x_name, const char *t_name,
+                        struct bl_dataset *out, char *err, size_t err_len)
+{
+    struct nc_var xv, tv;
+    memset(out, 0, sizeof *out);
+    int rank, varid;
+    if (nc_inq_varid(ncid, t_name, &varid) != NC_NOERR ||
+        nc_inq_varndims(ncid, varid, &rank) != NC_NOERR)
+        rank = 1;
+    if (find_var(ncid, path, x_name, 2, "(sample, feature)", &xv, err, err_len) != 0 ||
+        find_var(ncid, path, t_name, rank == 2 ? 2 : 1,
+                 rank == 2 ? "(sample, output)" : "(sample)", &tv, err, err_len) != 0 ||
+        check_x_shape(path, x_name, &xv, t_name, &tv, "targets", err, err_len) != 0)
         return 1;
-
-    out->x = bl_malloc(sizeof(double) * n * dim);
-    int nrc = nc_get_var_double(ncid, xv.id, out->x);
-    if (nrc != NC_NOERR) {
-        snprintf(err, err_len, "%s: cannot read '%s': %s", path, x_name, nc_strerror(nrc));
-        goto done;
+    size_t n = tv.len[0], k = rank == 2 ? tv.len[1] : 1;
+    if (k == 0 || k > 1000) {
+        snprintf(err, err_len, "%s: '%s' has %zu outputs per sample, allowed 1..1000", path,
+                 t_name, k);
+        return 1;
     }
+    if (check_classic_size(ncid, path, t_name, &tv, n * k, err, err_len) != 0 ||
+        load_x(ncid, path, x_name, &xv, out, err, err_len) != 0) {
+        bl_dataset_release(out);
+        return 1;
+    }
+    out->target = bl_malloc(sizeof(double) * n * k);
+    int nrc = nc_get_var_double(ncid, tv.id, out->target);
     double fill;
-    int has_fill = fill_value(ncid, &xv, &fill);
-    for (size_t i = 0; i < n; i++) {
-        for (size_t j = 0; j < dim; j++) {
-            double v = out->x[i * dim + j];
-            if (!isfinite(v)) {
-                snprintf(err, err_len,
-                         "%s: '%s' holds %s at sample %zu, feature %zu; the features must be "
-                         "finite",
-                         path, x_name, isnan(v) ? "NaN" : v > 0 ? "+Inf" : "-Inf", i, j);
-                goto done;
-            }
-            if (has_fill && v == fill) {
-                snprintf(err, err_len,
-                         "%s: '%s' holds the fill value %g (missing data) at sample %zu, "
-                         "feature %zu",
-                         path, x_name, fill, i, j);
-                goto done;
-            }
+    int has_fill = fill_value(ncid, &tv, &fill);
+    for (size_t i = 0; nrc == NC_NOERR && i < n * k; i++)
+        if (!isfinite(out->target[i]) || (has_fill && out->target[i] == fill)) {
+            snprintf(err, err_len,
+                     "%s: '%s' holds %s at sample %zu; targets must be finite numbers", path,
+                     t_name, isfinite(out->target[i]) ? "the fill value" : "a non-finite value",
+                     i / k);
+            bl_dataset_release(out);
+            return 1;
         }
+    if (nrc != NC_NOERR) {
+        snprintf(err, err_len, "%s: cannot read '%s': %s", path, t_name, nc_strerror(nrc));
+        bl_dataset_release(out);
+        return 1;
     }
+    out->targets = (int)k;
+    out->classes = 0;
+    return 0;
+}
 
+/* Load x_name/y_name from the open file into out. *classes_from_attr tells
+ * whether the "classes" attribute set out->classes. */
+static int load_pair(int ncid, const char *path, const char *x_name, const char *y_name,
+                     struct bl_dataset *out, int *classes_from_attr, char *err, size_t err_len)
+{
+    struct nc_var xv, yv;
+    double *y = NULL; /* (n) labels as read */
+    int rc = 1;
+    memset(out, 0, sizeof *out);
+    if (find_var(ncid, path, x_name, 2, "(sample, feature)", &xv, err, err_len) != 0 ||
+        find_var(ncid, path, y_name, 1, "(sample)", &yv, err, err_len) != 0)
+        return 1;
+    size_t n = xv.len[0];
+    if (check_x_shape(path, x_name, &xv, y_name, &yv, "labels", err, err_len) != 0)
+        return 1;
+    if (check_classic_size(ncid, path, x_name, &xv, n * xv.len[1], err, err_len) != 0 ||
+        check_classic_size(ncid, path, y_name, &yv, n, err, err_len) != 0 ||
+        load_x(ncid, path, x_name, &xv, out, err, err_len) != 0)
+        goto done;
     y = bl_malloc(sizeof(double) * n);
-    nrc = nc_get_var_double(ncid, yv.id, y);
+    int nrc = nc_get_var_double(ncid, yv.id, y);
     if (nrc != NC_NOERR) {
         snprintf(err, err_len, "%s: cannot read '%s': %s", path, y_name, nc_strerror(nrc));
         goto done;
     }
-    has_fill = fill_value(ncid, &yv, &fill);
+    double fill;
+    int has_fill = fill_value(ncid, &yv, &fill);
     double max_label = 0;
     size_t max_at = 0;
     for (size_t i = 0; i < n; i++) {
@@ -722,8 +798,6 @@ static int load_pair(int ncid, const char *path, const char *x_name, const char 
     out->label = bl_malloc(sizeof(int) * n);
     for (size_t i = 0; i < n; i++)
         out->label[i] = (int)y[i];
-    out->n = (int)n;
-    out->dim = (int)dim;
     rc = 0;
 done:
     free(y);
@@ -762,6 +836,28 @@ int bl_netcdf_data_load(const char *path, struct bl_dataset *train, struct bl_da
     memset(test, 0, sizeof *test);
     if (nc_open_dataset(path, &ncid, err, err_len) != 0)
         return 1;
+    /* real-valued targets (regression) in 'target', or class labels in 'y' */
+    int regression = nc_inq_varid(ncid, "target", &varid) == NC_NOERR &&
+                     nc_inq_varid(ncid, "y", &varid) != NC_NOERR;
+    if (regression) {
+        int rc = load_targets(ncid, path, "x", "target", train, err, err_len);
+        if (rc == 0 && (nc_inq_varid(ncid, "x_test", &varid) == NC_NOERR ||
+                        nc_inq_varid(ncid, "target_test", &varid) == NC_NOERR)) {
+            rc = load_targets(ncid, path, "x_test", "target_test", test, err, err_len);
+            if (rc == 0 && (test->dim != train->dim || test->targets != train->targets)) {
+                snprintf(err, err_len, "%s: 'x_test'/'target_test' have %d features and %d "
+                         "outputs, 'x'/'target' %d and %d", path, test->dim, test->targets,
+                         train->dim, train->targets);
+                rc = 1;
+            }
+        }
+        nc_close(ncid);
+        if (rc != 0) {
+            bl_dataset_release(train);
+            bl_dataset_release(test);
+        }
+        return rc;
+    }
     int rc = load_pair(ncid, path, "x", "y", train, &from_attr, err, err_len);
     /* Either test variable alone is an error, which load_pair reports. */
     if (rc == 0 && (nc_inq_varid(ncid, "x_test", &varid) == NC_NOERR ||

@@ -102,12 +102,17 @@ static void fold_gradient(struct task *t, double *S, double s)
     *S = total;
 }
 
+/* log of sum_i exp(log_values[i]); NaN when any is NaN (a comparison would
+ * skip it, and an all-NaN batch would read as a loss of exactly 0). */
 static double log_sum(const double *log_values, int n)
 {
     double hi = -INFINITY;
-    for (int i = 0; i < n; i++)
+    for (int i = 0; i < n; i++) {
+        if (isnan(log_values[i]))
+            return NAN;
         if (log_values[i] > hi)
             hi = log_values[i];
+    }
     if (hi == -INFINITY || !isfinite(hi))
         return hi;
     double s = 0;

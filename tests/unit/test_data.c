@@ -177,9 +177,47 @@ static void test_batches_are_epoch_permutations(void)
     bl_batcher_free(&fresh);
 }
 
+/* A batch carries dense rows or index tuples, labels or real targets:
+ * gathering copies exactly the fields the set has, row by row. */
+static void test_gather_rows_and_index_tuples(void)
+{
+    int index[6] = {0, 1, 2, 3, 4, 5};    /* (3, 2) index pairs */
+    double target[3] = {0.5, -1.0, 2.0}; /* (3, 1) */
+    struct bl_dataset set = {.n = 3, .arity = 2, .targets = 1, .index = index, .target = target};
+    struct bl_batch_buffer buf;
+    bl_batch_buffer_alloc(&buf, &set, 2);
+    CU_ASSERT(buf.x == NULL && buf.label == NULL);
+    int rows[2] = {2, 0};
+    struct bl_batch b = bl_data_gather(&set, rows, 2, &buf);
+    CU_ASSERT_EQUAL(b.n, 2);
+    CU_ASSERT(b.x == NULL && b.label == NULL);
+    CU_ASSERT_EQUAL(b.index[0], 4);
+    CU_ASSERT_EQUAL(b.index[1], 5);
+    CU_ASSERT_EQUAL(b.index[2], 0);
+    CU_ASSERT_EQUAL(b.target[0], 2.0);
+    CU_ASSERT_EQUAL(b.target[1], 0.5);
+    struct bl_batch view = bl_dataset_rows(&set, 1, 2);
+    CU_ASSERT_PTR_EQUAL(view.index, index + 2);
+    CU_ASSERT_PTR_EQUAL(view.target, target + 1);
+    bl_batch_buffer_free(&buf);
+    /* dense rows with labels */
+    double x[6] = {1, 2, 3, 4, 5, 6};
+    int label[3] = {1, 0, 1};
+    struct bl_dataset dense = {.n = 3, .dim = 2, .classes = 2, .x = x, .label = label};
+    bl_batch_buffer_alloc(&buf, &dense, 3);
+    int pick[1] = {1};
+    b = bl_data_gather(&dense, pick, 1, &buf);
+    CU_ASSERT(b.index == NULL && b.target == NULL);
+    CU_ASSERT_EQUAL(b.x[0], 3);
+    CU_ASSERT_EQUAL(b.x[1], 4);
+    CU_ASSERT_EQUAL(b.label[0], 0);
+    bl_batch_buffer_free(&buf);
+}
+
 void bl_test_register_data(void)
 {
     CU_pSuite s = CU_add_suite("data", NULL, NULL);
+    BL_ADD_TEST(s, test_gather_rows_and_index_tuples);
     BL_ADD_TEST(s, test_separable_keeps_the_gap);
     BL_ADD_TEST(s, test_symmetric_pairs);
     BL_ADD_TEST(s, test_clusters_balanced_and_separated);

@@ -91,6 +91,27 @@ static void test_log_add_exp(void)
     CU_ASSERT_EQUAL(bl_softplus(800.0), 800.0);
 }
 
+/* Regression: on a batch with real targets the squared loss is
+ * 1/2 |f - t|^2, its gradient f - t and its Hessian in f the identity, all
+ * scaled by exp(-log_scale); there is no margin. */
+static void test_squared_loss_on_targets(void)
+{
+    double f[4] = {1.0, 2.0, -1.0, 0.5}, t[4] = {0.5, 2.5, -1.0, 1.5};
+    struct bl_batch b = {.n = 2, .targets = 2, .target = t};
+    double log_loss[2], margin[2], g[4], u[4] = {1, 2, 3, 4}, h[4];
+    bl_loss_forward(BL_LOSS_SQUARED, f, &b, 2, log_loss, margin);
+    BL_ASSERT_CLOSE(exp(log_loss[0]), 0.5 * (0.25 + 0.25), 1e-15);
+    BL_ASSERT_CLOSE(exp(log_loss[1]), 0.5 * (0.0 + 1.0), 1e-15);
+    CU_ASSERT(isnan(margin[0]) && isnan(margin[1]));
+    bl_loss_backward(BL_LOSS_SQUARED, f, &b, 2, log(2.0), g);
+    double want[4] = {0.25, -0.25, 0.0, -0.5};
+    for (int i = 0; i < 4; i++)
+        BL_ASSERT_CLOSE(g[i], want[i], 1e-15);
+    bl_loss_hessian_vec(BL_LOSS_SQUARED, f, &b, 2, log(2.0), u, h);
+    for (int i = 0; i < 4; i++)
+        BL_ASSERT_CLOSE(h[i], u[i] / 2, 1e-15);
+}
+
 void bl_test_register_loss(void)
 {
     CU_pSuite s = CU_add_suite("loss", NULL, NULL);
@@ -99,4 +120,5 @@ void bl_test_register_loss(void)
     BL_ADD_TEST(s, test_multiclass_margin);
     BL_ADD_TEST(s, test_inverse_undoes_loss);
     BL_ADD_TEST(s, test_log_add_exp);
+    BL_ADD_TEST(s, test_squared_loss_on_targets);
 }
