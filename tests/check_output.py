@@ -1,134 +1,133 @@
 #!/usr/bin/python3
 """Check a biaslab results file against the output contract.
 
-  /usr/bin/python3 tests/check_output.py FILE.nc [--points N] [--seeds N]
+  /usr/bin/python3 tests/check_output.py FILE.nc... [--points N] [--seeds N]
+      [--allow-not-run] [--allow-no-ok] [--rtol 1e-12]
 
-Checks dimensions, coordinates, the stat labels, each metric's attributes,
-the status flags and global attributes, and recomputes every statistic over
-seeds from the per-task trajectories. Prints one line per failed check, then
-a summary; exits 0 when all pass, 1 otherwise, 2 on bad usage.
+Several files are checked one after another, each with its own verdict line.
+
+Fails (exit 1, one line per failed check) unless all of these hold:
+
+- Structure: dimensions point, seed, record, stat; every variable of the
+  schema with its dimensions and type (the 29 metrics and their _stats,
+  status, wall_seconds, steps_done, svm_margin, margin_best, n_ok; params,
+  spectra and densities when present) and no variable outside it; the stat
+  labels; attributes of metrics and status; the global attributes.
+- Against the stored config: seed values first_seed..first_seed+seeds-1;
+  step = the record schedule of optim.steps and measure.every (0, every,
+  2*every, ..., steps); one point per combination of the [sweep] values and
+  each sweep coordinate equal to its value at that point (last key fastest);
+  spectrum_step and density_step are record steps.
+- Task outcomes: status is ok, diverged or not_run (interrupted never reaches
+  a finished file); at least one task ok (unless --allow-no-ok) and at
+  least one task run; not_run only with --allow-not-run (slice files), and
+  then everything of that task NaN (trajectories, wall_seconds, svm_margin,
+  margin_best, params, spectra, densities) and steps_done never written.
+  An ok task has steps_done = optim.steps; a diverged one 0 <= steps_done
+  <= optim.steps. Records a task lived through (every record of an ok task,
+  records before steps_done of a diverged one) have train_log_loss neither
+  NaN nor +inf, train_loss not NaN, train_acc in [0, 1] and param_norm finite
+  >= 0 (train_acc may be NaN for model.kind = quadratic, which has no data);
+  records after a diverged task's steps_done are NaN in every metric.
+  A train_log_loss of -inf (a loss of exactly 0) comes with train_acc 1.
+  wall_seconds is finite >= 0 for a task that ran. Without reference = svm,
+  svm_margin and margin_best are NaN.
+- train_loss = exp(train_log_loss) (and test_loss = exp(test_log_loss))
+  cell by cell: where the loss is a normal double, |log(loss) - log_loss| <=
+  1e-12 max(1, |log_loss|) (about a relative error of 1e-12 in the loss); a
+  subnormal loss within 2 units of the last place of exp(log_loss); a loss
+  of exactly 0 only where log_loss < -745; inf only where log_loss > 709.78;
+  NaN together; a log_loss of +-inf gives inf / 0.
+- n_ok(point, record) = the number of seeds with a finite param_norm, and
+  lies between the number of tasks alive at that record and that plus the
+  diverged tasks whose divergence step is that record.
+- Every statistic of every metric, ci95_low and ci95_high included,
+  recomputed from the trajectories by tests/checkers/contract.py (an
+  independent numpy implementation of biaslab's statistics contract, the
+  Philox4x32-10 bootstrap included) and compared with a purely relative
+  tolerance: |a - b| <= rtol*max(|a|, |b|) (default 1e-12; biaslab's files
+  agree bitwise, --rtol 0), so 0 matches only 0 and values of 1e-300 are
+  checked as strictly as values of 1; NaN matches only NaN. The contract
+  module first checks its Philox4x32-10 against Random123's known answers.
+- xarray opens the file without a warning and decodes step, wall_seconds and
+  the metrics as numbers.
 
 The file is read with netCDF4 (not xarray) so dtypes and attributes are seen
-exactly as stored; xarray is used once to prove the file opens cleanly.
+exactly as stored. Exit 0 when all pass, 1 when a check failed, 2 on bad
+usage or an unreadable file, 3 when the checker itself crashed.
 """
 import argparse
-import configparser
+import itertools
 import os
 import sys
+import time
+import traceback
 import warnings
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
 import netCDF4  # before xarray's warning check: its import warns about numpy ABI
 import numpy as np
 import xarray as xr
 
-STATS = ["mean", "std", "min", "q25", "median", "q75", "max", "ci95_low", "ci95_high", "iqm"]
-METRICS = ["train_loss", "train_log_loss", "train_acc", "test_loss", "test_acc",
-           "normalized_margin", "smoothed_margin", "param_norm", "grad_norm"]
+from checkers import common, contract
+
+STATS = contract.STATS
+# Every metric biaslab writes (src/metrics.c, bl_metric_table), in its order.
+METRICS = ["train_loss", "train_log_loss", "train_acc", "test_loss", "test_log_loss", "test_acc",
+           "normalized_margin", "smoothed_margin", "param_norm", "grad_norm", "learning_rate",
+           "sharpness", "sharpness_residual", "sharpness_iters", "eta_sharpness", "grad_cosine",
+           "stable_rank", "mu_alignment", "svm_alignment", "svm_cosine", "margin_ratio",
+           "trained_norm", "effective_lr", "spherical_sharpness", "equilibrium_norm",
+           "hessian_trace", "hessian_trace_se", "kkt_epsilon", "kkt_delta"]
 TRAJ_DIMS = ("point", "seed", "record")
 STATS_DIMS = ("point", "stat", "record")
+TASK_DIMS = ("point", "seed")
 GLOBALS = ["title", "history", "source", "config", "mpi_ranks", "group_size", "created", "Conventions"]
-RTOL = ATOL = 1e-12
+OK, DIVERGED, INTERRUPTED, NOT_RUN = 0, 1, 2, 3
+RTOL = 1e-12      # statistics against their recomputation (--rtol)
+LOG_RTOL = 1e-12  # log(train_loss) against train_log_loss, relative to max(1, |log loss|)
+LOG_DBL_MAX = 709.782712893384
+DBL_MIN = np.finfo(np.float64).tiny  # smallest normal double
+DBL_TRUE_MIN = 5e-324
+UNDERFLOW_LOG = -745.0  # exp(x) is 0 in double only below about -745.13
 
 
-class Checker:
-    def __init__(self):
-        self.n = 0
-        self.failures = []
-
-    def check(self, ok, message):
-        """Count a check; remember its message when it fails. Callers build costly
-        messages as `bad and f"..."`, so they are only formatted on failure."""
-        self.n += 1
-        if not ok:
-            self.failures.append(message)
-        return bool(ok)
-
-
-def text_attr(var, name):
-    value = var.getncattr(name) if name in var.ncattrs() else None
+def text_attr(v, name):
+    value = v.getncattr(name) if name in v.ncattrs() else None
     return value if isinstance(value, str) else None
 
 
-def recompute(x):
-    """Statistics over axis 1 (seed) of x[point, seed, record]; like biaslab, values
-    that are not finite (NaN: not measured or diverged; +-inf: overflowed, e.g. the
-    exponential test loss of a misclassified example) are skipped.
-    Returns {stat: array[point, record]} for all but the bootstrap CI, and count."""
-    x = np.where(np.isfinite(x), x, np.nan)
-    finite = np.isfinite(x)
-    count = finite.sum(axis=1)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)  # all-NaN slices are expected
-        out = {
-            "mean": np.nanmean(x, axis=1),
-            "std": np.where(count >= 2, np.nanstd(x, axis=1, ddof=1), np.nan),
-            "min": np.nanmin(x, axis=1),
-            "max": np.nanmax(x, axis=1),
-        }
-    # Quantiles as np.nanquantile gives them, but np.nanquantile loops in
-    # Python over every slice; np.quantile over the cells that share a count
-    # of finite values is the same computation, vectorised (np.sort puts NaN last).
-    s = np.sort(x, axis=1)
-    cells = np.moveaxis(s, 1, -1)  # [point, record, seed]
-    qs = np.full((3,) + count.shape, np.nan)
-    for n in np.unique(count[count > 0]):
-        at = count == n
-        qs[:, at] = np.quantile(cells[at][:, :n], [0.25, 0.5, 0.75], axis=1)
-    out["q25"], out["median"], out["q75"] = qs
-    # IQM: sorted value i covers [i/n, (i+1)/n]; its weight is the overlap
-    # with [0.25, 0.75]. Slots i >= n hold the NaNs and get weight 0.
-    n = count[:, None, :].astype(float)
-    i = np.arange(x.shape[1])[None, :, None]
-    with np.errstate(divide="ignore", invalid="ignore"):
-        w = np.clip(np.minimum((i + 1) / n, 0.75) - np.maximum(i / n, 0.25), 0.0, None)
-    w = np.where(i < n, w, 0.0)
-    iqm = np.sum(w * np.where(np.isfinite(s), s, 0.0), axis=1) / 0.5
-    out["iqm"] = np.where(count > 0, iqm, np.nan)
-    return out, count
+def schema(dims):
+    """name -> (dims, kind) of every variable biaslab writes, sweep coordinates aside.
+    kind: 'f8', 'i8', 'i4', 'i1', 'int' (any integer), 'str'."""
+    s = {"step": (("record",), "i8"), "seed": (("seed",), "int"), "stat": (("stat",), "str"),
+         "status": (TASK_DIMS, "i1"), "wall_seconds": (TASK_DIMS, "f8"),
+         "steps_done": (TASK_DIMS, "i8"), "svm_margin": (TASK_DIMS, "f8"),
+         "margin_best": (TASK_DIMS, "f8"), "n_ok": (("point", "record"), "i4")}
+    for m in METRICS:
+        s[m] = (TRAJ_DIMS, "f8")
+        s[m + "_stats"] = (STATS_DIMS, "f8")
+    optional = {"params": (("point", "seed", "param"), "f8"),
+                "spectrum_step": (("spectrum",), "i8"),
+                "hessian_eigenvalues": (("point", "seed", "spectrum", "eig"), "f8"),
+                "density_step": (("density",), "i8"),
+                "density_nodes": (("point", "seed", "density", "node"), "f8"),
+                "density_weights": (("point", "seed", "density", "node"), "f8")}
+    return s, optional
 
 
-def first_bad(bad, labels, *arrays):
-    """Describe where bad[point, record] is True: count, first cell, values there."""
-    p, r = np.argwhere(bad)[0]
-    values = ", ".join(repr(a[p, r]) for a in arrays)
-    return f"{bad.sum()} cell(s), first at point={p}{labels[p]} record={r}: {values}"
+def kind_ok(v, kind):
+    dt = v.dtype
+    if kind == "str":
+        return dt == str
+    if kind == "int":
+        return np.issubdtype(dt, np.integer)
+    return dt == np.dtype(kind)
 
 
-def check_stats(c, name, traj, stats, labels):
-    want, count = recompute(traj)
-    for k, stat in enumerate(STATS):
-        if stat.startswith("ci95"):
-            continue
-        got = stats[:, k, :]
-        bad = ~np.isclose(got, want[stat], rtol=RTOL, atol=ATOL, equal_nan=True)
-        c.check(not bad.any(), bad.any() and f"{name}_stats {stat} differs from the trajectories: "
-                f"{first_bad(bad, labels, got, want[stat])} (file, recomputed)")
-    # The bootstrap cannot be redone; check what must hold for any resampling.
-    low, high = stats[:, STATS.index("ci95_low"), :], stats[:, STATS.index("ci95_high"), :]
-    mean = want["mean"]
-    tol = ATOL + RTOL * np.abs(mean)
-    none = count == 0
-    bad = none & ~(np.isnan(low) & np.isnan(high))
-    c.check(not bad.any(), bad.any() and f"{name}_stats ci95 not NaN where every seed is NaN: "
-            f"{first_bad(bad, labels, low, high)}")
-    with np.errstate(invalid="ignore"):
-        bad = ~none & ~((low <= mean + tol) & (mean <= high + tol))
-    c.check(not bad.any(), bad.any() and f"{name}_stats ci95 does not contain the mean: "
-            f"{first_bad(bad, labels, low, mean, high)} (low, mean, high)")
-    flat = ~none & ((count == 1) | (want["max"] == want["min"]))
-    bad = flat & ~(np.isclose(low, mean, rtol=RTOL, atol=ATOL) & np.isclose(high, mean, rtol=RTOL, atol=ATOL))
-    c.check(not bad.any(), bad.any() and f"{name}_stats ci95 over one value or equal values is not "
-            f"[mean, mean]: {first_bad(bad, labels, low, mean, high)} (low, mean, high)")
-
-
-def check_file(path, want_points, want_seeds):
-    c = Checker()
-    ds = netCDF4.Dataset(path)
-    ds.set_auto_mask(False)  # NaN fill stays NaN; keep raw values everywhere
-    dims = {name: len(d) for name, d in ds.dimensions.items()}
-    V = ds.variables
-
-    # Dimensions
+def check_structure(c, ds, dims, want_points, want_seeds):
+    """Dimensions and the variable schema. Returns False when nothing else can be checked."""
     for d in ("point", "seed", "record", "stat"):
         c.check(d in dims, f"dimension {d} missing")
     if want_points is not None:
@@ -136,37 +135,122 @@ def check_file(path, want_points, want_seeds):
     if want_seeds is not None:
         c.check(dims.get("seed") == want_seeds, f"seed: {dims.get('seed')} seeds, expected {want_seeds}")
     c.check(dims.get("stat") == len(STATS), f"stat: length {dims.get('stat')}, expected {len(STATS)}")
-    if c.failures:
-        ds.close()
-        return c  # nothing below makes sense without the dimensions
+    if not all(d in dims for d in ("point", "seed", "record", "stat")):
+        return False
+    V = ds.variables
+    required, optional = schema(dims)
+    good = True
+    for name, (want_dims, kind) in itertools.chain(required.items(), optional.items()):
+        if name not in V:
+            if name in required:
+                good = c.fail(f"variable {name}{want_dims} missing") and good
+            continue
+        v = V[name]
+        if not c.check(tuple(v.dimensions) == want_dims,
+                       f"{name}: dimensions {v.dimensions}, expected {want_dims}"):
+            good = False
+            continue
+        c.check(kind_ok(v, kind), f"{name}: type {v.dtype}, expected {kind}")
+    for group, members in (("param", ["params"]), ("spectrum", ["spectrum_step", "hessian_eigenvalues"]),
+                           ("density", ["density_step", "density_nodes", "density_weights"])):
+        if group in dims or any(m in V for m in members):
+            for m in members:
+                c.check(m in V, f"{m} missing although {group} data are present")
+    for name, v in V.items():
+        if name in required or name in optional:
+            continue
+        c.check(tuple(v.dimensions) == ("point",),
+                f"unexpected variable {name}{tuple(v.dimensions)} (not in biaslab's schema)")
+    return good
 
-    # Coordinates
-    if c.check("step" in V and V["step"].dimensions == ("record",), "step(record) missing"):
-        step = V["step"]
-        c.check(step.dtype == np.int64, f"step: dtype {step.dtype}, expected int64")
-        c.check(text_attr(step, "units") == "1", f"step: units {text_attr(step, 'units')!r}, expected '1'")
-        s = step[:]
-        c.check(len(s) > 0 and s[0] == 0, f"step: starts at {s[0] if len(s) else 'nothing'}, expected 0")
-        c.check(np.all(np.diff(s) > 0), "step: not strictly increasing")
-    if c.check("seed" in V and V["seed"].dimensions == ("seed",), "seed(seed) missing"):
-        seeds = V["seed"][:]
-        c.check(np.issubdtype(seeds.dtype, np.integer), f"seed: dtype {seeds.dtype}, expected an integer type")
-        c.check(len(np.unique(seeds)) == len(seeds), "seed: values repeat")
-    if c.check("stat" in V and V["stat"].dimensions == ("stat",), "stat(stat) missing"):
-        labels = [str(s) for s in V["stat"][:]]
-        c.check(labels == STATS, f"stat labels {labels}, expected {STATS}")
 
-    # Sweep coordinates: every variable over point alone; [sweep] keys name them.
-    sweep_vars = [n for n, v in V.items() if v.dimensions == ("point",)]
-    for n in sweep_vars:
-        c.check(V[n].dtype == np.float64 or V[n].dtype == str,
-                f"{n}: dtype {V[n].dtype}, expected double (numeric key) or string")
-    point_labels = ["" for _ in range(dims["point"])]
-    for p in range(dims["point"]):
-        parts = [f"{n}={V[n][p]}" for n in sweep_vars]
-        point_labels[p] = f" ({', '.join(parts)})" if parts else ""
+def record_steps(steps, every):
+    n = steps // every + 1 + (steps % every != 0)
+    return np.minimum(np.arange(n, dtype=np.int64) * every, steps)
 
-    # Global attributes
+
+def parse_number(text):
+    try:
+        return float(text)
+    except ValueError:
+        return float.fromhex(text)
+
+
+def check_config(c, ds, dims):
+    """Coordinates against the stored config. Returns (optim.steps, measure.reference,
+    model.kind) or None."""
+    V = ds.variables
+    try:
+        ini = common.config(ds)
+    except common.CheckError as e:
+        c.fail(str(e))
+        return None
+    try:
+        seeds = int(ini["experiment"]["seeds"])
+        first_seed = int(ini["experiment"]["first_seed"])
+        steps = int(ini["optim"]["steps"])
+        every = int(ini["measure"]["every"])
+        reference = ini["measure"].get("reference", "none").strip()
+        model_kind = ini["model"].get("kind", "mlp").strip() if ini.has_section("model") else "mlp"
+    except (KeyError, ValueError) as e:
+        c.fail(f"config: experiment.seeds, experiment.first_seed, optim.steps or measure.every "
+               f"missing or not an integer ({type(e).__name__}: {e})")
+        return None
+    c.check(dims["seed"] == seeds, f"seed dimension {dims['seed']}, config says seeds = {seeds}")
+    if dims["seed"] == seeds:
+        got = np.asarray(V["seed"][:], dtype=np.int64)
+        want = first_seed + np.arange(seeds, dtype=np.int64)
+        c.check(np.array_equal(got, want), lambda: f"seed values {got.tolist()[:8]}..., expected "
+                f"{first_seed}..{first_seed + seeds - 1}")
+    want_steps = record_steps(steps, every)
+    got_steps = np.asarray(V["step"][:], dtype=np.int64)
+    c.check(got_steps.shape == want_steps.shape and np.array_equal(got_steps, want_steps),
+            lambda: f"step {got_steps.tolist()[:6]}... ({len(got_steps)} records), expected the schedule "
+            f"of optim.steps = {steps}, measure.every = {every}: {want_steps.tolist()[:6]}... "
+            f"({len(want_steps)} records)")
+    c.check(units_ok(V["step"]), f"step: units {text_attr(V['step'], 'units')!r}, expected '1'")
+    for name in ("spectrum_step", "density_step"):
+        if name in V:
+            s = np.asarray(V[name][:], dtype=np.int64)
+            c.check(np.all(np.isin(s, got_steps)), f"{name} {s.tolist()} not all record steps")
+    sweep = [(k, [x.strip() for x in v.split(",")]) for k, v in ini["sweep"].items()] \
+        if ini.has_section("sweep") else []
+    n_points = int(np.prod([len(v) for _, v in sweep])) if sweep else 1
+    c.check(dims["point"] == n_points, f"{dims['point']} points, the config's [sweep] makes {n_points}")
+    coords = [n for n, v in V.items() if tuple(v.dimensions) == ("point",)]
+    want_names = [k.replace(".", "_") for k, _ in sweep]
+    for n in coords:
+        c.check(n in want_names, f"{n}(point) is not a [sweep] key of the config")
+    for k, (key, vals) in enumerate(sweep):
+        name = key.replace(".", "_")
+        if not c.check(name in V, f"config: sweep key {key} has no coordinate variable {name}(point)"):
+            continue
+        if dims["point"] != n_points:
+            continue
+        stride = int(np.prod([len(v) for _, v in sweep[k + 1:]])) if k + 1 < len(sweep) else 1
+        texts = [vals[(p // stride) % len(vals)] for p in range(n_points)]
+        v = V[name]
+        if v.dtype == str:
+            got = [str(x) for x in v[:]]
+            c.check(got == texts, f"{name} = {got}, the config's sweep gives {texts}")
+        elif v.dtype == np.float64:
+            try:
+                want = np.array([parse_number(t) for t in texts])
+            except ValueError:
+                c.fail(f"{name} is numeric but the sweep values {vals} are not numbers")
+                continue
+            got = np.asarray(v[:], dtype=np.float64)
+            c.check(np.array_equal(got, want), f"{name} = {got.tolist()}, the config's sweep gives {want.tolist()}")
+        else:
+            c.fail(f"{name}: type {v.dtype}, expected double (numeric key) or string")
+    return steps, reference, model_kind
+
+
+def units_ok(v):
+    return text_attr(v, "units") == "1"
+
+
+def check_globals(c, ds):
     for a in GLOBALS:
         c.check(a in ds.ncattrs(), f"global attribute {a} missing")
     c.check(getattr(ds, "Conventions", None) == "CF-1.8",
@@ -175,104 +259,275 @@ def check_file(path, want_points, want_seeds):
         value = getattr(ds, a, None)
         c.check(value is not None and np.issubdtype(np.asarray(value).dtype, np.integer) and np.all(value >= 1),
                 f"global attribute {a} is {value!r}, expected a positive integer")
-    for a in ("title", "history", "source", "created"):
+    for a in ("title", "history", "source", "created", "config"):
         value = getattr(ds, a, None)
         c.check(value is None or (isinstance(value, str) and value.strip()), f"global attribute {a} is empty")
-    if isinstance(getattr(ds, "config", None), str):
-        ini = configparser.ConfigParser(interpolation=None)
-        ini.optionxform = str  # keep keys as written
-        try:
-            ini.read_string(ds.config)
-            c.check(ini.has_section("experiment"), "config: no [experiment] section")
-            for key in (ini["sweep"] if ini.has_section("sweep") else []):
-                n = key.replace(".", "_")
-                c.check(n in sweep_vars, f"config: sweep key {key} has no coordinate variable {n}(point)")
-        except configparser.Error as e:
-            c.check(False, f"config: does not parse as INI: {str(e).splitlines()[0]}")
 
-    # Status and timing
-    if c.check("status" in V and V["status"].dimensions == ("point", "seed"), "status(point, seed) missing"):
-        st = V["status"]
-        c.check(st.dtype == np.int8, f"status: dtype {st.dtype}, expected byte (int8)")
-        fv = st.getncattr("flag_values") if "flag_values" in st.ncattrs() else None
-        c.check(fv is not None and np.array_equal(np.atleast_1d(fv), [0, 1, 2, 3])
-                and np.asarray(fv).dtype == st.dtype,
-                f"status: flag_values {fv!r}, expected [0, 1, 2, 3] of the variable's type")
-        fm = text_attr(st, "flag_meanings")
-        c.check(fm == "ok diverged interrupted not_run",
-                f"status: flag_meanings {fm!r}, expected 'ok diverged interrupted not_run'")
-        bad = ~np.isin(st[:], [0, 1, 2, 3])
-        c.check(not bad.any(), f"status: {bad.sum()} value(s) outside 0..3")
-    if c.check("wall_seconds" in V and V["wall_seconds"].dimensions == ("point", "seed"),
-               "wall_seconds(point, seed) missing"):
-        w = V["wall_seconds"]
-        c.check(w.dtype == np.float64, f"wall_seconds: dtype {w.dtype}, expected double")
-        with np.errstate(invalid="ignore"):
-            c.check(not (w[:] < 0).any(), "wall_seconds: negative values")
-    if "param" in dims or "params" in V:
-        if c.check("params" in V and V["params"].dimensions == ("point", "seed", "param"),
-                   "params(point, seed, param) missing although dimension param exists"):
-            c.check(V["params"].dtype == np.float64, f"params: dtype {V['params'].dtype}, expected double")
-            c.check(bool(text_attr(V["params"], "layout")), "params: attribute layout missing")
 
-    # Metrics: the named ones must exist; any (point, seed, record) variable counts.
-    found = [n for n, v in V.items() if v.dimensions == TRAJ_DIMS]
+def check_log_pair(c, name, loss, log_loss, rtol=LOG_RTOL):
+    """loss = exp(log_loss), cell by cell (arrays (point, seed, record))."""
+    dims = TRAJ_DIMS
+    bad = np.isnan(loss) != np.isnan(log_loss)
+    c.check(not bad.any(), lambda: f"{name} and {name.replace('_loss', '_log_loss')} not NaN together: "
+            f"{common.where(bad, dims)}")
+    with np.errstate(divide="ignore", invalid="ignore", over="ignore"):
+        both = ~np.isnan(loss) & ~np.isnan(log_loss)
+        inf_log = both & np.isinf(log_loss)
+        bad = inf_log & (loss != np.exp(log_loss))
+        fin = both & np.isfinite(log_loss)
+        normal = fin & np.isfinite(loss) & (loss >= DBL_MIN)
+        bad |= normal & ~(np.abs(np.log(np.where(normal, loss, 1.0)) - log_loss)
+                          <= rtol * np.maximum(1.0, np.abs(log_loss)))
+        sub = fin & (loss > 0) & (loss < DBL_MIN)
+        bad |= sub & ~(np.abs(loss - np.exp(log_loss)) <= 2 * DBL_TRUE_MIN)
+        bad |= fin & (loss == 0) & ~(log_loss < UNDERFLOW_LOG)
+        bad |= fin & (loss < 0)
+        bad |= fin & np.isinf(loss) & ~(log_loss > LOG_DBL_MAX)
+    lname = name.replace("_loss", "_log_loss")
+    if bad.any():
+        idx = tuple(np.argwhere(bad)[0])
+        c.fail(f"{name} is not exp({lname}): {common.where(bad, dims)}: {name} {loss[idx]!r}, "
+               f"{lname} {log_loss[idx]!r}")
+    else:
+        c.check(True, "")
+
+
+def check_tasks(c, ds, dims, steps_cfg, reference, model_kind, traj, allow_not_run, allow_no_ok):
+    """Status, steps_done, wall time and which records must hold what."""
+    V = ds.variables
+    st = V["status"]
+    fv = st.getncattr("flag_values") if "flag_values" in st.ncattrs() else None
+    c.check(fv is not None and np.array_equal(np.atleast_1d(fv), [0, 1, 2, 3]) and np.asarray(fv).dtype == st.dtype,
+            f"status: flag_values {fv!r}, expected [0, 1, 2, 3] of the variable's type")
+    fm = text_attr(st, "flag_meanings")
+    c.check(fm == "ok diverged interrupted not_run",
+            f"status: flag_meanings {fm!r}, expected 'ok diverged interrupted not_run'")
+    status = np.asarray(st[:], dtype=np.int64)
+    bad = ~np.isin(status, [OK, DIVERGED, INTERRUPTED, NOT_RUN])
+    c.check(not bad.any(), lambda: f"status: value(s) outside 0..3: {common.where(bad, TASK_DIMS)}")
+    bad = status == INTERRUPTED
+    c.check(not bad.any(), lambda: f"status: interrupted task(s) in a finished file: {common.where(bad, TASK_DIMS)}")
+    ok, div, nr = status == OK, status == DIVERGED, status == NOT_RUN
+    counts = f"ok {ok.sum()}, diverged {div.sum()}, not_run {nr.sum()} of {status.size}"
+    c.check(ok.any() or div.any(), f"no task ran ({counts})")
+    if not allow_no_ok:
+        c.check(ok.any(), f"no task ended ok ({counts}); --allow-no-ok accepts that")
+    if not allow_not_run:
+        c.check(not nr.any(), lambda: f"not_run task(s) ({counts}): {common.where(nr, TASK_DIMS)}; "
+                "--allow-not-run accepts slice files")
+
+    sd = np.asarray(V["steps_done"][:], dtype=np.int64)
+    wall = np.asarray(V["wall_seconds"][:], dtype=np.float64)
+    ran = ok | div
+    bad = ran & ~common.finite_and(wall, lambda w: w >= 0)
+    c.check(not bad.any(), lambda: f"wall_seconds not finite >= 0 for a task that ran: {common.where(bad, TASK_DIMS)}")
+    bad = nr & ~np.isnan(wall)
+    c.check(not bad.any(), lambda: f"wall_seconds not NaN for a not_run task: {common.where(bad, TASK_DIMS)}")
+    bad = nr & (sd != common.FILL_INT64)
+    c.check(not bad.any(), lambda: f"steps_done set for a not_run task: {common.where(bad, TASK_DIMS)}")
+    if steps_cfg is not None:
+        bad = ok & (sd != steps_cfg)
+        c.check(not bad.any(), lambda: f"steps_done of an ok task is not optim.steps = {steps_cfg}: "
+                f"{common.where(bad, TASK_DIMS)}: {sd[tuple(np.argwhere(bad)[0])]}")
+        bad = div & ~((sd >= 0) & (sd <= steps_cfg))
+        c.check(not bad.any(), lambda: f"steps_done of a diverged task outside 0..{steps_cfg}: "
+                f"{common.where(bad, TASK_DIMS)}: {sd[tuple(np.argwhere(bad)[0])]}")
+    for name in ("svm_margin", "margin_best"):
+        x = np.asarray(V[name][:], dtype=np.float64)
+        bad = nr & ~np.isnan(x)
+        c.check(not bad.any(), lambda: f"{name} not NaN for a not_run task: {common.where(bad, TASK_DIMS)}")
+        if reference == "none":
+            bad = ~np.isnan(x)
+            c.check(not bad.any(), lambda: f"{name} set although measure.reference = none: "
+                    f"{common.where(bad, TASK_DIMS)}")
+        else:
+            with np.errstate(invalid="ignore"):
+                bad = np.isfinite(x) & ~(x > 0)
+            c.check(not bad.any(), lambda: f"{name} not positive: {common.where(bad, TASK_DIMS)}")
+    for name in ("params", "hessian_eigenvalues", "density_nodes", "density_weights"):
+        if name in V:
+            x = np.asarray(V[name][:], dtype=np.float64)
+            bad = nr & ~np.all(np.isnan(x.reshape(x.shape[0], x.shape[1], -1)), axis=2)
+            c.check(not bad.any(), lambda: f"{name} not all NaN for a not_run task: {common.where(bad, TASK_DIMS)}")
+
+    # Which records a task lived through (alive), never reached (dead), or
+    # ended at (edge: recorded before the divergence test, anything goes).
+    step = np.asarray(V["step"][:], dtype=np.int64)[None, None, :]
+    sdx = sd[:, :, None]
+    alive = ok[:, :, None] | (div[:, :, None] & (step < sdx))
+    edge = div[:, :, None] & (step == sdx)
+    dead = nr[:, :, None] | (div[:, :, None] & (step > sdx))
     for m in METRICS:
-        c.check(m in found, f"metric {m} missing")
-    for m in found:
-        v = V[m]
-        c.check(v.dtype == np.float64, f"{m}: dtype {v.dtype}, expected double")
-        fill = v.getncattr("_FillValue") if "_FillValue" in v.ncattrs() else None
-        c.check(fill is not None and np.isnan(fill), f"{m}: _FillValue {fill!r}, expected NaN")
-        for a in ("long_name", "units"):
-            c.check(text_attr(v, a) is not None, f"{m}: attribute {a} missing")
-        sname = m + "_stats"
-        if not c.check(sname in V and V[sname].dimensions == STATS_DIMS,
-                       f"{sname}(point, stat, record) missing"):
-            continue
-        c.check(V[sname].dtype == np.float64, f"{sname}: dtype {V[sname].dtype}, expected double")
-        check_stats(c, m, v[:].astype(np.float64), V[sname][:].astype(np.float64), point_labels)
-    ds.close()
+        bad = dead & ~np.isnan(traj[m])
+        c.check(not bad.any(), lambda: f"{m} not NaN where the task never got (not_run, or after "
+                f"its divergence): {common.where(bad, TRAJ_DIMS)}")
+    tll, tl = traj["train_log_loss"], traj["train_loss"]
+    bad = alive & (np.isnan(tll) | (tll == np.inf))
+    c.check(not bad.any(), lambda: f"train_log_loss NaN or +inf at a record the task lived through: "
+            f"{common.where(bad, TRAJ_DIMS)}")
+    bad = alive & np.isnan(tl)
+    c.check(not bad.any(), lambda: f"train_loss NaN at a record the task lived through: {common.where(bad, TRAJ_DIMS)}")
+    acc = traj["train_acc"]
+    if model_kind == "quadratic":  # no data: accuracy is 0/0
+        acc = np.where(np.isnan(acc), 0.0, acc)
+    bad = alive & ~common.finite_and(acc, lambda a: (a >= 0) & (a <= 1))
+    c.check(not bad.any(), lambda: f"train_acc not in [0, 1] at a record the task lived through: "
+            f"{common.where(bad, TRAJ_DIMS)}")
+    bad = alive & ~common.finite_and(traj["param_norm"], lambda a: a >= 0)
+    c.check(not bad.any(), lambda: f"param_norm not finite >= 0 at a record the task lived through: "
+            f"{common.where(bad, TRAJ_DIMS)}")
+    bad = (tll == -np.inf) & ~np.isnan(traj["train_acc"]) & (traj["train_acc"] != 1)
+    c.check(not bad.any(), lambda: f"train_log_loss -inf (a loss of exactly 0) with train_acc below 1 "
+            f"(NaN parameters read as a zero loss?): {common.where(bad, TRAJ_DIMS)}")
+    with np.errstate(invalid="ignore"):
+        bad = ~np.isnan(traj["test_acc"]) & ~((traj["test_acc"] >= 0) & (traj["test_acc"] <= 1))
+    c.check(not bad.any(), lambda: f"test_acc outside [0, 1]: {common.where(bad, TRAJ_DIMS)}")
 
-    # xarray must read the file without complaint and with the stored dtypes
-    # (e.g. units "seconds" would turn wall_seconds into timedelta64).
+    n_ok = np.asarray(V["n_ok"][:], dtype=np.int64)
+    finite_norm = np.isfinite(traj["param_norm"]).sum(axis=1)
+    bad = n_ok != finite_norm
+    c.check(not bad.any(), lambda: f"n_ok is not the number of seeds with a finite param_norm: "
+            f"{common.where(bad, ('point', 'record'))}: n_ok {n_ok[tuple(np.argwhere(bad)[0])]}, "
+            f"finite {finite_norm[tuple(np.argwhere(bad)[0])]}")
+    lo, hi = alive.sum(axis=1), (alive | edge).sum(axis=1)
+    bad = (n_ok < lo) | (n_ok > hi)
+    c.check(not bad.any(), lambda: f"n_ok disagrees with status and steps_done: "
+            f"{common.where(bad, ('point', 'record'))}: n_ok {n_ok[tuple(np.argwhere(bad)[0])]}, "
+            f"tasks alive {lo[tuple(np.argwhere(bad)[0])]}")
+
+
+def check_stats(c, traj, stats, rtol):
+    names = [m for m in METRICS if m in traj and m in stats]
+    if not names:
+        return 0.0
+    X = np.stack([traj[m] for m in names])
+    got = np.stack([stats[m] for m in names])
+    want, _ = contract.stats_over_seeds(X)
+    bad = contract.relative_mismatch(got, want, rtol)
+    for i, m in enumerate(names):
+        for k, s in enumerate(STATS):
+            b = bad[i, :, k, :]
+            if b.any():
+                p, r = np.argwhere(b)[0]
+                c.fail(f"{m}_stats {s} differs from the trajectories: {int(b.sum())} cell(s), first at "
+                       f"point={p} record={r}: file {got[i, p, k, r]!r}, recomputed {want[i, p, k, r]!r}")
+            else:
+                c.check(True, "")
+    with np.errstate(invalid="ignore", divide="ignore"):
+        dev = np.abs(got - want) / np.maximum(np.abs(got), np.abs(want))
+    dev = dev[np.isfinite(dev)]
+    return float(dev.max()) if dev.size else 0.0
+
+
+def check_metric_attrs(c, ds):
+    V = ds.variables
+    for m in METRICS:
+        for name in (m, m + "_stats"):
+            if name not in V:
+                continue
+            v = V[name]
+            fill = v.getncattr("_FillValue") if "_FillValue" in v.ncattrs() else None
+            c.check(fill is not None and np.isnan(fill), f"{name}: _FillValue {fill!r}, expected NaN")
+            for a in ("long_name", "units"):
+                c.check(text_attr(v, a) is not None, f"{name}: attribute {a} missing")
+    for name in ("n_ok", "steps_done"):
+        if name in V:
+            c.check(text_attr(V[name], "units") == "1", f"{name}: units {text_attr(V[name], 'units')!r}, expected '1'")
+    if "params" in V:
+        c.check(bool(text_attr(V["params"], "layout")), "params: attribute layout missing")
+
+
+def check_xarray(c, path):
+    """xarray must read the file without complaint and with the stored dtypes
+    (e.g. units "seconds" would turn wall_seconds into timedelta64)."""
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:
             with xr.open_dataset(path) as xds:
                 xds.load()
-                kinds = {n: xds[n].dtype for n in ["step", "wall_seconds"] + found if n in xds.variables}
+                kinds = {n: xds[n].dtype for n in ["step", "wall_seconds"] + METRICS if n in xds.variables}
         except Exception as e:  # any failure here is a finding, not a crash
             kinds = {}
-            c.check(False, f"xarray.open_dataset fails: {type(e).__name__}: {e}")
+            c.fail(f"xarray.open_dataset fails: {type(e).__name__}: {e}")
     for n, dt in kinds.items():
         c.check(dt.kind in "if", f"xarray decodes {n} as {dt}, not as a number")
-    c.check(not caught, caught and "xarray.open_dataset warns: " +
+    c.check(not caught, lambda: "xarray.open_dataset warns: " +
             "; ".join(f"{w.category.__name__}: {w.message}" for w in caught))
-    return c
+
+
+def check_file(path, want_points=None, want_seeds=None, allow_not_run=False, allow_no_ok=False, rtol=RTOL):
+    c = common.Report("check_output")
+    ds = netCDF4.Dataset(path)
+    ds.set_auto_mask(False)
+    info = {}
+    try:
+        dims = {name: len(d) for name, d in ds.dimensions.items()}
+        if not check_structure(c, ds, dims, want_points, want_seeds):
+            return c, info  # nothing below makes sense without the schema
+        V = ds.variables
+        labels = [str(s) for s in V["stat"][:]]
+        c.check(labels == STATS, f"stat labels {labels}, expected {STATS}")
+        check_globals(c, ds)
+        cfg = check_config(c, ds, dims)
+        steps_cfg, reference, model_kind = cfg if cfg else (None, "svm", "mlp")
+        check_metric_attrs(c, ds)
+        traj = {m: np.asarray(V[m][:], dtype=np.float64) for m in METRICS}
+        stats = {m: np.asarray(V[m + "_stats"][:], dtype=np.float64) for m in METRICS}
+        check_tasks(c, ds, dims, steps_cfg, reference, model_kind, traj, allow_not_run, allow_no_ok)
+        check_log_pair(c, "train_loss", traj["train_loss"], traj["train_log_loss"])
+        check_log_pair(c, "test_loss", traj["test_loss"], traj["test_log_loss"])
+        if labels == STATS:
+            info["max_rel_dev"] = check_stats(c, traj, stats, rtol)
+    finally:
+        ds.close()
+    check_xarray(c, path)
+    return c, info
 
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("file")
+    ap.add_argument("files", nargs="+", metavar="FILE")
     ap.add_argument("--points", type=int, help="expected number of sweep points")
     ap.add_argument("--seeds", type=int, help="expected number of seeds")
+    ap.add_argument("--allow-not-run", action="store_true",
+                    help="accept not_run tasks (a --slice file, or a merge with slices missing)")
+    ap.add_argument("--allow-no-ok", action="store_true",
+                    help="accept a file in which no task ended ok (e.g. every task diverged)")
+    ap.add_argument("--rtol", type=float, default=RTOL,
+                    help="relative tolerance of the recomputed statistics (default %(default)g)")
     args = ap.parse_args()
-    if not os.path.isfile(args.file):
-        print(f"check_output: no such file: {args.file}", file=sys.stderr)
-        return 2
-    try:
-        c = check_file(args.file, args.points, args.seeds)
-    except OSError as e:
-        print(f"check_output: cannot read {args.file} as NetCDF: {e}", file=sys.stderr)
-        return 2
-    for f in c.failures:
-        print(f"FAIL: {f}")
-    if c.failures:
-        print(f"check_output: FAILED ({len(c.failures)} of {c.n} checks) {args.file}")
+    problems = contract.self_test()
+    if problems:
+        for p in problems:
+            print(f"check_output: FAIL: statistics contract self-test: {p}")
         return 1
-    print(f"check_output: OK ({c.n} checks)")
-    return 0
+    worst = 0
+    for path in args.files:
+        if not os.path.isfile(path):
+            print(f"check_output: no such file: {path}", file=sys.stderr)
+            worst = max(worst, 2)
+            continue
+        t0 = time.time()
+        try:
+            c, info = check_file(path, args.points, args.seeds, args.allow_not_run, args.allow_no_ok, args.rtol)
+        except OSError as e:
+            print(f"check_output: cannot read {path} as NetCDF: {e}", file=sys.stderr)
+            worst = max(worst, 2)
+            continue
+        except Exception:  # a checker bug: say so, never as a verdict on the file
+            traceback.print_exc()
+            print(f"check_output: ERROR (the checker crashed) {path}")
+            worst = max(worst, 3)
+            continue
+        extra = f" {path}"
+        if len(args.files) > 1:  # every line names its file
+            c.prog, extra = f"check_output: {path}", ""
+        if "max_rel_dev" in info:
+            extra += f"{';' if extra else ''} statistics recomputed, largest relative deviation {info['max_rel_dev']:.3g}"
+        extra += f"; {time.time() - t0:.1f} s"
+        if c.finish(extra) and worst == 0:
+            worst = 1
+    return worst
 
 
 if __name__ == "__main__":
