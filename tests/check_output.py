@@ -9,10 +9,12 @@ Several files are checked one after another, each with its own verdict line.
 Fails (exit 1, one line per failed check) unless all of these hold:
 
 - Structure: dimensions point, seed, record, stat; every variable of the
-  schema with its dimensions and type (the 29 metrics and their _stats,
-  status, wall_seconds, steps_done, svm_margin, margin_best, n_ok; params,
-  spectra and densities when present) and no variable outside it; the stat
-  labels; attributes of metrics and status; the global attributes.
+  schema with its dimensions and type (each metric that applies to the
+  run's config, tests/checkers/applies.py, and its _stats; status,
+  wall_seconds, steps_done, n_ok; svm_margin and margin_best with the SVM
+  reference; params, spectra and densities when present) and no variable
+  outside it (a metric that does not apply is an error); the stat labels;
+  attributes of metrics and status; the global attributes.
 - Against the stored config: seed values first_seed..first_seed+seeds-1;
   step = the record schedule of optim.steps and measure.every (0, every,
   2*every, ..., steps); one point per combination of the [sweep] values and
@@ -27,7 +29,7 @@ Fails (exit 1, one line per failed check) unless all of these hold:
   <= optim.steps. Records a task lived through (every record of an ok task,
   records before steps_done of a diverged one) have train_log_loss neither
   NaN nor +inf, train_loss not NaN, train_acc in [0, 1] and param_norm finite
-  >= 0 (train_acc may be NaN for model.kind = quadratic, which has no data);
+  >= 0;
   records after a diverged task's steps_done are NaN in every metric.
   A train_log_loss of -inf (a loss of exactly 0) comes with train_acc 1.
   wall_seconds is finite >= 0 for a task that ran. Without reference = svm,
@@ -70,7 +72,7 @@ import netCDF4  # before xarray's warning check: its import warns about numpy AB
 import numpy as np
 import xarray as xr
 
-from checkers import common, contract
+from checkers import applies, common, contract
 
 STATS = contract.STATS
 # Every metric biaslab writes (src/metrics.c, bl_metric_table), in its order.
@@ -98,16 +100,20 @@ def text_attr(v, name):
     return value if isinstance(value, str) else None
 
 
-def schema(dims):
-    """name -> (dims, kind) of every variable biaslab writes, sweep coordinates aside.
-    kind: 'f8', 'i8', 'i4', 'i1', 'int' (any integer), 'str'."""
+def schema(dims, metrics, svm):
+    """name -> (dims, kind) of every variable biaslab writes for a run whose
+    applicable metrics are `metrics` (and the SVM outcomes when svm), sweep
+    coordinates aside. kind: 'f8', 'i8', 'i4', 'i1', 'int' (any integer), 'str'."""
     s = {"step": (("record",), "i8"), "seed": (("seed",), "int"), "stat": (("stat",), "str"),
          "status": (TASK_DIMS, "i1"), "wall_seconds": (TASK_DIMS, "f8"),
-         "steps_done": (TASK_DIMS, "i8"), "svm_margin": (TASK_DIMS, "f8"),
-         "margin_best": (TASK_DIMS, "f8"), "n_ok": (("point", "record"), "i4")}
+         "steps_done": (TASK_DIMS, "i8"), "n_ok": (("point", "record"), "i4")}
+    if svm:
+        s["svm_margin"] = (TASK_DIMS, "f8")
+        s["margin_best"] = (TASK_DIMS, "f8")
     for m in METRICS:
-        s[m] = (TRAJ_DIMS, "f8")
-        s[m + "_stats"] = (STATS_DIMS, "f8")
+        if m in metrics:
+            s[m] = (TRAJ_DIMS, "f8")
+            s[m + "_stats"] = (STATS_DIMS, "f8")
     optional = {"params": (("point", "seed", "param"), "f8"),
                 "spectrum_step": (("spectrum",), "i8"),
                 "hessian_eigenvalues": (("point", "seed", "spectrum", "eig"), "f8"),
@@ -138,7 +144,12 @@ def check_structure(c, ds, dims, want_points, want_seeds):
     if not all(d in dims for d in ("point", "seed", "record", "stat")):
         return False
     V = ds.variables
-    required, optional = schema(dims)
+    try:
+        metrics, svm = applies.expected(common.config(ds))
+    except (common.CheckError, KeyError, ValueError, OSError) as e:
+        c.fail(f"config: cannot tell which metrics apply: {e}")
+        metrics, svm = set(METRICS), True
+    required, optional = schema(dims, metrics, svm)
     good = True
     for name, (want_dims, kind) in itertools.chain(required.items(), optional.items()):
         if name not in V:
@@ -159,8 +170,11 @@ def check_structure(c, ds, dims, want_points, want_seeds):
     for name, v in V.items():
         if name in required or name in optional:
             continue
+        what = ("a metric that does not apply to this run's config"
+                if name in METRICS or name.removesuffix("_stats") in METRICS or name in ("svm_margin", "margin_best")
+                else "not in biaslab's schema")
         c.check(tuple(v.dimensions) == ("point",),
-                f"unexpected variable {name}{tuple(v.dimensions)} (not in biaslab's schema)")
+                f"unexpected variable {name}{tuple(v.dimensions)} ({what})")
     return good
 
 
@@ -333,6 +347,8 @@ def check_tasks(c, ds, dims, steps_cfg, reference, model_kind, traj, allow_not_r
         c.check(not bad.any(), lambda: f"steps_done of a diverged task outside 0..{steps_cfg}: "
                 f"{common.where(bad, TASK_DIMS)}: {sd[tuple(np.argwhere(bad)[0])]}")
     for name in ("svm_margin", "margin_best"):
+        if name not in V:
+            continue
         x = np.asarray(V[name][:], dtype=np.float64)
         bad = nr & ~np.isnan(x)
         c.check(not bad.any(), lambda: f"{name} not NaN for a not_run task: {common.where(bad, TASK_DIMS)}")
@@ -357,7 +373,7 @@ def check_tasks(c, ds, dims, steps_cfg, reference, model_kind, traj, allow_not_r
     alive = ok[:, :, None] | (div[:, :, None] & (step < sdx))
     edge = div[:, :, None] & (step == sdx)
     dead = nr[:, :, None] | (div[:, :, None] & (step > sdx))
-    for m in METRICS:
+    for m in traj:
         bad = dead & ~np.isnan(traj[m])
         c.check(not bad.any(), lambda: f"{m} not NaN where the task never got (not_run, or after "
                 f"its divergence): {common.where(bad, TRAJ_DIMS)}")
@@ -367,21 +383,22 @@ def check_tasks(c, ds, dims, steps_cfg, reference, model_kind, traj, allow_not_r
             f"{common.where(bad, TRAJ_DIMS)}")
     bad = alive & np.isnan(tl)
     c.check(not bad.any(), lambda: f"train_loss NaN at a record the task lived through: {common.where(bad, TRAJ_DIMS)}")
-    acc = traj["train_acc"]
-    if model_kind == "quadratic":  # no data: accuracy is 0/0
-        acc = np.where(np.isnan(acc), 0.0, acc)
-    bad = alive & ~common.finite_and(acc, lambda a: (a >= 0) & (a <= 1))
-    c.check(not bad.any(), lambda: f"train_acc not in [0, 1] at a record the task lived through: "
-            f"{common.where(bad, TRAJ_DIMS)}")
+    if "train_acc" in traj:
+        acc = traj["train_acc"]
+        bad = alive & ~common.finite_and(acc, lambda a: (a >= 0) & (a <= 1))
+        c.check(not bad.any(), lambda: f"train_acc not in [0, 1] at a record the task lived through: "
+                f"{common.where(bad, TRAJ_DIMS)}")
     bad = alive & ~common.finite_and(traj["param_norm"], lambda a: a >= 0)
     c.check(not bad.any(), lambda: f"param_norm not finite >= 0 at a record the task lived through: "
             f"{common.where(bad, TRAJ_DIMS)}")
-    bad = (tll == -np.inf) & ~np.isnan(traj["train_acc"]) & (traj["train_acc"] != 1)
-    c.check(not bad.any(), lambda: f"train_log_loss -inf (a loss of exactly 0) with train_acc below 1 "
-            f"(NaN parameters read as a zero loss?): {common.where(bad, TRAJ_DIMS)}")
-    with np.errstate(invalid="ignore"):
-        bad = ~np.isnan(traj["test_acc"]) & ~((traj["test_acc"] >= 0) & (traj["test_acc"] <= 1))
-    c.check(not bad.any(), lambda: f"test_acc outside [0, 1]: {common.where(bad, TRAJ_DIMS)}")
+    if "train_acc" in traj:
+        bad = (tll == -np.inf) & ~np.isnan(traj["train_acc"]) & (traj["train_acc"] != 1)
+        c.check(not bad.any(), lambda: f"train_log_loss -inf (a loss of exactly 0) with train_acc below 1 "
+                f"(NaN parameters read as a zero loss?): {common.where(bad, TRAJ_DIMS)}")
+    if "test_acc" in traj:
+        with np.errstate(invalid="ignore"):
+            bad = ~np.isnan(traj["test_acc"]) & ~((traj["test_acc"] >= 0) & (traj["test_acc"] <= 1))
+        c.check(not bad.any(), lambda: f"test_acc outside [0, 1]: {common.where(bad, TRAJ_DIMS)}")
 
     n_ok = np.asarray(V["n_ok"][:], dtype=np.int64)
     finite_norm = np.isfinite(traj["param_norm"]).sum(axis=1)
@@ -471,11 +488,12 @@ def check_file(path, want_points=None, want_seeds=None, allow_not_run=False, all
         cfg = check_config(c, ds, dims)
         steps_cfg, reference, model_kind = cfg if cfg else (None, "svm", "mlp")
         check_metric_attrs(c, ds)
-        traj = {m: np.asarray(V[m][:], dtype=np.float64) for m in METRICS}
-        stats = {m: np.asarray(V[m + "_stats"][:], dtype=np.float64) for m in METRICS}
+        traj = {m: np.asarray(V[m][:], dtype=np.float64) for m in METRICS if m in V}
+        stats = {m: np.asarray(V[m + "_stats"][:], dtype=np.float64) for m in METRICS if m + "_stats" in V}
         check_tasks(c, ds, dims, steps_cfg, reference, model_kind, traj, allow_not_run, allow_no_ok)
         check_log_pair(c, "train_loss", traj["train_loss"], traj["train_log_loss"])
-        check_log_pair(c, "test_loss", traj["test_loss"], traj["test_log_loss"])
+        if "test_loss" in traj:
+            check_log_pair(c, "test_loss", traj["test_loss"], traj["test_log_loss"])
         if labels == STATS:
             info["max_rel_dev"] = check_stats(c, traj, stats, rtol)
     finally:

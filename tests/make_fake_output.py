@@ -25,12 +25,17 @@ last point's losses fall to subnormal doubles and to exactly 0 (train_log_loss
 down to about -800). --not-run marks two tasks not_run (a slice file).
 """
 import argparse
+import configparser
 import datetime
 import math
+import os
 import sys
 
 import netCDF4
 import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from checkers import applies  # noqa: E402  (which metrics the fake's config implies)
 
 STATS = ["mean", "std", "min", "q25", "median", "q75", "max", "ci95_low", "ci95_high", "iqm"]
 METRICS = ["train_loss", "train_log_loss", "train_acc", "test_loss", "test_log_loss", "test_acc",
@@ -89,6 +94,7 @@ CORRUPTIONS = {
     "global": "global attribute created missing",
     "wall": "negative wall_seconds",
     "reference": "svm_margin set although measure.reference = none",
+    "inapplicable": "a sharpness variable although measure.sharpness = none",
 }
 
 
@@ -217,13 +223,14 @@ def is_number(text):
         return False
 
 
-def config_text(seeds, steps, every, sweep, reference, model_kind, corrupt):
+def config_text(seeds, steps, every, sweep, reference, model_kind, corrupt, sharpness="none"):
     lines = [] if corrupt == "config" else [
         "[experiment]", "name = fake", f"seeds = {seeds}", "first_seed = 0", "output =",
         "checkpoint_seconds = 300", ""]
     lines += ["[model]", f"kind = {model_kind}", "activation = relu", "",
               "[optim]", "kind = gd", "lr = 0.1", f"steps = {steps}", "",
-              "[measure]", f"every = {every}", f"reference = {reference}", ""]
+              "[measure]", f"every = {every}", f"reference = {reference}",
+              f"sharpness = {sharpness}", ""]
     if sweep:
         lines.append("[sweep]")
         lines += [f"{key} = {', '.join(values)}" for key, values in sweep]
@@ -513,8 +520,17 @@ def write(out, args, corrupt, sweep, at_point, P, S, R, steps, data, stats, n_ok
                 v[p] = x
         v.long_name = f"swept config key {key}"
 
+    ini = configparser.ConfigParser(interpolation=None)
+    ini.optionxform = str
+    sharpness = "lanczos" if args.scenario in ("spectrum", "eos") else "none"
+    ini.read_string(config_text(S, n_steps, every, sweep, reference, "mlp", None, sharpness))
+    present, svm = applies.expected(ini)
+    if corrupt == "inapplicable":
+        present = present | {"sharpness"}
     for m in METRICS:
         if corrupt == "missing_metric" and m == "grad_cosine":
+            continue
+        if m not in present:
             continue
         dims = ("point", "seed", "record")
         values = data[m]
@@ -544,6 +560,8 @@ def write(out, args, corrupt, sweep, at_point, P, S, R, steps, data, stats, n_ok
     v.long_name, v.units = "optimizer steps taken (for a diverged task, the step it diverged at)", "1"
     v[:] = np.where(status == NOT_RUN, FILL_INT64, steps_done) if corrupt != "not_run_data" else steps_done
     for name, x in (("svm_margin", svm_margin), ("margin_best", margin_best)):
+        if not svm and corrupt != "reference":
+            continue
         v = ds.createVariable(name, "f8", ("point", "seed"), fill_value=np.nan)
         v.long_name, v.units = f"fake {name}", "1"
         v[:] = x
@@ -589,7 +607,7 @@ def write(out, args, corrupt, sweep, at_point, P, S, R, steps, data, stats, n_ok
     ds.history = f"{now.isoformat()}: tests/make_fake_output.py"
     ds.source = "biaslab 0.1.0 (fake, tests/make_fake_output.py)"
     model_kind = "mlp"
-    ds.config = config_text(S, n_steps, every, sweep, reference, model_kind, corrupt)
+    ds.config = config_text(S, n_steps, every, sweep, reference, model_kind, corrupt, sharpness)
     ds.mpi_ranks = np.int32(2)
     ds.group_size = np.int32(1)
     ds.created = now.strftime("%Y-%m-%dT%H:%M:%SZ")

@@ -1,0 +1,109 @@
+"""Which metrics a biaslab output must hold, read off its stored config.
+
+An independent statement of the rule in src/metrics/metrics.c (each metric
+with what it needs): the file holds a metric exactly when it applies to at
+least one sweep point, and svm_margin / margin_best exactly when the SVM
+reference applies. Written from the README's metric table, not from the C.
+"""
+import itertools
+import os
+
+import netCDF4
+import numpy as np
+
+ALWAYS = ["train_loss", "train_log_loss", "param_norm", "grad_norm", "learning_rate",
+          "grad_cosine", "trained_norm", "effective_lr"]
+
+
+def _points(ini):
+    """One dict section.key -> text per sweep point (the base config's keys
+    overridden by that point's sweep values)."""
+    base = {f"{s}.{k}": v.strip() for s in ini.sections() if s != "sweep" for k, v in ini[s].items()}
+    if not ini.has_section("sweep"):
+        return [base]
+    keys = list(ini["sweep"].keys())
+    values = [[x.strip() for x in ini["sweep"][k].split(",")] for k in keys]
+    out = []
+    for combo in itertools.product(*values):
+        p = dict(base)
+        p.update(zip(keys, combo))
+        out.append(p)
+    return out
+
+
+def _data_shape(p):
+    """(classes, regression) of a point's data: the config's own for synthetic
+    data, read off the files for fashion_mnist and netcdf."""
+    kind = p.get("data.kind", "separable")
+    if kind == "fashion_mnist":
+        sel = [x for x in p.get("data.select", "").replace(",", " ").split() if x]
+        return (len(sel) if sel else 10), False
+    if kind == "netcdf":
+        path = p.get("data.path", "")
+        if not os.path.isfile(path):
+            return int(p.get("data.classes", "2")), False
+        with netCDF4.Dataset(path) as d:
+            if "target" in d.variables and "y" not in d.variables:
+                return 0, True
+            if "classes" in d.ncattrs():
+                return int(d.getncattr("classes")), False
+            y = np.asarray(d["y"][:], dtype=np.float64)
+            k = int(y.max()) + 1
+            if "y_test" in d.variables:
+                k = max(k, int(np.asarray(d["y_test"][:]).max()) + 1)
+            return k, False
+    return int(p.get("data.classes", "2")), False
+
+
+def _point_metrics(p):
+    model = p.get("model.kind", "mlp")
+    loss = p.get("loss.kind", "logistic")
+    classes, regression = _data_shape(p)
+    data = model != "quadratic"
+    labels = data and not regression
+    outputs = 1 if (not regression and loss != "cross_entropy" and classes <= 2) else classes
+    binary = labels and outputs == 1
+    features = model in ("linear", "mlp")
+    bias = p.get("model.bias", "false") == "true"
+    depth = 1 if model == "linear" else int(p.get("model.depth", "2"))
+    # the margin references: a linear model or a two-layer net, one output
+    margin_ref = features and outputs == 1 and depth <= 2
+    svm = p.get("measure.reference", "none") == "svm" and margin_ref and binary
+    homogeneous = features and (not bias or p.get("model.normalize", "false") == "true")
+    sharp = p.get("measure.sharpness", "none") != "none"
+    m = set(ALWAYS)
+    if labels:
+        m |= {"train_acc", "normalized_margin"}
+        if loss != "squared":
+            m.add("smoothed_margin")
+    if data and int(p.get("data.n_test", "1000")) > 0:
+        m |= {"test_loss", "test_log_loss"}
+        if labels:
+            m.add("test_acc")
+    if sharp:
+        m |= {"sharpness", "sharpness_residual", "sharpness_iters", "eta_sharpness",
+              "spherical_sharpness"}
+    if data and features:
+        m.add("stable_rank")
+        if binary:
+            m.add("mu_alignment")
+        if svm:
+            m |= {"svm_alignment", "svm_cosine", "margin_ratio"}
+    if float(p.get("optim.weight_decay", "0")) > 0:
+        m.add("equilibrium_norm")
+    if int(p.get("measure.trace_probes", "0")) > 0:
+        m |= {"hessian_trace", "hessian_trace_se"}
+    if p.get("measure.kkt", "false") == "true" and binary and homogeneous:
+        m |= {"kkt_epsilon", "kkt_delta"}
+    return m, svm
+
+
+def expected(ini):
+    """(set of metric names, whether svm_margin/margin_best exist) for a file
+    whose stored config is ini."""
+    metrics, svm = set(), False
+    for p in _points(ini):
+        m, s = _point_metrics(p)
+        metrics |= m
+        svm |= s
+    return metrics, svm
