@@ -14,17 +14,19 @@
 #define BL_ERR_MAX 4096
 
 enum bl_data_kind { BL_DATA_SEPARABLE, BL_DATA_SYMMETRIC, BL_DATA_CLUSTERS,
-                    BL_DATA_FASHION_MNIST, BL_DATA_NETCDF, BL_DATA_ASYMMETRIC };
+                    BL_DATA_FASHION_MNIST, BL_DATA_NETCDF, BL_DATA_ASYMMETRIC, BL_DATA_COUNT };
 enum bl_model_kind { BL_MODEL_LINEAR, BL_MODEL_MLP, BL_MODEL_QUADRATIC, BL_MODEL_COUNT };
-enum bl_activation { BL_ACT_RELU, BL_ACT_LEAKY_RELU, BL_ACT_IDENTITY };
-enum bl_loss_kind { BL_LOSS_LOGISTIC, BL_LOSS_EXPONENTIAL, BL_LOSS_CROSS_ENTROPY, BL_LOSS_SQUARED };
-enum bl_reduction { BL_REDUCE_MEAN, BL_REDUCE_SUM };
+enum bl_activation { BL_ACT_RELU, BL_ACT_LEAKY_RELU, BL_ACT_IDENTITY, BL_ACT_COUNT };
+enum bl_loss_kind { BL_LOSS_LOGISTIC, BL_LOSS_EXPONENTIAL, BL_LOSS_CROSS_ENTROPY, BL_LOSS_SQUARED,
+                    BL_LOSS_COUNT };
+enum bl_reduction { BL_REDUCE_MEAN, BL_REDUCE_SUM, BL_REDUCE_COUNT };
 enum bl_optim_kind { BL_OPT_GD, BL_OPT_SGD, BL_OPT_MOMENTUM, BL_OPT_COUNT };
-enum bl_schedule { BL_SCHED_CONSTANT, BL_SCHED_LOSS_BASED };
-enum bl_save_params { BL_SAVE_NONE, BL_SAVE_FINAL };
-enum bl_sharpness { BL_SHARP_NONE, BL_SHARP_LANCZOS, BL_SHARP_POWER };
-enum bl_reference { BL_REF_NONE, BL_REF_SVM };
-enum bl_spectrum_at { BL_SPEC_NONE, BL_SPEC_FIRST, BL_SPEC_LAST, BL_SPEC_FIRST_LAST };
+enum bl_schedule { BL_SCHED_CONSTANT, BL_SCHED_LOSS_BASED, BL_SCHED_COUNT };
+enum bl_save_params { BL_SAVE_NONE, BL_SAVE_FINAL, BL_SAVE_COUNT };
+enum bl_sharpness { BL_SHARP_NONE, BL_SHARP_LANCZOS, BL_SHARP_POWER, BL_SHARP_COUNT };
+enum bl_reference { BL_REF_NONE, BL_REF_SVM, BL_REF_COUNT };
+enum bl_spectrum_at { BL_SPEC_NONE, BL_SPEC_FIRST, BL_SPEC_LAST, BL_SPEC_FIRST_LAST,
+                      BL_SPEC_COUNT };
 
 struct bl_experiment_cfg {
     char name[BL_NAME_MAX];     /* output is results/<name>.nc unless set */

@@ -13,6 +13,15 @@
 
 #define BL_MAX_FIELDS 64
 
+/* A task's outcome (the status field). */
+enum bl_status { BL_STATUS_OK = 0, BL_STATUS_DIVERGED = 1, BL_STATUS_INTERRUPTED = 2,
+                 BL_STATUS_NOT_RUN = 3 };
+
+/* How many snapshots (full spectra, densities) `at` asks for (0, 1 or 2),
+ * and the record of snapshot k. */
+int bl_snapshot_count(enum bl_spectrum_at at);
+long bl_snapshot_record(enum bl_spectrum_at at, long n_records, int k);
+
 /* Where a field lives in the output, after the (point, seed) dimensions. */
 enum bl_field_shape {
     BL_FIELD_TASK,    /* one value per task: (point, seed) */
@@ -35,8 +44,8 @@ struct bl_field {
     enum bl_field_shape shape;
     enum bl_field_type type;
     int metric;                   /* RECORDS: the enum bl_metric; else -1 */
-    int n_dims;                   /* ARRAY: its dimensions */
-    struct bl_field_dim dims[2];
+    int n_axes;                   /* ARRAY: its own dimensions */
+    struct bl_field_dim axes[2];
     const char *attr_name[2];     /* extra text attributes, or NULL */
     const char *attr_value[2];
     long offset, length;          /* doubles of the payload */

@@ -12,9 +12,6 @@
 #include "bl_par.h"
 #include "bl_result.h"
 
-enum bl_status { BL_STATUS_OK = 0, BL_STATUS_DIVERGED = 1, BL_STATUS_INTERRUPTED = 2,
-                 BL_STATUS_NOT_RUN = 3 };
-
 /* What a task hands back: its payload (every field of the layout) and, for
  * the caller's convenience, the outcomes also as plain fields. */
 struct bl_task_result {
@@ -34,11 +31,6 @@ struct bl_task_result {
 double bl_result_metric(const struct bl_task_result *r, enum bl_metric m, long record);
 /* The saved final parameters (n_params of them), or NULL. */
 const double *bl_result_params(const struct bl_task_result *r);
-
-/* How many snapshots (full spectra, densities) `at` asks for (0, 1 or 2),
- * and the record of snapshot k. */
-int bl_snapshot_count(enum bl_spectrum_at at);
-long bl_snapshot_record(enum bl_spectrum_at at, long n_records, int k);
 
 /* Records are taken at steps 0, every, 2 every, ... and at the last step. */
 long bl_record_count(const struct bl_optim_cfg *optim, const struct bl_measure_cfg *measure);

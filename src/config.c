@@ -42,15 +42,6 @@ struct key_desc {
     size_t offset, size; /* where the value lives in struct bl_config */
 };
 
-/* The enum tables below are indexed by the enum values of bl_config.h. */
-_Static_assert(BL_DATA_NETCDF == 4, "data_kinds follows enum bl_data_kind");
-_Static_assert(BL_MODEL_QUADRATIC == 2, "model_kinds follows enum bl_model_kind");
-_Static_assert(BL_ACT_IDENTITY == 2, "activations follows enum bl_activation");
-_Static_assert(BL_LOSS_SQUARED == 3, "loss_kinds follows enum bl_loss_kind");
-_Static_assert(BL_REDUCE_SUM == 1, "reductions follows enum bl_reduction");
-_Static_assert(BL_OPT_MOMENTUM == 2, "optim_kinds follows enum bl_optim_kind");
-_Static_assert(BL_SCHED_LOSS_BASED == 1, "schedules follows enum bl_schedule");
-_Static_assert(BL_SAVE_FINAL == 1, "save_params follows enum bl_save_params");
 /* Enum fields are read and written through an int. */
 _Static_assert(sizeof(enum bl_data_kind) == sizeof(int), "enums are int-sized");
 
@@ -68,6 +59,23 @@ static const char *const sharpness_methods[] = {"none", "lanczos", "power", NULL
 static const char *const references[] = {"none", "svm", NULL};
 static const char *const spectrum_records[] = {"none", "first", "last", "first_last", NULL};
 static const char *const spectrum_solvers[] = {"pdsyev", "pdsyevd", NULL};
+
+/* Each table above is indexed by its enum of bl_config.h (one name per
+ * value, then NULL): a value added to an enum without its name stops the
+ * build here. */
+#define NAMES_FOLLOW(table, count) \
+    _Static_assert(sizeof table / sizeof table[0] == (count) + 1, #table " follows its enum")
+NAMES_FOLLOW(data_kinds, BL_DATA_COUNT);
+NAMES_FOLLOW(model_kinds, BL_MODEL_COUNT);
+NAMES_FOLLOW(activations, BL_ACT_COUNT);
+NAMES_FOLLOW(loss_kinds, BL_LOSS_COUNT);
+NAMES_FOLLOW(reductions, BL_REDUCE_COUNT);
+NAMES_FOLLOW(optim_kinds, BL_OPT_COUNT);
+NAMES_FOLLOW(schedules, BL_SCHED_COUNT);
+NAMES_FOLLOW(save_params, BL_SAVE_COUNT);
+NAMES_FOLLOW(sharpness_methods, BL_SHARP_COUNT);
+NAMES_FOLLOW(references, BL_REF_COUNT);
+NAMES_FOLLOW(spectrum_records, BL_SPEC_COUNT);
 
 #define FIELD(m) .offset = offsetof(struct bl_config, m), .size = sizeof(((struct bl_config *)0)->m)
 

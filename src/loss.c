@@ -88,7 +88,8 @@ void bl_loss_forward(enum bl_loss_kind kind, const double *out, const struct bl_
                 log_loss[i] = log(0.5 * e * e);
                 break;
             }
-            case BL_LOSS_CROSS_ENTROPY: log_loss[i] = NAN; break; /* needs k >= 2 */
+            case BL_LOSS_CROSS_ENTROPY: /* needs k >= 2 */
+            case BL_LOSS_COUNT: log_loss[i] = NAN; break;
             }
             continue;
         }
@@ -131,7 +132,8 @@ void bl_loss_backward(enum bl_loss_kind kind, const double *out, const struct bl
             case BL_LOSS_LOGISTIC: g[0] = -y * exp(-bl_softplus(q) - log_scale); break;
             case BL_LOSS_EXPONENTIAL: g[0] = -y * exp(-q - log_scale); break;
             case BL_LOSS_SQUARED: g[0] = (f[0] - y) * scale; break;
-            case BL_LOSS_CROSS_ENTROPY: g[0] = NAN; break;
+            case BL_LOSS_CROSS_ENTROPY:
+            case BL_LOSS_COUNT: g[0] = NAN; break;
             }
             continue;
         }
@@ -176,7 +178,8 @@ void bl_loss_hessian_vec(enum bl_loss_kind kind, const double *out, const struct
                 break;
             case BL_LOSS_EXPONENTIAL: h[0] = exp(-q - log_scale) * u[0]; break;
             case BL_LOSS_SQUARED: h[0] = scale * u[0]; break;
-            case BL_LOSS_CROSS_ENTROPY: h[0] = NAN; break;
+            case BL_LOSS_CROSS_ENTROPY:
+            case BL_LOSS_COUNT: h[0] = NAN; break;
             }
             continue;
         }
@@ -221,7 +224,8 @@ double bl_loss_inverse(enum bl_loss_kind kind, double log_loss_sum)
             return -L;
         return -log(expm1(L));
     }
-    case BL_LOSS_SQUARED: return NAN;
+    case BL_LOSS_SQUARED:
+    case BL_LOSS_COUNT: return NAN;
     }
     return NAN;
 }

@@ -118,18 +118,18 @@ static void define_field(struct bl_output *o, int k, int d_point, int d_seed, in
                          int d_stat)
 {
     const struct bl_field *f = &o->layout->fields[k];
-    int ncid = o->ncid, dims[4] = {d_point, d_seed, 0, 0}, n = 2;
+    int ncid = o->ncid, dimids[4] = {d_point, d_seed, 0, 0}, n = 2;
     size_t chunk[4] = {1, 1, 1, 1};
     if (f->shape == BL_FIELD_RECORDS) {
-        dims[n] = d_record, chunk[n++] = (size_t)o->layout->n_records;
+        dimids[n] = d_record, chunk[n++] = (size_t)o->layout->n_records;
     } else if (f->shape == BL_FIELD_ARRAY) {
-        for (int j = 0; j < f->n_dims; j++) {
-            dims[n] = define_dim(ncid, f->dims[j].name, (size_t)f->dims[j].length);
-            chunk[n] = j == f->n_dims - 1 ? (size_t)f->dims[j].length : 1;
-            if (f->dims[j].step_name) {
+        for (int j = 0; j < f->n_axes; j++) {
+            dimids[n] = define_dim(ncid, f->axes[j].name, (size_t)f->axes[j].length);
+            chunk[n] = j == f->n_axes - 1 ? (size_t)f->axes[j].length : 1;
+            if (f->axes[j].step_name) {
                 int v;
-                if (nc_inq_varid(ncid, f->dims[j].step_name, &v) != NC_NOERR) {
-                    NC(nc_def_var(ncid, f->dims[j].step_name, NC_INT64, 1, &dims[n], &v));
+                if (nc_inq_varid(ncid, f->axes[j].step_name, &v) != NC_NOERR) {
+                    NC(nc_def_var(ncid, f->axes[j].step_name, NC_INT64, 1, &dimids[n], &v));
                     put_text_attr(ncid, v, "long_name", "optimizer step of each entry");
                     put_text_attr(ncid, v, "units", "1");
                 }
@@ -138,7 +138,7 @@ static void define_field(struct bl_output *o, int k, int d_point, int d_seed, in
         }
     }
     int var;
-    NC(nc_def_var(ncid, f->name, nc_type_of(f->type), n, dims, &var));
+    NC(nc_def_var(ncid, f->name, nc_type_of(f->type), n, dimids, &var));
     o->var[k] = var;
     if (n > 2)
         NC(nc_def_var_chunking(ncid, var, NC_CHUNKED, chunk));
@@ -160,16 +160,16 @@ static void define_field(struct bl_output *o, int k, int d_point, int d_seed, in
             put_text_attr(ncid, var, f->attr_name[j], f->attr_value[j]);
     if (f->shape == BL_FIELD_RECORDS)
         put_text_attr(ncid, var, "coordinates", "step");
-    if (f->shape == BL_FIELD_ARRAY && f->dims[0].step_name)
-        put_text_attr(ncid, var, "coordinates", f->dims[0].step_name);
+    if (f->shape == BL_FIELD_ARRAY && f->axes[0].step_name)
+        put_text_attr(ncid, var, "coordinates", f->axes[0].step_name);
     o->var_stats[k] = -1;
     if (f->shape != BL_FIELD_RECORDS)
         return;
     char name[128], text[512];
     snprintf(name, sizeof name, "%s_stats", f->name);
-    int stat_dims[3] = {d_point, d_stat, d_record};
+    int stat_dimids[3] = {d_point, d_stat, d_record};
     double fill = NAN;
-    NC(nc_def_var(ncid, name, NC_DOUBLE, 3, stat_dims, &o->var_stats[k]));
+    NC(nc_def_var(ncid, name, NC_DOUBLE, 3, stat_dimids, &o->var_stats[k]));
     NC(nc_def_var_fill(ncid, o->var_stats[k], 0, &fill));
     snprintf(text, sizeof text, "%s: statistics across seeds", f->long_name);
     put_text_attr(ncid, o->var_stats[k], "long_name", text);
@@ -182,12 +182,12 @@ static void write_snapshot_steps(struct bl_output *o)
 {
     for (int k = 0; k < o->layout->n_fields; k++) {
         const struct bl_field *f = &o->layout->fields[k];
-        if (f->shape != BL_FIELD_ARRAY || !f->dims[0].step_name)
+        if (f->shape != BL_FIELD_ARRAY || !f->axes[0].step_name)
             continue;
         int v;
-        NC(nc_inq_varid(o->ncid, f->dims[0].step_name, &v));
-        long long steps[2] = {f->dims[0].steps[0], f->dims[0].steps[1]};
-        size_t at = 0, count = (size_t)f->dims[0].length;
+        NC(nc_inq_varid(o->ncid, f->axes[0].step_name, &v));
+        long long steps[2] = {f->axes[0].steps[0], f->axes[0].steps[1]};
+        size_t at = 0, count = (size_t)f->axes[0].length;
         NC(nc_put_vara_longlong(o->ncid, v, &at, &count, steps));
     }
 }
@@ -253,8 +253,8 @@ int bl_output_create(struct bl_output *o, const char *path, const struct bl_conf
             define_field(o, k, d_point, d_seed, d_record, d_stat);
         else
             o->var[k] = o->var_stats[k] = -1;
-    int n_ok_dims[2] = {d_point, d_record};
-    NC(nc_def_var(ncid, "n_ok", NC_INT, 2, n_ok_dims, &o->var_n_ok));
+    int n_ok_dimids[2] = {d_point, d_record};
+    NC(nc_def_var(ncid, "n_ok", NC_INT, 2, n_ok_dimids, &o->var_n_ok));
     put_text_attr(ncid, o->var_n_ok, "long_name",
                   "seeds measured at the record (not diverged, run): the statistics' sample size");
     put_text_attr(ncid, o->var_n_ok, "units", "1");
@@ -294,9 +294,9 @@ static int field_slab(const struct bl_output *o, const struct bl_field *f, int p
         at[2] = 0, count[2] = (size_t)o->n_records;
         return 3;
     }
-    for (int j = 0; j < f->n_dims; j++)
-        at[2 + j] = 0, count[2 + j] = (size_t)f->dims[j].length;
-    return 2 + f->n_dims;
+    for (int j = 0; j < f->n_axes; j++)
+        at[2 + j] = 0, count[2 + j] = (size_t)f->axes[j].length;
+    return 2 + f->n_axes;
 }
 
 void bl_output_write_task(struct bl_output *o, int point, int seed_index, const double *payload)

@@ -223,32 +223,29 @@ static int prepare_output(struct runner *r, const char *path, const struct bl_co
     char *earlier = bl_text_read(config_path);
     int resume = earlier != NULL;
     r->resumed = resume;
-    if (resume && strcmp(earlier, ini) != 0) {
+    char format_path[BL_PATH_MAX + 64];
+    snprintf(format_path, sizeof format_path, "%s/format", r->ckpt_dir);
+    /* first the format: the saved states must be in one this biaslab reads
+     * (a different config from another version would be misleading) */
+    char *format = resume ? bl_text_read(format_path) : NULL;
+    int format_ok = !resume || (format && atoi(format) == BL_CHECKPOINT_FORMAT);
+    if (!format_ok)
+        snprintf(err, err_len,
+                 "'%s' holds an interrupted run saved in checkpoint format %d by another "
+                 "biaslab; this one reads format %d. Finish it with the biaslab that started "
+                 "it, or pass --force to discard its saved state",
+                 r->ckpt_dir, format ? atoi(format) : 1, BL_CHECKPOINT_FORMAT);
+    else if (resume && strcmp(earlier, ini) != 0)
         snprintf(err, err_len,
                  "'%s' holds an interrupted run of a different config; run that config "
                  "again to resume it, or pass --force to discard it",
                  r->ckpt_dir);
-        free(earlier);
+    int refused = !format_ok || (resume && strcmp(earlier, ini) != 0);
+    free(format);
+    free(earlier);
+    if (refused) {
         free(ini);
         return -1;
-    }
-    free(earlier);
-    char format_path[BL_PATH_MAX + 64];
-    snprintf(format_path, sizeof format_path, "%s/format", r->ckpt_dir);
-    if (resume) { /* the saved states must be in a format this biaslab reads */
-        char *format = bl_text_read(format_path);
-        int ok = format && atoi(format) == BL_CHECKPOINT_FORMAT;
-        if (!ok)
-            snprintf(err, err_len,
-                     "'%s' holds an interrupted run saved in checkpoint format %d by another "
-                     "biaslab; this one reads format %d. Finish it with the biaslab that started "
-                     "it, or pass --force to discard its saved state",
-                     r->ckpt_dir, format ? atoi(format) : 1, BL_CHECKPOINT_FORMAT);
-        free(format);
-        if (!ok) {
-            free(ini);
-            return -1;
-        }
     }
     if (!resume) {
         if (mkdir(r->ckpt_dir, 0777) != 0 && errno != EEXIST) {
@@ -256,9 +253,9 @@ static int prepare_output(struct runner *r, const char *path, const struct bl_co
             free(ini);
             return -1;
         }
-        char format[16];
-        snprintf(format, sizeof format, "%d\n", BL_CHECKPOINT_FORMAT);
-        if (bl_text_write(format_path, format, err, err_len) ||
+        char format_text[16];
+        snprintf(format_text, sizeof format_text, "%d\n", BL_CHECKPOINT_FORMAT);
+        if (bl_text_write(format_path, format_text, err, err_len) ||
             bl_text_write(config_path, ini, err, err_len)) {
             free(ini);
             return -1;

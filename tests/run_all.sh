@@ -326,6 +326,15 @@ section_resume() {
   expect "SIGINT (Ctrl-C) stops a run with exit 3 and saves the running task" sigint_stop
   expect "resume after SIGINT continues the saved state" resumed_run "$tmp/i1.nc" 1
   expect "resumed after SIGINT = uninterrupted, bitwise" $PY tests/compare_outputs.py "$tmp/rref.nc" "$tmp/i1.nc"
+  old_format() {
+    rm -rf "$tmp/old.nc.ckpt"; cp -r tests/fixtures/checkpoint_format1 "$tmp/old.nc.ckpt"
+    run_mpi 1 "$rcfg" -o "$tmp/old.nc" >"$tmp/old.log" 2>&1
+    local rc=$?
+    cat "$tmp/old.log"
+    [ "$rc" -eq 2 ] && grep -q 'checkpoint format 1 by another biaslab; this one reads format 2' "$tmp/old.log" &&
+      [ ! -e "$tmp/old.nc" ] && [ ! -e "$tmp/old.nc.part" ]
+  }
+  expect "a checkpoint of an older format is refused, saying so" old_format
   expect "--force discards an interrupted run" bash -c "
     cp -r $tmp/rref.nc $tmp/f1.nc.part && mkdir -p $tmp/f1.nc.ckpt && echo junk > $tmp/f1.nc.ckpt/config.ini &&
     mpirun -np 2 $BL run $rcfg -o $tmp/f1.nc --force --set optim.steps=100 && test ! -e $tmp/f1.nc.ckpt"

@@ -273,7 +273,8 @@ int bl_data_make(const struct bl_data_cfg *cfg, uint64_t seed, struct bl_data *o
         break;
     }
     case BL_DATA_FASHION_MNIST:
-    case BL_DATA_NETCDF: break; /* loaded above */
+    case BL_DATA_NETCDF: /* loaded above */
+    case BL_DATA_COUNT: break;
     }
     return 0;
 }

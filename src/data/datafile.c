@@ -29,7 +29,7 @@ struct idx_file {
     gzFile gz;
     const char *path;
     int ndims;
-    uint32_t dims[3];
+    uint32_t sizes[3];
     unsigned long long data_bytes; /* product of dims: one byte per value */
     unsigned long long data_read;  /* data bytes read so far */
 };
@@ -199,34 +199,34 @@ static int idx_open(struct idx_file *f, const char *path, int want_dims, char *e
     double product_estimate = 1;
     int too_large = 0;
     for (int d = 0; d < want_dims; d++) {
-        f->dims[d] = be32(head + 4 + 4 * d);
-        product_estimate *= f->dims[d];
-        if (f->dims[d] != 0 && product > (unsigned long long)BL_DATAFILE_MAX_ELEMENTS / f->dims[d])
+        f->sizes[d] = be32(head + 4 + 4 * d);
+        product_estimate *= f->sizes[d];
+        if (f->sizes[d] != 0 && product > (unsigned long long)BL_DATAFILE_MAX_ELEMENTS / f->sizes[d])
             too_large = 1;
         else
-            product *= f->dims[d];
+            product *= f->sizes[d];
     }
     if (too_large) {
         if (want_dims == 3)
             snprintf(err, err_len,
                      "%s: absurd dimensions %u x %u x %u in the header: %.3g values, more "
                      "than the %ld (2^31 - 1) a data set may hold",
-                     path, f->dims[0], f->dims[1], f->dims[2], product_estimate,
+                     path, f->sizes[0], f->sizes[1], f->sizes[2], product_estimate,
                      BL_DATAFILE_MAX_ELEMENTS);
         else
             snprintf(err, err_len,
                      "%s: absurd label count %u in the header: more than the %ld (2^31 - 1) "
                      "a data set may hold",
-                     path, f->dims[0], BL_DATAFILE_MAX_ELEMENTS);
+                     path, f->sizes[0], BL_DATAFILE_MAX_ELEMENTS);
         goto fail;
     }
-    if (f->dims[0] == 0) {
+    if (f->sizes[0] == 0) {
         snprintf(err, err_len, "%s: the header says the file holds no %s", path, kind);
         goto fail;
     }
-    if (want_dims == 3 && (f->dims[1] == 0 || f->dims[2] == 0)) {
-        snprintf(err, err_len, "%s: empty image size %u x %u in the header", path, f->dims[1],
-                 f->dims[2]);
+    if (want_dims == 3 && (f->sizes[1] == 0 || f->sizes[2] == 0)) {
+        snprintf(err, err_len, "%s: empty image size %u x %u in the header", path, f->sizes[1],
+                 f->sizes[2]);
         goto fail;
     }
     f->data_bytes = product;
@@ -286,14 +286,14 @@ int bl_idx_load(const char *images_path, const char *labels_path, const int *kee
         goto done;
     if (idx_open(&img, images_path, 3, err, err_len) != 0)
         goto done;
-    if (img.dims[0] != lab.dims[0]) {
+    if (img.sizes[0] != lab.sizes[0]) {
         snprintf(err, err_len,
                  "image and label counts differ: %s holds %u images, %s holds %u labels",
-                 images_path, img.dims[0], labels_path, lab.dims[0]);
+                 images_path, img.sizes[0], labels_path, lab.sizes[0]);
         goto done;
     }
-    long n = (long)lab.dims[0];
-    int dim = (int)(img.dims[1] * img.dims[2]);
+    long n = (long)lab.sizes[0];
+    int dim = (int)(img.sizes[1] * img.sizes[2]);
 
     size_t got = gz_read_grow(lab.gz, &labels, (size_t)n);
     if (got < (size_t)n) {

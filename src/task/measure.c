@@ -19,17 +19,6 @@
 #include "bl_rng.h"
 #include "bl_scalapack.h"
 #include "bl_spectrum.h"
-#include "bl_train.h"
-
-int bl_snapshot_count(enum bl_spectrum_at at)
-{
-    return at == BL_SPEC_NONE ? 0 : at == BL_SPEC_FIRST_LAST ? 2 : 1;
-}
-
-long bl_snapshot_record(enum bl_spectrum_at at, long n_records, int k)
-{
-    return at == BL_SPEC_LAST || k == 1 ? n_records - 1 : 0;
-}
 
 /* Column j of the Hessian for ScaLAPACK's assembly. */
 struct column_ctx {

@@ -10,7 +10,16 @@
 #include "bl_model.h"
 #include "bl_plan.h"
 #include "bl_result.h"
-#include "bl_train.h"
+
+int bl_snapshot_count(enum bl_spectrum_at at)
+{
+    return at == BL_SPEC_NONE ? 0 : at == BL_SPEC_FIRST_LAST ? 2 : 1;
+}
+
+long bl_snapshot_record(enum bl_spectrum_at at, long n_records, int k)
+{
+    return at == BL_SPEC_LAST || k == 1 ? n_records - 1 : 0;
+}
 
 static int add(struct bl_result_layout *L, struct bl_field f)
 {
@@ -21,7 +30,7 @@ static int add(struct bl_result_layout *L, struct bl_field f)
     else if (f.shape == BL_FIELD_RECORDS)
         f.length = L->n_records;
     else
-        f.length = f.dims[0].length * (f.n_dims > 1 ? f.dims[1].length : 1);
+        f.length = f.axes[0].length * (f.n_axes > 1 ? f.axes[1].length : 1);
     f.offset = L->length;
     L->length += f.length;
     L->fields[L->n_fields] = f;
@@ -98,7 +107,7 @@ void bl_result_layout_make(struct bl_result_layout *L, const struct bl_plan *pla
         L->params = add(L, (struct bl_field){
                                .name = "params", .long_name = "final parameters",
                                .units = "1", .shape = BL_FIELD_ARRAY, .metric = -1,
-                               .n_dims = 1, .dims = {{"param", plan->max_params, NULL, {0}}},
+                               .n_axes = 1, .axes = {{"param", plan->max_params, NULL, {0}}},
                                .attr_name = {"layout", "layout_note"},
                                .attr_value = {L->layout_text,
                                               "the model's parameter blocks in theta order, "
@@ -110,22 +119,22 @@ void bl_result_layout_make(struct bl_result_layout *L, const struct bl_plan *pla
                              .long_name = "all eigenvalues of the training-loss Hessian, "
                                           "ascending (ScaLAPACK); NaN past a smaller model's "
                                           "end or where the task did not get there",
-                             .units = "1", .shape = BL_FIELD_ARRAY, .metric = -1, .n_dims = 2,
-                             .dims = {{"spectrum", L->n_spectra, "spectrum_step", {0}},
+                             .units = "1", .shape = BL_FIELD_ARRAY, .metric = -1, .n_axes = 2,
+                             .axes = {{"spectrum", L->n_spectra, "spectrum_step", {0}},
                                       {"eig", plan->max_params, NULL, {0}}}};
         for (int k = 0; k < L->n_spectra; k++)
-            f.dims[0].steps[k] =
+            f.axes[0].steps[k] =
                 plan->steps[bl_snapshot_record(mc->hessian_spectrum, plan->n_records, k)];
         L->spectra = add(L, f);
     }
     L->n_densities = bl_snapshot_count(mc->density);
     if (L->n_densities) {
         L->density_nodes_per = (long)mc->density_probes * mc->density_steps;
-        struct bl_field f = {.units = "1", .shape = BL_FIELD_ARRAY, .metric = -1, .n_dims = 2,
-                             .dims = {{"density", L->n_densities, "density_step", {0}},
+        struct bl_field f = {.units = "1", .shape = BL_FIELD_ARRAY, .metric = -1, .n_axes = 2,
+                             .axes = {{"density", L->n_densities, "density_step", {0}},
                                       {"node", L->density_nodes_per, NULL, {0}}}};
         for (int k = 0; k < L->n_densities; k++)
-            f.dims[0].steps[k] = plan->steps[bl_snapshot_record(mc->density, plan->n_records, k)];
+            f.axes[0].steps[k] = plan->steps[bl_snapshot_record(mc->density, plan->n_records, k)];
         f.name = "density_nodes";
         f.long_name = "stochastic Lanczos quadrature nodes (Ritz values), probe-major";
         L->density_nodes = add(L, f);
