@@ -439,6 +439,42 @@ static void info_point_header(int ncid, int nvars, int d_point, size_t p)
     printf("\n");
 }
 
+/* The per-task outcomes of point p (every double variable over (point,
+ * seed) but the wall time, e.g. svm_margin): mean, min and max over the
+ * tasks that ran. */
+static void info_outcomes(int ncid, int nvars, int d_point, int d_seed, size_t p, size_t n_seeds,
+                          const signed char *status)
+{
+    double *v = bl_malloc(sizeof(double) * (n_seeds + 1));
+    for (int var = 0; var < nvars; var++) {
+        int ndims, dims[2];
+        nc_type type;
+        char name[NC_MAX_NAME + 1];
+        if (nc_inq_var(ncid, var, name, &type, &ndims, NULL, NULL) || ndims != 2 ||
+            type != NC_DOUBLE || !strcmp(name, "wall_seconds"))
+            continue;
+        nc_inq_vardimid(ncid, var, dims);
+        if (dims[0] != d_point || dims[1] != d_seed)
+            continue;
+        size_t at[2] = {p, 0}, count[2] = {1, n_seeds};
+        if (nc_get_vara_double(ncid, var, at, count, v) != NC_NOERR)
+            continue;
+        double sum = 0, lo = INFINITY, hi = -INFINITY;
+        int n = 0;
+        for (size_t s = 0; s < n_seeds; s++)
+            if (status[s] != BL_STATUS_NOT_RUN && isfinite(v[s])) {
+                sum += v[s], n++;
+                lo = fmin(lo, v[s]), hi = fmax(hi, v[s]);
+            }
+        if (n)
+            printf("  %-22s mean %.6g, min %.6g, max %.6g over %d tasks\n", name, sum / n, lo, hi,
+                   n);
+        else
+            printf("  %-22s not computed for any task\n", name);
+    }
+    free(v);
+}
+
 int bl_output_info(const char *path)
 {
     int ncid, rc;
@@ -480,6 +516,7 @@ int bl_output_info(const char *path)
                 counts[status[s]]++;
         printf("  status: ok %d, diverged %d, interrupted %d, not_run %d\n", counts[0],
                counts[1], counts[2], counts[3]);
+        info_outcomes(ncid, nvars, d_point, d_seed, p, n_seeds, status);
         printf("  %-22s %8s %14s %14s %14s\n", "metric", "step", "mean", "ci95_low",
                "ci95_high");
         for (int m = 0; m < BL_METRIC_COUNT; m++) {

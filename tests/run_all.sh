@@ -118,6 +118,7 @@ section_unit() {
       cp "$tmp/unit.log" "$tmp/log"; fail "unit tests exited $unit_rc with every test passed"
     fi
   fi
+  run_script layering bash tests/check_layering.sh
   expect "a unit suite whose setup fails counts its tests as failed" bash -c "
     TMPDIR=$tmp/no/such/dir bin/test_unit >$tmp/unit_nosetup.log 2>&1; rc=\$?
     [ \$rc -ne 0 ] && grep -q 'failed_tests=[1-9].* not_run=[1-9]' $tmp/unit_nosetup.log"
