@@ -218,6 +218,11 @@ CDL
   expect "a user's NetCDF data set trains" bash -c "
     ncgen -o $tmp/ds.nc $tmp/ds.cdl && mpirun -np 1 $BL run $tmp/ds.ini -o $tmp/dsout.nc &&
     $PY tests/check_output.py $tmp/dsout.nc && $PY tests/check_final.py $tmp/dsout.nc train_acc == 1"
+  printf '[data]\nkind = netcdf\npath = %s\nn_train = 60\nn_test = 20\nstandardize = false\n[model]\nkind = linear\n[loss]\nkind = squared\n[optim]\nlr = 0.2\nsteps = 3000\n[measure]\nevery = 500\n[experiment]\nseeds = 2\n' "$tmp/reg.nc" >"$tmp/reg.ini"
+  expect "regression on real targets (NetCDF 'target') reaches the least-squares optimum" bash -c "
+    $PY tests/check_regression.py make $tmp/reg.nc && mpirun -np 2 $BL run $tmp/reg.ini -o $tmp/regout.nc &&
+    $PY tests/check_output.py $tmp/regout.nc && $PY tests/check_regression.py verify $tmp/reg.nc $tmp/regout.nc"
+  refuse "real targets with a classification loss are refused" 2 "needs class labels|loss.kind = squared" "$BL" check "$tmp/reg.ini" --set loss.kind=logistic
   refuse "a missing data file is named" 2 "nope.nc" run_mpi 1 "$tmp/ds.ini" -o "$tmp/out/x.nc" --set data.path="$tmp/nope.nc"
   expect "sharpness reduction (shortened): lr*lambda_1 reaches [1.8, 2.2], spherical sharpness falls" bash -c "
     mpirun -np 2 $BL run inputs/sharpness_reduction.ini -o $tmp/sr.nc --set experiment.seeds=4 --set optim.steps=4000 &&
