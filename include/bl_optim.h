@@ -37,6 +37,11 @@ struct bl_optimizer {
     /* theta (n) and the state one step on */
     void (*step)(const struct bl_optim_cfg *cfg, long n, const struct bl_step_in *in,
                  double *theta, double *const *vectors, double *scalars);
+    /* optional: the loss-based schedule undid an epoch (theta and this state
+     * are back at the epoch start, the rate is lower): adjust the state, e.g.
+     * restart momentum (NULL: keep the restored state) */
+    void (*undo)(const struct bl_optim_cfg *cfg, long n, double *const *vectors,
+                 double *scalars);
 };
 
 /* The optimizer of optim.kind (the registry). */
@@ -58,6 +63,12 @@ void bl_optim_state_free(struct bl_optim_state *s);
 void bl_optim_state_copy(struct bl_optim_state *dst, const struct bl_optim_state *src);
 /* Doubles of state for n parameters (memory estimates). */
 double bl_optim_state_doubles(const struct bl_optimizer *opt, long n);
+
+static inline void bl_optim_undo(const struct bl_optim_cfg *cfg, struct bl_optim_state *s)
+{
+    if (s->opt->undo)
+        s->opt->undo(cfg, s->n, s->vectors, s->scalars);
+}
 
 static inline void bl_optim_step(const struct bl_optim_cfg *cfg, struct bl_optim_state *s,
                                  const struct bl_step_in *in, double *theta)

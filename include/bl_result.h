@@ -62,6 +62,8 @@ struct bl_result_layout {
     long n_records;
     int metric_field[BL_METRIC_COUNT]; /* the field of each metric, -1 when not measured */
     int svm_margin, margin_best;       /* fields of the references, -1 without them */
+    int reference_status;              /* why a reference is missing, -1 without them */
+    int epochs_undone;                 /* loss_based: epochs undone, -1 without it */
     int params, spectra, density_nodes, density_weights; /* ARRAY fields, or -1 */
     long max_params;                   /* length of params and of each spectrum */
     int n_spectra, n_densities;

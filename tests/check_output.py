@@ -30,7 +30,8 @@ Fails (exit 1, one line per failed check) unless all of these hold:
   records before steps_done of a diverged one) have train_log_loss neither
   NaN nor +inf, train_loss not NaN, train_acc in [0, 1] and param_norm finite
   >= 0;
-  records after a diverged task's steps_done are NaN in every metric.
+  records at and after a diverged task's steps_done are NaN in every metric
+  (a diverged state enters no statistics).
   A train_log_loss of -inf (a loss of exactly 0) comes with train_acc 1.
   wall_seconds is finite >= 0 for a task that ran. Without reference = svm,
   svm_margin and margin_best are NaN.
@@ -100,7 +101,7 @@ def text_attr(v, name):
     return value if isinstance(value, str) else None
 
 
-def schema(dims, metrics, svm):
+def schema(dims, metrics, svm, loss_based):
     """name -> (dims, kind) of every variable biaslab writes for a run whose
     applicable metrics are `metrics` (and the SVM outcomes when svm), sweep
     coordinates aside. kind: 'f8', 'i8', 'i4', 'i1', 'int' (any integer), 'str'."""
@@ -110,6 +111,8 @@ def schema(dims, metrics, svm):
     if svm:
         s["svm_margin"] = (TASK_DIMS, "f8")
         s["margin_best"] = (TASK_DIMS, "f8")
+    if loss_based:
+        s["epochs_undone"] = (TASK_DIMS, "i8")
     for m in METRICS:
         if m in metrics:
             s[m] = (TRAJ_DIMS, "f8")
@@ -145,11 +148,13 @@ def check_structure(c, ds, dims, want_points, want_seeds):
         return False
     V = ds.variables
     try:
-        metrics, svm = applies.expected(common.config(ds))
+        ini = common.config(ds)
+        metrics, svm = applies.expected(ini)
+        loss_based = applies.loss_based(ini)
     except (common.CheckError, KeyError, ValueError, OSError) as e:
         c.fail(f"config: cannot tell which metrics apply: {e}")
-        metrics, svm = set(METRICS), True
-    required, optional = schema(dims, metrics, svm)
+        metrics, svm, loss_based = set(METRICS), True, True
+    required, optional = schema(dims, metrics, svm, loss_based)
     good = True
     for name, (want_dims, kind) in itertools.chain(required.items(), optional.items()):
         if name not in V:
@@ -346,6 +351,11 @@ def check_tasks(c, ds, dims, steps_cfg, reference, model_kind, traj, allow_not_r
         bad = div & ~((sd >= 0) & (sd <= steps_cfg))
         c.check(not bad.any(), lambda: f"steps_done of a diverged task outside 0..{steps_cfg}: "
                 f"{common.where(bad, TASK_DIMS)}: {sd[tuple(np.argwhere(bad)[0])]}")
+    if "epochs_undone" in V:
+        eu = np.asarray(V["epochs_undone"][:], dtype=np.int64)
+        bad = ran & ~((eu >= 0) & (eu <= sd))
+        c.check(not bad.any(), lambda: f"epochs_undone not in 0..steps_done for a task that ran: "
+                f"{common.where(bad, TASK_DIMS)}")
     for name in ("svm_margin", "margin_best"):
         if name not in V:
             continue
@@ -366,16 +376,17 @@ def check_tasks(c, ds, dims, steps_cfg, reference, model_kind, traj, allow_not_r
             bad = nr & ~np.all(np.isnan(x.reshape(x.shape[0], x.shape[1], -1)), axis=2)
             c.check(not bad.any(), lambda: f"{name} not all NaN for a not_run task: {common.where(bad, TASK_DIMS)}")
 
-    # Which records a task lived through (alive), never reached (dead), or
-    # ended at (edge: recorded before the divergence test, anything goes).
+    # Which records a task lived through (alive) and which it never reached
+    # or diverged at (dead): a diverged state enters no statistics, so the
+    # record taken at the divergence step itself is NaN too.
     step = np.asarray(V["step"][:], dtype=np.int64)[None, None, :]
     sdx = sd[:, :, None]
     alive = ok[:, :, None] | (div[:, :, None] & (step < sdx))
-    edge = div[:, :, None] & (step == sdx)
-    dead = nr[:, :, None] | (div[:, :, None] & (step > sdx))
+    edge = np.zeros_like(alive)
+    dead = nr[:, :, None] | (div[:, :, None] & (step >= sdx))
     for m in traj:
         bad = dead & ~np.isnan(traj[m])
-        c.check(not bad.any(), lambda: f"{m} not NaN where the task never got (not_run, or after "
+        c.check(not bad.any(), lambda: f"{m} not NaN where the task never got (not_run, at or after "
                 f"its divergence): {common.where(bad, TRAJ_DIMS)}")
     tll, tl = traj["train_log_loss"], traj["train_loss"]
     bad = alive & (np.isnan(tll) | (tll == np.inf))

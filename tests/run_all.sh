@@ -240,6 +240,23 @@ CDL
     $PY tests/check_output.py $tmp/fsel09.nc && $PY tests/check_output.py $tmp/fraw.nc &&
     ! $PY tests/compare_outputs.py $tmp/fsel06.nc $tmp/fsel09.nc --skip config --skip title >/dev/null &&
     ! $PY tests/compare_outputs.py $tmp/fsel06.nc $tmp/fraw.nc --skip config --skip title >/dev/null"
+  expect "loss-based gd: the loss never rises from record to record, the last epoch included" bash -c "
+    mpirun -np 2 $BL run inputs/quickstart.ini -o $tmp/lbgd.nc --set optim.schedule=loss_based --set optim.steps=3000 --set measure.every=100 --set experiment.seeds=8 &&
+    $PY tests/check_output.py $tmp/lbgd.nc && $PY tests/check_loss_based.py $tmp/lbgd.nc --monotone"
+  expect "momentum with the loss-based rate keeps making progress (momentum restarts on an undo)" bash -c "
+    mpirun -np 2 $BL run inputs/quickstart.ini -o $tmp/lbmom.nc --set optim.kind=momentum --set optim.schedule=loss_based --set optim.lr=0.1 --set optim.steps=2000 --set measure.every=250 --set experiment.seeds=4 &&
+    $PY tests/check_output.py $tmp/lbmom.nc && $PY tests/check_loss_based.py $tmp/lbmom.nc --min-drop 100 --max-undone 0.75"
+  same_trajectory() {
+    local common='--set optim.kind=sgd --set optim.batch_size=20 --set optim.schedule=loss_based --set loss.reduction=sum --set optim.lr=0.1 --set optim.steps=2000 --set experiment.seeds=2 --set measure.save_params=final'
+    # shellcheck disable=SC2086
+    mpirun -np 2 "$BL" run inputs/quickstart.ini -o "$tmp/every1000.nc" $common --set measure.every=1000 &&
+      mpirun -np 2 "$BL" run inputs/quickstart.ini -o "$tmp/every1.nc" $common --set measure.every=1 &&
+      mpirun -np 2 "$BL" run inputs/quickstart.ini -o "$tmp/every50m.nc" $common --set measure.every=50 \
+        --set measure.sharpness=lanczos --set measure.trace_probes=2 --set measure.kkt=true --set measure.reference=svm &&
+      $PY tests/compare_params.py "$tmp/every1000.nc" "$tmp/every1.nc" &&
+      $PY tests/compare_params.py "$tmp/every1000.nc" "$tmp/every50m.nc"
+  }
+  expect "what is measured and how often never changes the trajectory (sgd, loss-based; every 1000, 1, 50 with Hessian, KKT and SVM)" same_trajectory
   expect "eos_quadratic: diverges exactly past lr*lambda_max = 2" bash -c "
     mpirun -np 2 $BL run inputs/eos_quadratic.ini -o $tmp/eosq.nc &&
     $PY tests/check_output.py $tmp/eosq.nc &&

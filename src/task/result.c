@@ -71,6 +71,7 @@ void bl_result_layout_make(struct bl_result_layout *L, const struct bl_plan *pla
     L->max_params = plan->max_params;
     snprintf(L->layout_text, sizeof L->layout_text, "%s", plan->layout);
     L->svm_margin = L->margin_best = L->params = L->spectra = -1;
+    L->reference_status = L->epochs_undone = -1;
     L->density_nodes = L->density_weights = -1;
     add(L, task_value("status", BL_TYPE_BYTE, "outcome of the task", NULL));
     add(L, task_value("wall_seconds", BL_TYPE_DOUBLE, "wall-clock time of the task", "s"));
@@ -92,6 +93,14 @@ void bl_result_layout_make(struct bl_result_layout *L, const struct bl_plan *pla
                                            "data lie in a plane, else (1+s)/4 gamma_SVM",
                                            "1"));
     }
+    int loss_based = 0;
+    for (int p = 0; p < plan->n_points; p++)
+        loss_based |= plan->points[p].optim.schedule == BL_SCHED_LOSS_BASED;
+    if (loss_based)
+        L->epochs_undone = add(L, task_value("epochs_undone", BL_TYPE_INT64,
+                                             "epochs the loss-based schedule undid (the loss "
+                                             "did not fall, or the epoch blew up)",
+                                             "1"));
     for (int m = 0; m < BL_METRIC_COUNT; m++) {
         L->metric_field[m] = -1;
         if (!applies[m])

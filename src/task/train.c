@@ -37,8 +37,9 @@ struct loop_state {
     struct pass_totals epoch_totals;
     double initial_log_objective;   /* divergence is judged against it */
     double wall_before;             /* seconds spent before the last resume */
+    long epochs_undone;             /* loss_based: epochs the schedule undid */
 };
-enum { LOOP_SCALARS = 10 };
+enum { LOOP_SCALARS = 11 };
 
 /* The loss-based schedule's snapshot at the start of an epoch. */
 struct epoch_snapshot {
@@ -91,7 +92,8 @@ static void pack_loop(struct train_state *s, const struct loop_state *ls, double
     double v[LOOP_SCALARS] = {(double)ls->step, (double)ls->next_record, ls->alpha,
                               ls->epoch_log_objective, ls->epoch_totals.log_loss_sum,
                               ls->epoch_totals.correct, ls->epoch_totals.count,
-                              ls->epoch_totals.q_min, ls->initial_log_objective, wall_now};
+                              ls->epoch_totals.q_min, ls->initial_log_objective, wall_now,
+                              (double)ls->epochs_undone};
     memcpy(s->loop, v, sizeof v);
 }
 
@@ -126,6 +128,7 @@ static int load_state(struct train_state *s, struct loop_state *ls, const char *
     ls->epoch_totals = (struct pass_totals){v[4], v[5], v[6], v[7]};
     ls->initial_log_objective = v[8];
     ls->wall_before = v[9];
+    ls->epochs_undone = (long)v[10];
     return 0;
 }
 
@@ -150,6 +153,16 @@ static void undo_epoch(struct train_state *s, struct loop_state *ls)
     if (t->full_batch)
         memcpy(t->grad, s->epoch->grad, sizeof(double) * t->n_params);
     ls->alpha *= t->cfg->optim.loss_down;
+    bl_optim_undo(&t->cfg->optim, s->opt); /* e.g. momentum restarts from rest */
+    ls->epochs_undone++;
+}
+
+/* Every metric of record r back to NaN (not measured). */
+static void clear_record(const struct bl_result_layout *L, double *payload, long r)
+{
+    for (int m = 0; m < BL_METRIC_COUNT; m++)
+        if (L->metric_field[m] >= 0)
+            bl_result_at(L, payload, L->metric_field[m])[r] = NAN;
 }
 
 /* NaN, +Inf, or a loss grown past diverge_factor times its initial value
@@ -221,7 +234,7 @@ int bl_train_task(const struct bl_config *cfg, uint64_t seed, const struct bl_gr
     bl_measure_setup(&ms, &t, L, payload);
 
     long steps_per_epoch = t.full_batch ? 1 : t.batcher.steps_per_epoch;
-    struct loop_state ls = {0, 0, opt->lr, NAN, {0, 0, 0, 0}, NAN, 0.0};
+    struct loop_state ls = {0, 0, opt->lr, NAN, {0, 0, 0, 0}, NAN, 0.0, 0};
     const char *ckpt = io ? io->checkpoint_path : NULL;
     if (ckpt && load_state(&state, &ls, ckpt, err, err_len)) {
         bl_measure_free(&ms);
@@ -253,6 +266,10 @@ int bl_train_task(const struct bl_config *cfg, uint64_t seed, const struct bl_gr
             break;
         }
         int record_now = bl_record_step(opt, &cfg->measure, ls.next_record) == step;
+        /* the loss-based schedule checks every epoch it completes, the last
+         * (possibly partial) one at the final step too */
+        int epoch_end = loss_based && step > 0 &&
+                        (step % steps_per_epoch == 0 || step == opt->steps);
         int epoch_start = loss_based && step % steps_per_epoch == 0 && step < opt->steps;
         /* gd computes the full-batch gradient once per step and lets records
          * and the epoch check reuse it */
@@ -261,23 +278,29 @@ int bl_train_task(const struct bl_config *cfg, uint64_t seed, const struct bl_gr
             bl_task_batch_gradient(&t, step, &batch);
             full = batch;
             have_batch = 1;
-        } else if (record_now || epoch_start) {
+        } else if (record_now || epoch_end || epoch_start) {
             bl_task_train_pass(&t, record_now, &full);
         }
         double full_log = bl_task_objective_log(&t, full.log_loss_sum, full.count);
         if (step == 0)
             ls.initial_log_objective = full_log;
-        if (epoch_start) {
+        if (epoch_end) {
             /* SCIENCE.md section 1: after an epoch that lowered the loss, alpha
              * grows; after one that did not, the epoch is undone and alpha
              * shrinks. */
-            if (step > 0 && !(full_log < ls.epoch_log_objective)) {
+            if (!(full_log < ls.epoch_log_objective)) {
                 undo_epoch(&state, &ls);
                 batch = full = ls.epoch_totals;
                 full_log = ls.epoch_log_objective;
-            } else if (step > 0) {
+                /* a record here shows the restored state, gradient included
+                 * (gd restored its own; a mini-batch run recomputes it) */
+                if (record_now && !t.full_batch)
+                    bl_task_train_pass(&t, 1, &full);
+            } else {
                 ls.alpha *= opt->loss_up;
             }
+        }
+        if (epoch_start) {
             take_snapshot(&state);
             ls.epoch_log_objective = full_log;
             ls.epoch_totals = full;
@@ -287,7 +310,10 @@ int bl_train_task(const struct bl_config *cfg, uint64_t seed, const struct bl_gr
             bl_measure_record(&ms, &t, &full, lr, ls.next_record, payload);
             ls.next_record++;
         }
-        int measured = have_batch || record_now || epoch_start; /* full is this step's */
+        /* Divergence is judged where the loss is known whatever is recorded
+         * (every step with gd, epoch boundaries and every batch otherwise), so
+         * how often metrics are recorded never changes the trajectory. */
+        int measured = have_batch || epoch_end || epoch_start; /* full is this step's */
         if ((measured && exploded(full_log, ls.initial_log_objective, log_diverge)) ||
             !finite_vector(t.theta, t.n_params)) {
             if (loss_based && step > 0 && step < opt->steps) {
@@ -296,6 +322,8 @@ int bl_train_task(const struct bl_config *cfg, uint64_t seed, const struct bl_gr
                 continue;
             }
             res->status = BL_STATUS_DIVERGED;
+            if (record_now) /* a diverged state enters no statistics */
+                clear_record(L, payload, ls.next_record - 1);
             break;
         }
         if (step >= opt->steps)
@@ -339,6 +367,8 @@ int bl_train_task(const struct bl_config *cfg, uint64_t seed, const struct bl_gr
     payload[L->fields[BL_FIELD_STEPS_DONE].offset] = (double)res->steps_done;
     payload[L->fields[BL_FIELD_STEPS_RUN].offset] = (double)res->steps_run;
     payload[L->fields[BL_FIELD_RESUMED_STEP].offset] = (double)res->resumed_step;
+    if (L->epochs_undone >= 0)
+        *bl_result_at(L, payload, L->epochs_undone) = loss_based ? (double)ls.epochs_undone : NAN;
     bl_measure_free(&ms);
     bl_optim_state_free(&opt_state);
     bl_optim_state_free(&epoch.opt);

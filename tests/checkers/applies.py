@@ -107,3 +107,8 @@ def expected(ini):
         metrics |= m
         svm |= s
     return metrics, svm
+
+
+def loss_based(ini):
+    """Whether some point uses the loss-based schedule (epochs_undone exists)."""
+    return any(p.get("optim.schedule", "constant") == "loss_based" for p in _points(ini))
