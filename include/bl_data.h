@@ -82,6 +82,17 @@ struct bl_batch_buffer {
 void bl_batch_buffer_alloc(struct bl_batch_buffer *buf, const struct bl_dataset *like, int max_n);
 void bl_batch_buffer_free(struct bl_batch_buffer *buf);
 
+/* A data file's path: a config path plus a file name. */
+#define BL_FILE_MAX (BL_PATH_MAX + 64)
+
+/* The files the data of cfg are read from (up to max, none for synthetic
+ * data); returns their count. */
+int bl_data_files(const struct bl_data_cfg *cfg, char (*paths)[BL_FILE_MAX], int max);
+/* Fashion-MNIST's file in dir: the training or test (t10k) images or labels. */
+void bl_fashion_file(const char *dir, int test, int labels, char *out, size_t len);
+/* "<size> bytes, crc32 <hex>" of a file, or non-zero with err set. */
+int bl_file_fingerprint(const char *path, char *out, size_t len, char *err, size_t err_len);
+
 /* Gather rows idx[0..count-1] of src into buf; returns the batch over them. */
 struct bl_batch bl_data_gather(const struct bl_dataset *src, const int *idx, int count,
                                struct bl_batch_buffer *buf);

@@ -15,6 +15,11 @@ enum {
 /* Print "biaslab: error: ..." and exit with code. */
 void bl_fatal(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3), noreturn));
 
+/* The same, but leave at once without exit handlers: for I/O failures with
+ * a NetCDF/HDF5 file open, whose library handlers would touch it again (and
+ * crash, e.g. on a full disk). Checkpoints written so far stay intact. */
+void bl_fatal_now(int code, const char *fmt, ...) __attribute__((format(printf, 2, 3), noreturn));
+
 /* Print an internal error with its source location and exit BL_EXIT_RUNTIME. */
 void bl_fatal_at(const char *file, int line, const char *fmt, ...)
     __attribute__((format(printf, 3, 4), noreturn));

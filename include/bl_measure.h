@@ -9,12 +9,22 @@
 #include "bl_result.h"
 #include "bl_task.h"
 
+/* Why a reference is missing (the reference_status field). */
+enum bl_reference_status {
+    BL_REF_OK = 0,            /* svm_margin and margin_best computed */
+    BL_REF_NOT_SEPARABLE = 1, /* no hyperplane through the origin separates the data */
+    BL_REF_NO_SVM = 2,        /* no SVM, but the planar LP gave margin_best */
+    BL_REF_LP_FAILED = 3,     /* the planar LP failed: margin_best is (1+s)/4 gamma_SVM */
+    BL_REF_BRACKET = 4,       /* the planar LP hit its size cap: margin_best is the lower end */
+};
+
 struct bl_measure {
     const struct bl_result_layout *layout;
     double *mu;             /* (dim) mean of y_i x_i over the training set (binary data) */
     double *w_svm;          /* (dim) unit hard-margin SVM direction, or NULL */
     double svm_margin;      /* gamma_SVM of the training set (NaN without a reference) */
     double margin_best;     /* best normalized margin (NaN without a reference) */
+    enum bl_reference_status reference_status;
     double *feature_work;   /* (3 dim + rows) first-layer spectral norm and predictor */
     double *spectrum_work;  /* Lanczos basis and scratch, when sharpness is measured */
     double *trace_work;     /* (2P) Hutchinson probes and products */

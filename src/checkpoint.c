@@ -57,18 +57,19 @@ static int atomic_write(const char *path, const void *const *parts, const size_t
     snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
     int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
     if (fd < 0) {
-        snprintf(err, err_len, "cannot create '%s': %s", tmp, strerror(errno));
+        snprintf(err, err_len, "cannot create '%s' (for '%s'): %s", tmp, path, strerror(errno));
         return 1;
     }
     for (int i = 0; i < n_parts; i++)
         if (write_all(fd, parts[i], sizes[i]) != 0) {
-            snprintf(err, err_len, "cannot write '%s': %s", tmp, strerror(errno));
+            snprintf(err, err_len, "cannot write '%s' (for '%s'): %s", tmp, path, strerror(errno));
             close(fd);
             unlink(tmp);
             return 1;
         }
     if (fsync(fd) != 0 || close(fd) != 0) {
-        snprintf(err, err_len, "cannot flush '%s': %s", tmp, strerror(errno));
+        snprintf(err, err_len, "cannot flush '%s' (for '%s') to disk: %s", tmp, path,
+                 strerror(errno));
         unlink(tmp);
         return 1;
     }

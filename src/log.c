@@ -9,6 +9,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <time.h>
+#include <unistd.h>
 
 void bl_fatal(int code, const char *fmt, ...)
 {
@@ -33,6 +34,20 @@ void bl_fatal_at(const char *file, int line, const char *fmt, ...)
     va_end(ap);
     fputc('\n', stderr);
     exit(BL_EXIT_RUNTIME);
+}
+
+void bl_fatal_now(int code, const char *fmt, ...)
+{
+    va_list ap;
+    fflush(stdout);
+    fputs("biaslab: error: ", stderr);
+    va_start(ap, fmt);
+    vfprintf(stderr, fmt, ap);
+    va_end(ap);
+    fputc('\n', stderr);
+    fflush(stderr);
+    /* no exit handlers: HDF5's would close the failed file again and crash */
+    _exit(code);
 }
 
 void bl_info(const char *fmt, ...)

@@ -19,11 +19,32 @@
 #include "bl_stats.h"
 #include "bl_train.h"
 
+/* The file the NC() calls below are about, for their messages. */
+static const char *nc_path = "(no file)";
+
+/* A failed NetCDF call on nc_path: its name, the library's reason and the
+ * system's (a full disk shows only as "HDF error" in the library's words),
+ * then out at once: HDF5's exit handlers would flush the broken file again
+ * and crash. Every checkpoint and done file written so far stays. */
+__attribute__((noreturn)) static void nc_failed(const char *call, int rc, int sys_errno)
+{
+    char call_name[64];
+    snprintf(call_name, sizeof call_name, "%s", call);
+    char *paren = strchr(call_name, '(');
+    if (paren)
+        *paren = '\0';
+    if (sys_errno)
+        bl_fatal_now(BL_EXIT_RUNTIME, "%s on '%s' failed: %s (NetCDF: %s)", call_name, nc_path,
+                     strerror(sys_errno), nc_strerror(rc));
+    bl_fatal_now(BL_EXIT_RUNTIME, "%s on '%s' failed: %s", call_name, nc_path, nc_strerror(rc));
+}
+
 #define NC(call)                                                                         \
     do {                                                                                 \
+        errno = 0;                                                                       \
         int nc_rc_ = (call);                                                             \
         if (nc_rc_ != NC_NOERR)                                                          \
-            bl_fatal_at(__FILE__, __LINE__, "%s: %s", #call, nc_strerror(nc_rc_));       \
+            nc_failed(#call, nc_rc_, errno);                                             \
     } while (0)
 
 static int make_parent_dirs(const char *path, char *err, size_t err_len)
@@ -46,14 +67,48 @@ static int make_parent_dirs(const char *path, char *err, size_t err_len)
 
 int bl_output_check_target(const char *path, int force, char *err, size_t err_len)
 {
-    if (access(path, F_OK) == 0 && !force) {
-        snprintf(err, err_len,
-                 "output '%s' already exists; pass --force to overwrite it or -o to write "
-                 "elsewhere",
-                 path);
+    struct stat st;
+    size_t len = strlen(path);
+    if (len == 0) {
+        snprintf(err, err_len, "the output path is empty: give -o a file name, or leave both "
+                               "-o and experiment.output unset for results/<name>.nc");
         return 1;
     }
-    return make_parent_dirs(path, err, err_len);
+    if (path[len - 1] == '/' || (stat(path, &st) == 0 && S_ISDIR(st.st_mode))) {
+        snprintf(err, err_len, "output '%s' is a directory: the output must be a file, e.g. "
+                               "'%s%sname.nc'", path, path, path[len - 1] == '/' ? "" : "/");
+        return 1;
+    }
+    char ckpt[BL_PATH_MAX + 16];
+    snprintf(ckpt, sizeof ckpt, "%s.ckpt", path);
+    if (access(path, F_OK) == 0 && !force) {
+        if (access(ckpt, F_OK) == 0)
+            snprintf(err, err_len,
+                     "output '%s' already exists, and '%s' holds checkpoints left over from the "
+                     "run that wrote it (it was stopped after its output was complete): remove "
+                     "them (rm -r '%s'), or pass --force to run again and overwrite the output",
+                     path, ckpt, ckpt);
+        else
+            snprintf(err, err_len,
+                     "output '%s' already exists; pass --force to overwrite it or -o to write "
+                     "elsewhere",
+                     path);
+        return 1;
+    }
+    if (make_parent_dirs(path, err, err_len))
+        return 1;
+    char dir[BL_PATH_MAX];
+    snprintf(dir, sizeof dir, "%s", path);
+    char *slash = strrchr(dir, '/');
+    if (slash)
+        *(slash == dir ? slash + 1 : slash) = '\0';
+    else
+        snprintf(dir, sizeof dir, ".");
+    if (access(dir, W_OK | X_OK) != 0) {
+        snprintf(err, err_len, "cannot write the output in '%s': %s", dir, strerror(errno));
+        return 1;
+    }
+    return 0;
 }
 
 static void put_text_attr(int ncid, int var, const char *name, const char *value)
@@ -154,6 +209,18 @@ static void define_field(struct bl_output *o, int k, int d_point, int d_seed, in
                                 BL_STATUS_NOT_RUN};
         NC(nc_put_att_schar(ncid, var, "flag_values", NC_BYTE, 4, flags));
         put_text_attr(ncid, var, "flag_meanings", "ok diverged interrupted not_run");
+    } else if (f->type == BL_TYPE_BYTE && f->attr_name[0] &&
+               !strcmp(f->attr_name[0], "flag_meanings")) {
+        /* flag values 0, 1, ...: one per word of flag_meanings */
+        signed char flags[16];
+        int n_flags = 1;
+        for (const char *c = f->attr_value[0]; *c; c++)
+            n_flags += *c == ' ';
+        if (n_flags > 16)
+            n_flags = 16;
+        for (int i = 0; i < n_flags; i++)
+            flags[i] = (signed char)i;
+        NC(nc_put_att_schar(ncid, var, "flag_values", NC_BYTE, (size_t)n_flags, flags));
     }
     for (int j = 0; j < 2; j++)
         if (f->attr_name[j])
@@ -204,11 +271,17 @@ int bl_output_create(struct bl_output *o, const char *path, const struct bl_conf
     o->n_seeds = base->experiment.seeds;
     o->n_records = layout->n_records;
     long n_records = layout->n_records;
+    errno = 0;
     int rc = nc_create(o->part_path, NC_CLOBBER | NC_NETCDF4, &o->ncid);
     if (rc != NC_NOERR) {
-        snprintf(err, err_len, "cannot create '%s': %s", o->part_path, nc_strerror(rc));
+        if (errno)
+            snprintf(err, err_len, "cannot create '%s': %s (NetCDF: %s)", o->part_path,
+                     strerror(errno), nc_strerror(rc));
+        else
+            snprintf(err, err_len, "cannot create '%s': %s", o->part_path, nc_strerror(rc));
         return 1;
     }
+    nc_path = o->part_path;
     int ncid = o->ncid;
     int d_point, d_seed, d_record, d_stat;
     NC(nc_def_dim(ncid, "point", (size_t)o->n_points, &d_point));
@@ -329,6 +402,8 @@ static void read_task(int ncid, const struct bl_output *o, int point, int seed, 
 {
     const struct bl_result_layout *L = o->layout;
     bl_result_clear(L, payload);
+    const char *writing = nc_path;
+    nc_path = path; /* the messages of failed reads name the input */
     for (int k = 0; k < L->n_fields; k++) {
         if (!bl_field_in_output(L, k))
             continue;
@@ -352,6 +427,7 @@ static void read_task(int ncid, const struct bl_output *o, int point, int seed, 
             NC(nc_get_vara_double(ncid, v, at, count, dst));
         }
     }
+    nc_path = writing;
 }
 
 void bl_output_finish(struct bl_output *o)
@@ -396,8 +472,8 @@ void bl_output_finish(struct bl_output *o)
     free(n_ok);
     NC(nc_close(o->ncid));
     if (rename(o->part_path, o->path) != 0)
-        bl_fatal(BL_EXIT_RUNTIME, "cannot rename '%s' to '%s': %s", o->part_path, o->path,
-                 strerror(errno));
+        bl_fatal_now(BL_EXIT_RUNTIME, "cannot rename '%s' to '%s': %s", o->part_path, o->path,
+                     strerror(errno));
 }
 
 void bl_output_close(struct bl_output *o) { NC(nc_close(o->ncid)); }
@@ -439,6 +515,32 @@ static void info_point_header(int ncid, int nvars, int d_point, size_t p)
     printf("\n");
 }
 
+/* A flag variable of point p: the count of tasks per flag meaning. */
+static void info_flags(int ncid, int var, const char *name, size_t p, size_t n_seeds,
+                       const signed char *status)
+{
+    char meanings[512] = "";
+    size_t len = 0;
+    if (nc_inq_attlen(ncid, var, "flag_meanings", &len) != NC_NOERR || len >= sizeof meanings ||
+        nc_get_att_text(ncid, var, "flag_meanings", meanings) != NC_NOERR)
+        return;
+    meanings[len] = '\0';
+    signed char flags[4096];
+    size_t at[2] = {p, 0}, count[2] = {1, n_seeds < 4096 ? n_seeds : 4096};
+    if (nc_get_vara_schar(ncid, var, at, count, flags) != NC_NOERR)
+        return;
+    printf("  %-22s", name);
+    int k = 0;
+    for (char *word = strtok(meanings, " "); word; word = strtok(NULL, " "), k++) {
+        int n = 0;
+        for (size_t s = 0; s < count[1]; s++)
+            n += status[s] != BL_STATUS_NOT_RUN && flags[s] == k;
+        if (n)
+            printf(" %s %d", word, n);
+    }
+    printf("\n");
+}
+
 /* The per-task outcomes of point p (every double variable over (point,
  * seed) but the wall time, e.g. svm_margin): mean, min and max over the
  * tasks that ran. */
@@ -451,10 +553,16 @@ static void info_outcomes(int ncid, int nvars, int d_point, int d_seed, size_t p
         nc_type type;
         char name[NC_MAX_NAME + 1];
         if (nc_inq_var(ncid, var, name, &type, &ndims, NULL, NULL) || ndims != 2 ||
-            type != NC_DOUBLE || !strcmp(name, "wall_seconds"))
+            !strcmp(name, "wall_seconds") || !strcmp(name, "status"))
             continue;
         nc_inq_vardimid(ncid, var, dims);
         if (dims[0] != d_point || dims[1] != d_seed)
+            continue;
+        if (type == NC_BYTE) { /* a flag: how many tasks have each meaning */
+            info_flags(ncid, var, name, p, n_seeds, status);
+            continue;
+        }
+        if (type != NC_DOUBLE)
             continue;
         size_t at[2] = {p, 0}, count[2] = {1, n_seeds};
         if (nc_get_vara_double(ncid, var, at, count, v) != NC_NOERR)

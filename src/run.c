@@ -10,16 +10,20 @@
  * others from their state, and ends with the same numbers as an
  * uninterrupted run. */
 #include <dirent.h>
+#include <fcntl.h>
 #include <errno.h>
 #include <math.h>
 #include <signal.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/file.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "bl_blas.h"
 #include "bl_checkpoint.h"
+#include "bl_data.h"
 #include "bl_log.h"
 #include "bl_ncio.h"
 #include "bl_par.h"
@@ -32,9 +36,24 @@
 
 #define POLL_SECONDS 0.002
 
-static volatile sig_atomic_t signal_received;
+static volatile sig_atomic_t signal_received, signals_seen;
+static volatile sig_atomic_t in_task;   /* a task is training in this process */
+static volatile sig_atomic_t emergency; /* leave without the stop protocol */
 
-static void on_signal(int sig) { signal_received = sig; }
+/* The first signal asks every rank to save and stop together. A second one
+ * (a user insisting, or mpirun tearing the job down) means leave now:
+ * between tasks every state is already on disk, so this process exits at
+ * once; inside a task it stops at the next step boundary, which saves the
+ * task's state first. */
+static void on_signal(int sig)
+{
+    signal_received = sig;
+    if (++signals_seen >= 2) {
+        if (!in_task)
+            _exit(BL_EXIT_INTERRUPTED);
+        emergency = 1;
+    }
+}
 
 /* SIGTERM (scheduler time limit, scancel), SIGUSR1 (Slurm --signal) and
  * SIGINT (Ctrl-C) all mean: save and stop at the next step boundary. */
@@ -64,6 +83,8 @@ struct runner {
     double steps_resumed; /* steps of tasks an earlier attempt finished */
     int resumed;          /* an earlier attempt's checkpoint directory was found */
     int tasks_done, tasks_resumed;
+    int lock_fd;          /* rank 0: the output's lock, held until exit */
+    pid_t parent;         /* the launcher; another parent means it died */
 };
 
 static void task_file(const struct runner *r, const char *kind, int task, char *path,
@@ -82,7 +103,7 @@ static void store_result(struct runner *r, int task, const double *payload, long
     if (write_done_file) {
         task_file(r, "done", task, path, sizeof path);
         if (bl_blob_write(path, BL_BLOB_RESULT, payload, n, err, sizeof err))
-            bl_fatal(BL_EXIT_RUNTIME, "%s", err);
+            bl_fatal_now(BL_EXIT_RUNTIME, "%s", err);
         task_file(r, "state", task, path, sizeof path);
         unlink(path);
     }
@@ -141,11 +162,17 @@ static void on_progress(void *ctx, int results_in)
 static int step_hook(void *ctx)
 {
     struct runner *r = ctx;
+    if (emergency) /* no messages: the other ranks may be gone */
+        return BL_ACTION_STOP;
     if (signal_received)
         bl_sched_request_stop();
     double now = bl_now();
     if (now - r->last_poll >= POLL_SECONDS) {
         r->last_poll = now;
+        if (getppid() != r->parent) { /* mpirun (or the shell) is gone: orphaned */
+            emergency = 1;
+            return BL_ACTION_STOP;
+        }
         if (r->rank == 0)
             bl_sched_poll();
         else
@@ -186,8 +213,9 @@ static int set_blas_threads(const struct bl_config *cfg, int per_node, int rank)
     return 0;
 }
 
-/* Remove the checkpoint directory and what is in it. */
-static void remove_checkpoints(const char *dir)
+/* Remove what the checkpoint directory holds, but the lock (the run holding
+ * it is this one), and with whole also the lock and the directory. */
+static void remove_checkpoints(const char *dir, int whole)
 {
     DIR *d = opendir(dir);
     if (!d)
@@ -195,31 +223,132 @@ static void remove_checkpoints(const char *dir)
     struct dirent *e;
     char path[BL_PATH_MAX + 300];
     while ((e = readdir(d)))
-        if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..")) {
+        if (strcmp(e->d_name, ".") && strcmp(e->d_name, "..") &&
+            (whole || strcmp(e->d_name, "lock"))) {
             snprintf(path, sizeof path, "%s/%s", dir, e->d_name);
             unlink(path);
         }
     closedir(d);
-    rmdir(dir);
+    if (whole)
+        rmdir(dir);
+}
+
+/* Rank 0: one writer per output. An exclusive flock on <out>.ckpt/lock,
+ * held for the run's life (the kernel drops it when the process dies, so a
+ * lock left by a killed run is no lock): a second run on the same output is
+ * refused before it touches the output, naming the first. Returns 0, or 1
+ * with err set. */
+static int lock_output(struct runner *r, const char *path, char *err, size_t err_len)
+{
+    if (mkdir(r->ckpt_dir, 0777) != 0 && errno != EEXIST) {
+        snprintf(err, err_len, "cannot create '%s': %s", r->ckpt_dir, strerror(errno));
+        return 1;
+    }
+    char lock_path[BL_PATH_MAX + 64];
+    snprintf(lock_path, sizeof lock_path, "%s/lock", r->ckpt_dir);
+    int fd = open(lock_path, O_RDWR | O_CREAT | O_CLOEXEC, 0644);
+    if (fd < 0) {
+        snprintf(err, err_len, "cannot open '%s': %s", lock_path, strerror(errno));
+        return 1;
+    }
+    if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+        char holder[256] = "";
+        ssize_t got = pread(fd, holder, sizeof holder - 1, 0);
+        holder[got > 0 ? got : 0] = '\0';
+        holder[strcspn(holder, "\n")] = '\0';
+        snprintf(err, err_len,
+                 "another biaslab run is writing '%s' (%s); wait for it to end, or stop it "
+                 "(kill -USR1 saves its state), then run this command again to resume it",
+                 path, holder[0] ? holder : "its process holds the lock");
+        close(fd);
+        return 1;
+    }
+    char host[128] = "?", stamp[64];
+    gethostname(host, sizeof host);
+    host[sizeof host - 1] = '\0';
+    time_t now = time(NULL);
+    strftime(stamp, sizeof stamp, "%Y-%m-%dT%H:%M:%SZ", gmtime(&now));
+    char text[512];
+    int n = snprintf(text, sizeof text, "pid %ld on %s since %s\n", (long)getpid(), host, stamp);
+    if (ftruncate(fd, 0) != 0 || pwrite(fd, text, (size_t)n, 0) != n) {
+        snprintf(err, err_len, "cannot write '%s': %s", lock_path, strerror(errno));
+        close(fd);
+        return 1;
+    }
+    r->lock_fd = fd;
+    return 0;
+}
+
+/* The fingerprints of every data file the plan reads, one line each. */
+static char *data_fingerprints(const struct bl_plan *plan, char *err, size_t err_len)
+{
+    size_t cap = 4096, used = 0;
+    char *text = bl_malloc(cap);
+    text[0] = '\0';
+    char files[4][BL_FILE_MAX], line[BL_FILE_MAX + 128], print[96];
+    for (int p = 0; p < plan->n_points; p++) {
+        int n = bl_data_files(&plan->points[p].data, files, 4);
+        for (int k = 0; k < n; k++) {
+            if (bl_file_fingerprint(files[k], print, sizeof print, err, err_len)) {
+                free(text);
+                return NULL;
+            }
+            int len = snprintf(line, sizeof line, "%s: %s\n", files[k], print);
+            if (strstr(text, line)) /* points may share their data */
+                continue;
+            if (used + (size_t)len + 1 > cap) {
+                cap = 2 * (used + (size_t)len + 1);
+                char *bigger = realloc(text, cap);
+                if (!bigger)
+                    bl_fatal(BL_EXIT_RUNTIME, "out of memory listing the data files");
+                text = bigger;
+            }
+            memcpy(text + used, line, (size_t)len + 1);
+            used += (size_t)len;
+        }
+    }
+    return text;
+}
+
+/* The first line of `now` that `before` lacks (a changed data file). */
+static void changed_line(const char *before, const char *now, char *out, size_t len)
+{
+    snprintf(out, len, "(the list of files changed)");
+    const char *p = now;
+    while (*p) {
+        const char *end = strchr(p, '\n');
+        size_t n = end ? (size_t)(end - p + 1) : strlen(p);
+        char line[BL_FILE_MAX + 128];
+        snprintf(line, sizeof line, "%.*s", (int)n, p);
+        if (!strstr(before, line)) {
+            line[strcspn(line, "\n")] = '\0';
+            snprintf(out, len, "%s", line);
+            return;
+        }
+        p += n;
+    }
 }
 
 /* Rank 0: decide between a fresh start and a resume, create the output, and
  * load the finished tasks of an earlier attempt. order[] receives the tasks
- * still to run; returns their count, or -1 with err set. */
+ * still to run; returns their count, or PREPARE_REFUSED (bad input: nothing
+ * written) or PREPARE_FAILED (an I/O failure) with err set. */
+enum { PREPARE_REFUSED = -1, PREPARE_FAILED = -2 };
 static int prepare_output(struct runner *r, const char *path, const struct bl_config *base,
                           const struct bl_run_args *args, const struct bl_par *par, int *order,
                           char *err, size_t err_len)
 {
     const struct bl_plan *plan = r->plan;
     if (bl_plan_check_memory(plan, par->group_size, r->node_ranks, err, err_len))
-        return -1;
-    if (bl_output_check_target(path, args->force, err, err_len))
-        return -1;
+        return PREPARE_REFUSED;
+    if (bl_output_check_target(path, args->force, err, err_len) ||
+        lock_output(r, path, err, err_len))
+        return PREPARE_REFUSED;
+    if (args->force) /* the lock is ours now: the old run's state can go */
+        remove_checkpoints(r->ckpt_dir, 0);
     char config_path[BL_PATH_MAX + 64];
     snprintf(config_path, sizeof config_path, "%s/config.ini", r->ckpt_dir);
     char *ini = bl_config_ini_string(base);
-    if (args->force)
-        remove_checkpoints(r->ckpt_dir);
     char *earlier = bl_text_read(config_path);
     int resume = earlier != NULL;
     r->resumed = resume;
@@ -245,26 +374,46 @@ static int prepare_output(struct runner *r, const char *path, const struct bl_co
     free(earlier);
     if (refused) {
         free(ini);
-        return -1;
+        return PREPARE_REFUSED;
     }
+    /* the data the run trained on must be the data a resume trains on */
+    char *data = data_fingerprints(plan, err, err_len);
+    if (!data) {
+        free(ini);
+        return PREPARE_REFUSED;
+    }
+    char data_path[BL_PATH_MAX + 64];
+    snprintf(data_path, sizeof data_path, "%s/data.txt", r->ckpt_dir);
+    char *before = resume ? bl_text_read(data_path) : NULL;
+    if (resume && (!before || strcmp(before, data) != 0)) {
+        char what[BL_FILE_MAX + 128];
+        changed_line(before ? before : "", data, what, sizeof what);
+        snprintf(err, err_len,
+                 "the data changed since the interrupted run in '%s' started: now %s. Restore "
+                 "the file it trained on to resume it, or pass --force to start over",
+                 r->ckpt_dir, what);
+        free(before);
+        free(data);
+        free(ini);
+        return PREPARE_REFUSED;
+    }
+    free(before);
     if (!resume) {
-        if (mkdir(r->ckpt_dir, 0777) != 0 && errno != EEXIST) {
-            snprintf(err, err_len, "cannot create '%s': %s", r->ckpt_dir, strerror(errno));
-            free(ini);
-            return -1;
-        }
         char format_text[16];
         snprintf(format_text, sizeof format_text, "%d\n", BL_CHECKPOINT_FORMAT);
         if (bl_text_write(format_path, format_text, err, err_len) ||
+            bl_text_write(data_path, data, err, err_len) ||
             bl_text_write(config_path, ini, err, err_len)) {
+            free(data);
             free(ini);
-            return -1;
+            return PREPARE_FAILED;
         }
     }
+    free(data);
     free(ini);
     struct bl_run_info info = {args->command_line, par->world_size, par->group_size};
     if (bl_output_create(&r->out, path, base, &info, &r->layout, plan->steps, err, err_len))
-        return -1;
+        return PREPARE_FAILED;
     int n_left = 0;
     for (int k = 0; k < plan->n_tasks; k++) {
         int task = plan->order[k];
@@ -328,6 +477,7 @@ int bl_run(const struct bl_run_args *args)
     r.progress_seconds = base.experiment.progress_seconds;
     snprintf(r.ckpt_dir, sizeof r.ckpt_dir, "%s.ckpt", path);
     r.started = r.last_line = bl_now();
+    r.parent = getppid();
     r.node_ranks = bl_par_node_ranks(); /* collective: every rank calls it */
 
     /* only rank 0 touches the output; it tells the others the verdict */
@@ -337,7 +487,7 @@ int bl_run(const struct bl_run_args *args)
         n_left = prepare_output(&r, path, &base, args, &par, order, err, sizeof err);
     bl_par_bcast_int(&n_left);
     if (n_left < 0)
-        return refuse(rank, BL_EXIT_USAGE, err);
+        return refuse(rank, n_left == PREPARE_FAILED ? BL_EXIT_RUNTIME : BL_EXIT_USAGE, err);
 
     int blas_threads = set_blas_threads(&base, r.node_ranks, rank);
     double *payload = bl_malloc(sizeof(double) * (size_t)r.payload_len);
@@ -369,10 +519,21 @@ int bl_run(const struct bl_run_args *args)
         r.last_checkpoint = bl_now();
         const struct bl_config *cfg = &plan.points[bl_task_point(&plan, task)];
         struct bl_task_result res;
+        in_task = 1;
         if (bl_train_task(cfg, bl_task_seed(&plan, task), par.group, &io, &res, err,
                           sizeof err)) {
             fprintf(stderr, "biaslab: error: task %d: %s\n", task, err);
             bl_par_abort(BL_EXIT_RUNTIME);
+        }
+        in_task = 0;
+        if (emergency) {
+            fprintf(stderr,
+                    "biaslab: stopped at once (%s); task %d's state is saved in %s: run the "
+                    "same command again to resume\n",
+                    signals_seen >= 2 ? "a second signal" : "the launcher is gone", task,
+                    r.ckpt_dir);
+            fflush(stdout);
+            _exit(BL_EXIT_INTERRUPTED);
         }
         if (res.resumed_step > 0 && bl_group_rank(par.group) == 0)
             bl_info("biaslab: task %d continued from its saved state at step %ld", task,
@@ -395,7 +556,7 @@ int bl_run(const struct bl_run_args *args)
                 wall, r.tasks_done, plan.n_tasks, r.ckpt_dir);
     } else if (rank == 0) {
         bl_output_finish(&r.out);
-        remove_checkpoints(r.ckpt_dir);
+        remove_checkpoints(r.ckpt_dir, 1); /* the result is in place: nothing to resume */
         bl_info("biaslab: wrote %s (%d of %d tasks, %.0f steps trained by this run, wall %s)",
                 path, r.tasks_done, plan.n_tasks, r.steps_run, wall);
     }

@@ -111,6 +111,7 @@ def schema(dims, metrics, svm, loss_based):
     if svm:
         s["svm_margin"] = (TASK_DIMS, "f8")
         s["margin_best"] = (TASK_DIMS, "f8")
+        s["reference_status"] = (TASK_DIMS, "i1")
     if loss_based:
         s["epochs_undone"] = (TASK_DIMS, "i8")
     for m in METRICS:
@@ -355,6 +356,17 @@ def check_tasks(c, ds, dims, steps_cfg, reference, model_kind, traj, allow_not_r
         eu = np.asarray(V["epochs_undone"][:], dtype=np.int64)
         bad = ran & ~((eu >= 0) & (eu <= sd))
         c.check(not bad.any(), lambda: f"epochs_undone not in 0..steps_done for a task that ran: "
+                f"{common.where(bad, TASK_DIMS)}")
+    if "reference_status" in V:
+        rs = np.asarray(V["reference_status"][:], dtype=np.int64)
+        sm, mb = (np.asarray(V[n][:], dtype=np.float64) for n in ("svm_margin", "margin_best"))
+        # 0: both computed; 1: neither; 2: margin_best from the LP alone; 3, 4: both
+        bad = ran & ~np.isin(rs, [0, 1, 2, 3, 4])
+        c.check(not bad.any(), lambda: f"reference_status outside 0..4: {common.where(bad, TASK_DIMS)}")
+        bad = ran & (((rs == 0) | (rs >= 3)) & ~(np.isfinite(sm) & np.isfinite(mb))
+                     | (rs == 1) & ~(np.isnan(sm) & np.isnan(mb))
+                     | (rs == 2) & ~(np.isnan(sm) & np.isfinite(mb)))
+        c.check(not bad.any(), lambda: f"reference_status disagrees with svm_margin / margin_best: "
                 f"{common.where(bad, TASK_DIMS)}")
     for name in ("svm_margin", "margin_best"):
         if name not in V:

@@ -563,6 +563,12 @@ def write(out, args, corrupt, sweep, at_point, P, S, R, steps, data, stats, n_ok
         v = ds.createVariable(name, "f8", ("point", "seed"), fill_value=np.nan)
         v.long_name, v.units = f"fake {name}", "1"
         v[:] = x
+    if svm:
+        v = ds.createVariable("reference_status", "i1", ("point", "seed"))
+        v.long_name = "why a reference is missing, if it is"
+        v.flag_values = np.arange(5, dtype=np.int8)
+        v.flag_meanings = "ok not_separable_through_origin svm_missing_lp_ok lp_failed lp_bracket_only"
+        v[:] = np.zeros((P, S), dtype=np.int8)
     if corrupt != "missing_var":
         v = ds.createVariable("n_ok", "i4", ("point", "record"))
         v.long_name, v.units, v.coordinates = "seeds measured at the record", "1", "step"

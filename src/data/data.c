@@ -174,12 +174,11 @@ static int load_file_data(const struct bl_data_cfg *cfg, struct bl_data *out, ch
         if (n_keep < 0)
             return 1;
         char images[BL_PATH_MAX + 64], labels[BL_PATH_MAX + 64];
-        const char *part[2] = {"train", "t10k"};
         struct bl_dataset *set[2] = {&out->train, &out->test};
         int want[2] = {cfg->n_train, cfg->n_test};
         for (int i = 0; i < 2; i++) {
-            snprintf(images, sizeof images, "%s/%s-images-idx3-ubyte.gz", cfg->path, part[i]);
-            snprintf(labels, sizeof labels, "%s/%s-labels-idx1-ubyte.gz", cfg->path, part[i]);
+            bl_fashion_file(cfg->path, i, 0, images, sizeof images);
+            bl_fashion_file(cfg->path, i, 1, labels, sizeof labels);
             if (want[i] == 0)
                 continue;
             if (bl_idx_load(images, labels, keep, n_keep, want[i], set[i], err, err_len) ||

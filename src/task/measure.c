@@ -120,13 +120,13 @@ static void layer_metrics(struct bl_measure *ms, struct task *t, double normaliz
             svm_sum += fabs(bl_cosine(w1 + (long)k * cols, ms->w_svm, cols));
     }
     value[BL_M_MU_ALIGNMENT] = mu_sum / rows;
+    value[BL_M_MARGIN_RATIO] = normalized_margin / ms->margin_best; /* NaN without it */
     if (!ms->w_svm)
         return;
     value[BL_M_SVM_ALIGNMENT] = svm_sum / rows;
     double *predictor = ms->feature_work + 2L * cols; /* (cols) */
     t->model.ops->linear_predictor(&t->model, t->theta, predictor);
     value[BL_M_SVM_COSINE] = bl_cosine(predictor, ms->w_svm, cols);
-    value[BL_M_MARGIN_RATIO] = normalized_margin / ms->margin_best;
 }
 
 /* SCIENCE.md 4, for the trained parameters w: effective rate lr/||w||^2,
@@ -239,25 +239,33 @@ static void kkt_metrics(struct bl_measure *ms, struct task *t, double q_min, dou
  * prediction, which on asymmetric data is only a lower bound. margin_best is
  * the LP's lower end, a margin some net attains, normally within 1e-4 of the
  * upper bound; the LP is capped at 2e6 nonzeros (about 100 MB), and a wider
- * bracket is reported. Other data keep (1 + s) / 4 gamma_SVM. */
-static void planar_optimum(struct bl_measure *ms, const struct bl_dataset *d, double slope)
+ * bracket is reported. Other data keep (1 + s) / 4 gamma_SVM. The LP needs
+ * no SVM: a two-layer net may separate data no hyperplane through the
+ * origin separates. */
+static void planar_optimum(struct bl_measure *ms, struct task *t, double slope)
 {
+    const struct bl_dataset *d = &t->data.train;
     struct bl_planar_margin best;
     char err[256];
     int rc = bl_planar_best_margin(d->x, d->label, d->n, d->dim, slope, 1e-4, 2000000L, &best,
                                    err, sizeof err);
     if (rc == 0 || rc == 3)
         ms->margin_best = best.lower;
-    if (rc == 3)
-        bl_info("warning: best planar margin %s; margin_best is the lower end", err);
-    else if (rc == 2)
-        bl_info("warning: best planar margin not computed (%s); margin_best stays (1+s)/4 "
-                "gamma_SVM",
-                err);
+    if (rc == 3) {
+        ms->reference_status = BL_REF_BRACKET;
+        bl_info("warning: seed %llu: best planar margin %s; margin_best is the lower end",
+                (unsigned long long)t->seed, err);
+    } else if (rc == 2) {
+        ms->reference_status = ms->w_svm ? BL_REF_LP_FAILED : BL_REF_NOT_SEPARABLE;
+        bl_info("warning: seed %llu: best planar margin not computed (%s); margin_best %s",
+                (unsigned long long)t->seed, err,
+                ms->w_svm ? "stays (1+s)/4 gamma_SVM" : "is NaN");
+    }
 }
 
 /* mu = (1/n) sum_i y_i x_i on binary data, and with measure.reference = svm
- * the hard-margin SVM direction and the best normalized margin. */
+ * the hard-margin SVM direction and the best normalized margin, with
+ * reference_status saying why any of them is missing. */
 static void references(struct bl_measure *ms, struct task *t)
 {
     const struct bl_dataset *d = &t->data.train;
@@ -265,6 +273,7 @@ static void references(struct bl_measure *ms, struct task *t)
     double slope;
     enum bl_margin_kind kind = bl_model_margin_reference(&t->model, &slope);
     ms->svm_margin = ms->margin_best = NAN;
+    ms->reference_status = BL_REF_OK;
     if (t->model.ops->objective || !d->x || !d->label || t->model.outputs != 1)
         return;
     ms->mu = bl_calloc((size_t)dim, sizeof(double));
@@ -282,13 +291,22 @@ static void references(struct bl_measure *ms, struct task *t)
     if (rc != 0) { /* not separable through the origin: no max-margin direction */
         free(ms->w_svm);
         ms->w_svm = NULL;
-        return;
+        ms->reference_status = BL_REF_NOT_SEPARABLE;
+        bl_info("warning: seed %llu: no hyperplane through the origin separates the training "
+                "set (standardized or shifted data?): svm_margin and the SVM comparisons are "
+                "NaN%s",
+                (unsigned long long)t->seed,
+                kind == BL_MARGIN_TWO_LAYER_PLANAR ? "; the planar two-layer optimum is tried"
+                                                   : ", and so is margin_best");
+    } else {
+        ms->svm_margin = svm.gamma;
+        ms->margin_best =
+            kind == BL_MARGIN_LINEAR ? svm.gamma : bl_two_layer_margin_bound(svm.gamma, slope);
     }
-    ms->svm_margin = svm.gamma;
-    ms->margin_best =
-        kind == BL_MARGIN_LINEAR ? svm.gamma : bl_two_layer_margin_bound(svm.gamma, slope);
     if (kind == BL_MARGIN_TWO_LAYER_PLANAR)
-        planar_optimum(ms, d, slope);
+        planar_optimum(ms, t, slope);
+    if (ms->reference_status == BL_REF_NOT_SEPARABLE && isfinite(ms->margin_best))
+        ms->reference_status = BL_REF_NO_SVM; /* the LP found the two-layer optimum */
 }
 
 int bl_measure_needs_hvp(const struct bl_measure_cfg *mc)
@@ -309,6 +327,8 @@ void bl_measure_setup(struct bl_measure *ms, struct task *t, const struct bl_res
         *bl_result_at(L, payload, L->svm_margin) = ms->svm_margin;
     if (L->margin_best >= 0)
         *bl_result_at(L, payload, L->margin_best) = ms->margin_best;
+    if (L->reference_status >= 0)
+        *bl_result_at(L, payload, L->reference_status) = ms->reference_status;
     int rows;
     if (t->model.ops->feature_layer && t->model.ops->feature_layer(&t->model, t->theta, &rows))
         ms->feature_work = bl_malloc(sizeof(double) * (size_t)(3 * t->model.inputs + rows));

@@ -92,6 +92,12 @@ void bl_result_layout_make(struct bl_result_layout *L, const struct bl_plan *pla
                                            "layers: the exact optimum (LP) when the training "
                                            "data lie in a plane, else (1+s)/4 gamma_SVM",
                                            "1"));
+        struct bl_field f = task_value("reference_status", BL_TYPE_BYTE,
+                                       "why a reference is missing, if it is", NULL);
+        f.attr_name[0] = "flag_meanings";
+        f.attr_value[0] = "ok not_separable_through_origin svm_missing_lp_ok lp_failed "
+                          "lp_bracket_only";
+        L->reference_status = add(L, f);
     }
     int loss_based = 0;
     for (int p = 0; p < plan->n_points; p++)

@@ -105,7 +105,7 @@ static void save_state(struct train_state *s, const struct loop_state *ls, doubl
     int n = state_arrays(s, a);
     char err[BL_ERR_MAX];
     if (bl_arrays_write(path, a, n, err, sizeof err))
-        bl_fatal(BL_EXIT_RUNTIME, "checkpoint: %s", err);
+        bl_fatal_now(BL_EXIT_RUNTIME, "checkpoint: %s", err);
 }
 
 /* Restore a checkpoint if path has one. Returns 0 (restored or none), or
