@@ -13,6 +13,8 @@
 #   cli       the command line, its errors, its files and its lines
 #   slurm     the job scripts against a real slurmctld and slurmd
 #   sanitize  ASan/UBSan unit tests, valgrind, the fuzz corpus
+#   mutants   the mutation check (tests/mutants): each deliberate bug must
+#             make its tests fail
 #   tests/run_all.sh [SECTION...]    (default: all, in this order)
 # Ends with one line "N passed, N failed"; exits non-zero when anything
 # failed or did not run. Every command's failure counts, pipelines included
@@ -30,7 +32,7 @@ trap 'rm -rf "$tmp"' EXIT
 passed=0
 failed=0
 skipped=0 # checks a script could not run on this machine (it says why)
-all_sections="deps unit golden mpi output science resume faults cli slurm sanitize"
+all_sections="deps unit golden mpi output science resume faults cli slurm sanitize mutants"
 sections=${*:-$all_sections}
 for s in $sections; do
   case " $all_sections " in *" $s "*) ;; *) echo "run_all.sh: unknown section '$s' (sections: $all_sections)" >&2; exit 2 ;; esac
@@ -466,6 +468,11 @@ section_sanitize() {
   expect "quickstart (300 steps, 2 seeds) valgrind-clean" bash tests/sanitize/valgrind_quickstart.sh
   expect "fuzz targets replay their seeds and corpus" make -s --no-print-directory AUTO_DEPS=0 fuzz-replay
 
+}
+
+section_mutants() {
+  echo "== mutation check (tests/mutants/*.patch)"
+  run_script mutants bash tests/mutants/run.sh
 }
 
 for s in $sections; do "section_$s"; done
