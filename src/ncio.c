@@ -549,14 +549,14 @@ static void info_outcomes(int ncid, int nvars, int d_point, int d_seed, size_t p
 {
     double *v = bl_malloc(sizeof(double) * (n_seeds + 1));
     for (int var = 0; var < nvars; var++) {
-        int ndims, dims[2];
+        int ndims, dimids[2];
         nc_type type;
         char name[NC_MAX_NAME + 1];
         if (nc_inq_var(ncid, var, name, &type, &ndims, NULL, NULL) || ndims != 2 ||
             !strcmp(name, "wall_seconds") || !strcmp(name, "status"))
             continue;
-        nc_inq_vardimid(ncid, var, dims);
-        if (dims[0] != d_point || dims[1] != d_seed)
+        nc_inq_vardimid(ncid, var, dimids);
+        if (dimids[0] != d_point || dimids[1] != d_seed)
             continue;
         if (type == NC_BYTE) { /* a flag: how many tasks have each meaning */
             info_flags(ncid, var, name, p, n_seeds, status);

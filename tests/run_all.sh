@@ -17,10 +17,11 @@
 #             make its tests fail
 #   tests/run_all.sh [SECTION...]    (default: all, in this order)
 # Ends with one line "N passed, N failed"; exits non-zero when anything
-# failed or did not run. Every command's failure counts, pipelines included
-# (pipefail, inherited by the bash -c blocks through SHELLOPTS).
+# failed or did not run. Every command's failure counts, pipelines included:
+# pipefail here and in every bash -c block (not exported through SHELLOPTS,
+# which would make system scripts such as ldd fail on their own unset
+# variables).
 set -u -o pipefail
-export SHELLOPTS
 cd "$(dirname "$0")/.."
 export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1
 export OMPI_MCA_rmaps_base_oversubscribe=1
@@ -125,7 +126,7 @@ section_unit() {
     fi
   fi
   run_script layering bash tests/check_layering.sh
-  expect "a unit suite whose setup fails counts its tests as failed" bash -c "
+  expect "a unit suite whose setup fails counts its tests as failed" bash -o pipefail -c "
     TMPDIR=$tmp/no/such/dir bin/test_unit >$tmp/unit_nosetup.log 2>&1; rc=\$?
     [ \$rc -ne 0 ] && grep -q 'failed_tests=[1-9].* not_run=[1-9]' $tmp/unit_nosetup.log"
 
@@ -148,19 +149,19 @@ section_mpi() {
   expect "data-parallel run, two groups of 2 on 4 ranks" run_mpi 4 "$cfg" -o "$tmp/dp4.nc" --set parallel.group_size=2
   expect "group_size 2 agrees with group_size 1 to 1e-9" $PY tests/compare_outputs.py "$tmp/ens1.nc" "$tmp/dp2.nc" --rtol 1e-9
   expect "data-parallel reproducible across group counts" $PY tests/compare_outputs.py "$tmp/dp2.nc" "$tmp/dp4.nc"
-  expect "full-batch gd, group_size 2 agrees to 1e-9" bash -c "
+  expect "full-batch gd, group_size 2 agrees to 1e-9" bash -o pipefail -c "
     mpirun -np 1 $BL run inputs/quickstart.ini -o $tmp/q1.nc --set optim.steps=600 --set experiment.seeds=3 &&
     mpirun -np 2 $BL run inputs/quickstart.ini -o $tmp/q2.nc --set optim.steps=600 --set experiment.seeds=3 --set parallel.group_size=2 &&
     $PY tests/compare_outputs.py $tmp/q1.nc $tmp/q2.nc --rtol 1e-9"
-  expect "Lanczos sharpness, group_size 2 agrees with 1 (to its tolerance)" bash -c "
+  expect "Lanczos sharpness, group_size 2 agrees with 1 (to its tolerance)" bash -o pipefail -c "
     mpirun -np 2 $BL run $cfg -o $tmp/sh1.nc --set measure.sharpness=lanczos --set measure.sharpness_tol=1e-9 &&
     mpirun -np 2 $BL run $cfg -o $tmp/sh2.nc --set measure.sharpness=lanczos --set measure.sharpness_tol=1e-9 --set parallel.group_size=2 &&
     $PY tests/compare_outputs.py $tmp/sh1.nc $tmp/sh2.nc --rtol 1e-6 --skip sharpness_residual"
-  expect "ScaLAPACK Hessian spectrum: top = Lanczos sharpness, groups of 1 and 2 agree; SLQ nodes inside it" bash -c "
+  expect "ScaLAPACK Hessian spectrum: top = Lanczos sharpness, groups of 1 and 2 agree; SLQ nodes inside it" bash -o pipefail -c "
     for g in 1 2; do mpirun -np 2 $BL run $cfg -o $tmp/hs\$g.nc --set measure.hessian_spectrum=first_last --set measure.sharpness=lanczos --set measure.sharpness_tol=1e-10 --set measure.density=first_last --set measure.trace_probes=8 --set parallel.group_size=\$g || exit 1; done &&
     $PY tests/check_spectrum.py $tmp/hs1.nc $tmp/hs2.nc && $PY tests/check_output.py $tmp/hs2.nc"
   expect "output contract (data-parallel)" $PY tests/check_output.py "$tmp/dp2.nc"
-  expect "measure.spectrum_solver = pdsyev gives pdsyevd's spectrum (to 1e-10), all else bitwise" bash -c "
+  expect "measure.spectrum_solver = pdsyev gives pdsyevd's spectrum (to 1e-10), all else bitwise" bash -o pipefail -c "
     mpirun -np 2 $BL run $cfg -o $tmp/hsev.nc --set measure.hessian_spectrum=first_last --set measure.sharpness=lanczos --set measure.sharpness_tol=1e-10 --set measure.density=first_last --set measure.trace_probes=8 --set measure.spectrum_solver=pdsyev &&
     $PY tests/compare_outputs.py $tmp/hs1.nc $tmp/hsev.nc --skip config --skip hessian_eigenvalues &&
     $PY tests/check_spectra_agree.py $tmp/hs1.nc $tmp/hsev.nc --rtol 1e-10 &&
@@ -177,16 +178,16 @@ section_output() {
   expect "quickstart (shortened) on 2 ranks" run_mpi 2 inputs/quickstart.ini -o "$tmp/quick.nc" --set optim.steps=4000
   expect "quickstart output contract" $PY tests/check_output.py "$tmp/quick.nc" --points 1 --seeds 16
   expect "quickstart: margin rises after the data is fit" $PY tests/check_margin_rises.py "$tmp/quick.nc"
-  expect "info prints a table" bash -c "$BL info $tmp/quick.nc >$tmp/info.txt && grep -q 'normalized_margin' $tmp/info.txt"
-  expect "plot script writes a PNG" bash -c "$PY postprocess/plot_metric.py $tmp/quick.nc --metric normalized_margin --out $tmp/m.png && test -s $tmp/m.png"
+  expect "info prints a table" bash -o pipefail -c "$BL info $tmp/quick.nc >$tmp/info.txt && grep -q 'normalized_margin' $tmp/info.txt"
+  expect "plot script writes a PNG" bash -o pipefail -c "$PY postprocess/plot_metric.py $tmp/quick.nc --metric normalized_margin --out $tmp/m.png && test -s $tmp/m.png"
   run_script checkers bash tests/checkers/selftest.sh
-  expect "three slices merge to the one-run result, bitwise" bash -c "
+  expect "three slices merge to the one-run result, bitwise" bash -o pipefail -c "
     for k in 0 1 2; do mpirun -np 2 $BL run $cfg -o $tmp/slice\$k.nc --slice \$k/3 || exit 1; done &&
     $PY tests/check_output.py --allow-not-run $tmp/slice0.nc $tmp/slice1.nc $tmp/slice2.nc &&
     $BL merge $tmp/merged.nc $tmp/slice0.nc $tmp/slice1.nc $tmp/slice2.nc &&
     $PY tests/check_output.py $tmp/merged.nc &&
     $PY tests/compare_outputs.py $tmp/ens1.nc $tmp/merged.nc"
-  expect "slices with spectra and densities merge to the one-run result, bitwise" bash -c "
+  expect "slices with spectra and densities merge to the one-run result, bitwise" bash -o pipefail -c "
     for k in 0 1; do mpirun -np 2 $BL run $cfg -o $tmp/sslice\$k.nc --slice \$k/2 --set measure.hessian_spectrum=first_last --set measure.sharpness=lanczos --set measure.sharpness_tol=1e-10 --set measure.density=first_last --set measure.trace_probes=8 || exit 1; done &&
     $PY tests/check_output.py --allow-not-run $tmp/sslice0.nc $tmp/sslice1.nc &&
     $BL merge $tmp/smerged.nc $tmp/sslice0.nc $tmp/sslice1.nc &&
@@ -199,16 +200,16 @@ section_output() {
 
 section_science() {
   echo "== issue 3: references and real data"
-  expect "margin_svm (shortened): svm_cosine > 0.999" bash -c "
+  expect "margin_svm (shortened): svm_cosine > 0.999" bash -o pipefail -c "
     mpirun -np 2 $BL run inputs/margin_svm.ini -o $tmp/svm.nc --set experiment.seeds=4 &&
     $PY tests/check_output.py $tmp/svm.nc &&
     $PY tests/check_final.py $tmp/svm.nc svm_cosine '>' 0.999 &&
     $PY tests/check_references.py $tmp/svm.nc --model linear"
-  expect "simplicity_asymmetric (shortened): small init ends below the exact optimum, large init reaches it" bash -c "
+  expect "simplicity_asymmetric (shortened): small init ends below the exact optimum, large init reaches it" bash -o pipefail -c "
     mpirun -np 2 $BL run inputs/simplicity_asymmetric.ini -o $tmp/asym.nc --set experiment.seeds=8 --set optim.steps=12000 --set sweep.model.init_scale=1e-6,1 &&
     $PY tests/check_asymmetric_gap.py $tmp/asym.nc && $PY tests/check_output.py $tmp/asym.nc"
   refuse "asymmetric data with too few examples is refused" 2 "data.n_train >= 16|16 slots" "$BL" check inputs/simplicity_asymmetric.ini --set data.n_train=8
-  expect "Fashion-MNIST two-class run" bash -c "
+  expect "Fashion-MNIST two-class run" bash -o pipefail -c "
     mpirun -np 2 $BL run inputs/margin_fashion.ini -o $tmp/fm.nc --set data.n_train=200 --set data.n_test=100 --set optim.steps=50 --set measure.every=10 --set experiment.seeds=2 &&
     $PY tests/check_output.py $tmp/fm.nc"
   cat >"$tmp/ds.cdl" <<'CDL'
@@ -221,24 +222,24 @@ section_science() {
   }
 CDL
   printf '[data]\nkind = netcdf\npath = %s\nn_train = 6\nn_test = 0\n[model]\nkind = linear\n[optim]\nsteps = 100\n' "$tmp/ds.nc" >"$tmp/ds.ini"
-  expect "a user's NetCDF data set trains" bash -c "
+  expect "a user's NetCDF data set trains" bash -o pipefail -c "
     ncgen -o $tmp/ds.nc $tmp/ds.cdl && mpirun -np 1 $BL run $tmp/ds.ini -o $tmp/dsout.nc &&
     $PY tests/check_output.py $tmp/dsout.nc && $PY tests/check_final.py $tmp/dsout.nc train_acc == 1"
   printf '[data]\nkind = netcdf\npath = %s\nn_train = 60\nn_test = 20\nstandardize = false\n[model]\nkind = linear\n[loss]\nkind = squared\n[optim]\nlr = 0.2\nsteps = 3000\n[measure]\nevery = 500\n[experiment]\nseeds = 2\n' "$tmp/reg.nc" >"$tmp/reg.ini"
-  expect "regression on real targets (NetCDF 'target') reaches the least-squares optimum" bash -c "
+  expect "regression on real targets (NetCDF 'target') reaches the least-squares optimum" bash -o pipefail -c "
     $PY tests/check_regression.py make $tmp/reg.nc && mpirun -np 2 $BL run $tmp/reg.ini -o $tmp/regout.nc &&
     $PY tests/check_output.py $tmp/regout.nc && $PY tests/check_regression.py verify $tmp/reg.nc $tmp/regout.nc"
   refuse "real targets with a classification loss are refused" 2 "needs class labels|loss.kind = squared" "$BL" check "$tmp/reg.ini" --set loss.kind=logistic
   refuse "a missing data file is named" 2 "nope.nc" run_mpi 1 "$tmp/ds.ini" -o "$tmp/out/x.nc" --set data.path="$tmp/nope.nc"
-  expect "sharpness reduction (shortened): lr*lambda_1 reaches [1.8, 2.2], spherical sharpness falls" bash -c "
+  expect "sharpness reduction (shortened): lr*lambda_1 reaches [1.8, 2.2], spherical sharpness falls" bash -o pipefail -c "
     mpirun -np 2 $BL run inputs/sharpness_reduction.ini -o $tmp/sr.nc --set experiment.seeds=4 --set optim.steps=4000 &&
     $PY tests/check_edge_of_stability.py $tmp/sr.nc && $PY tests/check_output.py $tmp/sr.nc"
-  expect "measure.sharpness = power finds the quadratic's top eigenvalue (10)" bash -c "
+  expect "measure.sharpness = power finds the quadratic's top eigenvalue (10)" bash -o pipefail -c "
     mpirun -np 2 $BL run inputs/eos_quadratic.ini -o $tmp/eosp.nc --set measure.sharpness=power --set measure.sharpness_tol=1e-12 --set measure.sharpness_iters=3000 --set optim.steps=200 &&
     for k in 0 1 2; do $PY tests/check_final.py $tmp/eosp.nc sharpness '>' 9.99999999 --point \$k &&
       $PY tests/check_final.py $tmp/eosp.nc sharpness '<' 10.00000001 --point \$k || exit 1; done &&
     $PY tests/check_output.py $tmp/eosp.nc"
-  expect "Fashion-MNIST: data.select picks the classes, standardize = false changes the inputs" bash -c "
+  expect "Fashion-MNIST: data.select picks the classes, standardize = false changes the inputs" bash -o pipefail -c "
     common='--set data.n_train=100 --set data.n_test=50 --set optim.steps=20 --set measure.every=10 --set experiment.seeds=1' &&
     mpirun -np 2 $BL run inputs/margin_fashion.ini -o $tmp/fsel06.nc \$common &&
     mpirun -np 2 $BL run inputs/margin_fashion.ini -o $tmp/fsel09.nc \$common --set data.select=0,9 &&
@@ -246,10 +247,10 @@ CDL
     $PY tests/check_output.py $tmp/fsel09.nc && $PY tests/check_output.py $tmp/fraw.nc &&
     ! $PY tests/compare_outputs.py $tmp/fsel06.nc $tmp/fsel09.nc --skip config --skip title >/dev/null &&
     ! $PY tests/compare_outputs.py $tmp/fsel06.nc $tmp/fraw.nc --skip config --skip title >/dev/null"
-  expect "loss-based gd: the loss never rises from record to record, the last epoch included" bash -c "
+  expect "loss-based gd: the loss never rises from record to record, the last epoch included" bash -o pipefail -c "
     mpirun -np 2 $BL run inputs/quickstart.ini -o $tmp/lbgd.nc --set optim.schedule=loss_based --set optim.steps=3000 --set measure.every=100 --set experiment.seeds=8 &&
     $PY tests/check_output.py $tmp/lbgd.nc && $PY tests/check_loss_based.py $tmp/lbgd.nc --monotone"
-  expect "momentum with the loss-based rate keeps making progress (momentum restarts on an undo)" bash -c "
+  expect "momentum with the loss-based rate keeps making progress (momentum restarts on an undo)" bash -o pipefail -c "
     mpirun -np 2 $BL run inputs/quickstart.ini -o $tmp/lbmom.nc --set optim.kind=momentum --set optim.schedule=loss_based --set optim.lr=0.1 --set optim.steps=2000 --set measure.every=250 --set experiment.seeds=4 &&
     $PY tests/check_output.py $tmp/lbmom.nc && $PY tests/check_loss_based.py $tmp/lbmom.nc --min-drop 100 --max-undone 0.75"
   same_trajectory() {
@@ -263,7 +264,7 @@ CDL
       $PY tests/compare_params.py "$tmp/every1000.nc" "$tmp/every50m.nc"
   }
   expect "what is measured and how often never changes the trajectory (sgd, loss-based; every 1000, 1, 50 with Hessian, KKT and SVM)" same_trajectory
-  expect "eos_quadratic: diverges exactly past lr*lambda_max = 2" bash -c "
+  expect "eos_quadratic: diverges exactly past lr*lambda_max = 2" bash -o pipefail -c "
     mpirun -np 2 $BL run inputs/eos_quadratic.ini -o $tmp/eosq.nc &&
     $PY tests/check_output.py $tmp/eosq.nc &&
     $PY tests/check_final.py $tmp/eosq.nc --status ok=4 --point 0,1,2 &&
@@ -297,7 +298,7 @@ section_resume() {
   }
   expect "reference run (ensemble)" run_mpi 2 "$rcfg" -o "$tmp/rref.nc"
   expect "SIGUSR1 stops every rank with exit 3, nothing final written" interrupted_with USR1 "$tmp/r1.nc" 2
-  expect "running tasks saved their state" bash -c "ls $tmp/r1.nc.ckpt/state_* >/dev/null"
+  expect "running tasks saved their state" bash -o pipefail -c "ls $tmp/r1.nc.ckpt/state_* >/dev/null"
   refuse "a checkpoint of another config is not resumed" 2 "different config|--force" run_mpi 1 "$rcfg" -o "$tmp/r1.nc" --set optim.lr=0.07
   # resumed_run OUT RANKS [options]: run again; the tasks that were running
   # must continue from their saved state (a restart from step 0 would give the
@@ -366,7 +367,7 @@ section_resume() {
       [ ! -e "$tmp/old.nc" ] && [ ! -e "$tmp/old.nc.part" ]
   }
   expect "a checkpoint of an older format is refused, saying so" old_format
-  expect "--force discards an interrupted run" bash -c "
+  expect "--force discards an interrupted run" bash -o pipefail -c "
     cp -r $tmp/rref.nc $tmp/f1.nc.part && mkdir -p $tmp/f1.nc.ckpt && echo junk > $tmp/f1.nc.ckpt/config.ini &&
     mpirun -np 2 $BL run $rcfg -o $tmp/f1.nc --force --set optim.steps=100 && test ! -e $tmp/f1.nc.ckpt"
 
@@ -400,14 +401,14 @@ section_cli() {
   refuse "existing output is not overwritten" 2 "already exists|--force" run_mpi 1 "$cfg" -o "$tmp/keep.nc"
   expect "existing output kept intact" cmp "$tmp/quick.nc" "$tmp/keep.nc"
   expect "--force overwrites" run_mpi 1 "$cfg" -o "$tmp/keep.nc" --force --set optim.steps=10
-  expect "check prints the resolved config and the plan for --ranks N" bash -c "
+  expect "check prints the resolved config and the plan for --ranks N" bash -o pipefail -c "
     $BL check $cfg --ranks 4 >$tmp/check4.txt && $BL check $cfg --ranks 1 >$tmp/check1.txt &&
     grep -q '^# ranks: 4, group_size: 1, groups: 4, tasks per group: 2.5' $tmp/check4.txt &&
     grep -q '^# ranks: 1, group_size: 1, groups: 1, tasks per group: 10.0' $tmp/check1.txt &&
     grep -q 'memory per rank' $tmp/check4.txt && grep -q '^init_scale = 1' $tmp/check1.txt"
-  expect "check output parses back as a config" bash -c "$BL check $cfg | grep -v '^#' > $tmp/resolved.ini && $BL check $tmp/resolved.ini >/dev/null"
-  expect "--help and --version" bash -c "$BL --help >$tmp/help.txt && grep -q 'biaslab run' $tmp/help.txt && $BL --version | grep -q '^biaslab [0-9]'"
-  expect "bench runs (quick) and names the BLAS" bash -c "$BL bench --quick >$tmp/bench.txt && grep -q 'BLAS: ' $tmp/bench.txt"
+  expect "check output parses back as a config" bash -o pipefail -c "$BL check $cfg | grep -v '^#' > $tmp/resolved.ini && $BL check $tmp/resolved.ini >/dev/null"
+  expect "--help and --version" bash -o pipefail -c "$BL --help >$tmp/help.txt && grep -q 'biaslab run' $tmp/help.txt && $BL --version | grep -q '^biaslab [0-9]'"
+  expect "bench runs (quick) and names the BLAS" bash -o pipefail -c "$BL bench --quick >$tmp/bench.txt && grep -q 'BLAS: ' $tmp/bench.txt"
   keys_match_readme() {
     "$BL" keys >"$tmp/keys.txt" || return 1
     sed -nE 's/^([a-z_]+\.[a-z_0-9]+): .*/\1/p' "$tmp/keys.txt" | sort >"$tmp/keys.prog"
@@ -426,18 +427,18 @@ section_cli() {
     [ "$rc" -eq 1 ] && grep -q 'out of memory allocating' "$tmp/oom.log" && [ ! -e "$tmp/oom/x.nc" ]
   }
   expect "a runtime error (out of memory under ulimit -v) exits 1 with a message, no final file" runtime_error
-  expect "default output results/<name>.nc in the working directory" bash -c "
+  expect "default output results/<name>.nc in the working directory" bash -o pipefail -c "
     mkdir -p $tmp/cwd && cd $tmp/cwd && mpirun -np 2 $ROOT/$BL run $ROOT/$cfg --set optim.steps=20 &&
     test -f results/mpi_small.nc && $PY $ROOT/tests/check_output.py results/mpi_small.nc"
-  expect "experiment.output names the output file" bash -c "
+  expect "experiment.output names the output file" bash -o pipefail -c "
     mpirun -np 2 $BL run $cfg --set optim.steps=20 --set experiment.output=$tmp/eo/named.nc &&
     test -f $tmp/eo/named.nc && test ! -e results/mpi_small.nc.part"
-  expect "jobs/run_local.sh runs a config on 2 ranks" bash -c "
+  expect "jobs/run_local.sh runs a config on 2 ranks" bash -o pipefail -c "
     bash jobs/run_local.sh 2 $cfg -o $tmp/rl.nc --set optim.steps=20 >$tmp/rl.log &&
     grep -q 'on 2 ranks' $tmp/rl.log && test -f $tmp/rl.nc"
   refuse "jobs/run_local.sh with a bad rank count exits 2" 2 "RANKS must be a positive integer" bash jobs/run_local.sh x "$cfg"
   refuse "jobs/run_local.sh with a missing config exits 2" 2 "no such config file" bash jobs/run_local.sh 2 "$tmp/nope.ini"
-  expect "make run writes the quickstart result (shortened with RUN_ARGS)" bash -c "
+  expect "make run writes the quickstart result (shortened with RUN_ARGS)" bash -o pipefail -c "
     make -s --no-print-directory AUTO_DEPS=0 run RUN_ARGS='--set optim.steps=1000 -o $tmp/mr.nc' &&
     $PY tests/check_output.py $tmp/mr.nc --points 1 --seeds 16"
   lines_printed() {
@@ -448,10 +449,10 @@ section_cli() {
       grep -qE "^biaslab: wrote $tmp/lines.nc \(8 of 8 tasks, 240000 steps trained by this run, wall [0-9.]+(s|min)\)$" "$tmp/lines.log"
   }
   expect "the start line, progress lines (every 0.3 s) and the final line" lines_printed
-  expect "parallel.blas_threads = 2 is applied and leaves the results unchanged, bitwise" bash -c "
+  expect "parallel.blas_threads = 2 is applied and leaves the results unchanged, bitwise" bash -o pipefail -c "
     mpirun -np 1 $BL run $cfg -o $tmp/bt2.nc --set parallel.blas_threads=2 >$tmp/bt2.log &&
     grep -q '2 BLAS threads per rank' $tmp/bt2.log && $PY tests/compare_outputs.py $tmp/ens1.nc $tmp/bt2.nc"
-  expect "the file records the resolved config, the params layout, source and history" bash -c "
+  expect "the file records the resolved config, the params layout, source and history" bash -o pipefail -c "
     $BL check $cfg >$tmp/resolved_small.ini &&
     $PY tests/check_provenance.py $tmp/ens1.nc --resolved $tmp/resolved_small.ini --layout 'W1(12,6) W2(12,12) W3(3,12) b1(12) b2(12) b3(3)' --command-contains '-o $tmp/ens1.nc'"
 
