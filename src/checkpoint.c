@@ -124,18 +124,27 @@ static int read_header(FILE *f, const char *path, enum bl_blob_kind kind, struct
     return 0;
 }
 
+/* path opened for reading; NULL with *rc 1 (no such file) or 2 (err set). */
+static FILE *open_to_read(const char *path, int *rc, char *err, size_t err_len)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        *rc = errno == ENOENT ? 1 : 2;
+        if (*rc == 2)
+            snprintf(err, err_len, "cannot open '%s': %s", path, strerror(errno));
+    }
+    return f;
+}
+
 int bl_blob_read(const char *path, enum bl_blob_kind kind, double **data, long *n, char *err,
                  size_t err_len)
 {
     *data = NULL;
     *n = 0;
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        if (errno == ENOENT)
-            return 1;
-        snprintf(err, err_len, "cannot open '%s': %s", path, strerror(errno));
-        return 2;
-    }
+    int open_rc;
+    FILE *f = open_to_read(path, &open_rc, err, err_len);
+    if (!f)
+        return open_rc;
     struct blob_header h;
     int rc = 2;
     double *buf = NULL;
@@ -205,13 +214,10 @@ int bl_arrays_write(const char *path, const struct bl_named_array *arrays, int n
 static int load_arrays(const char *path, struct array_entry **entries_out, int64_t *n_out,
                        double **data_out, char *err, size_t err_len)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        if (errno == ENOENT)
-            return 1;
-        snprintf(err, err_len, "cannot open '%s': %s", path, strerror(errno));
-        return 2;
-    }
+    int open_rc;
+    FILE *f = open_to_read(path, &open_rc, err, err_len);
+    if (!f)
+        return open_rc;
     struct blob_header h;
     struct array_entry *entries = NULL;
     double *buf = NULL;

@@ -11,16 +11,23 @@
 #include <time.h>
 #include <unistd.h>
 
+/* "biaslab: error: <message>" on stderr, after the progress lines already
+ * printed so they appear before it. */
+static void report_error(const char *fmt, va_list ap)
+{
+    fflush(stdout);
+    fputs("biaslab: error: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    fflush(stderr);
+}
+
 void bl_fatal(int code, const char *fmt, ...)
 {
     va_list ap;
-    /* Progress lines already printed should appear before the error. */
-    fflush(stdout);
-    fputs("biaslab: error: ", stderr);
     va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
+    report_error(fmt, ap);
     va_end(ap);
-    fputc('\n', stderr);
     exit(code);
 }
 
@@ -39,13 +46,9 @@ void bl_fatal_at(const char *file, int line, const char *fmt, ...)
 void bl_fatal_now(int code, const char *fmt, ...)
 {
     va_list ap;
-    fflush(stdout);
-    fputs("biaslab: error: ", stderr);
     va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
+    report_error(fmt, ap);
     va_end(ap);
-    fputc('\n', stderr);
-    fflush(stderr);
     /* no exit handlers: HDF5's would close the failed file again and crash */
     _exit(code);
 }

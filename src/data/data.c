@@ -278,18 +278,10 @@ int bl_data_make(const struct bl_data_cfg *cfg, uint64_t seed, struct bl_data *o
     return 0;
 }
 
-static void dataset_free(struct bl_dataset *s)
-{
-    free(s->x);
-    free(s->index);
-    free(s->label);
-    free(s->target);
-}
-
 void bl_data_free(struct bl_data *d)
 {
-    dataset_free(&d->train);
-    dataset_free(&d->test);
+    bl_dataset_release(&d->train);
+    bl_dataset_release(&d->test);
     free(d->truth);
     memset(d, 0, sizeof *d);
 }
