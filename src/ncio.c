@@ -200,7 +200,7 @@ int bl_output_create(struct bl_output *o, const char *path, const struct bl_conf
     snprintf(o->path, sizeof o->path, "%s", path);
     snprintf(o->part_path, sizeof o->part_path, "%s.part", path);
     o->layout = layout;
-    o->n_points = bl_config_n_points(base);
+    o->n_points = (int)bl_config_n_points(base); /* at most BL_MAX_SWEEP_POINTS */
     o->n_seeds = base->experiment.seeds;
     o->n_records = layout->n_records;
     long n_records = layout->n_records;
@@ -273,12 +273,14 @@ int bl_output_create(struct bl_output *o, const char *path, const struct bl_conf
         const char *name = bl_stat_names[st];
         NC(nc_put_var1_string(ncid, v_stat, &at, (const char **)&name));
     }
-    signed char not_run = BL_STATUS_NOT_RUN;
-    for (int p = 0; p < o->n_points; p++)
-        for (int s = 0; s < o->n_seeds; s++) {
-            size_t at[2] = {(size_t)p, (size_t)s};
-            NC(nc_put_var1_schar(ncid, o->var[BL_FIELD_STATUS], at, &not_run));
-        }
+    /* a point's row per call: a call per task is slow for millions of tasks */
+    signed char *not_run = bl_malloc((size_t)o->n_seeds); /* (seed) */
+    memset(not_run, BL_STATUS_NOT_RUN, (size_t)o->n_seeds);
+    for (int p = 0; p < o->n_points; p++) {
+        size_t at[2] = {(size_t)p, 0}, count[2] = {1, (size_t)o->n_seeds};
+        NC(nc_put_vara_schar(ncid, o->var[BL_FIELD_STATUS], at, count, not_run));
+    }
+    free(not_run);
     NC(nc_sync(ncid));
     return 0;
 }
@@ -447,14 +449,14 @@ static void info_outcomes(int ncid, int nvars, int d_point, int d_seed, size_t p
 {
     double *v = bl_malloc(sizeof(double) * (n_seeds + 1));
     for (int var = 0; var < nvars; var++) {
-        int ndims, dims[2];
+        int ndims, dimids[2];
         nc_type type;
         char name[NC_MAX_NAME + 1];
         if (nc_inq_var(ncid, var, name, &type, &ndims, NULL, NULL) || ndims != 2 ||
             type != NC_DOUBLE || !strcmp(name, "wall_seconds"))
             continue;
-        nc_inq_vardimid(ncid, var, dims);
-        if (dims[0] != d_point || dims[1] != d_seed)
+        nc_inq_vardimid(ncid, var, dimids);
+        if (dimids[0] != d_point || dimids[1] != d_seed)
             continue;
         size_t at[2] = {p, 0}, count[2] = {1, n_seeds};
         if (nc_get_vara_double(ncid, var, at, count, v) != NC_NOERR)
