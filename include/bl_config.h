@@ -13,6 +13,14 @@
 #define BL_MAX_SWEEP_VALUES 64
 #define BL_ERR_MAX 4096
 
+/* The counts a run is sized by, checked when a config loads. Task ids are
+ * int (the scheduler's MPI messages, the done files), so points x seeds
+ * must fit one; a sweep larger than BL_MAX_SWEEP_POINTS is almost certainly
+ * a typo; every task keeps each metric's records in memory. */
+#define BL_MAX_SWEEP_POINTS 1000000L
+#define BL_MAX_TASKS 2147483647L
+#define BL_MAX_RECORDS 1000000L
+
 enum bl_data_kind { BL_DATA_SEPARABLE, BL_DATA_SYMMETRIC, BL_DATA_CLUSTERS,
                     BL_DATA_FASHION_MNIST, BL_DATA_NETCDF, BL_DATA_ASYMMETRIC, BL_DATA_COUNT };
 enum bl_model_kind { BL_MODEL_LINEAR, BL_MODEL_MLP, BL_MODEL_QUADRATIC, BL_MODEL_COUNT };
@@ -148,8 +156,13 @@ int bl_config_set(struct bl_config *cfg, const char *section, const char *key,
 /* Cross-key checks (e.g. logistic loss needs 2 classes). */
 int bl_config_validate(const struct bl_config *cfg, char *err, size_t err_len);
 
-/* Number of sweep points: the product of the sweep value counts (1 if none). */
-int bl_config_n_points(const struct bl_config *cfg);
+/* Number of sweep points: the product of the sweep value counts (1 if none),
+ * exact; at most BL_MAX_SWEEP_POINTS in a loaded config. */
+long bl_config_n_points(const struct bl_config *cfg);
+
+/* Tasks: points x seeds, exact or LLONG_MAX when larger (a loaded config
+ * has at most BL_MAX_TASKS). */
+long long bl_config_n_tasks(const struct bl_config *cfg);
 
 /* The config of sweep point p (0-based, last sweep key varies fastest). */
 int bl_config_for_point(const struct bl_config *base, int point, struct bl_config *out,

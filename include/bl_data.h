@@ -48,9 +48,11 @@ void bl_data_free(struct bl_data *d);
 
 /* Set cfg's dim, classes and targets to what its data will have: cfg's
  * own for synthetic data, read from the files for fashion_mnist and netcdf
- * (which are loaded once to check them). Returns 0, or non-zero with err
- * naming the problem. */
-int bl_data_shape(struct bl_data_cfg *cfg, char *err, size_t err_len);
+ * (which are loaded once to check them). note (may be NULL) receives what
+ * the run should say once about the file (e.g. how its labels were read),
+ * or "". Returns 0, or non-zero with err naming the problem. */
+int bl_data_shape(struct bl_data_cfg *cfg, char *note, size_t note_len, char *err,
+                  size_t err_len);
 
 /* Model outputs needed by a loss on this data: 1 for binary losses on two
  * classes, else one per class. */

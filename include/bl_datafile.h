@@ -30,17 +30,22 @@ int bl_idx_load(const char *images_path, const char *labels_path, const int *kee
 void bl_dataset_standardize(struct bl_dataset *train, struct bl_dataset *test);
 
 /* Load x_name (sample, feature), any numeric type read as double, and
- * y_name (sample), integer-valued class labels. classes is the global
- * attribute "classes" if present, else the largest label + 1. */
+ * y_name (sample), integer-valued class labels 0..K-1 with every class
+ * present; K is the global attribute "classes" if present, else the largest
+ * label + 1. Without the attribute, labels that are exactly -1 and +1 are
+ * read as classes 0 and 1. */
 int bl_netcdf_dataset_load(const char *path, const char *x_name, const char *y_name,
                            struct bl_dataset *out, char *err, size_t err_len);
 
-/* Load the training set from x/y and, when the file has x_test, the test set
- * from x_test (test_sample, feature) / y_test (test_sample); otherwise test
- * is zeroed (test->n == 0). Without a "classes" attribute both sets get the
- * larger of their two label counts, so a model sees one class count. */
+/* Load the training set from x/y as above and, when the file has x_test,
+ * the test set from x_test (test_sample, feature) / y_test (test_sample),
+ * whose labels must be classes of the training set (read as -1/+1 when the
+ * training labels are); otherwise test is zeroed (test->n == 0). Real
+ * targets `target` (and `target_test`) instead of y load a regression set.
+ * note (may be NULL) receives what the user should be told once, e.g. that
+ * -1/+1 labels were read as classes 0/1, or "". */
 int bl_netcdf_data_load(const char *path, struct bl_dataset *train, struct bl_dataset *test,
-                        char *err, size_t err_len);
+                        char *note, size_t note_len, char *err, size_t err_len);
 
 /* Free a set's arrays and zero it. */
 void bl_dataset_release(struct bl_dataset *s);

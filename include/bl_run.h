@@ -8,7 +8,9 @@ struct bl_run_args {
     const char *const *overrides;   /* --set values */
     int n_overrides;
     int force;
-    int slice_index, slice_count;   /* --slice K/N: run tasks with id % N == K; N = 0: all */
+    /* --slice K/N: run tasks with id % N == K; N = 0: all. Parsed as given
+     * (0 <= K < N); bl_run refuses N beyond the config's task count. */
+    long long slice_index, slice_count;
     const char *command_line;       /* recorded in the output's history */
 };
 

@@ -5,6 +5,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <ini.h>
+#include <limits.h>
 #include <math.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -12,10 +13,6 @@
 #include <string.h>
 
 #include "bl_log.h"
-
-/* A sweep larger than this is almost certainly a typo, and the count must
- * stay well inside an int. */
-#define MAX_SWEEP_POINTS 1000000
 
 /* Longest INI line we accept: a [sweep] line can list 64 values, and
  * experiment.output can be a long path. */
@@ -945,6 +942,29 @@ static int cross_check(const struct bl_config *c, char *msg, size_t len, int inv
                     "or use 0 for the full batch",
                     c->optim.batch_size, data->n_train);
     }
+    /* the output's seed coordinate is an int */
+    if ((long)c->experiment.first_seed + c->experiment.seeds - 1 > 2147483647L) {
+        involved[0] = find_key("experiment", "first_seed");
+        involved[1] = find_key("experiment", "seeds");
+        return fail(msg, len, NULL, 0,
+                    "experiment.first_seed = %d with experiment.seeds = %d goes past seed "
+                    "2147483647, the largest seed; lower first_seed to at most %ld",
+                    c->experiment.first_seed, c->experiment.seeds,
+                    2147483647L - c->experiment.seeds + 1);
+    }
+    /* as bl_record_count: step 0, every `every` steps, and the last step */
+    long steps = c->optim.steps, every = c->measure.every;
+    long records = steps / every + 1 + (steps % every != 0);
+    if (records > BL_MAX_RECORDS) {
+        involved[0] = find_key("optim", "steps");
+        involved[1] = find_key("measure", "every");
+        return fail(msg, len, NULL, 0,
+                    "optim.steps = %ld with measure.every = %ld makes %ld records per task, "
+                    "more than the %ld allowed (every task keeps each metric's records in "
+                    "memory); raise measure.every to at least %ld",
+                    steps, every, records, BL_MAX_RECORDS,
+                    (steps + BL_MAX_RECORDS - 3) / (BL_MAX_RECORDS - 2));
+    }
     if (data->n_train < c->parallel.group_size) {
         involved[0] = find_key("data", "n_train");
         involved[1] = find_key("parallel", "group_size");
@@ -1062,10 +1082,10 @@ static int set_sweep(struct bl_config *cfg, const char *dotted, const char *list
         goto done;
     }
     long long total = sweep_points_with(cfg, slot, entry->n_values);
-    if (total > MAX_SWEEP_POINTS) {
+    if (total > BL_MAX_SWEEP_POINTS) {
         rc = fail(err, len, origin, line,
-                  "the sweep would have %lld points with sweep.%s; at most %d", total, entry->key,
-                  MAX_SWEEP_POINTS);
+                  "the sweep would have %lld points with sweep.%s; at most %ld", total, entry->key,
+                  BL_MAX_SWEEP_POINTS);
         goto done;
     }
     if (slot < 0)
@@ -1131,12 +1151,17 @@ int bl_config_validate(const struct bl_config *cfg, char *err, size_t err_len)
     return 0;
 }
 
-int bl_config_n_points(const struct bl_config *cfg)
+long bl_config_n_points(const struct bl_config *cfg)
 {
-    long long total = 1;
-    for (int k = 0; k < cfg->n_sweep; k++)
-        total *= cfg->sweep[k].n_values;
-    return total > 0x7fffffff ? 0x7fffffff : (int)total;
+    return (long)sweep_points_with(cfg, -1, 1);
+}
+
+long long bl_config_n_tasks(const struct bl_config *cfg)
+{
+    /* points are at most 64^8 = 2^48 here, seeds any int in a config built
+     * in code: saturate rather than wrap */
+    long long points = sweep_points_with(cfg, -1, 1), seeds = cfg->experiment.seeds;
+    return seeds > 0 && points > LLONG_MAX / seeds ? LLONG_MAX : points * seeds;
 }
 
 int bl_config_sweep_index(const struct bl_config *cfg, int point, int k)
@@ -1206,7 +1231,7 @@ int bl_config_for_point(const struct bl_config *base, int point, struct bl_confi
                         size_t err_len)
 {
     const char *origin = base->source_path[0] ? base->source_path : "config";
-    int n = bl_config_n_points(base);
+    int n = (int)bl_config_n_points(base);
     if (point < 0 || point >= n)
         return fail(err, err_len, origin, 0, "sweep point %d does not exist: there are %d", point,
                     n);
@@ -1359,6 +1384,38 @@ static int on_entry(void *user, const char *section, const char *name, const cha
     return 1;
 }
 
+/* A byte a text config never holds: a control character other than tab,
+ * CR and LF, or DEL. */
+static int control_byte(int c)
+{
+    return (c < 0x20 && c != '\t' && c != '\r' && c != '\n') || c == 0x7f;
+}
+
+/* inih reads C strings, so a NUL byte would silently end its line early
+ * ("steps = 3\0 00" reads as 3); other control characters mean a binary or
+ * damaged file. Refuse them before inih sees the file. */
+static int check_bytes(struct load_state *st)
+{
+    int c, line = 1, column = 0;
+    while ((c = getc(st->file)) != EOF) {
+        column++;
+        if (c == '\n') {
+            line++;
+            column = 0;
+        } else if (control_byte(c)) {
+            return fail(st->err, st->err_len, st->path, line,
+                        "byte 0x%02x%s at column %d: a config is plain text, and its only "
+                        "control characters may be tab, CR and LF",
+                        c, c == 0 ? " (NUL)" : c == 0x7f ? " (DEL)" : " (a control character)",
+                        column);
+        }
+    }
+    if (ferror(st->file))
+        return fail(st->err, st->err_len, NULL, 0, "cannot read config '%s'", st->path);
+    rewind(st->file);
+    return 0;
+}
+
 /* Line `lineno` of f, trimmed, for quoting in a syntax error. */
 static void quote_line(FILE *f, int lineno, char *out, size_t len)
 {
@@ -1393,6 +1450,11 @@ static int parse_file(struct load_state *st)
     ini_allow_inline_comments = true;
     ini_max_line = MAX_LINE;
 
+    if (check_bytes(st)) {
+        fclose(st->file);
+        st->file = NULL;
+        return -1;
+    }
     int rc = ini_parse_stream(read_line, st, on_entry, st);
     int read_error = ferror(st->file);
     int result = 0;
@@ -1424,6 +1486,13 @@ static int apply_overrides(struct load_state *st, const char *const *overrides, 
 {
     for (int i = 0; i < n; i++) {
         const char *o = overrides[i];
+        for (size_t j = 0; o[j]; j++)
+            if (control_byte((unsigned char)o[j]))
+                return fail(st->err, st->err_len, "--set", 0,
+                            "'%.*s' is followed by byte 0x%02x (a control character) at "
+                            "character %zu; --set takes plain text, with no control "
+                            "characters but tab, CR and LF",
+                            (int)j, o, (unsigned char)o[j], j + 1);
         const char *eq = strchr(o, '=');
         char *lhs = eq ? trimmed_copy(o, (size_t)(eq - o)) : NULL;
         char *dot = lhs ? strchr(lhs, '.') : NULL;
@@ -1478,6 +1547,26 @@ static int resolve_base(struct load_state *st)
     return 0;
 }
 
+/* Task ids are int: points x seeds must fit one. Checked before the points
+ * are validated one by one. */
+static int check_task_count(struct load_state *st)
+{
+    const struct bl_config *c = st->cfg;
+    long long tasks = bl_config_n_tasks(c);
+    if (tasks <= BL_MAX_TASKS)
+        return 0;
+    const char *origin;
+    int involved[3] = {find_key("experiment", "seeds"),
+                       c->n_sweep ? find_dotted(c->sweep[c->n_sweep - 1].key) : -1, -1};
+    int line = where_of(st, involved, &origin);
+    long points = bl_config_n_points(c);
+    return fail(st->err, st->err_len, origin, line,
+                "%ld sweep points x experiment.seeds = %d make %lld tasks, more than the %ld a "
+                "run can number; use at most %ld seeds with this sweep, or split the sweep into "
+                "several experiments",
+                points, c->experiment.seeds, tasks, BL_MAX_TASKS, BL_MAX_TASKS / points);
+}
+
 /* Every sweep point must be a valid config, not just every value: values
  * of different keys can clash (e.g. classes = 5 with logistic loss). */
 static int validate_points(struct load_state *st)
@@ -1487,7 +1576,7 @@ static int validate_points(struct load_state *st)
     if (!point)
         return fail(st->err, st->err_len, st->path, 0, "out of memory checking the sweep");
     *point = *base;
-    int n = bl_config_n_points(base), rc = 0;
+    int n = (int)bl_config_n_points(base), rc = 0;
     char msg[BL_ERR_MAX], what[512];
     int involved[3];
     for (int p = 0; p < n && !rc; p++) {
@@ -1525,6 +1614,8 @@ int bl_config_load(const char *path, const char *const *overrides, int n_overrid
         rc = apply_overrides(st, overrides, n_overrides);
     if (!rc)
         rc = resolve_base(st);
+    if (!rc)
+        rc = check_task_count(st);
     if (!rc && cfg->n_sweep > 0) {
         rc = validate_points(st);
     } else if (!rc) {

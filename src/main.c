@@ -20,7 +20,7 @@ static const char usage[] =
     "usage: biaslab run CONFIG [-o OUT.nc] [--set section.key=value]... [--force]\n"
     "                   [--slice K/N]\n"
     "       biaslab merge OUT.nc SLICE.nc... [--force]\n"
-    "       biaslab check CONFIG [--set section.key=value]... [--ranks N]\n"
+    "       biaslab check CONFIG [--set section.key=value]... [--ranks N] [--slice K/N]\n"
     "       biaslab info FILE.nc\n"
     "       biaslab bench [--quick]\n"
     "       biaslab keys\n"
@@ -33,12 +33,13 @@ static const char usage[] =
     "                      or a sweep, e.g. --set sweep.optim.lr=0.1,0.2\n"
     "       --force        overwrite an existing output file (and discard the\n"
     "                      saved state of an interrupted run)\n"
-    "       --slice K/N    run only tasks whose id %% N == K (0 <= K < N), e.g. one\n"
+    "       --slice K/N    run only tasks whose id % N == K (0 <= K < N), e.g. one\n"
     "                      per Slurm array job; join the outputs with merge\n"
     "       running the same command again after an interruption resumes it\n"
     "merge  join slice outputs of one config into OUT.nc and recompute statistics\n"
     "check  validate CONFIG, print the resolved config as INI and the plan\n"
     "       --ranks N      plan for N MPI ranks (default 1)\n"
+    "       --slice K/N    check that the slice exists (N at most the tasks)\n"
     "info   print final mean and 95% CI of each metric per sweep point\n"
     "bench  time the training step on three workloads against dgemm\n"
     "keys   list every config key with its type, allowed values and default\n"
@@ -49,10 +50,27 @@ static const char usage[] =
 struct options {
     const char *command, *config, *output;
     const char *inputs[MAX_OVERRIDES]; /* merge: slice files */
-    int n_inputs, slice_index, slice_count;
+    int n_inputs;
+    long long slice_index, slice_count; /* N is checked against the plan's tasks */
     const char *overrides[MAX_OVERRIDES];
     int n_overrides, force, ranks, quick;
 };
+
+/* A whole number written in digits only (no sign, space or exponent);
+ * returns 0, or -1 when text is not one or is beyond what a long long holds. */
+static int parse_count(const char *text, size_t len, long long *out)
+{
+    if (len == 0 || len > 18)
+        return -1; /* 18 digits always fit */
+    long long v = 0;
+    for (size_t i = 0; i < len; i++) {
+        if (text[i] < '0' || text[i] > '9')
+            return -1;
+        v = 10 * v + (text[i] - '0');
+    }
+    *out = v;
+    return 0;
+}
 
 /* Parse argv; on error print the reason (when loud) and return non-zero. */
 static int parse_options(int argc, char **argv, struct options *o, int loud)
@@ -85,12 +103,23 @@ static int parse_options(int argc, char **argv, struct options *o, int loud)
                 }
                 o->overrides[o->n_overrides++] = value;
             } else if (!strcmp(a, "--slice")) {
-                int k, n, used = 0;
-                if (sscanf(value, "%d/%d%n", &k, &n, &used) != 2 || value[used] || n < 1 ||
-                    k < 0 || k >= n) {
+                const char *slash = strchr(value, '/');
+                long long k, n;
+                if (!slash || parse_count(value, (size_t)(slash - value), &k) ||
+                    parse_count(slash + 1, strlen(slash + 1), &n)) {
                     if (loud)
-                        fprintf(stderr, "biaslab: error: --slice %s: expected K/N with 0 <= K "
-                                        "< N, e.g. --slice 2/8\n", value);
+                        fprintf(stderr, "biaslab: error: --slice %s: expected K/N, two whole "
+                                        "numbers in digits with 0 <= K < N <= the number of "
+                                        "tasks, e.g. --slice 2/8\n", value);
+                    return 1;
+                }
+                if (n < 1 || k >= n) {
+                    if (loud && n < 1)
+                        fprintf(stderr, "biaslab: error: --slice %s: N must be at least 1\n",
+                                value);
+                    else if (loud)
+                        fprintf(stderr, "biaslab: error: --slice %s: K must be 0 .. N-1 = 0 .. "
+                                        "%lld\n", value, n - 1);
                     return 1;
                 }
                 o->slice_index = k;
@@ -170,6 +199,10 @@ static int command_check(const struct options *o)
     }
     struct bl_plan plan;
     if (bl_plan_make(&cfg, &plan, err, sizeof err)) {
+        fprintf(stderr, "biaslab: error: %s\n", err);
+        return BL_EXIT_USAGE;
+    }
+    if (bl_plan_check_slice(&plan, o->slice_index, o->slice_count, err, sizeof err)) {
         fprintf(stderr, "biaslab: error: %s\n", err);
         return BL_EXIT_USAGE;
     }

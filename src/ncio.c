@@ -267,7 +267,7 @@ int bl_output_create(struct bl_output *o, const char *path, const struct bl_conf
     snprintf(o->path, sizeof o->path, "%s", path);
     snprintf(o->part_path, sizeof o->part_path, "%s.part", path);
     o->layout = layout;
-    o->n_points = bl_config_n_points(base);
+    o->n_points = (int)bl_config_n_points(base); /* at most BL_MAX_SWEEP_POINTS */
     o->n_seeds = base->experiment.seeds;
     o->n_records = layout->n_records;
     long n_records = layout->n_records;
@@ -346,12 +346,14 @@ int bl_output_create(struct bl_output *o, const char *path, const struct bl_conf
         const char *name = bl_stat_names[st];
         NC(nc_put_var1_string(ncid, v_stat, &at, (const char **)&name));
     }
-    signed char not_run = BL_STATUS_NOT_RUN;
-    for (int p = 0; p < o->n_points; p++)
-        for (int s = 0; s < o->n_seeds; s++) {
-            size_t at[2] = {(size_t)p, (size_t)s};
-            NC(nc_put_var1_schar(ncid, o->var[BL_FIELD_STATUS], at, &not_run));
-        }
+    /* a point's row per call: a call per task is slow for millions of tasks */
+    signed char *not_run = bl_malloc((size_t)o->n_seeds); /* (seed) */
+    memset(not_run, BL_STATUS_NOT_RUN, (size_t)o->n_seeds);
+    for (int p = 0; p < o->n_points; p++) {
+        size_t at[2] = {(size_t)p, 0}, count[2] = {1, (size_t)o->n_seeds};
+        NC(nc_put_vara_schar(ncid, o->var[BL_FIELD_STATUS], at, count, not_run));
+    }
+    free(not_run);
     NC(nc_sync(ncid));
     return 0;
 }

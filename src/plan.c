@@ -9,6 +9,7 @@
 #include "bl_model.h"
 #include "bl_optim.h"
 #include "bl_plan.h"
+#include "bl_stats.h"
 #include "bl_train.h"
 
 uint64_t bl_task_seed(const struct bl_plan *p, int task)
@@ -54,11 +55,10 @@ static double model_bytes(const struct bl_config *cfg, double shard, int loss_ba
 }
 
 /* Relative cost of a point's task: steps x examples per step x parameters. */
-static double task_cost(const struct bl_config *cfg)
+static double task_cost(const struct bl_config *cfg, long params)
 {
     double batch = cfg->optim.batch_size ? cfg->optim.batch_size : cfg->data.n_train;
-    char err[BL_ERR_MAX];
-    return (double)cfg->optim.steps * batch * (double)model_params(cfg, NULL, 0, err, sizeof err);
+    return (double)cfg->optim.steps * batch * (double)params;
 }
 
 /* measure.reference = svm compares a linear predictor with the binary
@@ -82,15 +82,11 @@ static int reference_refused(const struct bl_config *cfg, char *err, size_t err_
     return !ok;
 }
 
-static const struct bl_plan *sort_plan;
-static int by_cost_desc(const void *a, const void *b)
+/* What is physically there, or 0 when the system does not say. */
+static double machine_bytes(void)
 {
-    int ta = *(const int *)a, tb = *(const int *)b;
-    double ca = task_cost(&sort_plan->points[bl_task_point(sort_plan, ta)]);
-    double cb = task_cost(&sort_plan->points[bl_task_point(sort_plan, tb)]);
-    if (ca != cb)
-        return ca > cb ? -1 : 1;
-    return ta - tb; /* ties keep task order, so the plan is deterministic */
+    double bytes = (double)sysconf(_SC_PHYS_PAGES) * (double)sysconf(_SC_PAGESIZE);
+    return bytes > 0 ? bytes : 0;
 }
 
 int bl_plan_make(const struct bl_config *base, struct bl_plan *plan, char *err,
@@ -119,17 +115,46 @@ int bl_plan_make(const struct bl_config *base, struct bl_plan *plan, char *err,
                                "hidden layers)");
         return 1;
     }
-    plan->n_points = bl_config_n_points(base);
+    /* a loaded config is within these; one built in code may not be */
+    long points = bl_config_n_points(base);
+    long long tasks = bl_config_n_tasks(base);
+    if (points > BL_MAX_SWEEP_POINTS || tasks > BL_MAX_TASKS) {
+        snprintf(err, err_len,
+                 "%ld sweep points x %d seeds make %lld tasks; a run has at most %ld points "
+                 "and %ld tasks",
+                 points, base->experiment.seeds, tasks, BL_MAX_SWEEP_POINTS, BL_MAX_TASKS);
+        return 1;
+    }
+    /* every rank holds each point's resolved config: refuse before allocating */
+    double config_bytes = (double)points * sizeof(struct bl_config), machine = machine_bytes();
+    if (machine > 0 && config_bytes > machine) {
+        snprintf(err, err_len,
+                 "the sweep's %ld points need %.1f GiB on every rank for their resolved configs "
+                 "(%.0f KiB each), but the machine has %.1f GiB; sweep fewer points, or split "
+                 "the sweep into several experiments",
+                 points, config_bytes / 1073741824.0, sizeof(struct bl_config) / 1024.0,
+                 machine / 1073741824.0);
+        return 1;
+    }
+    plan->n_points = (int)points;
     plan->n_seeds = base->experiment.seeds;
-    plan->n_tasks = plan->n_points * plan->n_seeds;
+    plan->n_tasks = (int)tasks;
     plan->points = bl_malloc(sizeof(struct bl_config) * (size_t)plan->n_points);
+    plan->cost = bl_malloc(sizeof(double) * (size_t)plan->n_points);
     for (int p = 0; p < plan->n_points; p++) {
         struct bl_config *point = &plan->points[p];
         if (bl_config_for_point(base, p, point, err, err_len))
             return 1;
         /* file data decide their own shape; the cross-key checks then apply */
-        if (bl_data_shape(&point->data, err, err_len) || bl_config_validate(point, err, err_len))
+        char note[sizeof plan->data_note];
+        if (bl_data_shape(&point->data, note, sizeof note, err, err_len) ||
+            bl_config_validate(point, err, err_len))
             return 1;
+        /* points usually share one file: say each thing once */
+        size_t used = strlen(plan->data_note);
+        if (note[0] && !strstr(plan->data_note, note))
+            snprintf(plan->data_note + used, sizeof plan->data_note - used, "%s%s",
+                     used ? "; " : "", note);
         long params = model_params(point, NULL, 0, err, err_len);
         if (params < 0)
             return 1;
@@ -139,6 +164,7 @@ int bl_plan_make(const struct bl_config *base, struct bl_plan *plan, char *err,
             plan->max_params = params;
             model_params(point, plan->layout, sizeof plan->layout, err, err_len);
         }
+        plan->cost[p] = task_cost(point, params);
         plan->total_steps += (double)plan->points[p].optim.steps * plan->n_seeds;
     }
     if (base->measure.hessian_spectrum != BL_SPEC_NONE && plan->max_params > 4096) {
@@ -152,20 +178,58 @@ int bl_plan_make(const struct bl_config *base, struct bl_plan *plan, char *err,
     plan->steps = bl_malloc(sizeof(long) * (size_t)plan->n_records);
     for (long r = 0; r < plan->n_records; r++)
         plan->steps[r] = bl_record_step(&base->optim, &base->measure, r);
-    plan->order = bl_malloc(sizeof(int) * (size_t)plan->n_tasks);
-    for (int t = 0; t < plan->n_tasks; t++)
-        plan->order[t] = t;
-    sort_plan = plan;
-    qsort(plan->order, (size_t)plan->n_tasks, sizeof(int), by_cost_desc);
     return 0;
 }
 
 void bl_plan_free(struct bl_plan *plan)
 {
     free(plan->points);
-    free(plan->order);
+    free(plan->cost);
     free(plan->steps);
     memset(plan, 0, sizeof *plan);
+}
+
+struct point_cost {
+    double cost;
+    int point;
+};
+
+static int by_cost_desc(const void *a, const void *b)
+{
+    const struct point_cost *pa = a, *pb = b;
+    if (pa->cost != pb->cost)
+        return pa->cost > pb->cost ? -1 : 1;
+    return pa->point - pb->point; /* ties keep point order, so the plan is deterministic */
+}
+
+int *bl_plan_order(const struct bl_plan *plan)
+{
+    /* A point's tasks are consecutive ids of one cost, so sorting the points
+     * and listing each one's seeds gives the task order that sorting every
+     * task by (cost descending, id) would, in O(points log points + tasks). */
+    struct point_cost *by_point = bl_malloc(sizeof *by_point * (size_t)plan->n_points);
+    for (int p = 0; p < plan->n_points; p++)
+        by_point[p] = (struct point_cost){plan->cost[p], p};
+    qsort(by_point, (size_t)plan->n_points, sizeof *by_point, by_cost_desc);
+    int *order = bl_malloc(sizeof(int) * (size_t)plan->n_tasks); /* (n_tasks) */
+    size_t k = 0;
+    for (int i = 0; i < plan->n_points; i++)
+        for (int s = 0; s < plan->n_seeds; s++)
+            order[k++] = by_point[i].point * plan->n_seeds + s;
+    free(by_point);
+    return order;
+}
+
+int bl_plan_check_slice(const struct bl_plan *plan, long long k, long long n, char *err,
+                        unsigned long err_len)
+{
+    if (n <= plan->n_tasks)
+        return 0;
+    snprintf(err, err_len,
+             "--slice %lld/%lld: this config has %d tasks, so N must be 1 .. %d (and K 0 .. "
+             "N-1)",
+             k, n, plan->n_tasks, plan->n_tasks);
+    return 1;
 }
 
 double bl_plan_task_bytes(const struct bl_config *cfg, int group_size)
@@ -196,19 +260,41 @@ static double largest_task_bytes(const struct bl_plan *plan, int group_size)
     return worst;
 }
 
+/* The plan on every rank: a resolved config and a cost per point, the
+ * record steps. */
+static double plan_bytes(const struct bl_plan *plan)
+{
+    return (double)plan->n_points * (sizeof(struct bl_config) + sizeof(double)) +
+           (double)plan->n_records * sizeof(long);
+}
+
+/* Rank 0 alone: the task order and the run's queue of tasks left (an int per
+ * task each), and at the end one metric's (seed, record) trajectories of a
+ * point with their statistics (ncio's bl_output_finish). */
+static double rank0_bytes(const struct bl_plan *plan)
+{
+    return 2.0 * plan->n_tasks * sizeof(int) +
+           8.0 * ((double)plan->n_seeds + BL_STAT_COUNT + 1) * (double)plan->n_records;
+}
+
 int bl_plan_check_memory(const struct bl_plan *plan, int group_size, int ranks_per_node,
                          char *err, unsigned long err_len)
 {
-    double machine = (double)sysconf(_SC_PHYS_PAGES) * (double)sysconf(_SC_PAGESIZE);
-    double need = largest_task_bytes(plan, group_size) * ranks_per_node;
+    double machine = machine_bytes();
+    double task = largest_task_bytes(plan, group_size), own = plan_bytes(plan);
+    double rank0 = rank0_bytes(plan);
+    double need = (task + own) * ranks_per_node + rank0;
     if (machine <= 0 || need <= machine)
         return 0;
     snprintf(err, err_len,
-             "the largest task needs about %.1f GiB per rank, %.1f GiB for the %d ranks on "
-             "this node, but the machine has %.1f GiB; use fewer ranks per node, a larger "
-             "parallel.group_size, or a smaller model or data set",
-             need / ranks_per_node / 1073741824.0, need / 1073741824.0, ranks_per_node,
-             machine / 1073741824.0);
+             "the run needs about %.1f GiB per rank (the largest task %.1f GiB, the plan of %d "
+             "points %.1f GiB) and %.1f GiB more on rank 0 (task queue, statistics across %d "
+             "seeds): %.1f GiB for the %d ranks on this node, but the machine has %.1f GiB; "
+             "use fewer ranks per node, a larger parallel.group_size, fewer points or seeds, "
+             "or a smaller model or data set",
+             (task + own) / 1073741824.0, task / 1073741824.0, plan->n_points,
+             own / 1073741824.0, rank0 / 1073741824.0, plan->n_seeds, need / 1073741824.0,
+             ranks_per_node, machine / 1073741824.0);
     return 1;
 }
 
@@ -224,5 +310,9 @@ void bl_plan_print(const struct bl_plan *plan, int ranks, int group_size)
            ranks, group_size, groups, groups ? (double)plan->n_tasks / groups : 0.0);
     printf("# records per task: %ld (steps 0 .. %ld), largest model: %ld parameters\n",
            plan->n_records, plan->steps[plan->n_records - 1], plan->max_params);
-    printf("# memory per rank: about %.1f MiB (largest task)\n", worst / 1048576.0);
+    if (plan->data_note[0])
+        printf("# data: %s\n", plan->data_note);
+    printf("# memory per rank: about %.1f MiB (largest task and the plan), rank 0 %.1f MiB "
+           "more\n",
+           (worst + plan_bytes(plan)) / 1048576.0, rank0_bytes(plan) / 1048576.0);
 }

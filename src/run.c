@@ -415,8 +415,9 @@ static int prepare_output(struct runner *r, const char *path, const struct bl_co
     if (bl_output_create(&r->out, path, base, &info, &r->layout, plan->steps, err, err_len))
         return PREPARE_FAILED;
     int n_left = 0;
+    int *all = bl_plan_order(plan); /* (n_tasks) */
     for (int k = 0; k < plan->n_tasks; k++) {
-        int task = plan->order[k];
+        int task = all[k];
         char done[BL_PATH_MAX + 64], why[BL_ERR_MAX];
         double *payload = NULL;
         long n = 0;
@@ -442,6 +443,7 @@ static int prepare_output(struct runner *r, const char *path, const struct bl_co
         }
         free(payload);
     }
+    free(all);
     return n_left;
 }
 
@@ -458,6 +460,8 @@ int bl_run(const struct bl_run_args *args)
         return refuse(rank, BL_EXIT_USAGE, err);
     struct bl_plan plan;
     if (bl_plan_make(&base, &plan, err, sizeof err))
+        return refuse(rank, BL_EXIT_USAGE, err);
+    if (bl_plan_check_slice(&plan, args->slice_index, args->slice_count, err, sizeof err))
         return refuse(rank, BL_EXIT_USAGE, err);
     char path[BL_PATH_MAX];
     if (args->output)
@@ -499,8 +503,10 @@ int bl_run(const struct bl_run_args *args)
         bl_info("biaslab: %s: %d points x %d seeds = %d tasks on %d ranks (%d groups of %d%s)",
                 base.experiment.name, plan.n_points, plan.n_seeds, plan.n_tasks,
                 par.world_size, par.n_groups, par.group_size, threads);
+        if (plan.data_note[0])
+            bl_info("biaslab: note: %s", plan.data_note);
         if (args->slice_count)
-            bl_info("biaslab: slice %d/%d: %d tasks of this slice to run", args->slice_index,
+            bl_info("biaslab: slice %lld/%lld: %d tasks of this slice to run", args->slice_index,
                     args->slice_count, n_left);
         if (r.resumed)
             bl_info("biaslab: resuming from %s: %d task%s already done, %d to run (interrupted "

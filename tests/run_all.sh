@@ -394,6 +394,49 @@ section_cli() {
   refuse "sweeping optim.steps is refused" 2 "optim.steps" "$BL" check "$cfg" --set sweep.optim.steps=10,20
   refuse "check refuses a config larger than memory" 2 "GiB per rank|machine has" "$BL" check "$cfg" --set data.n_train=100000000 --set data.dim=1000
   refuse "run refuses a config larger than memory" 2 "GiB per rank|machine has" run_mpi 2 "$cfg" -o "$tmp/out/x.nc" --set data.n_train=20000000 --set data.dim=100
+  # counts that do not fit an int: 16^4 points x 65537 seeds = 2^32 + 65536 tasks
+  lrs=$(seq -s, 0.01 0.01 0.16)
+  printf '[experiment]\nseeds = 65537\n[optim]\nkind = momentum\n[sweep]\noptim.lr = %s\noptim.momentum = %s\noptim.weight_decay = %s\ndata.margin = %s\n' \
+    "$lrs" "$lrs" "$lrs" "$lrs" >"$tmp/tasks.ini"
+  refuse "points x seeds beyond an int is refused" 2 "tasks.ini:9|65536 sweep points x experiment.seeds = 65537 make 4295032832 tasks|2147483647" \
+    run_mpi 1 "$tmp/tasks.ini" -o "$tmp/out/x.nc"
+  refuse "check refuses points x seeds beyond an int" 2 "4295032832 tasks|use at most 32767 seeds" "$BL" check "$tmp/tasks.ini"
+  refuse "--slice N beyond the task count" 2 "--slice 0/99999999999|10 tasks|N must be 1 .. 10" run_mpi 1 "$cfg" -o "$tmp/out/x.nc" --slice 0/99999999999
+  refuse "--slice K >= N" 2 "--slice 4/4|K must be 0 .. N-1 = 0 .. 3" run_mpi 1 "$cfg" -o "$tmp/out/x.nc" --slice 4/4
+  refuse "--slice negative" 2 "--slice -1/4|0 <= K < N" run_mpi 1 "$cfg" -o "$tmp/out/x.nc" --slice -1/4
+  refuse "--slice not a number" 2 "--slice a/b|expected K/N" run_mpi 1 "$cfg" -o "$tmp/out/x.nc" --slice a/b
+  refuse "--slice with trailing garbage" 2 "--slice 1/4x|expected K/N" run_mpi 1 "$cfg" -o "$tmp/out/x.nc" --slice 1/4x
+  refuse "check refuses --slice beyond the task count" 2 "--slice 3/11|N must be 1 .. 10" "$BL" check "$cfg" --slice 3/11
+  timed_check() {
+    # 410 points x 100000 seeds = 4.1e7 tasks: check counts them, never lists them
+    local v; v=$(seq -s, 0.01 0.01 0.41)
+    printf '[experiment]\nseeds = 100000\n[optim]\nsteps = 10\n[sweep]\noptim.lr = %s\noptim.weight_decay = 0, 0.1, 0.2, 0.3, 0.4, 0.5, 0.6, 0.7, 0.8, 0.9\n' "$v" >"$tmp/many.ini"
+    timeout 20 "$BL" check "$tmp/many.ini" >"$tmp/many.txt" && grep -q '^# points: 410, seeds: 100000, tasks: 41000000$' "$tmp/many.txt"
+  }
+  expect "check answers within 20 s on 4.1e7 tasks" timed_check
+  printf '[optim]\nlr = 0.2\nsteps = 3\000 00\n' >"$tmp/nul.ini"
+  refuse "a NUL byte in the config is refused" 2 "nul.ini:3|byte 0x00 (NUL) at column 10|tab, CR and LF" run_mpi 1 "$tmp/nul.ini" -o "$tmp/out/x.nc"
+  printf '[model]\nwidth = 8\033[0m\n' >"$tmp/esc.ini"
+  refuse "a control character in the config is refused" 2 "esc.ini:2|byte 0x1b" "$BL" check "$tmp/esc.ini"
+  refuse "a control character in --set is refused" 2 "--set|'optim.steps=3' is followed by byte 0x01" run_mpi 1 "$cfg" -o "$tmp/out/x.nc" --set "$(printf 'optim.steps=3\001')"
+  # data labels: 1..K is not K+1 classes; exactly -1/+1 is two, said once
+  for labels in "1, 2, 3, 1, 2, 3" "-1, -1, -1, 1, 1, 1"; do
+    name=l$( [ "${labels:0:1}" = 1 ] && echo 13 || echo pm )
+    printf 'netcdf %s {\ndimensions: sample = 6 ; feature = 2 ;\nvariables: double x(sample, feature) ; int y(sample) ;\ndata:\n x = -3, -3, -2, -1, -1, -2, 1, 2, 2, 1, 3, 3 ;\n y = %s ;\n}\n' \
+      "$name" "$labels" >"$tmp/$name.cdl"
+    ncgen -o "$tmp/$name.nc" "$tmp/$name.cdl"
+    printf '[data]\nkind = netcdf\npath = %s\nn_train = 6\nn_test = 0\n[model]\nkind = linear\n[loss]\nkind = cross_entropy\n[optim]\nsteps = 100\n[experiment]\nseeds = 2\n' \
+      "$tmp/$name.nc" >"$tmp/$name.ini"
+  done
+  refuse "NetCDF labels 1..3 are refused, saying what they are" 2 "labels in 'y' are 1..3 (3 distinct)|class 0 has no training example|labels must be 0..K-1 with every class present" \
+    run_mpi 2 "$tmp/l13.ini" -o "$tmp/out/x.nc"
+  plus_minus_labels() {
+    run_mpi 2 "$tmp/lpm.ini" -o "$tmp/lpm_out.nc" --set loss.kind=logistic >"$tmp/lpm.log" 2>&1 || return 1
+    cat "$tmp/lpm.log"
+    [ "$(grep -c "labels in 'y' are -1 and +1, read as class 0 (-1) and class 1 (+1)" "$tmp/lpm.log")" -eq 1 ] &&
+      $PY tests/check_output.py "$tmp/lpm_out.nc" && $PY tests/check_final.py "$tmp/lpm_out.nc" train_acc == 1
+  }
+  expect "NetCDF labels -1/+1 train as classes 0/1, said once in the log" plus_minus_labels
   refuse "unknown command" 2 "unknown command" "$BL" frobnicate
   refuse "unknown option" 2 "--nope" "$BL" run "$cfg" --nope
   refuse "info on a file that is not NetCDF" 2 "typo.ini" "$BL" info "$tmp/typo.ini"

@@ -158,17 +158,51 @@ static int take_first(struct bl_dataset *s, int n, const char *what, const char 
     return 0;
 }
 
-/* Fashion-MNIST (IDX, gzip) or a user's NetCDF file. */
-static int load_file_data(const struct bl_data_cfg *cfg, struct bl_data *out, char *err,
-                          size_t err_len)
+/* The loaders check that every class has a training example in the file;
+ * data.n_train keeps only the first rows, which must still hold each one
+ * (a class without an example would train an output on nothing). */
+static int every_class_kept(const struct bl_dataset *train, const char *path, char *err,
+                            size_t err_len)
+{
+    if (!train->label)
+        return 0;
+    char *seen = bl_calloc((size_t)train->classes, 1); /* (classes) */
+    int found = 0;
+    for (int i = 0; i < train->n; i++)
+        if (!seen[train->label[i]]) {
+            seen[train->label[i]] = 1;
+            found++;
+        }
+    int first = 0;
+    while (first < train->classes && seen[first])
+        first++;
+    free(seen);
+    if (found == train->classes)
+        return 0;
+    snprintf(err, err_len,
+             "data.n_train = %d keeps the first %d training examples of '%s', and they hold no "
+             "example of class %d (%d of the %d classes have none); raise data.n_train, or "
+             "order the file so that every class comes early",
+             train->n, train->n, path, first, train->classes - found, train->classes);
+    return 1;
+}
+
+/* Fashion-MNIST (IDX, gzip) or a user's NetCDF file. note, when not NULL,
+ * receives what the loader wants said once about the file (or ""). */
+static int load_file_data(const struct bl_data_cfg *cfg, struct bl_data *out, char *note,
+                          size_t note_len, char *err, size_t err_len)
 {
     if (cfg->kind == BL_DATA_NETCDF) {
-        if (bl_netcdf_data_load(cfg->path, &out->train, &out->test, err, err_len))
+        if (bl_netcdf_data_load(cfg->path, &out->train, &out->test, note, note_len, err,
+                                err_len))
             return 1;
         if (take_first(&out->train, cfg->n_train, "n_train", cfg->path, err, err_len) ||
-            take_first(&out->test, cfg->n_test, "n_test", cfg->path, err, err_len))
+            take_first(&out->test, cfg->n_test, "n_test", cfg->path, err, err_len) ||
+            every_class_kept(&out->train, cfg->path, err, err_len))
             return 1;
     } else {
+        if (note && note_len)
+            note[0] = '\0';
         int keep[256];
         int n_keep = parse_select(cfg->select, keep, 256, err, err_len);
         if (n_keep < 0)
@@ -182,7 +216,8 @@ static int load_file_data(const struct bl_data_cfg *cfg, struct bl_data *out, ch
             if (want[i] == 0)
                 continue;
             if (bl_idx_load(images, labels, keep, n_keep, want[i], set[i], err, err_len) ||
-                take_first(set[i], want[i], i ? "n_test" : "n_train", images, err, err_len))
+                take_first(set[i], want[i], i ? "n_test" : "n_train", images, err, err_len) ||
+                (i == 0 && every_class_kept(set[i], images, err, err_len)))
                 return 1;
         }
     }
@@ -191,13 +226,16 @@ static int load_file_data(const struct bl_data_cfg *cfg, struct bl_data *out, ch
     return 0;
 }
 
-int bl_data_shape(struct bl_data_cfg *cfg, char *err, size_t err_len)
+int bl_data_shape(struct bl_data_cfg *cfg, char *note, size_t note_len, char *err,
+                  size_t err_len)
 {
+    if (note && note_len)
+        note[0] = '\0';
     if (cfg->kind != BL_DATA_FASHION_MNIST && cfg->kind != BL_DATA_NETCDF)
         return 0;
     struct bl_data d;
     memset(&d, 0, sizeof d);
-    int rc = load_file_data(cfg, &d, err, err_len);
+    int rc = load_file_data(cfg, &d, note, note_len, err, err_len);
     if (rc == 0) {
         cfg->dim = d.train.dim;
         if (d.train.targets == 0) /* regression leaves data.classes unused */
@@ -215,7 +253,7 @@ int bl_data_make(const struct bl_data_cfg *cfg, uint64_t seed, struct bl_data *o
     if (cfg->kind == BL_DATA_FASHION_MNIST || cfg->kind == BL_DATA_NETCDF) {
         /* real data are the same for every seed; the seed still varies the
          * initialization and the batches */
-        if (load_file_data(cfg, out, err, err_len)) {
+        if (load_file_data(cfg, out, NULL, 0, err, err_len)) {
             bl_data_free(out);
             return 1;
         }

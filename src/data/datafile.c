@@ -704,10 +704,144 @@ static int load_targets(int ncid, const char *path, const char *x_name, const ch
     return 0;
 }
 
-/* Load x_name/y_name from the open file into out. *classes_from_attr tells
- * whether the "classes" attribute set out->classes. */
+/* How a file's labels name its classes: 0..K-1 as they are, or the binary
+ * -1/+1 read as classes 0 and 1. The training set decides; the test set
+ * follows. */
+struct label_coding {
+    int classes;    /* K */
+    int plus_minus; /* the training labels are exactly -1 and +1 */
+    int from_attr;  /* K is the global attribute 'classes' */
+};
+
+static int by_value(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* The global attribute 'classes': 0 when absent, -1 with err set when it is
+ * not one positive integer or cannot be read. */
+static int classes_attribute(int ncid, const char *path, char *err, size_t err_len)
+{
+    nc_type type;
+    size_t len;
+    int rc = nc_inq_att(ncid, NC_GLOBAL, "classes", &type, &len);
+    if (rc == NC_ENOTATT)
+        return 0;
+    if (rc != NC_NOERR) {
+        snprintf(err, err_len, "%s: cannot inspect the global attribute 'classes': %s", path,
+                 nc_strerror(rc));
+        return -1;
+    }
+    double classes = 0;
+    if (!nc_numeric(type) || len != 1 ||
+        nc_get_att_double(ncid, NC_GLOBAL, "classes", &classes) != NC_NOERR ||
+        !(classes >= 1 && classes <= INT_MAX && classes == floor(classes))) {
+        snprintf(err, err_len, "%s: the global attribute 'classes' must be one positive integer",
+                 path);
+        return -1;
+    }
+    return (int)classes;
+}
+
+/* The coding of the training labels y (n, integers): 0..K-1 with every
+ * class present (K the attribute 'classes' when attr > 0, else the largest
+ * label + 1), or exactly -1 and +1 without the attribute. Otherwise 1 with
+ * err saying what the labels are. */
+static int training_coding(const char *path, const char *y_name, const double *y, size_t n,
+                           int attr, struct label_coding *c, char *err, size_t err_len)
+{
+    double *v = bl_malloc(sizeof(double) * n); /* (n) sorted, then its distinct values */
+    memcpy(v, y, sizeof(double) * n);
+    qsort(v, n, sizeof(double), by_value);
+    size_t distinct = 0;
+    for (size_t i = 0; i < n; i++)
+        if (distinct == 0 || v[i] != v[distinct - 1])
+            v[distinct++] = v[i];
+    double lo = v[0], hi = v[distinct - 1];
+    int missing = 0, first_missing = 0;
+    int rc = 1;
+    c->from_attr = attr > 0;
+    c->plus_minus = !attr && distinct == 2 && lo == -1 && hi == 1;
+    c->classes = c->plus_minus ? 2 : attr ? attr : (int)hi + 1;
+    const char *or_binary = attr ? "" : ", or exactly -1 and +1 for two classes";
+    if (c->plus_minus) {
+        rc = 0;
+    } else if (lo < 0) {
+        size_t at = 0;
+        while (y[at] >= 0)
+            at++;
+        snprintf(err, err_len,
+                 "%s: negative label %g in '%s' at sample %zu: the labels there are %g..%g "
+                 "(%zu distinct); labels must be class indices 0..K-1 with every class "
+                 "present in the training set%s",
+                 path, y[at], y_name, at, lo, hi, distinct, or_binary);
+    } else if (hi >= c->classes) {
+        size_t at = 0;
+        while (y[at] != hi)
+            at++;
+        snprintf(err, err_len,
+                 "%s: label %g in '%s' at sample %zu is out of range: the global attribute "
+                 "classes = %d allows 0..%d",
+                 path, hi, y_name, at, c->classes, c->classes - 1);
+    } else {
+        /* the distinct labels are a sorted subset of 0..K-1: the first gap is
+         * the first class whose rank is not its value */
+        missing = c->classes - (int)distinct;
+        size_t first = 0;
+        while (first < distinct && v[first] == (double)first)
+            first++;
+        first_missing = (int)first;
+        if (missing == 0) {
+            rc = 0;
+        } else {
+            char attr_text[64] = "", more[48] = "";
+            if (attr)
+                snprintf(attr_text, sizeof attr_text, " and the global attribute classes = %d",
+                         attr);
+            if (missing > 1)
+                snprintf(more, sizeof more, " (and %d more)", missing - 1);
+            snprintf(err, err_len,
+                     "%s: labels in '%s' are %g..%g (%zu distinct)%s; class %d%s has no "
+                     "training example; labels must be 0..K-1 with every class present in "
+                     "the training set%s",
+                     path, y_name, lo, hi, distinct, attr_text, first_missing, more, or_binary);
+        }
+    }
+    free(v);
+    return rc;
+}
+
+/* Test labels must name classes of the training set (some may be absent). */
+static int test_labels_valid(const char *path, const char *y_name, const double *y, size_t n,
+                             const struct label_coding *c, char *err, size_t err_len)
+{
+    for (size_t i = 0; i < n; i++) {
+        if (c->plus_minus && y[i] != -1 && y[i] != 1) {
+            snprintf(err, err_len,
+                     "%s: label %g in '%s' at sample %zu: the training labels in 'y' are -1 "
+                     "and +1, so the test labels must be -1 or +1",
+                     path, y[i], y_name, i);
+            return 1;
+        }
+        if (!c->plus_minus && (y[i] < 0 || y[i] >= c->classes)) {
+            snprintf(err, err_len,
+                     "%s: label %g in '%s' at sample %zu is not a class of the training set, "
+                     "whose classes are 0..%d (%s)",
+                     path, y[i], y_name, i, c->classes - 1,
+                     c->from_attr ? "the global attribute 'classes'" : "the labels in 'y'");
+            return 1;
+        }
+    }
+    return 0;
+}
+
+/* Load x_name/y_name from the open file into out. train == NULL: this is
+ * the training set, whose labels decide the coding (into *coding); else a
+ * test set, whose labels must follow train's coding. */
 static int load_pair(int ncid, const char *path, const char *x_name, const char *y_name,
-                     struct bl_dataset *out, int *classes_from_attr, char *err, size_t err_len)
+                     const struct label_coding *train, struct label_coding *coding,
+                     struct bl_dataset *out, char *err, size_t err_len)
 {
     struct nc_var xv, yv;
     double *y = NULL; /* (n) labels as read */
@@ -731,8 +865,6 @@ static int load_pair(int ncid, const char *path, const char *x_name, const char 
     }
     double fill;
     int has_fill = fill_value(ncid, &yv, &fill);
-    double max_label = 0;
-    size_t max_at = 0;
     for (size_t i = 0; i < n; i++) {
         if (has_fill && y[i] == fill) {
             snprintf(err, err_len,
@@ -747,57 +879,26 @@ static int load_pair(int ncid, const char *path, const char *x_name, const char 
                      path, y[i], y_name, i);
             goto done;
         }
-        if (y[i] < 0) {
-            snprintf(err, err_len,
-                     "%s: negative label %g in '%s' at sample %zu; labels must be class "
-                     "indices 0..K-1",
-                     path, y[i], y_name, i);
-            goto done;
-        }
         /* The class count max + 1 must fit in an int. */
-        if (y[i] >= INT_MAX) {
+        if (fabs(y[i]) >= INT_MAX) {
             snprintf(err, err_len, "%s: label %g in '%s' at sample %zu is too large", path,
                      y[i], y_name, i);
             goto done;
         }
-        if (y[i] > max_label) {
-            max_label = y[i];
-            max_at = i;
-        }
     }
-
-    nc_type att_type;
-    size_t att_len;
-    nrc = nc_inq_att(ncid, NC_GLOBAL, "classes", &att_type, &att_len);
-    *classes_from_attr = nrc == NC_NOERR;
-    if (nrc == NC_NOERR) {
-        double classes = 0;
-        if (!nc_numeric(att_type) || att_len != 1 ||
-            nc_get_att_double(ncid, NC_GLOBAL, "classes", &classes) != NC_NOERR ||
-            !(classes >= 1 && classes <= INT_MAX && classes == floor(classes))) {
-            snprintf(err, err_len,
-                     "%s: the global attribute 'classes' must be one positive integer", path);
+    if (train) {
+        if (test_labels_valid(path, y_name, y, n, train, err, err_len))
             goto done;
-        }
-        if (max_label >= classes) {
-            snprintf(err, err_len,
-                     "%s: label %g in '%s' at sample %zu is out of range: the global "
-                     "attribute classes = %g allows 0..%g",
-                     path, max_label, y_name, max_at, classes, classes - 1);
-            goto done;
-        }
-        out->classes = (int)classes;
-    } else if (nrc == NC_ENOTATT) {
-        out->classes = (int)max_label + 1;
+        *coding = *train;
     } else {
-        snprintf(err, err_len, "%s: cannot inspect the global attribute 'classes': %s", path,
-                 nc_strerror(nrc));
-        goto done;
+        int attr = classes_attribute(ncid, path, err, err_len);
+        if (attr < 0 || training_coding(path, y_name, y, n, attr, coding, err, err_len))
+            goto done;
     }
-
+    out->classes = coding->classes;
     out->label = bl_malloc(sizeof(int) * n);
     for (size_t i = 0; i < n; i++)
-        out->label[i] = (int)y[i];
+        out->label[i] = coding->plus_minus ? (y[i] > 0) : (int)y[i];
     rc = 0;
 done:
     free(y);
@@ -819,21 +920,24 @@ static int nc_open_dataset(const char *path, int *ncid, char *err, size_t err_le
 int bl_netcdf_dataset_load(const char *path, const char *x_name, const char *y_name,
                            struct bl_dataset *out, char *err, size_t err_len)
 {
-    int ncid, from_attr;
+    int ncid;
+    struct label_coding coding;
     memset(out, 0, sizeof *out);
     if (nc_open_dataset(path, &ncid, err, err_len) != 0)
         return 1;
-    int rc = load_pair(ncid, path, x_name, y_name, out, &from_attr, err, err_len);
+    int rc = load_pair(ncid, path, x_name, y_name, NULL, &coding, out, err, err_len);
     nc_close(ncid);
     return rc;
 }
 
 int bl_netcdf_data_load(const char *path, struct bl_dataset *train, struct bl_dataset *test,
-                        char *err, size_t err_len)
+                        char *note, size_t note_len, char *err, size_t err_len)
 {
-    int ncid, from_attr, varid;
+    int ncid, varid;
     memset(train, 0, sizeof *train);
     memset(test, 0, sizeof *test);
+    if (note && note_len)
+        note[0] = '\0';
     if (nc_open_dataset(path, &ncid, err, err_len) != 0)
         return 1;
     /* real-valued targets (regression) in 'target', or class labels in 'y' */
@@ -858,25 +962,27 @@ int bl_netcdf_data_load(const char *path, struct bl_dataset *train, struct bl_da
         }
         return rc;
     }
-    int rc = load_pair(ncid, path, "x", "y", train, &from_attr, err, err_len);
+    struct label_coding coding, test_coding;
+    int rc = load_pair(ncid, path, "x", "y", NULL, &coding, train, err, err_len);
     /* Either test variable alone is an error, which load_pair reports. */
     if (rc == 0 && (nc_inq_varid(ncid, "x_test", &varid) == NC_NOERR ||
                     nc_inq_varid(ncid, "y_test", &varid) == NC_NOERR)) {
-        rc = load_pair(ncid, path, "x_test", "y_test", test, &from_attr, err, err_len);
+        rc = load_pair(ncid, path, "x_test", "y_test", &coding, &test_coding, test, err,
+                       err_len);
         if (rc == 0 && test->dim != train->dim) {
             snprintf(err, err_len, "%s: 'x_test' has %d features but 'x' has %d", path,
                      test->dim, train->dim);
             rc = 1;
-        }
-        if (rc == 0 && !from_attr) {
-            int classes = train->classes > test->classes ? train->classes : test->classes;
-            train->classes = test->classes = classes;
         }
     }
     nc_close(ncid);
     if (rc != 0) {
         bl_dataset_release(train);
         bl_dataset_release(test);
+    } else if (coding.plus_minus && note && note_len) {
+        snprintf(note, note_len,
+                 "%s: the labels in 'y' are -1 and +1, read as class 0 (-1) and class 1 (+1)",
+                 path);
     }
     return rc;
 }

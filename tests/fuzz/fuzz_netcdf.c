@@ -108,7 +108,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     struct bl_dataset train, test;
     char err[1024];
     err[0] = '\0';
-    int rc = bl_netcdf_data_load(nc_path, &train, &test, err, sizeof err);
+    char note[1024];
+    int rc = bl_netcdf_data_load(nc_path, &train, &test, note, sizeof note, err, sizeof err);
     if (rc != 0) {
         if (err[0] == '\0' || memchr(err, '\0', sizeof err) == NULL)
             fail("failed without a message", "");

@@ -18,6 +18,7 @@ void bl_test_register_reference(void);
 void bl_test_register_datafile(void);
 void bl_test_register_spectrum(void);
 void bl_test_register_task(void);
+void bl_test_register_plan(void);
 
 /* |a - b| <= tol * max(1, |a|, |b|) */
 #define BL_ASSERT_CLOSE(a, b, tol)                                                     \

@@ -573,7 +573,7 @@ static void test_round_trip(void)
                 "[model]\nactivation = leaky_relu\nbias = on\n"
                 "[loss]\nkind = cross_entropy\nreduction = sum\n"
                 "[optim]\nkind = momentum\nschedule = loss_based\nsteps = 123456789012\n"
-                "[measure]\nsave_params = final\n"
+                "[measure]\nsave_params = final\nevery = 1000000\n"
                 "[sweep]\noptim.lr = 1e-3, 0.01\nmodel.depth = 2, 3, 4\n",
                 NULL, 0));
     /* Values with no short decimal form must survive too. */
@@ -625,6 +625,93 @@ static void test_round_trip(void)
     CU_ASSERT(strstr(point, "[sweep]") == NULL);
     CU_ASSERT(contains(point, "depth = 4\n"));
     free(point);
+}
+
+/* A fixture of n bytes, NULs included (write_fixture stops at the first). */
+static int load_bytes(const char *bytes, size_t n)
+{
+    snprintf(path, sizeof path, "%s/c%d.ini", tmpdir, ++n_fixtures);
+    FILE *f = fopen(path, "wb");
+    CU_ASSERT_FATAL(f != NULL);
+    CU_ASSERT_FATAL(fwrite(bytes, 1, n, f) == n);
+    fclose(f);
+    err[0] = '\0';
+    return bl_config_load(path, NULL, 0, &cfg, err, sizeof err);
+}
+
+static void test_control_characters(void)
+{
+    /* "steps = 3\0 00" used to read as steps = 3 */
+    static const char nul[] = "[optim]\nlr = 0.2\nsteps = 3\0 00\n";
+    CU_ASSERT(load_bytes(nul, sizeof nul - 1) != 0);
+    char where[PATH_MAX + 64];
+    snprintf(where, sizeof where, "%s:3: byte 0x00 (NUL) at column 10", path);
+    CU_ASSERT(contains(err, where));
+    CU_ASSERT(contains(err, "only control characters may be tab, CR and LF"));
+    const char *const ctrl[] = {"byte 0x01 (a control character) at column 8", NULL};
+    expect_error("[data]\ndim = 3\x01\n", NULL, 0, 2, ctrl);
+    const char *const esc[] = {"byte 0x1b", NULL};
+    expect_error("; a comment \x1b[31m in red\n[data]\n", NULL, 0, 1, esc);
+    const char *const del[] = {"byte 0x7f (DEL)", NULL};
+    expect_error("[model]\nwidth = 8\n\nkind = mlp\x7f\n", NULL, 0, 4, del);
+    /* tab, CR and LF are whitespace; bytes above 0x7f (UTF-8) stay allowed */
+    CU_ASSERT(load_ok("[optim]\r\n\tsteps = 7\t; seven\r\n; \xc3\xa9tape\n", NULL, 0));
+    CU_ASSERT_EQUAL(cfg.optim.steps, 7);
+
+    const char *const set[] = {"optim.steps=3\x01" "00"};
+    CU_ASSERT(load("", set, 1) != 0);
+    CU_ASSERT(contains(err, "--set: 'optim.steps=3' is followed by byte 0x01"));
+    const char *const set_del[] = {"optim.lr=0.1", "data.dim=\x7f"};
+    CU_ASSERT(load("", set_del, 2) != 0);
+    CU_ASSERT(contains(err, "--set: 'data.dim=' is followed by byte 0x7f"));
+    const char *const set_tab[] = {"optim.steps=\t12"};
+    CU_ASSERT(load_ok("", set_tab, 1));
+    CU_ASSERT_EQUAL(cfg.optim.steps, 12);
+}
+
+/* Every count a run is sized by must fit what holds it: tasks an int,
+ * records per task BL_MAX_RECORDS, seed numbers an int. */
+static void test_counts_fit(void)
+{
+    char text[4096] = "[experiment]\nseeds = 65537\n[optim]\nkind = momentum\n[sweep]\n";
+    static const char *const four[] = {"optim.lr", "optim.momentum", "optim.weight_decay",
+                                       "data.margin"};
+    char value[32];
+    for (int k = 0; k < 4; k++) {
+        strcat(text, four[k]);
+        strcat(text, " = ");
+        for (int i = 1; i <= 16; i++) {
+            snprintf(value, sizeof value, "%s0.0%02d", i > 1 ? ", " : "", i);
+            strcat(text, value);
+        }
+        strcat(text, "\n");
+    }
+    /* 16^4 = 65536 points x 65537 seeds = 2^32 + 65536 tasks, which an int
+     * read as 65536 */
+    const char *const tasks[] = {"65536 sweep points x experiment.seeds = 65537 make "
+                                 "4295032832 tasks, more than the 2147483647",
+                                 "use at most 32767 seeds", NULL};
+    expect_error(text, NULL, 0, 9, tasks);
+    const char *const fewer[] = {"experiment.seeds=32767"};
+    CU_ASSERT(load_ok(text, fewer, 1));
+    CU_ASSERT_EQUAL(bl_config_n_points(&cfg), 65536);
+    CU_ASSERT_EQUAL(bl_config_n_tasks(&cfg), 65536LL * 32767);
+    const char *const more[] = {"experiment.seeds=32768"};
+    CU_ASSERT(load(text, more, 1) != 0);
+    CU_ASSERT(contains(err, "--set: 65536 sweep points x experiment.seeds = 32768 make "
+                            "2147483648 tasks"));
+
+    const char *const records[] = {"optim.steps = 1000000000 with measure.every = 1 makes "
+                                   "1000000001 records per task, more than the 1000000",
+                                   "raise measure.every to at least 1001", NULL};
+    expect_error("[optim]\nsteps = 1e9\n[measure]\nevery = 1\n", NULL, 0, 4, records);
+    CU_ASSERT(load_ok("[optim]\nsteps = 1e9\n[measure]\nevery = 1001\n", NULL, 0));
+    CU_ASSERT(load_ok("[optim]\nsteps = 999998\n[measure]\nevery = 1\n", NULL, 0));
+    const char *const seed[] = {"experiment.first_seed = 2147483647 with experiment.seeds = 2 "
+                                "goes past seed 2147483647",
+                                "lower first_seed to at most 2147483646", NULL};
+    expect_error("[experiment]\nseeds = 2\nfirst_seed = 2147483647\n", NULL, 0, 3, seed);
+    CU_ASSERT(load_ok("[experiment]\nseeds = 2\nfirst_seed = 2147483646\n", NULL, 0));
 }
 
 static void test_key_is_numeric(void)
@@ -684,6 +771,8 @@ void bl_test_register_config(void)
     BL_ADD_TEST(s, test_cross_key_errors);
     BL_ADD_TEST(s, test_set_overrides);
     BL_ADD_TEST(s, test_round_trip);
+    BL_ADD_TEST(s, test_control_characters);
+    BL_ADD_TEST(s, test_counts_fit);
     BL_ADD_TEST(s, test_key_is_numeric);
     BL_ADD_TEST(s, test_validate_fields_set_in_code);
 }

@@ -629,12 +629,12 @@ static const char *nc_error(const char *path, const char *x_name, const char *y_
 static void test_netcdf_round_trip(void)
 {
     /* netCDF-4: x as float (sample = 5, feature = 3), y as byte; a test set
-     * (test_sample = 2, feature) whose label 3 is beyond the training ones. */
+     * (test_sample = 2, feature) without class 0. */
     struct path p = tmp_file("rt.nc");
     const float x[15] = {0.5f, -1, 2, 3, 4.25f, 5, -6, 7, 8, 9, 10, 11, 12, 13, 14.5f};
     const signed char y[5] = {0, 2, 1, 2, 0};
     const short xt[6] = {1, 2, 3, -4, -5, -6};
-    const int yt[2] = {3, 1};
+    const int yt[2] = {2, 1};
     int ncid, ds, df, dt, vx, vy, vxt, vyt, dims[2];
     NC_OK(nc_create(p.s, NC_CLOBBER | NC_NETCDF4, &ncid));
     NC_OK(nc_def_dim(ncid, "sample", 5, &ds));
@@ -663,26 +663,26 @@ static void test_netcdf_round_trip(void)
         CU_ASSERT_EQUAL(d.label[i], y[i]);
     bl_dataset_release(&d);
 
-    CU_ASSERT_EQUAL_FATAL(bl_netcdf_data_load(p.s, &train, &test, err, sizeof err), 0);
+    CU_ASSERT_EQUAL_FATAL(bl_netcdf_data_load(p.s, &train, &test, NULL, 0, err, sizeof err), 0);
     CU_ASSERT(train.n == 5 && test.n == 2 && test.dim == 3);
-    CU_ASSERT(train.classes == 4 && test.classes == 4);
+    CU_ASSERT(train.classes == 3 && test.classes == 3);
     for (int k = 0; k < 6; k++)
         CU_ASSERT_EQUAL(test.x[k], (double)xt[k]);
-    CU_ASSERT(test.label[0] == 3 && test.label[1] == 1);
+    CU_ASSERT(test.label[0] == 2 && test.label[1] == 1);
     bl_dataset_release(&train);
     bl_dataset_release(&test);
 
-    /* the "classes" attribute wins; no test variables: an empty test set */
+    /* the "classes" attribute; no test variables: an empty test set */
     struct path q = tmp_file("rt-classes.nc");
-    const double xd[4] = {1, 2, 3, 4}, yd[2] = {1, 0};
-    write_nc(q.s, 2, 2, xd, yd);
-    const int classes = 6;
+    const double xd[6] = {1, 2, 3, 4, 5, 6}, yd[3] = {1, 0, 2};
+    write_nc(q.s, 3, 2, xd, yd);
+    const int classes = 3;
     NC_OK(nc_open(q.s, NC_WRITE, &ncid));
     NC_OK(nc_redef(ncid));
     NC_OK(nc_put_att_int(ncid, NC_GLOBAL, "classes", NC_INT, 1, &classes));
     NC_OK(nc_close(ncid));
-    CU_ASSERT_EQUAL_FATAL(bl_netcdf_data_load(q.s, &train, &test, err, sizeof err), 0);
-    CU_ASSERT(train.n == 2 && train.classes == 6 && train.label[0] == 1);
+    CU_ASSERT_EQUAL_FATAL(bl_netcdf_data_load(q.s, &train, &test, NULL, 0, err, sizeof err), 0);
+    CU_ASSERT(train.n == 3 && train.classes == 3 && train.label[0] == 1);
     CU_ASSERT(test.n == 0 && test.x == NULL);
     bl_dataset_release(&train);
 }
@@ -794,7 +794,7 @@ static void test_netcdf_errors(void)
     NC_OK(nc_enddef(ncid));
     NC_OK(nc_put_var_double(ncid, var, xt));
     NC_OK(nc_close(ncid));
-    CU_ASSERT_NOT_EQUAL(bl_netcdf_data_load(cls.s, &train, &test, msg, sizeof msg), 0);
+    CU_ASSERT_NOT_EQUAL(bl_netcdf_data_load(cls.s, &train, &test, NULL, 0, msg, sizeof msg), 0);
     CU_ASSERT(mentions(msg, "missing variable 'y_test'") && mentions(msg, "x_test"));
     CU_ASSERT(train.x == NULL && test.x == NULL);
 
@@ -805,7 +805,7 @@ static void test_netcdf_errors(void)
     NC_OK(nc_enddef(ncid));
     NC_OK(nc_put_var_int(ncid, var, yt));
     NC_OK(nc_close(ncid));
-    CU_ASSERT_NOT_EQUAL(bl_netcdf_data_load(cls.s, &train, &test, msg, sizeof msg), 0);
+    CU_ASSERT_NOT_EQUAL(bl_netcdf_data_load(cls.s, &train, &test, NULL, 0, msg, sizeof msg), 0);
     CU_ASSERT(mentions(msg, "'x_test' has 3 features but 'x' has 2"));
     CU_ASSERT(train.x == NULL && test.x == NULL);
 
@@ -820,6 +820,150 @@ static void test_netcdf_errors(void)
     NC_OK(nc_close(ncid));
     err = nc_error(chr.s, "x", "y");
     CU_ASSERT(mentions(err, "'x' holds characters"));
+}
+
+/* write_nc, then the global attribute classes (when > 0) and a test set
+ * x_test (n_test, dim) of zeros with labels y_test (when n_test > 0). */
+static void write_labelled(const char *path, int n, const double *y, int classes, int n_test,
+                           const double *y_test)
+{
+    double x[64] = {0};
+    CU_ASSERT_FATAL(n <= 32);
+    for (int i = 0; i < 2 * n; i++)
+        x[i] = i;
+    write_nc(path, n, 2, x, y);
+    int ncid, dims[2], vx, vy;
+    NC_OK(nc_open(path, NC_WRITE, &ncid));
+    NC_OK(nc_redef(ncid));
+    if (classes > 0)
+        NC_OK(nc_put_att_int(ncid, NC_GLOBAL, "classes", NC_INT, 1, &classes));
+    if (n_test > 0) {
+        NC_OK(nc_def_dim(ncid, "test_sample", (size_t)n_test, &dims[0]));
+        NC_OK(nc_inq_dimid(ncid, "feature", &dims[1]));
+        NC_OK(nc_def_var(ncid, "x_test", NC_DOUBLE, 2, dims, &vx));
+        NC_OK(nc_def_var(ncid, "y_test", NC_DOUBLE, 1, dims, &vy));
+    }
+    NC_OK(nc_enddef(ncid));
+    if (n_test > 0) {
+        double zeros[64] = {0};
+        NC_OK(nc_put_var_double(ncid, vx, zeros));
+        NC_OK(nc_put_var_double(ncid, vy, y_test));
+    }
+    NC_OK(nc_close(ncid));
+}
+
+/* bl_netcdf_data_load's message on a file it must refuse. */
+static const char *labels_refused(const char *path)
+{
+    static char msg[1024];
+    struct bl_dataset train, test;
+    char note[256] = "(untouched)";
+    strcpy(msg, "(no message)");
+    CU_ASSERT_NOT_EQUAL(bl_netcdf_data_load(path, &train, &test, note, sizeof note, msg,
+                                            sizeof msg), 0);
+    CU_ASSERT(train.label == NULL && test.label == NULL && train.n == 0);
+    return msg;
+}
+
+static void test_netcdf_labels(void)
+{
+    struct path f = tmp_file("labels.nc");
+    const char *err;
+
+    /* 1..K used to load as K+1 classes with an empty class 0 */
+    const double one_to_three[6] = {1, 2, 3, 1, 2, 3};
+    write_labelled(f.s, 6, one_to_three, 0, 0, NULL);
+    err = labels_refused(f.s);
+    CU_ASSERT(mentions(err, f.s) && mentions(err, "labels in 'y' are 1..3 (3 distinct)") &&
+              mentions(err, "class 0 has no training example") &&
+              mentions(err, "labels must be 0..K-1 with every class present"));
+    err = nc_error(f.s, "x", "y");
+    CU_ASSERT(mentions(err, "class 0 has no training example"));
+    const double gaps[6] = {0, 2, 0, 2, 4, 4};
+    write_labelled(f.s, 6, gaps, 0, 0, NULL);
+    err = labels_refused(f.s);
+    CU_ASSERT(mentions(err, "labels in 'y' are 0..4 (3 distinct)") &&
+              mentions(err, "class 1 (and 1 more) has no training example"));
+    /* -1 among other labels is a negative label, not a binary coding */
+    const double minus_zero_plus[3] = {0, -1, 1};
+    write_labelled(f.s, 3, minus_zero_plus, 0, 0, NULL);
+    err = labels_refused(f.s);
+    CU_ASSERT(mentions(err, "negative label -1 in 'y' at sample 1") &&
+              mentions(err, "-1..1 (3 distinct)") && mentions(err, "exactly -1 and +1"));
+
+    /* with the attribute: labels in 0..K-1, every class still present */
+    const double zero_one[4] = {0, 1, 0, 1};
+    write_labelled(f.s, 4, zero_one, 3, 0, NULL);
+    err = labels_refused(f.s);
+    CU_ASSERT(mentions(err, "labels in 'y' are 0..1 (2 distinct) and the global attribute "
+                            "classes = 3") &&
+              mentions(err, "class 2 has no training example"));
+    const double zero_to_two[3] = {0, 2, 1};
+    write_labelled(f.s, 3, zero_to_two, 2, 0, NULL);
+    err = labels_refused(f.s);
+    CU_ASSERT(mentions(err, "label 2 in 'y' at sample 1 is out of range") &&
+              mentions(err, "classes = 2 allows 0..1"));
+    const double plus_minus[4] = {-1, 1, 1, -1};
+    write_labelled(f.s, 4, plus_minus, 2, 0, NULL);
+    err = labels_refused(f.s);
+    CU_ASSERT(mentions(err, "negative label -1 in 'y' at sample 0"));
+
+    /* test labels name classes of the training set; some may be absent */
+    const double test_beyond[2] = {1, 3};
+    write_labelled(f.s, 3, zero_to_two, 0, 2, test_beyond);
+    err = labels_refused(f.s);
+    CU_ASSERT(mentions(err, "label 3 in 'y_test' at sample 1 is not a class of the training "
+                            "set, whose classes are 0..2"));
+    struct bl_dataset train, test;
+    char note[256] = "(untouched)", msg[512];
+    const double test_two[2] = {2, 2};
+    write_labelled(f.s, 3, zero_to_two, 0, 2, test_two);
+    CU_ASSERT_EQUAL_FATAL(bl_netcdf_data_load(f.s, &train, &test, note, sizeof note, msg,
+                                              sizeof msg), 0);
+    CU_ASSERT(train.classes == 3 && test.classes == 3 && test.label[0] == 2);
+    CU_ASSERT_STRING_EQUAL(note, ""); /* nothing to say about 0..K-1 labels */
+    bl_dataset_release(&train);
+    bl_dataset_release(&test);
+
+    /* exactly -1 and +1: classes 0 and 1, and the loader says so */
+    const double pm_test[3] = {1, 1, -1};
+    write_labelled(f.s, 4, plus_minus, 0, 3, pm_test);
+    CU_ASSERT_EQUAL_FATAL(bl_netcdf_data_load(f.s, &train, &test, note, sizeof note, msg,
+                                              sizeof msg), 0);
+    CU_ASSERT(train.classes == 2 && test.classes == 2);
+    CU_ASSERT(train.label[0] == 0 && train.label[1] == 1 && train.label[2] == 1 &&
+              train.label[3] == 0);
+    CU_ASSERT(test.label[0] == 1 && test.label[1] == 1 && test.label[2] == 0);
+    CU_ASSERT(mentions(note, f.s) && mentions(note, "the labels in 'y' are -1 and +1") &&
+              mentions(note, "class 0 (-1) and class 1 (+1)"));
+    bl_dataset_release(&train);
+    bl_dataset_release(&test);
+    const double pm_test_zero[3] = {1, 0, -1};
+    write_labelled(f.s, 4, plus_minus, 0, 3, pm_test_zero);
+    err = labels_refused(f.s);
+    CU_ASSERT(mentions(err, "label 0 in 'y_test' at sample 1") &&
+              mentions(err, "test labels must be -1 or +1"));
+}
+
+/* data.n_train keeps the first rows, which must still hold every class. */
+static void test_netcdf_first_rows_hold_every_class(void)
+{
+    struct path f = tmp_file("late-class.nc");
+    const double late[6] = {0, 1, 0, 1, 0, 2};
+    write_labelled(f.s, 6, late, 0, 0, NULL);
+    struct bl_config cfg;
+    bl_config_defaults(&cfg);
+    cfg.data.kind = BL_DATA_NETCDF;
+    snprintf(cfg.data.path, sizeof cfg.data.path, "%s", f.s);
+    cfg.data.n_test = 0;
+    cfg.data.n_train = 5;
+    char note[256], err[1024];
+    CU_ASSERT_NOT_EQUAL(bl_data_shape(&cfg.data, note, sizeof note, err, sizeof err), 0);
+    CU_ASSERT(mentions(err, "data.n_train = 5 keeps the first 5 training examples") &&
+              mentions(err, "no example of class 2 (1 of the 3 classes have none)"));
+    cfg.data.n_train = 6;
+    CU_ASSERT_EQUAL(bl_data_shape(&cfg.data, note, sizeof note, err, sizeof err), 0);
+    CU_ASSERT(cfg.data.classes == 3 && cfg.data.dim == 2 && note[0] == '\0');
 }
 
 void bl_test_register_datafile(void)
@@ -842,4 +986,6 @@ void bl_test_register_datafile(void)
     BL_ADD_TEST(s, test_idx_absurd_dimensions);
     BL_ADD_TEST(s, test_netcdf_round_trip);
     BL_ADD_TEST(s, test_netcdf_errors);
+    BL_ADD_TEST(s, test_netcdf_labels);
+    BL_ADD_TEST(s, test_netcdf_first_rows_hold_every_class);
 }
