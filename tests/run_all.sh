@@ -140,7 +140,7 @@ section_golden() {
 section_mpi() {
   echo "== MPI runs"
   for n in 1 2 3; do
-    expect "ensemble run on $n ranks" run_mpi "$n" "$cfg" -o "$tmp/ens$n.nc"
+    expect "ensemble run on $n ranks" run_mpi "$n" "$cfg" -o "$tmp/ens$n.nc" --force
   done
   expect "ensemble results bitwise identical, 1 vs 2 ranks" $PY tests/compare_outputs.py "$tmp/ens1.nc" "$tmp/ens2.nc"
   expect "ensemble results bitwise identical, 1 vs 3 ranks" $PY tests/compare_outputs.py "$tmp/ens1.nc" "$tmp/ens3.nc"
@@ -158,7 +158,7 @@ section_mpi() {
     mpirun -np 2 $BL run $cfg -o $tmp/sh2.nc --set measure.sharpness=lanczos --set measure.sharpness_tol=1e-9 --set parallel.group_size=2 &&
     $PY tests/compare_outputs.py $tmp/sh1.nc $tmp/sh2.nc --rtol 1e-6 --skip sharpness_residual"
   expect "ScaLAPACK Hessian spectrum: top = Lanczos sharpness, groups of 1 and 2 agree; SLQ nodes inside it" bash -o pipefail -c "
-    for g in 1 2; do mpirun -np 2 $BL run $cfg -o $tmp/hs\$g.nc --set measure.hessian_spectrum=first_last --set measure.sharpness=lanczos --set measure.sharpness_tol=1e-10 --set measure.density=first_last --set measure.trace_probes=8 --set parallel.group_size=\$g || exit 1; done &&
+    for g in 1 2; do mpirun -np 2 $BL run $cfg -o $tmp/hs\$g.nc --set measure.hessian_spectrum=first_last --set measure.sharpness=lanczos --set measure.sharpness_tol=1e-10 --set measure.density=first_last --set measure.trace_probes=8 --set parallel.group_size=\$g --force || exit 1; done &&
     $PY tests/check_spectrum.py $tmp/hs1.nc $tmp/hs2.nc && $PY tests/check_output.py $tmp/hs2.nc"
   expect "output contract (data-parallel)" $PY tests/check_output.py "$tmp/dp2.nc"
   expect "measure.spectrum_solver = pdsyev gives pdsyevd's spectrum (to 1e-10), all else bitwise" bash -o pipefail -c "
