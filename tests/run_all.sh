@@ -519,7 +519,11 @@ section_mutants() {
   run_script mutants bash tests/mutants/run.sh
 }
 
-for s in $sections; do "section_$s"; done
+for s in $sections; do
+  t0=$SECONDS
+  "section_$s"
+  echo "($s: $((SECONDS - t0)) s)"
+done
 [ "$skipped" -eq 0 ] || echo "($skipped checks skipped: this machine cannot run them; see SKIP above)"
 echo "$passed passed, $failed failed"
 [ "$failed" -eq 0 ]
