@@ -6,4 +6,9 @@
  * code. quick shortens every workload (for a smoke test). */
 int bl_bench(int quick);
 
+/* The child of bench's kernel comparison: dgemm of its probe matrices at
+ * size n on whatever kernels this process loaded, the rate and the product
+ * written to path. Returns an exit code. */
+int bl_bench_dgemm_probe(int n, const char *path);
+
 #endif

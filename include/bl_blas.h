@@ -21,4 +21,17 @@ const char *bl_blas_core(void);
  * for OpenBLAS, its build config and core. */
 void bl_blas_describe(char *out, size_t size);
 
+/* The OpenBLAS core that matches this CPU's instruction set (OpenBLAS
+ * 0.3.21's names: Cooperlake, SkylakeX, Haswell, Sandybridge, Nehalem,
+ * Prescott) and the CPU features that decide it, e.g. "avx512f avx512bw
+ * avx512dq avx512vl avx512bf16". */
+const char *bl_blas_best_core(char *features, size_t size);
+
+/* When OpenBLAS runs kernels below the ones this CPU supports (it falls back
+ * to Prescott on CPUs it does not recognise), a one-line warning naming the
+ * core, the features and the setting that selects the right kernels;
+ * returns 1 and fills out, else returns 0. The choice stays the user's:
+ * biaslab never changes the kernels by itself. */
+int bl_blas_core_advice(char *out, size_t size);
+
 #endif

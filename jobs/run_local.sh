@@ -29,6 +29,8 @@ if [ ! -x "$exe" ]; then
   exit 2
 fi
 command -v mpirun >/dev/null || { echo "run_local.sh: mpirun not found (install openmpi-bin)" >&2; exit 2; }
+# shellcheck source=jobs/blas_core.sh
+. "$repo/jobs/blas_core.sh"
 
 # Open MPI refuses to start as root unless told it is deliberate (containers, CI).
 if [ "$(id -u)" = 0 ]; then

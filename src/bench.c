@@ -2,6 +2,10 @@
  * and this machine's dgemm measured in the same run, so the printed ratio
  * says how close the step runs to the machine's peak. */
 #include <cblas.h>
+#include <math.h>
+#include <stdlib.h>
+#include <strings.h>
+#include <sys/wait.h>
 #include <stdio.h>
 #include <string.h>
 #include <unistd.h>
@@ -45,6 +49,109 @@ static double dgemm_gflops(int n, int reps)
     free(b);
     free(c);
     return best;
+}
+
+/* C (n, n) = A B for matrices whose products round (unlike the integer ones
+ * above), so two kernels' results can be told apart; returns GFLOP/s, the
+ * best of reps. */
+static double probe_dgemm(int n, int reps, double *c)
+{
+    double *a = bl_malloc(sizeof(double) * (size_t)n * n);
+    double *b = bl_malloc(sizeof(double) * (size_t)n * n);
+    for (long i = 0; i < (long)n * n; i++) {
+        a[i] = sin(0.1 * (double)i);
+        b[i] = cos(0.7 * (double)i);
+    }
+    double best = 0;
+    for (int r = 0; r < reps; r++) {
+        double t0 = bl_now();
+        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1.0, a, n, b, n, 0.0,
+                    c, n);
+        double rate = 2.0 * n * n * (double)n / (bl_now() - t0) / 1e9;
+        if (rate > best)
+            best = rate;
+    }
+    free(a);
+    free(b);
+    return best;
+}
+
+int bl_bench_dgemm_probe(int n, const char *path)
+{
+    bl_blas_set_threads(1);
+    double *c = bl_malloc(sizeof(double) * ((size_t)n * n + 1));
+    c[0] = probe_dgemm(n, 3, c + 1);
+    FILE *f = fopen(path, "wb");
+    int ok = f && fwrite(c, sizeof(double), (size_t)n * n + 1, f) == (size_t)n * n + 1;
+    if (f && fclose(f) != 0)
+        ok = 0;
+    free(c);
+    return ok ? BL_EXIT_OK : BL_EXIT_RUNTIME;
+}
+
+/* dgemm on OpenBLAS's kernels of today and on the ones this CPU supports,
+ * side by side: the second in a child process (OpenBLAS reads
+ * OPENBLAS_CORETYPE once, when it loads), both at one thread, and the two
+ * products compared. */
+static void compare_cores(int n)
+{
+    if (!bl_blas_is_openblas()) {
+        printf("\nthe BLAS is not OpenBLAS: no other kernels to compare\n");
+        return;
+    }
+    char features[128];
+    const char *best = bl_blas_best_core(features, sizeof features), *core = bl_blas_core();
+    bl_blas_set_threads(1);
+    double *c = bl_malloc(sizeof(double) * (size_t)n * n);
+    double rate = probe_dgemm(n, 3, c);
+    if (!strcasecmp(best, core) || !strcmp(best, "unknown")) {
+        printf("\ndgemm %dx%d, 1 thread: %.2f GFLOP/s on OpenBLAS's %s kernels, the ones this "
+               "CPU supports (%s)\n", n, n, rate, core, features);
+        free(c);
+        return;
+    }
+    char path[] = "/tmp/biaslab-dgemm-XXXXXX";
+    int fd = mkstemp(path);
+    double *other = bl_malloc(sizeof(double) * ((size_t)n * n + 1));
+    int got = 0;
+    if (fd >= 0) {
+        close(fd);
+        pid_t pid = fork();
+        if (pid == 0) {
+            char size[32];
+            snprintf(size, sizeof size, "%d", n);
+            setenv("OPENBLAS_CORETYPE", best, 1);
+            execl("/proc/self/exe", "biaslab", "bench", "--dgemm-probe", size, path, (char *)NULL);
+            _exit(127);
+        }
+        int status;
+        FILE *f = pid > 0 && waitpid(pid, &status, 0) == pid && WIFEXITED(status) &&
+                          WEXITSTATUS(status) == 0
+                      ? fopen(path, "rb")
+                      : NULL;
+        got = f && fread(other, sizeof(double), (size_t)n * n + 1, f) == (size_t)n * n + 1;
+        if (f)
+            fclose(f);
+        unlink(path);
+    }
+    if (!got) {
+        printf("\ndgemm %dx%d, 1 thread: %.2f GFLOP/s on %s kernels; the %s kernels could not "
+               "be run for comparison\n", n, n, rate, core, best);
+    } else {
+        double diff = 0, scale = 0;
+        for (long i = 0; i < (long)n * n; i++) {
+            diff = fmax(diff, fabs(c[i] - other[i + 1]));
+            scale = fmax(scale, fabs(c[i]));
+        }
+        printf("\ndgemm %dx%d, 1 thread, OpenBLAS kernels side by side: %s %.2f GFLOP/s, %s "
+               "%.2f GFLOP/s (%.2fx, OPENBLAS_CORETYPE=%s); the two products agree to %.1e of "
+               "their largest entry%s\n",
+               n, n, core, rate, best, other[0], other[0] / rate, best,
+               scale > 0 ? diff / scale : diff,
+               diff <= 1e-12 * scale ? "" : " -- MORE THAN ROUNDING: report this");
+    }
+    free(other);
+    free(c);
 }
 
 static void workload_config(const struct workload *w, struct bl_config *cfg)
@@ -163,9 +270,12 @@ static void bench_at(int threads, int quick)
 int bl_bench(int quick)
 {
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
-    char blas[1024];
+    char blas[1024], advice[512];
     bl_blas_describe(blas, sizeof blas);
     printf("biaslab bench: %ld cores; BLAS: %s\n", cores, blas);
+    if (bl_blas_core_advice(advice, sizeof advice))
+        printf("%s\n", advice);
+    compare_cores(quick ? 256 : 1024);
     /* one thread per rank is how runs use the machine when ranks fill the
      * cores; all cores in one process is the single-rank case */
     bench_at(1, quick);

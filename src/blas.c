@@ -5,6 +5,7 @@
 #include <cblas.h>
 #include <dlfcn.h>
 #include <stdio.h>
+#include <string.h>
 
 #include "bl_blas.h"
 
@@ -41,4 +42,75 @@ void bl_blas_describe(char *out, size_t size)
     else
         snprintf(out, size, "a BLAS other than OpenBLAS, from %s (threads set by its own "
                  "environment variable)", lib);
+}
+
+/* OpenBLAS's x86-64 kernel families from the oldest instruction set to the
+ * newest; a core outside the list (another architecture, a name this table
+ * does not know) is never called worse than the CPU. */
+static const char *const x86_cores[] = {"Prescott", "Core2", "Penryn", "Dunnington", "Nehalem",
+                                        "Sandybridge", "Haswell", "Zen", "SkylakeX",
+                                        "Cooperlake", "SapphireRapids"};
+enum { N_X86_CORES = sizeof x86_cores / sizeof x86_cores[0] };
+
+static int core_rank(const char *name)
+{
+    for (int i = 0; i < N_X86_CORES; i++)
+        if (!strcasecmp(name, x86_cores[i]))
+            return i;
+    return -1;
+}
+
+const char *bl_blas_best_core(char *features, size_t size)
+{
+    features[0] = '\0';
+#if defined(__x86_64__) && defined(__GNUC__)
+    __builtin_cpu_init();
+    int avx512 = __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+                 __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl");
+    int bf16 = avx512 && __builtin_cpu_supports("avx512bf16");
+    int avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+    if (bf16) {
+        snprintf(features, size, "avx512f avx512bw avx512dq avx512vl avx512bf16");
+        return "Cooperlake";
+    }
+    if (avx512) {
+        snprintf(features, size, "avx512f avx512bw avx512dq avx512vl");
+        return "SkylakeX";
+    }
+    if (avx2) {
+        snprintf(features, size, "avx2 fma");
+        return "Haswell";
+    }
+    if (__builtin_cpu_supports("avx")) {
+        snprintf(features, size, "avx");
+        return "Sandybridge";
+    }
+    if (__builtin_cpu_supports("sse4.2")) {
+        snprintf(features, size, "sse4.2");
+        return "Nehalem";
+    }
+    snprintf(features, size, "sse3");
+    return "Prescott";
+#else
+    snprintf(features, size, "(not an x86-64 CPU)");
+    return "unknown";
+#endif
+}
+
+int bl_blas_core_advice(char *out, size_t size)
+{
+    if (!bl_blas_is_openblas())
+        return 0;
+    char features[128];
+    const char *best = bl_blas_best_core(features, sizeof features);
+    const char *core = openblas_get_corename();
+    int have = core_rank(core), want = core_rank(best);
+    if (have < 0 || want < 0 || have >= want)
+        return 0;
+    snprintf(out, size,
+             "warning: OpenBLAS runs its %s kernels, but this CPU has %s, which its %s "
+             "kernels use (dgemm is several times faster): set OPENBLAS_CORETYPE=%s, or "
+             "BIASLAB_BLAS_CORE=auto for jobs/run_local.sh and jobs/*.sbatch",
+             core, features, best, best);
+    return 1;
 }

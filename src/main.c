@@ -23,6 +23,7 @@ static const char usage[] =
     "       biaslab check CONFIG [--set section.key=value]... [--ranks N] [--slice K/N]\n"
     "       biaslab info FILE.nc\n"
     "       biaslab bench [--quick]\n"
+    "       biaslab blas [--best]\n"
     "       biaslab keys\n"
     "       biaslab --help | --version\n"
     "\n"
@@ -42,6 +43,8 @@ static const char usage[] =
     "       --slice K/N    check that the slice exists (N at most the tasks)\n"
     "info   print final mean and 95% CI of each metric per sweep point\n"
     "bench  time the training step on three workloads against dgemm\n"
+    "blas   the BLAS in use, its OpenBLAS kernels and the ones this CPU would take\n"
+    "       --best  print only the latter's name (OPENBLAS_CORETYPE)\n"
     "keys   list every config key with its type, allowed values and default\n"
     "\n"
     "exit codes: 0 done, 1 runtime error, 2 bad command line, config or input,\n"
@@ -53,7 +56,7 @@ struct options {
     int n_inputs;
     long long slice_index, slice_count; /* N is checked against the plan's tasks */
     const char *overrides[MAX_OVERRIDES];
-    int n_overrides, force, ranks, quick;
+    int n_overrides, force, ranks, quick, best;
 };
 
 /* A whole number written in digits only (no sign, space or exponent);
@@ -139,6 +142,8 @@ static int parse_options(int argc, char **argv, struct options *o, int loud)
             }
         } else if (!strcmp(a, "--force")) {
             o->force = 1;
+        } else if (!strcmp(a, "--best")) {
+            o->best = 1;
         } else if (!strcmp(a, "--quick")) {
             o->quick = 1;
         } else if (a[0] == '-') {
@@ -230,8 +235,29 @@ static int command_check(const struct options *o)
     return BL_EXIT_OK;
 }
 
+/* `biaslab blas [--best]`: the BLAS, its kernels and the ones this CPU
+ * would take; --best prints only the latter's OpenBLAS name (for
+ * BIASLAB_BLAS_CORE=auto in the job scripts). */
+static int blas_command(int best_only)
+{
+    char features[128], line[1024];
+    const char *best = bl_blas_best_core(features, sizeof features);
+    if (best_only) {
+        printf("%s\n", best);
+        return BL_EXIT_OK;
+    }
+    bl_blas_describe(line, sizeof line);
+    printf("BLAS: %s\ncore %s\nbest %s (CPU features: %s)\n", line, bl_blas_core(), best,
+           features);
+    if (bl_blas_core_advice(line, sizeof line))
+        printf("%s\n", line);
+    return BL_EXIT_OK;
+}
+
 int main(int argc, char **argv)
 {
+    if (argc == 5 && !strcmp(argv[1], "bench") && !strcmp(argv[2], "--dgemm-probe"))
+        return bl_bench_dgemm_probe(atoi(argv[3]), argv[4]); /* bench's own child */
     if (argc >= 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") ||
                       !strcmp(argv[1], "help"))) {
         printf("%s", usage);
@@ -278,6 +304,8 @@ int main(int argc, char **argv)
     }
     if (!strcmp(o.command, "bench"))
         return bl_bench(o.quick);
+    if (!strcmp(o.command, "blas"))
+        return blas_command(o.best);
     if (!strcmp(o.command, "keys")) {
         bl_config_write_reference(stdout);
         return BL_EXIT_OK;

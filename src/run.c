@@ -505,6 +505,9 @@ int bl_run(const struct bl_run_args *args)
                 par.world_size, par.n_groups, par.group_size, threads);
         if (plan.data_note[0])
             bl_info("biaslab: note: %s", plan.data_note);
+        char advice[512];
+        if (bl_blas_core_advice(advice, sizeof advice))
+            bl_info("biaslab: %s", advice);
         if (args->slice_count)
             bl_info("biaslab: slice %lld/%lld: %d tasks of this slice to run", args->slice_index,
                     args->slice_count, n_left);

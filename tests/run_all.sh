@@ -451,7 +451,26 @@ section_cli() {
     grep -q 'memory per rank' $tmp/check4.txt && grep -q '^init_scale = 1' $tmp/check1.txt"
   expect "check output parses back as a config" bash -o pipefail -c "$BL check $cfg | grep -v '^#' > $tmp/resolved.ini && $BL check $tmp/resolved.ini >/dev/null"
   expect "--help and --version" bash -o pipefail -c "$BL --help >$tmp/help.txt && grep -q 'biaslab run' $tmp/help.txt && $BL --version | grep -q '^biaslab [0-9]'"
-  expect "bench runs (quick) and names the BLAS" bash -o pipefail -c "$BL bench --quick >$tmp/bench.txt && grep -q 'BLAS: ' $tmp/bench.txt"
+  expect "bench runs (quick), names the BLAS and compares its kernels with the CPU's best" bash -o pipefail -c "
+    $BL bench --quick >$tmp/bench.txt && grep -q 'BLAS: ' $tmp/bench.txt &&
+    grep -qE 'the two products agree to [0-9.e+-]+ of their largest entry\$|the ones this CPU supports|not OpenBLAS' $tmp/bench.txt"
+  blas_advice() {
+    "$BL" blas >"$tmp/blas.txt" || return 1
+    cat "$tmp/blas.txt"
+    local core best
+    core=$(sed -n 's/^core //p' "$tmp/blas.txt")
+    best=$("$BL" blas --best)
+    if [ "$core" != "$best" ] && [ "$best" != unknown ]; then
+      grep -q "warning: OpenBLAS runs its $core kernels.*OPENBLAS_CORETYPE=$best" "$tmp/blas.txt"
+    else
+      ! grep -q 'warning' "$tmp/blas.txt"
+    fi
+  }
+  expect "biaslab blas warns exactly when OpenBLAS runs kernels below the CPU's, naming the fix" blas_advice
+  expect "BIASLAB_BLAS_CORE=auto (an explicit opt-in) makes jobs/run_local.sh select the CPU's kernels" bash -o pipefail -c "
+    best=\$($BL blas --best) &&
+    BIASLAB_BLAS_CORE=auto bash jobs/run_local.sh 1 $cfg -o $tmp/blascore.nc --set optim.steps=20 >$tmp/blascore.log 2>&1 &&
+    grep -q \"OPENBLAS_CORETYPE=\$best\" $tmp/blascore.log && ! grep -q 'warning: OpenBLAS runs' $tmp/blascore.log"
   keys_match_readme() {
     "$BL" keys >"$tmp/keys.txt" || return 1
     sed -nE 's/^([a-z_]+\.[a-z_0-9]+): .*/\1/p' "$tmp/keys.txt" | sort >"$tmp/keys.prog"
