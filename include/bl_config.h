@@ -63,6 +63,9 @@ struct bl_data_cfg {
     /* not a key: real-valued targets per example (regression), read off a
      * data file by bl_data_shape; 0 = class labels */
     int targets;
+    /* not keys: whether n_train / n_test were set (in the file, by --set or
+     * a sweep); a NetCDF data file's own sizes replace unset ones */
+    int n_train_given, n_test_given;
 };
 
 struct bl_model_cfg {

@@ -54,6 +54,12 @@ void bl_data_free(struct bl_data *d);
 int bl_data_shape(struct bl_data_cfg *cfg, char *note, size_t note_len, char *err,
                   size_t err_len);
 
+/* A NetCDF data file's own sizes: data.n_train and data.n_test become the
+ * file's training and test rows unless the config gives them. Call once on
+ * the run's config, before it is planned or printed. Returns 0, or non-zero
+ * with err naming the problem. */
+int bl_data_resolve_sizes(struct bl_data_cfg *cfg, char *err, size_t err_len);
+
 /* Model outputs needed by a loss on this data: 1 for binary losses on two
  * classes, else one per class. */
 int bl_data_outputs(const struct bl_data_cfg *data, enum bl_loss_kind loss);

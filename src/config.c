@@ -1137,6 +1137,11 @@ int bl_config_set(struct bl_config *cfg, const char *section, const char *key, c
         int k = find_key(section, key);
         rc = k < 0 ? unknown_key(section, key, origin, line, err, err_len)
                    : set_value(&keys[k], cfg, text, origin, line, err, err_len);
+        /* a data file's sizes are its own unless these are given */
+        if (rc == 0 && !strcmp(section, "data") && !strcmp(key, "n_train"))
+            cfg->data.n_train_given = 1;
+        if (rc == 0 && !strcmp(section, "data") && !strcmp(key, "n_test"))
+            cfg->data.n_test_given = 1;
     }
     free(text);
     return rc;

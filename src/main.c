@@ -8,6 +8,7 @@
 #include "bl_blas.h"
 #include "bl_build_info.h"
 #include "bl_config.h"
+#include "bl_data.h"
 #include "bl_log.h"
 #include "bl_ncio.h"
 #include "bl_par.h"
@@ -198,7 +199,8 @@ static int command_check(const struct options *o)
 {
     char err[BL_ERR_MAX];
     struct bl_config cfg;
-    if (bl_config_load(o->config, o->overrides, o->n_overrides, &cfg, err, sizeof err)) {
+    if (bl_config_load(o->config, o->overrides, o->n_overrides, &cfg, err, sizeof err) ||
+        bl_data_resolve_sizes(&cfg.data, err, sizeof err)) {
         fprintf(stderr, "biaslab: error: %s\n", err);
         return BL_EXIT_USAGE;
     }

@@ -453,7 +453,8 @@ int bl_run(const struct bl_run_args *args)
     int rank = bl_par_world_rank();
     struct bl_config base;
     if (bl_config_load(args->config_path, args->overrides, args->n_overrides, &base, err,
-                       sizeof err))
+                       sizeof err) ||
+        bl_data_resolve_sizes(&base.data, err, sizeof err))
         return refuse(rank, BL_EXIT_USAGE, err);
     struct bl_par par;
     if (bl_par_make_groups(&par, base.parallel.group_size, err, sizeof err))

@@ -229,6 +229,10 @@ CDL
   expect "regression on real targets (NetCDF 'target') reaches the least-squares optimum" bash -o pipefail -c "
     $PY tests/check_regression.py make $tmp/reg.nc && mpirun -np 2 $BL run $tmp/reg.ini -o $tmp/regout.nc &&
     $PY tests/check_output.py $tmp/regout.nc && $PY tests/check_regression.py verify $tmp/reg.nc $tmp/regout.nc"
+  expect "a NetCDF file's sizes are data.n_train and data.n_test unless the config gives them" bash -o pipefail -c "
+    printf '[data]\\nkind = netcdf\\npath = %s\\n[model]\\nkind = linear\\n[loss]\\nkind = squared\\n' $tmp/reg.nc >$tmp/regauto.ini &&
+    $BL check $tmp/regauto.ini >$tmp/regauto.txt && grep -qx 'n_train = 60' $tmp/regauto.txt && grep -qx 'n_test = 20' $tmp/regauto.txt &&
+    $BL check $tmp/regauto.ini --set data.n_train=7 | grep -qx 'n_train = 7'"
   refuse "real targets with a classification loss are refused" 2 "needs class labels|loss.kind = squared" "$BL" check "$tmp/reg.ini" --set loss.kind=logistic
   refuse "a missing data file is named" 2 "nope.nc" run_mpi 1 "$tmp/ds.ini" -o "$tmp/out/x.nc" --set data.path="$tmp/nope.nc"
   expect "sharpness reduction (shortened): lr*lambda_1 reaches [1.8, 2.2], spherical sharpness falls" bash -o pipefail -c "

@@ -226,6 +226,22 @@ static int load_file_data(const struct bl_data_cfg *cfg, struct bl_data *out, ch
     return 0;
 }
 
+int bl_data_resolve_sizes(struct bl_data_cfg *cfg, char *err, size_t err_len)
+{
+    if (cfg->kind != BL_DATA_NETCDF || (cfg->n_train_given && cfg->n_test_given))
+        return 0;
+    struct bl_dataset train, test;
+    if (bl_netcdf_data_load(cfg->path, &train, &test, NULL, 0, err, err_len))
+        return 1;
+    if (!cfg->n_train_given)
+        cfg->n_train = train.n;
+    if (!cfg->n_test_given)
+        cfg->n_test = test.n;
+    bl_dataset_release(&train);
+    bl_dataset_release(&test);
+    return 0;
+}
+
 int bl_data_shape(struct bl_data_cfg *cfg, char *note, size_t note_len, char *err,
                   size_t err_len)
 {
