@@ -71,6 +71,12 @@ void bl_sched_poll(void);
  * return at once. */
 void bl_sched_finish(void);
 
+/* Progress of running tasks: a group leader reports the optimizer steps
+ * its group has taken in this run (finished and running tasks), now and
+ * then; rank 0 sums the latest report of every rank. */
+void bl_sched_report_steps(double steps);
+double bl_sched_steps_reported(void);
+
 /* Ask every group to stop at its next step boundary (a signal arrived).
  * On rank 0 this tells all ranks; elsewhere the group leader reports it to
  * rank 0 at its next task boundary, and rank 0 then tells all. */

@@ -17,7 +17,8 @@
 #include "bl_log.h"
 #include "bl_par.h"
 
-enum { TAG_REQUEST = 1, TAG_ASSIGN = 2, TAG_RESULT = 3, TAG_STOP = 4, TAG_STOPPED = 5 };
+enum { TAG_REQUEST = 1, TAG_ASSIGN = 2, TAG_RESULT = 3, TAG_STOP = 4, TAG_STOPPED = 5,
+       TAG_PROGRESS = 6 };
 
 struct bl_group {
     MPI_Comm comm;
@@ -41,6 +42,7 @@ static struct {
     bl_progress_fn on_progress;
     void *ctx;
     int group_size;
+    double *steps_of;      /* rank 0: (world size) steps each rank reported */
 } sched;
 
 static void check(int rc, const char *what)
@@ -192,6 +194,26 @@ void bl_sched_start(const int *order, int n_tasks, long max_doubles, bl_result_f
     sched.on_result = on_result;
     sched.on_progress = on_progress;
     sched.ctx = ctx;
+    if (bl_par_world_rank() == 0)
+        sched.steps_of = bl_calloc((size_t)bl_par_world_size(), sizeof(double));
+}
+
+void bl_sched_report_steps(double steps)
+{
+    if (bl_par_world_rank() == 0) {
+        sched.steps_of[0] = steps;
+        return;
+    }
+    /* one double: sent eagerly, rank 0 takes it at its next poll */
+    check(MPI_Send(&steps, 1, MPI_DOUBLE, 0, TAG_PROGRESS, sched.comm), "MPI_Send (progress)");
+}
+
+double bl_sched_steps_reported(void)
+{
+    double sum = 0;
+    for (int r = 0; sched.steps_of && r < bl_par_world_size(); r++)
+        sum += sched.steps_of[r];
+    return sum;
 }
 
 /* Rank 0: the next task id, or -1 (and one more group done). */
@@ -233,6 +255,14 @@ int bl_sched_stopping(void)
 
 static void handle_message(const MPI_Status *st)
 {
+    if (st->MPI_TAG == TAG_PROGRESS) {
+        double steps;
+        check(MPI_Recv(&steps, 1, MPI_DOUBLE, st->MPI_SOURCE, TAG_PROGRESS, sched.comm,
+                       MPI_STATUS_IGNORE),
+              "MPI_Recv (progress)");
+        sched.steps_of[st->MPI_SOURCE] = steps;
+        return;
+    }
     if (st->MPI_TAG == TAG_STOPPED) {
         int unused;
         check(MPI_Recv(&unused, 1, MPI_INT, st->MPI_SOURCE, TAG_STOPPED, sched.comm,

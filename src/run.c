@@ -85,6 +85,10 @@ struct runner {
     int tasks_done, tasks_resumed;
     int lock_fd;          /* rank 0: the output's lock, held until exit */
     pid_t parent;         /* the launcher; another parent means it died */
+    int group_leader;     /* the rank that speaks for its group */
+    double steps_trained; /* this group's steps in finished tasks of this run */
+    double task_steps;    /* steps of the running task in this run */
+    double last_report;
 };
 
 static void task_file(const struct runner *r, const char *kind, int task, char *path,
@@ -146,8 +150,11 @@ static void on_progress(void *ctx, int results_in)
         return;
     r->last_line = now;
     double elapsed = now - r->started;
-    double rate = r->steps_done / elapsed;
-    double left_steps = r->plan->total_steps - r->steps_done - r->steps_resumed;
+    /* every group's steps in this run, running tasks included (their
+     * leaders report them), so a run of a few long tasks shows a rate */
+    double trained = bl_sched_steps_reported();
+    double rate = trained / elapsed;
+    double left_steps = r->plan->total_steps - r->steps_resumed - trained;
     double eta = rate > 0 ? left_steps / rate : NAN;
     char e[32], left[32];
     format_seconds(elapsed, e, sizeof e);
@@ -164,6 +171,7 @@ static int step_hook(void *ctx)
     struct runner *r = ctx;
     if (emergency) /* no messages: the other ranks may be gone */
         return BL_ACTION_STOP;
+    r->task_steps++;
     if (signal_received)
         bl_sched_request_stop();
     double now = bl_now();
@@ -172,6 +180,10 @@ static int step_hook(void *ctx)
         if (getppid() != r->parent) { /* mpirun (or the shell) is gone: orphaned */
             emergency = 1;
             return BL_ACTION_STOP;
+        }
+        if (r->group_leader && now - r->last_report >= r->progress_seconds / 2) {
+            r->last_report = now;
+            bl_sched_report_steps(r->steps_trained + r->task_steps);
         }
         if (r->rank == 0)
             bl_sched_poll();
@@ -483,6 +495,7 @@ int bl_run(const struct bl_run_args *args)
     snprintf(r.ckpt_dir, sizeof r.ckpt_dir, "%s.ckpt", path);
     r.started = r.last_line = bl_now();
     r.parent = getppid();
+    r.group_leader = bl_group_rank(par.group) == 0;
     r.node_ranks = bl_par_node_ranks(); /* collective: every rank calls it */
 
     /* only rank 0 touches the output; it tells the others the verdict */
@@ -536,6 +549,10 @@ int bl_run(const struct bl_run_args *args)
             bl_par_abort(BL_EXIT_RUNTIME);
         }
         in_task = 0;
+        r.steps_trained += (double)res.steps_run;
+        r.task_steps = 0;
+        if (r.group_leader)
+            bl_sched_report_steps(r.steps_trained);
         if (emergency) {
             fprintf(stderr,
                     "biaslab: stopped at once (%s); task %d's state is saved in %s: run the "

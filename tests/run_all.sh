@@ -515,6 +515,9 @@ section_cli() {
       grep -qE "^biaslab: wrote $tmp/lines.nc \(8 of 8 tasks, 240000 steps trained by this run, wall [0-9.]+(s|min)\)$" "$tmp/lines.log"
   }
   expect "the start line, progress lines (every 0.3 s) and the final line" lines_printed
+  expect "progress counts the steps of running tasks (a rate before the first task ends)" bash -o pipefail -c "
+    mpirun -np 2 $BL run $rcfg -o $tmp/prog.nc --set experiment.seeds=1 --set experiment.progress_seconds=0.3 --set optim.steps=60000 >$tmp/prog.log &&
+    grep -E '^biaslab: 0/2 tasks done, [0-9.e+]+ steps/s' $tmp/prog.log | grep -vq ' 0 steps/s'"
   expect "parallel.blas_threads = 2 is applied and leaves the results unchanged, bitwise" bash -o pipefail -c "
     mpirun -np 1 $BL run $cfg -o $tmp/bt2.nc --set parallel.blas_threads=2 >$tmp/bt2.log &&
     grep -q '2 BLAS threads per rank' $tmp/bt2.log && $PY tests/compare_outputs.py $tmp/ens1.nc $tmp/bt2.nc"
