@@ -30,7 +30,8 @@ enum bl_loss_kind { BL_LOSS_LOGISTIC, BL_LOSS_EXPONENTIAL, BL_LOSS_CROSS_ENTROPY
 enum bl_reduction { BL_REDUCE_MEAN, BL_REDUCE_SUM, BL_REDUCE_COUNT };
 enum bl_optim_kind { BL_OPT_GD, BL_OPT_SGD, BL_OPT_MOMENTUM, BL_OPT_COUNT };
 enum bl_schedule { BL_SCHED_CONSTANT, BL_SCHED_LOSS_BASED, BL_SCHED_COUNT };
-enum bl_save_params { BL_SAVE_NONE, BL_SAVE_FINAL, BL_SAVE_COUNT };
+/* measure.save_params: which parameter vectors a task stores */
+enum bl_save_params { BL_SAVE_NONE, BL_SAVE_FINAL, BL_SAVE_FIRST_LAST, BL_SAVE_RECORDS, BL_SAVE_COUNT };
 enum bl_sharpness { BL_SHARP_NONE, BL_SHARP_LANCZOS, BL_SHARP_POWER, BL_SHARP_COUNT };
 enum bl_reference { BL_REF_NONE, BL_REF_SVM, BL_REF_COUNT };
 enum bl_spectrum_at { BL_SPEC_NONE, BL_SPEC_FIRST, BL_SPEC_LAST, BL_SPEC_FIRST_LAST,
@@ -111,6 +112,8 @@ struct bl_measure_cfg {
     int spectrum_solver;        /* enum bl_scalapack_solver: 0 pdsyev, 1 pdsyevd */
     int trace_probes;           /* Hutchinson probes per record, 0 = no trace */
     int kkt;                    /* record the KKT residuals of the margin problem */
+    int min_eigenvalue;         /* record the smallest algebraic Hessian eigenvalue */
+    int near_support;           /* record the near-support counts of the margins */
     enum bl_spectrum_at density; /* records with an SLQ spectral density */
     int density_probes, density_steps;
 };

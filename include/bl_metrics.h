@@ -18,7 +18,9 @@ enum bl_metric {
     BL_M_ETA_SHARPNESS, BL_M_GRAD_COSINE, BL_M_STABLE_RANK, BL_M_MU_ALIGNMENT,
     BL_M_SVM_ALIGNMENT, BL_M_SVM_COSINE, BL_M_MARGIN_RATIO, BL_M_TRAINED_NORM,
     BL_M_EFFECTIVE_LR, BL_M_SPHERICAL_SHARPNESS, BL_M_EQUILIBRIUM_NORM, BL_M_HESSIAN_TRACE,
-    BL_M_HESSIAN_TRACE_SE, BL_M_KKT_EPSILON, BL_M_KKT_DELTA, BL_METRIC_COUNT
+    BL_M_HESSIAN_TRACE_SE, BL_M_KKT_EPSILON, BL_M_KKT_DELTA, BL_M_HESSIAN_MIN,
+    BL_M_HESSIAN_MIN_RESIDUAL, BL_M_NEAR_SUPPORT_1, BL_M_NEAR_SUPPORT_2, BL_M_NEAR_SUPPORT_3,
+    BL_METRIC_COUNT
 };
 
 /* What a metric needs of a run before it applies (all bits must hold). */
@@ -34,6 +36,8 @@ enum bl_metric_needs {
     BL_NEEDS_DECAY = 1 << 8,      /* optim.weight_decay > 0 */
     BL_NEEDS_TRACE = 1 << 9,      /* measure.trace_probes > 0 */
     BL_NEEDS_KKT = 1 << 10,       /* measure.kkt on a homogeneous binary model */
+    BL_NEEDS_MIN_EIG = 1 << 11,   /* measure.min_eigenvalue on a model with HVPs */
+    BL_NEEDS_SUPPORT = 1 << 12,   /* measure.near_support */
 };
 
 struct bl_metric_info {

@@ -19,6 +19,9 @@ struct bl_output {
     int var[BL_MAX_FIELDS];       /* each field's variable, -1 when not stored */
     int var_stats[BL_MAX_FIELDS]; /* a trajectory's <name>_stats, else -1 */
     int var_n_ok;
+    /* the swept keys' variables over point, space-separated: every variable
+     * over point names them in its CF coordinates attribute */
+    char sweep_coords[BL_MAX_SWEEP_KEYS * BL_NAME_MAX];
 };
 
 /* Refuse an existing output unless force; create the parent directory.
@@ -54,8 +57,5 @@ void bl_output_close(struct bl_output *o);
  * an exit code; messages name the file and the problem. */
 int bl_output_merge(const char *out_path, const char *const *inputs, int n_inputs, int force,
                     const char *command_line);
-
-/* `biaslab info FILE`: a table per sweep point. Returns an exit code. */
-int bl_output_info(const char *path);
 
 #endif

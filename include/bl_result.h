@@ -12,6 +12,9 @@
 #include "bl_metrics.h"
 
 #define BL_MAX_FIELDS 64
+/* measure.save_params = records: at most this many doubles (records x
+ * parameters, 1 GiB) per task, which travel in one MPI message */
+#define BL_MAX_SAVED_PARAMS (1 << 27)
 
 /* A task's outcome (the status field). */
 enum bl_status { BL_STATUS_OK = 0, BL_STATUS_DIVERGED = 1, BL_STATUS_INTERRUPTED = 2,
@@ -65,6 +68,12 @@ struct bl_result_layout {
     int reference_status;              /* why a reference is missing, -1 without them */
     int epochs_undone;                 /* loss_based: epochs undone, -1 without it */
     int params, spectra, density_nodes, density_weights; /* ARRAY fields, or -1 */
+    enum bl_save_params params_at;     /* which parameter vectors params holds */
+    int sharpness_top, sharpness_top_residual; /* (record, top) with sharpness_k > 1, or -1 */
+    int top_k;
+    int trace_blocks;                  /* (record, block) Hutchinson per block, or -1 */
+    int n_blocks;                      /* parameter blocks of the largest model */
+    char block_names[1024];            /* their names, space-separated */
     long max_params;                   /* length of params and of each spectrum */
     int n_spectra, n_densities;
     long density_nodes_per;            /* nodes (= weights) of one density */

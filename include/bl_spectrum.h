@@ -110,6 +110,15 @@ int bl_power_iteration(long n, bl_matvec_fn matvec, void *ctx, int max_iter, dou
 int bl_hutchinson_trace(long n, bl_matvec_fn matvec, void *ctx, int n_probes,
                         struct bl_rng *rng, double *mean, double *std_error, double *work);
 
+/* The same, and from the same probes the trace of each diagonal block of H:
+ * block b is [block_start[b], block_start[b + 1]) (n_blocks + 1 offsets);
+ * block_trace (n_blocks) out, the mean of z_b.(Hz)_b, which sums to the
+ * total. mean and std_error are bitwise those of bl_hutchinson_trace. */
+int bl_hutchinson_trace_blocks(long n, bl_matvec_fn matvec, void *ctx, int n_probes,
+                               struct bl_rng *rng, int n_blocks, const long *block_start,
+                               double *block_trace, double *mean, double *std_error,
+                               double *work);
+
 /* Doubles of workspace bl_slq_density needs for order n and m steps:
  * n * (mm + 1) + mm * mm + 7 mm + 1 with mm = min(m, n). 0 for bad sizes. */
 size_t bl_slq_work_doubles(long n, int m);

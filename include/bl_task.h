@@ -68,6 +68,10 @@ void bl_task_batch_gradient(struct task *t, long step, struct pass_totals *total
 /* The full training set on this rank's shard (no gradient unless asked). */
 void bl_task_train_pass(struct task *t, int want_grad, struct pass_totals *totals);
 
+/* counts[j] (n) = training examples whose margin q_i is below thresholds[j],
+ * over the group (measurements: no gradient, theta untouched). */
+void bl_task_count_margins_below(struct task *t, const double *thresholds, int n, double *counts);
+
 /* log of the objective: the summed loss, or its mean over count examples. */
 double bl_task_objective_log(const struct task *t, double log_loss_sum, double count);
 

@@ -51,7 +51,7 @@ static const char *const loss_kinds[] = {"logistic", "exponential", "cross_entro
 static const char *const reductions[] = {"mean", "sum", NULL};
 static const char *const optim_kinds[] = {"gd", "sgd", "momentum", NULL};
 static const char *const schedules[] = {"constant", "loss_based", NULL};
-static const char *const save_params[] = {"none", "final", NULL};
+static const char *const save_params[] = {"none", "final", "first_last", "records", NULL};
 static const char *const sharpness_methods[] = {"none", "lanczos", "power", NULL};
 static const char *const references[] = {"none", "svm", NULL};
 static const char *const spectrum_records[] = {"none", "first", "last", "first_last", NULL};
@@ -206,7 +206,9 @@ static const struct key_desc keys[] = {
     {.section = "measure", .key = "every", .type = T_LONG, .min = 1, .max = 1e12, .def = "10",
      .desc = "record the metrics every this many steps", FIELD(measure.every)},
     {.section = "measure", .key = "save_params", .type = T_ENUM, .names = save_params,
-     .def = "none", .desc = "none, or final: store the trained parameters",
+     .def = "none",
+     .desc = "store the parameters: final; first_last (the initialization and the final); "
+             "records (at every record, at most 2^27 doubles per task)",
      FIELD(measure.save_params)},
     {.section = "measure", .key = "sharpness", .type = T_ENUM, .names = sharpness_methods,
      .def = "none",
@@ -214,8 +216,17 @@ static const struct key_desc keys[] = {
              "(largest magnitude)",
      FIELD(measure.sharpness)},
     {.section = "measure", .key = "sharpness_k", .type = T_INT, .min = 1, .max = 32, .def = "1",
-     .desc = "lanczos: eigenvalues that must converge (the largest is recorded)",
+     .desc = "lanczos: the top k eigenvalues; with k > 1 all k are recorded "
+             "(sharpness_top, sharpness_top_residual over a top dimension)",
      FIELD(measure.sharpness_k)},
+    {.section = "measure", .key = "min_eigenvalue", .type = T_BOOL, .def = "false",
+     .desc = "record the smallest algebraic Hessian eigenvalue (negative curvature) by "
+             "Lanczos from the other end, with its residual",
+     FIELD(measure.min_eigenvalue)},
+    {.section = "measure", .key = "near_support", .type = T_BOOL, .def = "true",
+     .desc = "record the near-support counts #{i : q_i < q_min + ln 10^j}, j = 1, 2, 3 "
+             "(class labels only)",
+     FIELD(measure.near_support)},
     {.section = "measure", .key = "sharpness_tol", .type = T_DOUBLE, .min = 0, .min_open = 1,
      .max = 1, .def = "1e-6",
      .desc = "stop when ||Hv - lambda v|| <= tol * max(1, |lambda|)", FIELD(measure.sharpness_tol)},

@@ -10,6 +10,7 @@
 #include "bl_config.h"
 #include "bl_data.h"
 #include "bl_log.h"
+#include "bl_info.h"
 #include "bl_ncio.h"
 #include "bl_par.h"
 #include "bl_plan.h"
@@ -22,7 +23,7 @@ static const char usage[] =
     "                   [--slice K/N]\n"
     "       biaslab merge OUT.nc SLICE.nc... [--force]\n"
     "       biaslab check CONFIG [--set section.key=value]... [--ranks N] [--slice K/N]\n"
-    "       biaslab info FILE.nc\n"
+    "       biaslab info FILE.nc [--json]\n"
     "       biaslab bench [--quick]\n"
     "       biaslab blas [--best]\n"
     "       biaslab keys\n"
@@ -43,6 +44,7 @@ static const char usage[] =
     "       --ranks N      plan for N MPI ranks (default 1)\n"
     "       --slice K/N    check that the slice exists (N at most the tasks)\n"
     "info   print final mean and 95% CI of each metric per sweep point\n"
+    "       --json     the same as one JSON object (NaN as null)\n"
     "bench  time the training step on three workloads against dgemm\n"
     "blas   the BLAS in use, its OpenBLAS kernels and the ones this CPU would take\n"
     "       --best  print only the latter's name (OPENBLAS_CORETYPE)\n"
@@ -57,7 +59,7 @@ struct options {
     int n_inputs;
     long long slice_index, slice_count; /* N is checked against the plan's tasks */
     const char *overrides[MAX_OVERRIDES];
-    int n_overrides, force, ranks, quick, best;
+    int n_overrides, force, ranks, quick, best, json;
 };
 
 /* A whole number written in digits only (no sign, space or exponent);
@@ -145,6 +147,8 @@ static int parse_options(int argc, char **argv, struct options *o, int loud)
             o->force = 1;
         } else if (!strcmp(a, "--best")) {
             o->best = 1;
+        } else if (!strcmp(a, "--json")) {
+            o->json = 1;
         } else if (!strcmp(a, "--quick")) {
             o->quick = 1;
         } else if (a[0] == '-') {
@@ -297,7 +301,7 @@ int main(int argc, char **argv)
     if (!strcmp(o.command, "check"))
         return command_check(&o);
     if (!strcmp(o.command, "info"))
-        return bl_output_info(o.config);
+        return bl_output_info(o.config, o.json);
     if (!strcmp(o.command, "merge")) {
         char *command_line = join_command_line(argc, argv);
         int code = bl_output_merge(o.config, o.inputs, o.n_inputs, o.force, command_line);

@@ -128,10 +128,13 @@ static void coord_name(const char *key, char *out, size_t len)
 static void define_sweep_coords(struct bl_output *o, const struct bl_config *base,
                                 int dim_point)
 {
+    size_t used = 0;
     for (int k = 0; k < base->n_sweep; k++) {
         const struct bl_sweep_key *sw = &base->sweep[k];
         char name[BL_NAME_MAX];
         coord_name(sw->key, name, sizeof name);
+        used += (size_t)snprintf(o->sweep_coords + used, sizeof o->sweep_coords - used, "%s%s",
+                                 used ? " " : "", name);
         int numeric = bl_config_key_is_numeric(sw->key);
         int var;
         NC(nc_def_var(o->ncid, name, numeric ? NC_DOUBLE : NC_STRING, 1, &dim_point, &var));
@@ -151,6 +154,18 @@ static void define_sweep_coords(struct bl_output *o, const struct bl_config *bas
             }
         }
     }
+}
+
+/* The CF coordinates attribute of a variable over point: the step variable
+ * of its record or snapshot axis (own, or NULL) and the swept keys, so
+ * xarray makes them coordinates (ds.swap_dims(point="optim_lr")). */
+static void put_coordinates(const struct bl_output *o, int var, const char *own)
+{
+    char text[sizeof o->sweep_coords + 64];
+    snprintf(text, sizeof text, "%s%s%s", own ? own : "", own && o->sweep_coords[0] ? " " : "",
+             o->sweep_coords);
+    if (text[0])
+        put_text_attr(o->ncid, var, "coordinates", text);
 }
 
 /* The variable of each field, and the dimensions the fields share. */
@@ -225,10 +240,12 @@ static void define_field(struct bl_output *o, int k, int d_point, int d_seed, in
     for (int j = 0; j < 2; j++)
         if (f->attr_name[j])
             put_text_attr(ncid, var, f->attr_name[j], f->attr_value[j]);
-    if (f->shape == BL_FIELD_RECORDS)
-        put_text_attr(ncid, var, "coordinates", "step");
-    if (f->shape == BL_FIELD_ARRAY && f->axes[0].step_name)
-        put_text_attr(ncid, var, "coordinates", f->axes[0].step_name);
+    const char *own = NULL;
+    if (f->shape == BL_FIELD_RECORDS || (f->shape == BL_FIELD_ARRAY && !strcmp(f->axes[0].name, "record")))
+        own = "step";
+    else if (f->shape == BL_FIELD_ARRAY && f->axes[0].step_name)
+        own = f->axes[0].step_name;
+    put_coordinates(o, var, own);
     o->var_stats[k] = -1;
     if (f->shape != BL_FIELD_RECORDS)
         return;
@@ -241,7 +258,7 @@ static void define_field(struct bl_output *o, int k, int d_point, int d_seed, in
     snprintf(text, sizeof text, "%s: statistics across seeds", f->long_name);
     put_text_attr(ncid, o->var_stats[k], "long_name", text);
     put_text_attr(ncid, o->var_stats[k], "units", f->units);
-    put_text_attr(ncid, o->var_stats[k], "coordinates", "step");
+    put_coordinates(o, o->var_stats[k], "step");
 }
 
 /* The step coordinates of the array fields' snapshot dimensions. */
@@ -331,7 +348,7 @@ int bl_output_create(struct bl_output *o, const char *path, const struct bl_conf
     put_text_attr(ncid, o->var_n_ok, "long_name",
                   "seeds measured at the record (not diverged, run): the statistics' sample size");
     put_text_attr(ncid, o->var_n_ok, "units", "1");
-    put_text_attr(ncid, o->var_n_ok, "coordinates", "step");
+    put_coordinates(o, o->var_n_ok, "step");
     NC(nc_enddef(ncid));
 
     NC(nc_put_var_longlong(ncid, v_step, (const long long *)steps));
@@ -479,186 +496,6 @@ void bl_output_finish(struct bl_output *o)
 }
 
 void bl_output_close(struct bl_output *o) { NC(nc_close(o->ncid)); }
-
-/* ---- `biaslab info` ---- */
-
-static int info_fail(const char *path, int rc, const char *what)
-{
-    fprintf(stderr, "biaslab: error: %s: %s%s%s\n", path, what, rc ? ": " : "",
-            rc ? nc_strerror(rc) : "");
-    return BL_EXIT_USAGE;
-}
-
-/* Print the point's sweep coordinates: every variable over (point) alone. */
-static void info_point_header(int ncid, int nvars, int d_point, size_t p)
-{
-    printf("point %zu:", p);
-    for (int v = 0; v < nvars; v++) {
-        int ndims, dim;
-        nc_type type;
-        char name[NC_MAX_NAME + 1];
-        if (nc_inq_var(ncid, v, name, &type, &ndims, NULL, NULL) || ndims != 1)
-            continue;
-        nc_inq_vardimid(ncid, v, &dim);
-        if (dim != d_point)
-            continue;
-        if (type == NC_STRING) {
-            char *value = NULL;
-            if (nc_get_var1_string(ncid, v, &p, &value) == NC_NOERR) {
-                printf(" %s=%s", name, value);
-                nc_free_string(1, &value);
-            }
-        } else {
-            double value;
-            if (nc_get_var1_double(ncid, v, &p, &value) == NC_NOERR)
-                printf(" %s=%g", name, value);
-        }
-    }
-    printf("\n");
-}
-
-/* A flag variable of point p: the count of tasks per flag meaning. */
-static void info_flags(int ncid, int var, const char *name, size_t p, size_t n_seeds,
-                       const signed char *status)
-{
-    char meanings[512] = "";
-    size_t len = 0;
-    if (nc_inq_attlen(ncid, var, "flag_meanings", &len) != NC_NOERR || len >= sizeof meanings ||
-        nc_get_att_text(ncid, var, "flag_meanings", meanings) != NC_NOERR)
-        return;
-    meanings[len] = '\0';
-    signed char flags[4096];
-    size_t at[2] = {p, 0}, count[2] = {1, n_seeds < 4096 ? n_seeds : 4096};
-    if (nc_get_vara_schar(ncid, var, at, count, flags) != NC_NOERR)
-        return;
-    printf("  %-22s", name);
-    int k = 0;
-    for (char *word = strtok(meanings, " "); word; word = strtok(NULL, " "), k++) {
-        int n = 0;
-        for (size_t s = 0; s < count[1]; s++)
-            n += status[s] != BL_STATUS_NOT_RUN && flags[s] == k;
-        if (n)
-            printf(" %s %d", word, n);
-    }
-    printf("\n");
-}
-
-/* The per-task outcomes of point p (every double variable over (point,
- * seed) but the wall time, e.g. svm_margin): mean, min and max over the
- * tasks that ran. */
-static void info_outcomes(int ncid, int nvars, int d_point, int d_seed, size_t p, size_t n_seeds,
-                          const signed char *status)
-{
-    double *v = bl_malloc(sizeof(double) * (n_seeds + 1));
-    for (int var = 0; var < nvars; var++) {
-        int ndims, dimids[2];
-        nc_type type;
-        char name[NC_MAX_NAME + 1];
-        if (nc_inq_var(ncid, var, name, &type, &ndims, NULL, NULL) || ndims != 2 ||
-            !strcmp(name, "wall_seconds") || !strcmp(name, "status"))
-            continue;
-        nc_inq_vardimid(ncid, var, dimids);
-        if (dimids[0] != d_point || dimids[1] != d_seed)
-            continue;
-        if (type == NC_BYTE) { /* a flag: how many tasks have each meaning */
-            info_flags(ncid, var, name, p, n_seeds, status);
-            continue;
-        }
-        if (type != NC_DOUBLE)
-            continue;
-        size_t at[2] = {p, 0}, count[2] = {1, n_seeds};
-        if (nc_get_vara_double(ncid, var, at, count, v) != NC_NOERR)
-            continue;
-        double sum = 0, lo = INFINITY, hi = -INFINITY;
-        int n = 0;
-        for (size_t s = 0; s < n_seeds; s++)
-            if (status[s] != BL_STATUS_NOT_RUN && isfinite(v[s])) {
-                sum += v[s], n++;
-                lo = fmin(lo, v[s]), hi = fmax(hi, v[s]);
-            }
-        if (n)
-            printf("  %-22s mean %.6g, min %.6g, max %.6g over %d tasks\n", name, sum / n, lo, hi,
-                   n);
-        else
-            printf("  %-22s not computed for any task\n", name);
-    }
-    free(v);
-}
-
-int bl_output_info(const char *path)
-{
-    int ncid, rc;
-    if ((rc = nc_open(path, NC_NOWRITE, &ncid)) != NC_NOERR)
-        return info_fail(path, rc, "cannot open as NetCDF");
-    int d_point, d_seed, d_record, d_stat, v_status;
-    size_t n_points, n_seeds, n_records, n_stat;
-    if (nc_inq_dimid(ncid, "point", &d_point) || nc_inq_dimid(ncid, "seed", &d_seed) ||
-        nc_inq_dimid(ncid, "record", &d_record) || nc_inq_dimid(ncid, "stat", &d_stat) ||
-        nc_inq_varid(ncid, "status", &v_status)) {
-        nc_close(ncid);
-        return info_fail(path, 0, "not a biaslab output (needs dimensions point, seed, "
-                                  "record, stat and variable status)");
-    }
-    nc_inq_dimlen(ncid, d_point, &n_points);
-    nc_inq_dimlen(ncid, d_seed, &n_seeds);
-    nc_inq_dimlen(ncid, d_record, &n_records);
-    nc_inq_dimlen(ncid, d_stat, &n_stat);
-    char title[256] = "";
-    nc_get_att_text(ncid, NC_GLOBAL, "title", title);
-    long long last_step = -1;
-    int v_step;
-    size_t last = n_records ? n_records - 1 : 0;
-    if (n_records && nc_inq_varid(ncid, "step", &v_step) == NC_NOERR)
-        nc_get_var1_longlong(ncid, v_step, &last, &last_step);
-    printf("%s: %s\n%zu points x %zu seeds, %zu records (last step %lld)\n", path, title,
-           n_points, n_seeds, n_records, last_step);
-    int nvars;
-    nc_inq_nvars(ncid, &nvars);
-    double *stats = bl_malloc(sizeof(double) * n_stat * (n_records ? n_records : 1));
-    signed char *status = bl_malloc(n_seeds + 1);
-    for (size_t p = 0; p < n_points; p++) {
-        info_point_header(ncid, nvars, d_point, p);
-        size_t at[2] = {p, 0}, count[2] = {1, n_seeds};
-        nc_get_vara_schar(ncid, v_status, at, count, status);
-        int counts[4] = {0, 0, 0, 0};
-        for (size_t s = 0; s < n_seeds; s++)
-            if (status[s] >= 0 && status[s] < 4)
-                counts[status[s]]++;
-        printf("  status: ok %d, diverged %d, interrupted %d, not_run %d\n", counts[0],
-               counts[1], counts[2], counts[3]);
-        info_outcomes(ncid, nvars, d_point, d_seed, p, n_seeds, status);
-        printf("  %-22s %8s %14s %14s %14s\n", "metric", "step", "mean", "ci95_low",
-               "ci95_high");
-        for (int m = 0; m < BL_METRIC_COUNT; m++) {
-            char name[128];
-            int v;
-            snprintf(name, sizeof name, "%s_stats", bl_metric_table[m].name);
-            if (nc_inq_varid(ncid, name, &v) != NC_NOERR)
-                continue;
-            size_t s_at[3] = {p, 0, 0}, s_count[3] = {1, n_stat, n_records};
-            if (!n_records || nc_get_vara_double(ncid, v, s_at, s_count, stats) != NC_NOERR)
-                continue;
-            /* the last record whose mean is known (divergence can end early) */
-            long r = (long)n_records - 1;
-            while (r >= 0 && isnan(stats[BL_STAT_MEAN * n_records + r]))
-                r--;
-            if (r < 0) {
-                printf("  %-22s %8s %14s\n", bl_metric_table[m].name, "-", "not measured");
-                continue;
-            }
-            long long step = r;
-            size_t rr = (size_t)r;
-            nc_get_var1_longlong(ncid, v_step, &rr, &step);
-            printf("  %-22s %8lld %14.6g %14.6g %14.6g\n", bl_metric_table[m].name, step,
-                   stats[BL_STAT_MEAN * n_records + r], stats[BL_STAT_CI95_LOW * n_records + r],
-                   stats[BL_STAT_CI95_HIGH * n_records + r]);
-        }
-    }
-    free(stats);
-    free(status);
-    nc_close(ncid);
-    return BL_EXIT_OK;
-}
 
 /* ---- `biaslab merge` ---- */
 

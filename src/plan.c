@@ -175,6 +175,17 @@ int bl_plan_make(const struct bl_config *base, struct bl_plan *plan, char *err,
         return 1;
     }
     plan->n_records = bl_record_count(&base->optim, &base->measure);
+    /* a task's result travels in one MPI message and one checkpoint array */
+    double stored = (double)plan->n_records * (double)plan->max_params;
+    if (base->measure.save_params == BL_SAVE_RECORDS && stored > BL_MAX_SAVED_PARAMS) {
+        snprintf(err, err_len,
+                 "measure.save_params = records keeps %ld records x %ld parameters = %.3g "
+                 "doubles (%.1f GiB) per task, more than the %d allowed (%.0f GiB); use "
+                 "first_last or final, or a larger measure.every",
+                 plan->n_records, plan->max_params, stored, stored * 8 / 1073741824.0,
+                 BL_MAX_SAVED_PARAMS, BL_MAX_SAVED_PARAMS * 8.0 / 1073741824.0);
+        return 1;
+    }
     plan->steps = bl_malloc(sizeof(long) * (size_t)plan->n_records);
     for (long r = 0; r < plan->n_records; r++)
         plan->steps[r] = bl_record_step(&base->optim, &base->measure, r);
@@ -244,9 +255,13 @@ double bl_plan_task_bytes(const struct bl_config *cfg, int group_size)
         shard = 1;
     double batch = shard * (d->dim * 8.0 + 4.0 + 16.0); /* gathered rows, losses, margins */
     double model = model_bytes(cfg, shard, cfg->optim.schedule == BL_SCHED_LOSS_BASED);
-    double records = (double)BL_METRIC_COUNT *
-                     bl_record_count(&cfg->optim, &cfg->measure) * 8.0;
-    return data + batch + model + records;
+    double n_records = (double)bl_record_count(&cfg->optim, &cfg->measure);
+    double records = (double)BL_METRIC_COUNT * n_records * 8.0;
+    enum bl_save_params sp = cfg->measure.save_params;
+    double kept = sp == BL_SAVE_RECORDS ? n_records : sp == BL_SAVE_FIRST_LAST ? 2 : 1;
+    char err[BL_ERR_MAX];
+    double params = sp == BL_SAVE_NONE ? 0 : kept * model_params(cfg, NULL, 0, err, sizeof err) * 8.0;
+    return data + batch + model + records + params;
 }
 
 static double largest_task_bytes(const struct bl_plan *plan, int group_size)

@@ -82,7 +82,9 @@ METRICS = ["train_loss", "train_log_loss", "train_acc", "test_loss", "test_log_l
            "sharpness", "sharpness_residual", "sharpness_iters", "eta_sharpness", "grad_cosine",
            "stable_rank", "mu_alignment", "svm_alignment", "svm_cosine", "margin_ratio",
            "trained_norm", "effective_lr", "spherical_sharpness", "equilibrium_norm",
-           "hessian_trace", "hessian_trace_se", "kkt_epsilon", "kkt_delta"]
+           "hessian_trace", "hessian_trace_se", "kkt_epsilon", "kkt_delta",
+           "hessian_min_eigenvalue", "hessian_min_residual", "near_support_1", "near_support_2",
+           "near_support_3"]
 TRAJ_DIMS = ("point", "seed", "record")
 STATS_DIMS = ("point", "stat", "record")
 TASK_DIMS = ("point", "seed")
@@ -101,7 +103,7 @@ def text_attr(v, name):
     return value if isinstance(value, str) else None
 
 
-def schema(dims, metrics, svm, loss_based):
+def schema(dims, metrics, svm, loss_based, save_params="final"):
     """name -> (dims, kind) of every variable biaslab writes for a run whose
     applicable metrics are `metrics` (and the SVM outcomes when svm), sweep
     coordinates aside. kind: 'f8', 'i8', 'i4', 'i1', 'int' (any integer), 'str'."""
@@ -118,12 +120,18 @@ def schema(dims, metrics, svm, loss_based):
         if m in metrics:
             s[m] = (TRAJ_DIMS, "f8")
             s[m + "_stats"] = (STATS_DIMS, "f8")
-    optional = {"params": (("point", "seed", "param"), "f8"),
+    params_dims = {"first_last": ("point", "seed", "params_snapshot", "param"),
+                   "records": ("point", "seed", "record", "param")}.get(save_params, ("point", "seed", "param"))
+    optional = {"params": (params_dims, "f8"),
+                "params_step": (("params_snapshot",), "i8"),
                 "spectrum_step": (("spectrum",), "i8"),
                 "hessian_eigenvalues": (("point", "seed", "spectrum", "eig"), "f8"),
                 "density_step": (("density",), "i8"),
                 "density_nodes": (("point", "seed", "density", "node"), "f8"),
-                "density_weights": (("point", "seed", "density", "node"), "f8")}
+                "density_weights": (("point", "seed", "density", "node"), "f8"),
+                "sharpness_top": (("point", "seed", "record", "top"), "f8"),
+                "sharpness_top_residual": (("point", "seed", "record", "top"), "f8"),
+                "hessian_trace_blocks": (("point", "seed", "record", "block"), "f8")}
     return s, optional
 
 
@@ -152,10 +160,13 @@ def check_structure(c, ds, dims, want_points, want_seeds):
         ini = common.config(ds)
         metrics, svm = applies.expected(ini)
         loss_based = applies.loss_based(ini)
+        save_params = ini.get("measure", "save_params", fallback="none")
     except (common.CheckError, KeyError, ValueError, OSError) as e:
         c.fail(f"config: cannot tell which metrics apply: {e}")
-        metrics, svm, loss_based = set(METRICS), True, True
-    required, optional = schema(dims, metrics, svm, loss_based)
+        metrics, svm, loss_based, save_params = set(METRICS), True, True, "final"
+    required, optional = schema(dims, metrics, svm, loss_based, save_params)
+    if save_params != "none":
+        c.check("params" in V, f"params missing although measure.save_params = {save_params}")
     good = True
     for name, (want_dims, kind) in itertools.chain(required.items(), optional.items()):
         if name not in V:
@@ -169,7 +180,9 @@ def check_structure(c, ds, dims, want_points, want_seeds):
             continue
         c.check(kind_ok(v, kind), f"{name}: type {v.dtype}, expected {kind}")
     for group, members in (("param", ["params"]), ("spectrum", ["spectrum_step", "hessian_eigenvalues"]),
-                           ("density", ["density_step", "density_nodes", "density_weights"])):
+                           ("density", ["density_step", "density_nodes", "density_weights"]),
+                           ("top", ["sharpness_top", "sharpness_top_residual"]),
+                           ("params_snapshot", ["params_step"])):
         if group in dims or any(m in V for m in members):
             for m in members:
                 c.check(m in V, f"{m} missing although {group} data are present")
@@ -475,6 +488,107 @@ def check_metric_attrs(c, ds):
             c.check(text_attr(V[name], "units") == "1", f"{name}: units {text_attr(V[name], 'units')!r}, expected '1'")
     if "params" in V:
         c.check(bool(text_attr(V["params"], "layout")), "params: attribute layout missing")
+    # CF coordinates: every variable over record names step, every variable
+    # over point the swept keys (xarray needs one of them to make a coordinate;
+    # other CF tools read each variable's own)
+    sweep = [n for n, v in V.items() if v.dimensions == ("point",)]
+    for name, v in V.items():
+        if name in sweep or "point" not in v.dimensions:
+            continue
+        named = (text_attr(v, "coordinates") or "").split()
+        want = (["step"] if "record" in v.dimensions else []) + sweep
+        missing = [w for w in want if w not in named]
+        c.check(not missing, f"{name}: attribute coordinates {' '.join(named)!r} lacks {missing}")
+
+
+def check_measurements(c, ds, traj):
+    """The measurements that come in families agree with each other: the top
+    k eigenvalues descend from sharpness itself, the block traces sum to the
+    trace, the smallest eigenvalue is at most the largest, and the
+    near-support counts nest and count at least the minimising example."""
+    V = ds.variables
+    if "sharpness_top" in V:
+        top = np.asarray(V["sharpness_top"][:], dtype=np.float64)
+        if "sharpness" in traj:
+            a, b = top[..., 0], traj["sharpness"]
+            bad = ~((a == b) | (np.isnan(a) & np.isnan(b)))
+            c.check(not bad.any(), lambda: "sharpness_top[..., 0] is not sharpness at "
+                    f"{common.where(bad, TRAJ_DIMS)}")
+        with np.errstate(invalid="ignore"):
+            bad = np.any(np.diff(top, axis=-1) > 0, axis=-1)
+        c.check(not bad.any(), lambda: f"sharpness_top not descending at {common.where(bad, TRAJ_DIMS)}")
+    if "hessian_trace_blocks" in V and "hessian_trace" in traj:
+        blocks = np.asarray(V["hessian_trace_blocks"][:], dtype=np.float64)
+        names = (text_attr(V["hessian_trace_blocks"], "blocks") or "").split()
+        c.check(len(names) == blocks.shape[-1], f"hessian_trace_blocks: attribute blocks names "
+                f"{len(names)} blocks, the dimension has {blocks.shape[-1]}")
+        total, have = np.nansum(blocks, axis=-1), np.any(np.isfinite(blocks), axis=-1)
+        tr = traj["hessian_trace"]
+        scale = np.nansum(np.abs(blocks), axis=-1) + np.abs(np.nan_to_num(tr))
+        with np.errstate(invalid="ignore"):
+            bad = have & ~(np.abs(total - tr) <= 1e-9 * scale + 1e-300)
+        c.check(not bad.any(), lambda: "hessian_trace_blocks do not sum to hessian_trace at "
+                f"{common.where(bad, TRAJ_DIMS)}")
+        bad = have != np.isfinite(tr)
+        c.check(not bad.any(), lambda: "hessian_trace_blocks and hessian_trace disagree on "
+                f"which records were measured: {common.where(bad, TRAJ_DIMS)}")
+    if "hessian_min_eigenvalue" in traj and "sharpness" in traj:
+        lo, hi = traj["hessian_min_eigenvalue"], traj["sharpness"]
+        with np.errstate(invalid="ignore"):
+            bad = lo > hi + 1e-6 * np.maximum(1, np.abs(hi))
+        c.check(not bad.any(), lambda: "hessian_min_eigenvalue above sharpness at "
+                f"{common.where(bad, TRAJ_DIMS)}")
+    if "params" in V and "param_norm" in traj:
+        # the stored vectors are the ones param_norm measured: at the records
+        # they were taken at (first_last: the first and the last, final: the
+        # last), for the tasks that ended ok
+        x = np.asarray(V["params"][:], dtype=np.float64)
+        norm = traj["param_norm"]
+        ok = np.asarray(V["status"][:]) == 0
+        if x.ndim == 3:
+            pairs = [(x, norm[:, :, -1])]
+        elif "params_snapshot" in V["params"].dimensions:
+            pairs = [(x[:, :, 0], norm[:, :, 0]), (x[:, :, 1], norm[:, :, -1])]
+        else:
+            pairs = [(x[:, :, r], norm[:, :, r]) for r in range(x.shape[2])]
+        worst = 0.0
+        for vec, want in pairs:
+            got = np.sqrt(np.nansum(vec * vec, axis=-1))
+            with np.errstate(invalid="ignore"):
+                rel = np.abs(got - want) / np.maximum(np.abs(want), 1e-300)
+            rel = np.where(ok & np.isfinite(want), rel, 0.0)
+            worst = max(worst, float(np.max(rel)) if rel.size else 0.0)
+        c.check(worst <= 1e-12, f"params: the stored vectors' norms differ from param_norm by "
+                f"{worst:.3g} relative")
+    counts = [traj.get(f"near_support_{j}") for j in (1, 2, 3)]
+    if all(x is not None for x in counts):
+        with np.errstate(invalid="ignore"):
+            bad = (counts[0] < 1) | (counts[0] > counts[1]) | (counts[1] > counts[2])
+            bad |= np.isfinite(counts[0]) & (counts[0] != np.round(counts[0]))
+        c.check(not bad.any(), lambda: "near_support counts not whole numbers with 1 <= n_1 <= "
+                f"n_2 <= n_3 at {common.where(bad, TRAJ_DIMS)}")
+
+
+def check_xarray_coords(c, xds):
+    """The README's selections work: step is a coordinate of every variable
+    over record (swap_dims(record="step").sel(step=...)), and every swept key
+    is a coordinate over point (swap_dims(point=key) for a one-key sweep,
+    where(key == value, drop=True) for several)."""
+    sweep = [n for n, v in xds.variables.items() if v.dims == ("point",) and n not in ("status",)]
+    for n in sweep:
+        c.check(n in xds.coords, f"xarray: swept key {n} is not a coordinate")
+    c.check("step" in xds.coords, "xarray: step is not a coordinate")
+    if "step" in xds.coords and "train_loss" in xds:
+        last = int(xds["step"].values[-1])
+        picked = xds["train_loss"].swap_dims(record="step").sel(step=last)
+        c.check(np.array_equal(picked.values, xds["train_loss"].isel(record=-1).values, equal_nan=True),
+                "xarray: sel(step=last) is not the last record")
+    if len(sweep) == 1 and len(np.unique(xds[sweep[0]].values)) == xds.sizes["point"]:
+        key = sweep[0]
+        value = xds[key].values[-1]
+        picked = xds.swap_dims(point=key).sel({key: value})["status"]
+        c.check(np.array_equal(picked.values, xds["status"].isel(point=-1).values),
+                f"xarray: swap_dims(point={key!r}).sel({key}={value!r}) is not the last point")
 
 
 def check_xarray(c, path):
@@ -486,6 +600,7 @@ def check_xarray(c, path):
             with xr.open_dataset(path) as xds:
                 xds.load()
                 kinds = {n: xds[n].dtype for n in ["step", "wall_seconds"] + METRICS if n in xds.variables}
+                check_xarray_coords(c, xds)
         except Exception as e:  # any failure here is a finding, not a crash
             kinds = {}
             c.fail(f"xarray.open_dataset fails: {type(e).__name__}: {e}")
@@ -514,6 +629,7 @@ def check_file(path, want_points=None, want_seeds=None, allow_not_run=False, all
         traj = {m: np.asarray(V[m][:], dtype=np.float64) for m in METRICS if m in V}
         stats = {m: np.asarray(V[m + "_stats"][:], dtype=np.float64) for m in METRICS if m + "_stats" in V}
         check_tasks(c, ds, dims, steps_cfg, reference, model_kind, traj, allow_not_run, allow_no_ok)
+        check_measurements(c, ds, traj)
         check_log_pair(c, "train_loss", traj["train_loss"], traj["train_log_loss"])
         if "test_loss" in traj:
             check_log_pair(c, "test_loss", traj["test_loss"], traj["test_log_loss"])

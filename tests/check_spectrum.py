@@ -35,6 +35,53 @@ from checkers import common
 OK, DIVERGED = 0, 1
 
 
+def check_other_ends(c, a, k, step, r, lived, e, fin, n_fin):
+    """The measurements beside sharpness against the same spectrum, where the
+    file has them: sharpness_top = its k largest eigenvalues, hessian_min_eigenvalue
+    = its smallest, both to 1e-6 max(1, |lambda|) (Lanczos converges on the
+    residual, an eigenvalue's error is about its square over the gap); the
+    Hutchinson trace within 6 of its standard errors (+ 1e-8 of the scale) of
+    the eigenvalues' sum, its block traces summing to it."""
+    V = a.variables
+    scale = np.max(np.where(fin, np.abs(e), 0.0), axis=-1)
+    desc = -np.sort(np.where(fin, -e, np.inf), axis=-1)  # descending, NaN places -inf
+    if "sharpness_top" in V:
+        top = common.values(a, "sharpness_top", ("point", "seed", "record", "top"))[:, :, r, :]
+        kk = top.shape[-1]
+        want = desc[..., :kk]
+        with np.errstate(invalid="ignore"):
+            close = np.abs(top - want) <= 1e-6 * np.maximum(1.0, scale)[..., None]
+        bad = lived & ~np.all(close | (want == -np.inf) & np.isnan(top), axis=-1)
+        c.check(not bad.any(), lambda: f"spectrum {k} (step {step}): sharpness_top is not the "
+                f"{kk} largest eigenvalues: {common.where(bad, ('point', 'seed'))}")
+        if lived.any():
+            err = np.nanmax(np.where(np.isfinite(top) & np.isfinite(want), np.abs(top - want), np.nan)[lived])
+            print(f"check_spectrum: spectrum {k}: top {kk} eigenvalues within {err:.3g}")
+    if "hessian_min_eigenvalue" in V:
+        lo = common.values(a, "hessian_min_eigenvalue", ("point", "seed", "record"))[:, :, r]
+        want = np.min(np.where(fin, e, np.inf), axis=-1)
+        with np.errstate(invalid="ignore"):
+            bad = lived & ~(np.abs(lo - want) <= 1e-6 * np.maximum(1.0, scale))
+        c.check(not bad.any(), lambda: f"spectrum {k} (step {step}): hessian_min_eigenvalue is not "
+                f"the smallest eigenvalue: {common.where(bad, ('point', 'seed'))}")
+        if lived.any():
+            print(f"check_spectrum: spectrum {k}: smallest eigenvalue within "
+                  f"{np.nanmax(np.abs(lo - want)[lived]):.3g} (values {np.nanmin(want[lived]):.4g} .. "
+                  f"{np.nanmax(want[lived]):.4g})")
+    if "hessian_trace" in V and "hessian_trace_se" in V:
+        tr = common.values(a, "hessian_trace", ("point", "seed", "record"))[:, :, r]
+        se = common.values(a, "hessian_trace_se", ("point", "seed", "record"))[:, :, r]
+        exact = np.sum(np.where(fin, e, 0.0), axis=-1)
+        with np.errstate(invalid="ignore"):
+            z = np.abs(tr - exact) / (se + 1e-8 * np.maximum(1.0, scale))
+            bad = lived & ~(z <= 6)
+        c.check(not bad.any(), lambda: f"spectrum {k} (step {step}): hessian_trace more than 6 "
+                f"standard errors from the eigenvalues' sum: {common.where(bad, ('point', 'seed'))}")
+        if lived.any():
+            print(f"check_spectrum: spectrum {k}: Hutchinson trace within {np.nanmax(z[lived]):.2f} "
+                  f"standard errors of the eigenvalues' sum")
+
+
 def check(c, a, path_b, want_density):
     eig = common.values(a, "hessian_eigenvalues", ("point", "seed", "spectrum", "eig"))
     spec_steps = common.values(a, "spectrum_step", ("spectrum",), np.int64)
@@ -83,6 +130,7 @@ def check(c, a, path_b, want_density):
             rel = np.abs(top - s)[lived] / np.maximum(np.abs(s[lived]), 1.0)
             print(f"check_spectrum: spectrum {k} (step {step}): {int(lived.sum())} tasks, "
                   f"top eigenvalue vs sharpness within {np.max(rel):.3g}")
+        check_other_ends(c, a, k, step, r, lived, e, fin, n_fin)
 
     if want_density:
         nodes = common.values(a, "density_nodes", ("point", "seed", "density", "node"))

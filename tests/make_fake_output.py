@@ -43,7 +43,9 @@ METRICS = ["train_loss", "train_log_loss", "train_acc", "test_loss", "test_log_l
            "sharpness", "sharpness_residual", "sharpness_iters", "eta_sharpness", "grad_cosine",
            "stable_rank", "mu_alignment", "svm_alignment", "svm_cosine", "margin_ratio",
            "trained_norm", "effective_lr", "spherical_sharpness", "equilibrium_norm",
-           "hessian_trace", "hessian_trace_se", "kkt_epsilon", "kkt_delta"]
+           "hessian_trace", "hessian_trace_se", "kkt_epsilon", "kkt_delta",
+           "hessian_min_eigenvalue", "hessian_min_residual", "near_support_1", "near_support_2",
+           "near_support_3"]
 OK, DIVERGED, INTERRUPTED, NOT_RUN = 0, 1, 2, 3
 FILL_INT64 = int(netCDF4.default_fillvals["i8"])
 
@@ -86,6 +88,8 @@ CORRUPTIONS = {
     "seed": "seed values not first_seed..first_seed+seeds-1",
     "sweep_coord": "the optim_lr sweep coordinate's values swapped",
     "sweep_missing": "a sweep key without its coordinate variable",
+    "coords": "train_loss without its CF coordinates (step, the swept keys)",
+    "near_support": "near_support_1 above near_support_2 at one cell (stats consistent)",
     "config": "config without its [experiment] section",
     "attr": "normalized_margin without units",
     "fill": "test_acc without a NaN _FillValue",
@@ -274,6 +278,9 @@ def trajectories(P, S, steps, rng, lr):
         "learning_rate": np.broadcast_to(lr[:, None, None], log_loss.shape).copy(),
         "grad_cosine": 1.0 - 0.5 * np.exp(-rt),
         "stable_rank": 1.0 + 2.0 * np.exp(-rt),
+        "near_support_1": np.ones(log_loss.shape),
+        "near_support_2": np.full(log_loss.shape, 3.0),
+        "near_support_3": np.full(log_loss.shape, 5.0),
     })
     return d
 
@@ -416,6 +423,8 @@ def make(args, corrupt, out):
         data["train_loss"][ok_p, ok_s, 4] = data["train_log_loss"][ok_p, ok_s, 4] = np.nan
     elif corrupt == "nan_param_norm":
         data["param_norm"][ok_p, ok_s, 4] = np.nan
+    elif corrupt == "near_support":
+        data["near_support_1"][ok_p, ok_s, 4] = data["near_support_2"][ok_p, ok_s, 4] + 1
     elif corrupt == "log_mismatch":
         data["train_log_loss"][0, 0, 5] *= 1 + 1e-9
     elif corrupt == "zero_loss":
@@ -584,6 +593,8 @@ def write(out, args, corrupt, sweep, at_point, P, S, R, steps, data, stats, n_ok
         v.long_name, v.units = "final parameters", "1"
         v.layout = "W1(2,3)"
         x = rng.standard_normal((P, S, n_param))
+        # final parameters whose norm is the last recorded param_norm
+        x *= (data["param_norm"][:, :, -1] / np.linalg.norm(x, axis=-1))[..., None]
         x[status == NOT_RUN] = np.nan
         v[:] = x
     if spectra is not None:
@@ -618,6 +629,18 @@ def write(out, args, corrupt, sweep, at_point, P, S, R, steps, data, stats, n_ok
     ds.Conventions = "CF-1.8"
     if corrupt == "global":
         del ds.created
+    # CF coordinates as biaslab writes them: step over record, the swept keys over point
+    swept = [key.replace(".", "_") for key, _ in sweep if key.replace(".", "_") in ds.variables]
+    for name, v in ds.variables.items():
+        if "point" not in v.dimensions or name in swept:
+            continue
+        own = ["step"] if "record" in v.dimensions else []
+        own += ["spectrum_step"] if "spectrum" in v.dimensions else []
+        own += ["density_step"] if "density" in v.dimensions else []
+        if corrupt == "coords" and name == "train_loss":
+            own = []
+        if own + swept:
+            v.coordinates = " ".join(own + swept)
     ds.close()
 
 

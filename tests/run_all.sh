@@ -160,6 +160,9 @@ section_mpi() {
   expect "ScaLAPACK Hessian spectrum: top = Lanczos sharpness, groups of 1 and 2 agree; SLQ nodes inside it" bash -o pipefail -c "
     for g in 1 2; do mpirun -np 2 $BL run $cfg -o $tmp/hs\$g.nc --set measure.hessian_spectrum=first_last --set measure.sharpness=lanczos --set measure.sharpness_tol=1e-10 --set measure.density=first_last --set measure.trace_probes=8 --set parallel.group_size=\$g --force || exit 1; done &&
     $PY tests/check_spectrum.py $tmp/hs1.nc $tmp/hs2.nc && $PY tests/check_output.py $tmp/hs2.nc"
+  expect "top-k, smallest eigenvalue and Hutchinson trace (with its blocks) against the ScaLAPACK spectrum" bash -o pipefail -c "
+    mpirun -np 2 $BL run $cfg -o $tmp/hsk.nc --set measure.hessian_spectrum=first_last --set measure.sharpness=lanczos --set measure.sharpness_tol=1e-10 --set measure.sharpness_k=3 --set measure.min_eigenvalue=true --set measure.trace_probes=8 &&
+    $PY tests/check_spectrum.py $tmp/hsk.nc --no-density && $PY tests/check_output.py $tmp/hsk.nc"
   expect "output contract (data-parallel)" $PY tests/check_output.py "$tmp/dp2.nc"
   expect "measure.spectrum_solver = pdsyev gives pdsyevd's spectrum (to 1e-10), all else bitwise" bash -o pipefail -c "
     mpirun -np 2 $BL run $cfg -o $tmp/hsev.nc --set measure.hessian_spectrum=first_last --set measure.sharpness=lanczos --set measure.sharpness_tol=1e-10 --set measure.density=first_last --set measure.trace_probes=8 --set measure.spectrum_solver=pdsyev &&
@@ -179,8 +182,15 @@ section_output() {
   expect "quickstart output contract" $PY tests/check_output.py "$tmp/quick.nc" --points 1 --seeds 16
   expect "quickstart: margin rises after the data is fit" $PY tests/check_margin_rises.py "$tmp/quick.nc"
   expect "info prints a table" bash -o pipefail -c "$BL info $tmp/quick.nc >$tmp/info.txt && grep -q 'normalized_margin' $tmp/info.txt"
+  expect "info --json: the same table as JSON, checked against the file" $PY tests/check_info_json.py "$BL" "$tmp/quick.nc"
   expect "plot script writes a PNG" bash -o pipefail -c "$PY postprocess/plot_metric.py $tmp/quick.nc --metric normalized_margin --out $tmp/m.png && test -s $tmp/m.png"
   run_script checkers bash tests/checkers/selftest.sh
+  expect "save_params first_last and records keep final's vectors, and nothing else changes" bash -o pipefail -c "
+    for sp in final first_last records; do mpirun -np 2 $BL run $cfg -o $tmp/sp_\$sp.nc --set measure.save_params=\$sp || exit 1; done &&
+    $PY tests/check_saved_params.py $tmp/sp_final.nc $tmp/sp_first_last.nc $tmp/sp_records.nc &&
+    $PY tests/compare_outputs.py $tmp/sp_final.nc $tmp/sp_records.nc --skip params --skip config &&
+    $PY tests/check_output.py $tmp/sp_first_last.nc $tmp/sp_records.nc"
+  refuse "save_params = records beyond 2^27 doubles per task is refused, with the figures" 2 "records x 90112 parameters|first_last" "$BL" check inputs/quickstart.ini --set measure.save_params=records --set model.width=8192 --set measure.every=1 --set optim.steps=2000
   expect "three slices merge to the one-run result, bitwise" bash -o pipefail -c "
     for k in 0 1 2; do mpirun -np 2 $BL run $cfg -o $tmp/slice\$k.nc --slice \$k/3 || exit 1; done &&
     $PY tests/check_output.py --allow-not-run $tmp/slice0.nc $tmp/slice1.nc $tmp/slice2.nc &&
@@ -205,6 +215,7 @@ section_science() {
     $PY tests/check_output.py $tmp/svm.nc &&
     $PY tests/check_final.py $tmp/svm.nc svm_cosine '>' 0.999 &&
     $PY tests/check_references.py $tmp/svm.nc --model linear"
+  expect "info --json on a file with reference outcomes (flags, margins)" $PY tests/check_info_json.py "$BL" "$tmp/svm.nc"
   expect "simplicity_asymmetric (shortened): small init ends below the exact optimum, large init reaches it" bash -o pipefail -c "
     mpirun -np 2 $BL run inputs/simplicity_asymmetric.ini -o $tmp/asym.nc --set experiment.seeds=8 --set optim.steps=12000 --set sweep.model.init_scale=1e-6,1 &&
     $PY tests/check_asymmetric_gap.py $tmp/asym.nc && $PY tests/check_output.py $tmp/asym.nc"
@@ -233,6 +244,10 @@ CDL
     printf '[data]\\nkind = netcdf\\npath = %s\\n[model]\\nkind = linear\\n[loss]\\nkind = squared\\n' $tmp/reg.nc >$tmp/regauto.ini &&
     $BL check $tmp/regauto.ini >$tmp/regauto.txt && grep -qx 'n_train = 60' $tmp/regauto.txt && grep -qx 'n_test = 20' $tmp/regauto.txt &&
     $BL check $tmp/regauto.ini --set data.n_train=7 | grep -qx 'n_train = 7'"
+  printf '[data]\nkind = netcdf\npath = %s\nstandardize = false\nn_test = 0\n[model]\nkind = linear\n[optim]\nsteps = 400\n[measure]\nevery = 400\nsave_params = final\n[experiment]\nseeds = 3\n[sweep]\noptim.lr = 0.5, 2\n' "$tmp/ns.nc" >"$tmp/ns.ini"
+  expect "near-support counts and normalized margin recomputed from the final parameters" bash -o pipefail -c "
+    $PY tests/check_near_support.py make $tmp/ns.nc && mpirun -np 2 $BL run $tmp/ns.ini -o $tmp/nsout.nc &&
+    $PY tests/check_near_support.py verify $tmp/ns.nc $tmp/nsout.nc && $PY tests/check_output.py $tmp/nsout.nc"
   refuse "real targets with a classification loss are refused" 2 "needs class labels|loss.kind = squared" "$BL" check "$tmp/reg.ini" --set loss.kind=logistic
   refuse "a missing data file is named" 2 "nope.nc" run_mpi 1 "$tmp/ds.ini" -o "$tmp/out/x.nc" --set data.path="$tmp/nope.nc"
   expect "sharpness reduction (shortened): lr*lambda_1 reaches [1.8, 2.2], spherical sharpness falls" bash -o pipefail -c "
@@ -331,13 +346,18 @@ section_resume() {
   expect "resumed = uninterrupted, bitwise (data-parallel)" $PY tests/compare_outputs.py "$tmp/dref.nc" "$tmp/d1.nc"
   # kill -9 after a periodic checkpoint (checkpoint_seconds = 0.2): a state
   # file must exist at the kill, or the test proves nothing about resuming it.
+  # The processes are stopped before the look, so a task cannot finish (and
+  # remove its state) between the look and the kill.
   hard_kill() {
+    local pattern="$BL run $rcfg -o $tmp/k1.nc"
     start_run "$tmp/k1.nc" 2
     for _ in $(seq 1 100); do
+      pkill -STOP -f "$pattern"
       ls "$tmp"/k1.nc.ckpt/state_*.bin >/dev/null 2>&1 && break
+      pkill -CONT -f "$pattern"
       sleep 0.05
     done
-    pkill -KILL -f "$BL run $rcfg -o $tmp/k1.nc"
+    pkill -KILL -f "$pattern"
     wait "$run_pid"
     # after the kill: the saved states (renamed into place, not a .tmp) of
     # the tasks it interrupted

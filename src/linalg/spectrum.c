@@ -370,8 +370,20 @@ int bl_power_iteration(long n, bl_matvec_fn matvec, void *ctx, int max_iter, dou
 int bl_hutchinson_trace(long n, bl_matvec_fn matvec, void *ctx, int n_probes,
                         struct bl_rng *rng, double *mean, double *std_error, double *work)
 {
-    if (n < 1 || n > INT_MAX || n_probes < 1 || !matvec || !rng || !mean || !std_error)
+    return bl_hutchinson_trace_blocks(n, matvec, ctx, n_probes, rng, 0, NULL, NULL, mean,
+                                      std_error, work);
+}
+
+int bl_hutchinson_trace_blocks(long n, bl_matvec_fn matvec, void *ctx, int n_probes,
+                               struct bl_rng *rng, int n_blocks, const long *block_start,
+                               double *block_trace, double *mean, double *std_error,
+                               double *work)
+{
+    if (n < 1 || n > INT_MAX || n_probes < 1 || !matvec || !rng || !mean || !std_error ||
+        (n_blocks > 0 && (!block_start || !block_trace)))
         return BL_SPECTRUM_BAD_ARG;
+    for (int b = 0; b < n_blocks; b++)
+        block_trace[b] = 0;
     int nn = (int)n;
     double *owned = NULL;
     if (!work)
@@ -389,6 +401,11 @@ int bl_hutchinson_trace(long n, bl_matvec_fn matvec, void *ctx, int n_probes,
         double delta = q - mu;
         mu += delta / (p + 1);
         m2 += delta * (q - mu);
+        /* the same probe restricted to a block estimates that block's trace */
+        for (int b = 0; b < n_blocks; b++) {
+            long lo = block_start[b], len = block_start[b + 1] - lo;
+            block_trace[b] += cblas_ddot((int)len, z + lo, 1, hz + lo, 1) / n_probes;
+        }
     }
     *mean = mu;
     *std_error = n_probes > 1 ? sqrt(m2 / (n_probes - 1) / n_probes) : NAN;

@@ -10,7 +10,8 @@
 /* short names for the table's needs */
 enum { D = BL_NEEDS_DATA, T = BL_NEEDS_TEST, L = BL_NEEDS_LABELS, INV = BL_NEEDS_INVERSE,
        SH = BL_NEEDS_SHARPNESS, F = BL_NEEDS_FEATURES, B = BL_NEEDS_BINARY,
-       REF = BL_NEEDS_REFERENCE, DEC = BL_NEEDS_DECAY, TR = BL_NEEDS_TRACE, KKT = BL_NEEDS_KKT };
+       REF = BL_NEEDS_REFERENCE, DEC = BL_NEEDS_DECAY, TR = BL_NEEDS_TRACE, KKT = BL_NEEDS_KKT,
+       MIN = BL_NEEDS_MIN_EIG, SUP = BL_NEEDS_SUPPORT };
 
 const struct bl_metric_info bl_metric_table[BL_METRIC_COUNT] = {
     [BL_M_TRAIN_LOSS] = {"train_loss", "training loss (data term, configured reduction)", "1", 0},
@@ -53,6 +54,18 @@ const struct bl_metric_info bl_metric_table[BL_METRIC_COUNT] = {
                           "min over lambda >= 0 of ||theta~ - sum lambda_i grad q_i|| / ||theta~||",
                           "1", D | B | KKT},
     [BL_M_KKT_DELTA] = {"kkt_delta", "sum lambda_i (q_i(theta~) - 1) at that lambda", "1", D | B | KKT},
+    [BL_M_HESSIAN_MIN] = {"hessian_min_eigenvalue",
+                          "smallest algebraic eigenvalue of the training-loss Hessian (Lanczos "
+                          "on -H)", "1", MIN},
+    [BL_M_HESSIAN_MIN_RESIDUAL] = {"hessian_min_residual",
+                                   "residual ||H v - lambda v|| of that eigenpair", "1", MIN},
+    [BL_M_NEAR_SUPPORT_1] = {"near_support_1",
+                             "training examples with q_i < q_min + ln 10 (near-support count)",
+                             "1", D | L | SUP},
+    [BL_M_NEAR_SUPPORT_2] = {"near_support_2", "training examples with q_i < q_min + ln 100",
+                             "1", D | L | SUP},
+    [BL_M_NEAR_SUPPORT_3] = {"near_support_3", "training examples with q_i < q_min + ln 1000",
+                             "1", D | L | SUP},
     [BL_M_EQUILIBRIUM_NORM] = {"equilibrium_norm",
                                "predicted ||w|| at equilibrium (lr G / (wd (2 - lr wd)))^(1/4)",
                                "1", DEC},
@@ -81,6 +94,8 @@ int bl_metric_applies(enum bl_metric m, const struct bl_config *cfg, const struc
     have |= cfg->optim.weight_decay > 0 ? DEC : 0;
     have |= cfg->measure.trace_probes > 0 ? TR : 0;
     have |= cfg->measure.kkt && model->degree > 0 ? KKT : 0;
+    have |= cfg->measure.min_eigenvalue && bl_model_has_hvp(model) ? MIN : 0;
+    have |= cfg->measure.near_support ? SUP : 0;
     return (needs & have) == needs;
 }
 

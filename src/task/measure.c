@@ -55,7 +55,7 @@ static void full_spectrum(struct bl_measure *ms, struct task *t, const struct pa
 /* The top Hessian eigenvalue (measure.sharpness) at theta: value, residual,
  * iterations. train holds the full training loss at theta. */
 static void measure_sharpness(struct bl_measure *ms, struct task *t,
-                              const struct pass_totals *train, long record,
+                              const struct pass_totals *train, long record, double *payload,
                               double *value, double *residual, double *iterations)
 {
     const struct bl_measure_cfg *mc = &t->cfg->measure;
@@ -70,6 +70,12 @@ static void measure_sharpness(struct bl_measure *ms, struct task *t,
         bl_lanczos_top(t->n_params, bl_task_hvp, t, mc->sharpness_k, max_iter,
                        mc->sharpness_tol, &rng, pairs, NULL, ms->spectrum_work, &info);
         *iterations = info.iterations;
+        const struct bl_result_layout *L = ms->layout;
+        for (int i = 0; L->sharpness_top >= 0 && i < L->top_k && i < mc->sharpness_k; i++) {
+            bl_result_at(L, payload, L->sharpness_top)[record * L->top_k + i] = pairs[i].value;
+            bl_result_at(L, payload, L->sharpness_top_residual)[record * L->top_k + i] =
+                pairs[i].residual;
+        }
     } else {
         bl_power_iteration(t->n_params, bl_task_hvp, t, mc->sharpness_iters,
                            mc->sharpness_tol, &rng, pairs, NULL, ms->spectrum_work);
@@ -146,6 +152,33 @@ static void scale_invariant_metrics(struct task *t, double lr, double *value)
     double wd = t->cfg->optim.weight_decay;
     double G = sq * value[BL_M_GRAD_NORM] * value[BL_M_GRAD_NORM];
     value[BL_M_EQUILIBRIUM_NORM] = wd > 0 ? pow(lr * G / (wd * (2 - lr * wd)), 0.25) : NAN;
+}
+
+/* v -> -H v: Lanczos's largest algebraic eigenvalue of -H is -lambda_min(H). */
+static void negated_hvp(void *ctx, const double *v, double *out)
+{
+    struct task *t = ctx;
+    bl_task_hvp(t, v, out);
+    for (long i = 0; i < t->n_params; i++)
+        out[i] = -out[i];
+}
+
+/* The smallest algebraic Hessian eigenvalue (negative curvature) and its
+ * residual, by Lanczos on -H from a start of its own stream. */
+static void min_eigenvalue(struct bl_measure *ms, struct task *t, const struct pass_totals *train,
+                           long record, double *value, double *residual)
+{
+    const struct bl_measure_cfg *mc = &t->cfg->measure;
+    bl_task_hvp_prepare(t, train);
+    struct bl_rng rng;
+    bl_rng_init(&rng, t->seed, BL_STREAM_SPECTRUM, 0xc0000000u + (uint32_t)record);
+    struct bl_eigpair pair;
+    struct bl_lanczos_info info;
+    int max_iter = mc->sharpness_iters < t->n_params ? mc->sharpness_iters : (int)t->n_params;
+    bl_lanczos_top(t->n_params, negated_hvp, t, 1, max_iter, mc->sharpness_tol, &rng, &pair,
+                   NULL, ms->spectrum_work, &info);
+    *value = -pair.value;
+    *residual = pair.residual;
 }
 
 /* Stochastic Lanczos quadrature density of the Hessian at theta: out holds
@@ -311,7 +344,7 @@ static void references(struct bl_measure *ms, struct task *t)
 
 int bl_measure_needs_hvp(const struct bl_measure_cfg *mc)
 {
-    return mc->sharpness != BL_SHARP_NONE || mc->trace_probes > 0 ||
+    return mc->sharpness != BL_SHARP_NONE || mc->trace_probes > 0 || mc->min_eigenvalue ||
            bl_snapshot_count(mc->density) || bl_snapshot_count(mc->hessian_spectrum);
 }
 
@@ -346,10 +379,12 @@ void bl_measure_setup(struct bl_measure *ms, struct task *t, const struct bl_res
         ms->density_work = bl_malloc(sizeof(double) * bl_slq_work_doubles(P, mc->density_steps));
     if (bl_snapshot_count(mc->hessian_spectrum))
         ms->unit = bl_calloc((size_t)P, sizeof(double));
-    if (mc->sharpness != BL_SHARP_NONE) {
-        size_t work = mc->sharpness == BL_SHARP_LANCZOS
+    if (mc->sharpness != BL_SHARP_NONE || mc->min_eigenvalue) {
+        size_t work = mc->sharpness == BL_SHARP_LANCZOS || mc->min_eigenvalue
                           ? bl_lanczos_work_doubles(P, mc->sharpness_iters)
                           : 2 * (size_t)P;
+        if (work < 2 * (size_t)P)
+            work = 2 * (size_t)P;
         ms->spectrum_work = bl_malloc(sizeof(double) * work);
     }
 }
@@ -415,7 +450,7 @@ void bl_measure_record(struct bl_measure *ms, struct task *t, const struct pass_
         layer_metrics(ms, t, value[BL_M_NORMALIZED_MARGIN], value);
     kkt_metrics(ms, t, train->q_min, value);
     if (mc->sharpness != BL_SHARP_NONE && ms->spectrum_work) {
-        measure_sharpness(ms, t, train, r, &value[BL_M_SHARPNESS],
+        measure_sharpness(ms, t, train, r, payload, &value[BL_M_SHARPNESS],
                           &value[BL_M_SHARPNESS_RESIDUAL], &value[BL_M_SHARPNESS_ITERS]);
         value[BL_M_ETA_SHARPNESS] = lr * value[BL_M_SHARPNESS];
     }
@@ -424,11 +459,37 @@ void bl_measure_record(struct bl_measure *ms, struct task *t, const struct pass_
         bl_task_hvp_prepare(t, train);
         struct bl_rng rng; /* every rank of a group draws the same probes */
         bl_rng_init(&rng, t->seed, BL_STREAM_SPECTRUM, 0x80000000u + (uint32_t)r);
-        bl_hutchinson_trace(t->n_params, bl_task_hvp, t, mc->trace_probes, &rng,
-                            &value[BL_M_HESSIAN_TRACE], &value[BL_M_HESSIAN_TRACE_SE],
-                            ms->trace_work);
+        /* the task's own blocks; a smaller model of a sweep leaves the rest NaN */
+        int nb = t->model.n_blocks < L->n_blocks ? t->model.n_blocks : L->n_blocks;
+        long start[BL_MAX_BLOCKS + 1];
+        for (int b = 0; b < nb; b++)
+            start[b] = t->model.blocks[b].offset;
+        start[nb] = nb ? t->model.blocks[nb - 1].offset +
+                             (long)t->model.blocks[nb - 1].rows * t->model.blocks[nb - 1].cols
+                       : 0;
+        double *blocks = L->trace_blocks >= 0
+                             ? bl_result_at(L, payload, L->trace_blocks) + r * L->n_blocks
+                             : NULL;
+        bl_hutchinson_trace_blocks(t->n_params, bl_task_hvp, t, mc->trace_probes, &rng,
+                                   blocks ? nb : 0, start, blocks, &value[BL_M_HESSIAN_TRACE],
+                                   &value[BL_M_HESSIAN_TRACE_SE], ms->trace_work);
+    }
+    if (mc->min_eigenvalue && ms->spectrum_work)
+        min_eigenvalue(ms, t, train, r, &value[BL_M_HESSIAN_MIN],
+                       &value[BL_M_HESSIAN_MIN_RESIDUAL]);
+    if (mc->near_support && data && t->data.train.label && isfinite(train->q_min)) {
+        /* the authors' margin code counts these: how many examples are
+         * within ln 10, ln 100, ln 1000 of the smallest margin */
+        double below[3] = {train->q_min + log(10.0), train->q_min + log(100.0),
+                           train->q_min + log(1000.0)};
+        bl_task_count_margins_below(t, below, 3, &value[BL_M_NEAR_SUPPORT_1]);
     }
     for (int m = 0; m < BL_METRIC_COUNT; m++)
         if (L->metric_field[m] >= 0)
             bl_result_at(L, payload, L->metric_field[m])[r] = value[m];
+    /* parameters kept at records: all of them, or the first (initialization) */
+    if (L->params >= 0 && (L->params_at == BL_SAVE_RECORDS ||
+                           (L->params_at == BL_SAVE_FIRST_LAST && r == 0)))
+        memcpy(bl_result_at(L, payload, L->params) + r * L->max_params, t->theta,
+               sizeof(double) * (size_t)t->n_params);
 }

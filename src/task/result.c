@@ -72,6 +72,7 @@ void bl_result_layout_make(struct bl_result_layout *L, const struct bl_plan *pla
     snprintf(L->layout_text, sizeof L->layout_text, "%s", plan->layout);
     L->svm_margin = L->margin_best = L->params = L->spectra = -1;
     L->reference_status = L->epochs_undone = -1;
+    L->sharpness_top = L->sharpness_top_residual = L->trace_blocks = -1;
     L->density_nodes = L->density_weights = -1;
     add(L, task_value("status", BL_TYPE_BYTE, "outcome of the task", NULL));
     add(L, task_value("wall_seconds", BL_TYPE_DOUBLE, "wall-clock time of the task", "s"));
@@ -118,16 +119,68 @@ void bl_result_layout_make(struct bl_result_layout *L, const struct bl_plan *pla
                                                       .shape = BL_FIELD_RECORDS,
                                                       .type = BL_TYPE_DOUBLE, .metric = m});
     }
-    if (mc->save_params == BL_SAVE_FINAL)
-        L->params = add(L, (struct bl_field){
-                               .name = "params", .long_name = "final parameters",
-                               .units = "1", .shape = BL_FIELD_ARRAY, .metric = -1,
-                               .n_axes = 1, .axes = {{"param", plan->max_params, NULL, {0}}},
-                               .attr_name = {"layout", "layout_note"},
-                               .attr_value = {L->layout_text,
-                                              "the model's parameter blocks in theta order, "
-                                              "each row-major (rows, cols); NaN past a "
-                                              "smaller model's end"}});
+    L->params_at = mc->save_params;
+    if (mc->save_params != BL_SAVE_NONE) {
+        struct bl_field f = {.name = "params", .long_name = "final parameters", .units = "1",
+                             .shape = BL_FIELD_ARRAY, .metric = -1, .n_axes = 1,
+                             .axes = {{"param", plan->max_params, NULL, {0}}},
+                             .attr_name = {"layout", "layout_note"},
+                             .attr_value = {L->layout_text,
+                                            "the model's parameter blocks in theta order, "
+                                            "each row-major (rows, cols); NaN past a "
+                                            "smaller model's end"}};
+        /* first_last and records put a leading axis before param */
+        struct bl_field_dim param = f.axes[0];
+        if (mc->save_params == BL_SAVE_FIRST_LAST) {
+            f.long_name = "parameters at the first record (the initialization) and the final "
+                          "ones";
+            f.axes[0] = (struct bl_field_dim){"params_snapshot", 2, "params_step",
+                                              {plan->steps[0], plan->steps[plan->n_records - 1]}};
+            f.axes[1] = param, f.n_axes = 2;
+        } else if (mc->save_params == BL_SAVE_RECORDS) {
+            f.long_name = "parameters at every record";
+            f.axes[0] = (struct bl_field_dim){"record", plan->n_records, NULL, {0}};
+            f.axes[1] = param, f.n_axes = 2;
+        }
+        L->params = add(L, f);
+    }
+    if (mc->sharpness == BL_SHARP_LANCZOS && mc->sharpness_k > 1 && applies[BL_M_SHARPNESS]) {
+        L->top_k = mc->sharpness_k;
+        struct bl_field f = {.units = "1", .shape = BL_FIELD_ARRAY, .metric = -1, .n_axes = 2,
+                             .axes = {{"record", plan->n_records, NULL, {0}},
+                                      {"top", L->top_k, NULL, {0}}}};
+        f.name = "sharpness_top";
+        f.long_name = "the top k eigenvalues of the training-loss Hessian, descending (Lanczos)";
+        L->sharpness_top = add(L, f);
+        f.name = "sharpness_top_residual";
+        f.long_name = "residual ||H v - lambda v|| of each of the top k eigenpairs";
+        L->sharpness_top_residual = add(L, f);
+    }
+    if (applies[BL_M_HESSIAN_TRACE]) {
+        /* the block names of the layout text "W1(64,20) W2(1,64) b1(64)" */
+        const char *p = plan->layout;
+        size_t used = 0;
+        while (*p) {
+            const char *open = strchr(p, '(');
+            if (!open)
+                break;
+            used += (size_t)snprintf(L->block_names + used, sizeof L->block_names - used, "%s%.*s",
+                                     used ? " " : "", (int)(open - p), p);
+            L->n_blocks++;
+            p = strchr(open, ')');
+            p = p ? p + 1 + (p[1] == ' ') : open + strlen(open);
+        }
+        struct bl_field f = {.name = "hessian_trace_blocks",
+                             .long_name = "Hutchinson estimate of the trace of each parameter "
+                                          "block's diagonal Hessian block (they sum to "
+                                          "hessian_trace)",
+                             .units = "1", .shape = BL_FIELD_ARRAY, .metric = -1, .n_axes = 2,
+                             .axes = {{"record", plan->n_records, NULL, {0}},
+                                      {"block", L->n_blocks, NULL, {0}}},
+                             .attr_name = {"blocks"}, .attr_value = {L->block_names}};
+        if (L->n_blocks > 0)
+            L->trace_blocks = add(L, f);
+    }
     L->n_spectra = bl_snapshot_count(mc->hessian_spectrum);
     if (L->n_spectra) {
         struct bl_field f = {.name = "hessian_eigenvalues",

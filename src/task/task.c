@@ -195,6 +195,25 @@ void bl_task_pass(struct task *t, const struct bl_dataset *set, const int *idx, 
     totals->q_min = labels ? -maxes[1] : NAN;
 }
 
+void bl_task_count_margins_below(struct task *t, const double *thresholds, int n, double *counts)
+{
+    const struct bl_dataset *set = &t->data.train;
+    int k = t->model.outputs;
+    for (int j = 0; j < n; j++)
+        counts[j] = 0;
+    for (long start = t->train_lo; start < t->train_hi; start += t->ws.max_batch) {
+        int m = (int)(t->train_hi - start < t->ws.max_batch ? t->train_hi - start
+                                                             : t->ws.max_batch);
+        struct bl_batch b = bl_dataset_rows(set, start, m);
+        const double *out = bl_model_forward(&t->model, t->theta, &b, &t->ws);
+        bl_loss_forward(t->cfg->loss.kind, out, &b, k, t->log_loss, t->margin);
+        for (int i = 0; i < m; i++)
+            for (int j = 0; j < n; j++)
+                counts[j] += t->margin[i] < thresholds[j];
+    }
+    bl_group_sum(t->group, counts, n);
+}
+
 void bl_task_batch_gradient(struct task *t, long step, struct pass_totals *totals)
 {
     if (t->full_batch) {

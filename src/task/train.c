@@ -157,12 +157,21 @@ static void undo_epoch(struct train_state *s, struct loop_state *ls)
     ls->epochs_undone++;
 }
 
-/* Every metric of record r back to NaN (not measured). */
+/* Every metric of record r back to NaN (not measured), and the record's
+ * row of every array over record (e.g. sharpness_top, params). */
 static void clear_record(const struct bl_result_layout *L, double *payload, long r)
 {
     for (int m = 0; m < BL_METRIC_COUNT; m++)
         if (L->metric_field[m] >= 0)
             bl_result_at(L, payload, L->metric_field[m])[r] = NAN;
+    for (int k = 0; k < L->n_fields; k++) {
+        const struct bl_field *f = &L->fields[k];
+        if (f->shape != BL_FIELD_ARRAY || f->n_axes != 2 || strcmp(f->axes[0].name, "record"))
+            continue;
+        double *row = payload + f->offset + r * f->axes[1].length;
+        for (long i = 0; i < f->axes[1].length; i++)
+            row[i] = NAN;
+    }
 }
 
 /* NaN, +Inf, or a loss grown past diverge_factor times its initial value
@@ -359,8 +368,12 @@ int bl_train_task(const struct bl_config *cfg, uint64_t seed, const struct bl_gr
     res->steps_done = ls.step;
     res->steps_run = ls.step - res->resumed_step;
     res->n_params = t.n_params;
-    if (L->params >= 0 && res->status != BL_STATUS_INTERRUPTED)
-        memcpy(bl_result_at(L, payload, L->params), t.theta, sizeof(double) * t.n_params);
+    /* the final parameters: the only vector of final, the second of first_last
+     * (records took theirs at every record) */
+    if (L->params >= 0 && res->status != BL_STATUS_INTERRUPTED && L->params_at != BL_SAVE_RECORDS)
+        memcpy(bl_result_at(L, payload, L->params) +
+                   (L->params_at == BL_SAVE_FIRST_LAST ? L->max_params : 0),
+               t.theta, sizeof(double) * t.n_params);
     res->wall_seconds = ls.wall_before + bl_now() - started;
     payload[L->fields[BL_FIELD_STATUS].offset] = res->status;
     payload[L->fields[BL_FIELD_WALL].offset] = res->wall_seconds;

@@ -74,6 +74,8 @@ def _point_metrics(p):
     m = set(ALWAYS)
     if labels:
         m |= {"train_acc", "normalized_margin"}
+        if p.get("measure.near_support", "true") == "true":
+            m |= {"near_support_1", "near_support_2", "near_support_3"}
         if loss != "squared":
             m.add("smoothed_margin")
     if data and int(p.get("data.n_test", "1000")) > 0:
@@ -93,6 +95,8 @@ def _point_metrics(p):
         m.add("equilibrium_norm")
     if int(p.get("measure.trace_probes", "0")) > 0:
         m |= {"hessian_trace", "hessian_trace_se"}
+    if p.get("measure.min_eigenvalue", "false") == "true":
+        m |= {"hessian_min_eigenvalue", "hessian_min_residual"}
     if p.get("measure.kkt", "false") == "true" and binary and homogeneous:
         m |= {"kkt_epsilon", "kkt_delta"}
     return m, svm

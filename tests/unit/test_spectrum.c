@@ -389,6 +389,66 @@ static void test_hutchinson_trace(void)
     CU_ASSERT(isnan(se));
 }
 
+/* Per-block traces from the same probes: the mean and standard error are
+ * bitwise bl_hutchinson_trace's, the blocks sum to the mean, a diagonal
+ * matrix's block traces are exact for any probe count (z_i^2 = 1), and on a
+ * dense matrix each block is within 5 of its exact standard deviations
+ * of the diagonal block's trace. */
+static void test_hutchinson_trace_blocks(void)
+{
+    enum { NB = 3, PROBES = 400 };
+    const long start[NB + 1] = {0, 5, 12, N_MAIN};
+    double lambda[N_MAIN], block[NB], mean, se, mean_plain, se_plain;
+    main_spectrum(lambda);
+    struct bl_rng rng;
+
+    /* a diagonal matrix diag(lambda): exact */
+    memset(&op, 0, sizeof op);
+    op.n = N_MAIN;
+    for (int i = 0; i < N_MAIN; i++)
+        op.a[i * N_MAIN + i] = lambda[i];
+    bl_rng_init(&rng, SEED, BL_STREAM_TEST_ONLY, 700);
+    CU_ASSERT_EQUAL(bl_hutchinson_trace_blocks(N_MAIN, dense_matvec, &op, 3, &rng, NB, start,
+                                               block, &mean, &se, NULL),
+                    BL_SPECTRUM_OK);
+    for (int b = 0; b < NB; b++) {
+        double exact = 0;
+        for (long i = start[b]; i < start[b + 1]; i++)
+            exact += lambda[i];
+        BL_ASSERT_CLOSE(block[b], exact, 1e-12);
+    }
+
+    /* a dense matrix with that spectrum */
+    build_matrix(&op, N_MAIN, lambda, 1);
+    bl_rng_init(&rng, SEED, BL_STREAM_TEST_ONLY, 701);
+    bl_hutchinson_trace_blocks(N_MAIN, dense_matvec, &op, PROBES, &rng, NB, start, block, &mean,
+                               &se, NULL);
+    bl_rng_init(&rng, SEED, BL_STREAM_TEST_ONLY, 701);
+    bl_hutchinson_trace(N_MAIN, dense_matvec, &op, PROBES, &rng, &mean_plain, &se_plain, NULL);
+    CU_ASSERT(mean == mean_plain && se == se_plain);
+    BL_ASSERT_CLOSE(block[0] + block[1] + block[2], mean, 1e-12);
+    for (int b = 0; b < NB; b++) {
+        /* z_b.(Az)_b - tr A_bb = sum over pairs i < j of c_ij z_i z_j with
+         * c_ij = 2 A_ij when both are in b, A_ij when one is: variance sum c^2 */
+        double exact = 0, var = 0;
+        for (int i = 0; i < N_MAIN; i++) {
+            int in_i = i >= start[b] && i < start[b + 1];
+            if (in_i)
+                exact += op.a[i * N_MAIN + i];
+            for (int j = i + 1; j < N_MAIN; j++) {
+                int in_j = j >= start[b] && j < start[b + 1];
+                double c = (in_i + in_j) * op.a[i * N_MAIN + j];
+                var += c * c;
+            }
+        }
+        CU_ASSERT(fabs(block[b] - exact) <= 5.0 * sqrt(var / PROBES));
+        CU_ASSERT(fabs(block[b] - exact) > 0); /* a real estimate, not the exact value */
+    }
+    CU_ASSERT_EQUAL(bl_hutchinson_trace_blocks(N_MAIN, dense_matvec, &op, 3, &rng, NB, NULL, block,
+                                               &mean, &se, NULL),
+                    BL_SPECTRUM_BAD_ARG);
+}
+
 static void test_slq_density(void)
 {
     enum { PROBES = 30, M = 40 };
@@ -490,6 +550,7 @@ void bl_test_register_spectrum(void)
     BL_ADD_TEST(suite, test_power_iteration_largest_magnitude);
     BL_ADD_TEST(suite, test_not_converged_and_bad_args);
     BL_ADD_TEST(suite, test_hutchinson_trace);
+    BL_ADD_TEST(suite, test_hutchinson_trace_blocks);
     BL_ADD_TEST(suite, test_slq_density);
     BL_ADD_TEST(suite, test_slq_exact_cases);
 }
