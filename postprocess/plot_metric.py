@@ -1,11 +1,16 @@
 #!/usr/bin/python3
-"""Plot one metric of a biaslab results file: the mean over seeds with its
-95% bootstrap band, against the optimizer step, one line per sweep point.
+"""Plot one metric of a biaslab results file: a statistic across seeds
+(mean, median or IQM) with its 95% band, against the optimizer step, one
+line per sweep point.
 
   /usr/bin/python3 postprocess/plot_metric.py FILE.nc [--metric normalized_margin]
-      [--out PNG] [--logy] [--logx]
+      [--stat mean|median|iqm] [--out PNG] [--logy] [--logx] [--target VALUE[:LABEL]]...
 
-The PNG goes next to the input as <stem>_<metric>.png unless --out is given.
+The PNG goes next to the input as <stem>_<metric>.png (<stem>_<metric>_<stat>.png
+for --stat median or iqm) unless --out is given. --stat mean draws the
+bootstrap CI the file stores; median and iqm draw a percentile bootstrap
+computed from the per-seed trajectories (postprocess/biaslab_nc.py: 2000
+resamples, fixed seed).
 """
 import argparse
 import os
@@ -15,11 +20,10 @@ import matplotlib
 
 matplotlib.use("Agg")  # no display on compute nodes
 import matplotlib.pyplot as plt  # noqa: E402
-import netCDF4  # noqa: E402,F401  imported before xarray opens the file: quiets a numpy ABI warning
 import numpy as np  # noqa: E402
-import xarray as xr  # noqa: E402
 
-TRAJ_DIMS = ("point", "seed", "record")
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import biaslab_nc as bnc  # noqa: E402
 
 
 def fail(message):
@@ -27,25 +31,13 @@ def fail(message):
     sys.exit(2)
 
 
-def point_labels(ds):
-    """One legend label per sweep point from the variables over point alone
-    (the sweep coordinates), e.g. "optim_lr=0.1, model_activation=relu"."""
-    keys = [n for n in ds.variables if ds[n].dims == ("point",)]
-    labels = []
-    for p in range(ds.sizes["point"]):
-        parts = []
-        for k in keys:
-            v = ds[k].values[p]
-            parts.append(f"{k}={v:g}" if isinstance(v, (float, np.floating)) else f"{k}={v}")
-        labels.append(", ".join(parts) or "all")
-    return labels
-
-
 def main():
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("file")
     ap.add_argument("--metric", default="normalized_margin")
     ap.add_argument("--out", help="PNG to write (default: <stem>_<metric>.png beside FILE)")
+    ap.add_argument("--stat", choices=bnc.STAT_CHOICES, default="mean",
+                    help="the statistic across seeds to draw (default mean)")
     ap.add_argument("--logy", action="store_true")
     ap.add_argument("--logx", action="store_true")
     ap.add_argument("--target", action="append", default=[], metavar="VALUE[:LABEL]",
@@ -53,28 +45,26 @@ def main():
                          "--target 1:'max margin (theory)' or --target 2:'2/eta'")
     args = ap.parse_args()
 
-    if not os.path.isfile(args.file):
-        fail(f"no such file: {args.file}")
     try:
-        ds = xr.open_dataset(args.file)
-    except Exception as e:  # not NetCDF, truncated, ...: say so instead of a traceback
-        fail(f"cannot open {args.file}: {str(e).splitlines()[0]}")
+        ds = bnc.open_output(args.file)
+    except bnc.UsageError as e:
+        fail(str(e))
 
     # Metrics are discovered, not listed: every (point, seed, record) variable
     # that comes with its <metric>_stats.
-    metrics = sorted(n for n in ds.data_vars if ds[n].dims == TRAJ_DIMS and n + "_stats" in ds)
+    metrics = sorted(bnc.metrics(ds))
     stats_name = args.metric + "_stats"
     if args.metric not in metrics:
         why = f"{stats_name} missing" if args.metric in ds else "no such metric"
         fail(f"cannot plot {args.metric!r} from {args.file} ({why}); "
              f"available metrics: {', '.join(metrics) or '(none)'}")
 
-    stats = ds[stats_name]
     step = ds["step"].values
-    mean = stats.sel(stat="mean").values  # [point, record]
-    low = stats.sel(stat="ci95_low").values
-    high = stats.sel(stat="ci95_high").values
-    labels = point_labels(ds)
+    try:
+        center, low, high, band_note = bnc.center_and_band(ds, args.metric, args.stat)  # [point, record]
+    except bnc.UsageError as e:
+        fail(str(e))
+    labels = bnc.point_labels(ds)
 
     keep = step > 0 if args.logx else np.ones(step.shape, bool)  # step 0 has no place on a log axis
     fig, ax = plt.subplots(figsize=(8, 5), constrained_layout=True)
@@ -82,7 +72,7 @@ def main():
     # The default colour cycle repeats after 10; spread many points over a colormap instead.
     colors = plt.cm.viridis(np.linspace(0, 0.9, n_points)) if n_points > 10 else [None] * n_points
     for p in range(n_points):
-        line, = ax.plot(step[keep], mean[p, keep], label=labels[p], color=colors[p], lw=1.5)
+        line, = ax.plot(step[keep], center[p, keep], label=labels[p], color=colors[p], lw=1.5)
         ax.fill_between(step[keep], low[p, keep], high[p, keep], color=line.get_color(), alpha=0.2, lw=0)
     for target in args.target:
         value, _, label = target.partition(":")
@@ -99,7 +89,10 @@ def main():
     ax.set_xlabel("step")
     ax.set_ylabel(args.metric + (f" [{units}]" if units and units != "1" else ""))
     ax.set_title(f"{ds.attrs.get('title', os.path.basename(args.file))}\n"
-                 f"{ds[args.metric].attrs.get('long_name', args.metric)}: mean over seeds, 95% CI",
+                 f"{ds[args.metric].attrs.get('long_name', args.metric)}: {bnc.STAT_NAMES[args.stat]} over seeds, 95% CI"
+                 + ("" if args.stat == "mean" else  # say where the band comes from: not from the file
+                    f"\n(band: percentile bootstrap of the {args.stat} over the per-seed values, "
+                    f"{bnc.BOOTSTRAP_RESAMPLES} resamples, seed {bnc.BOOTSTRAP_SEED})"),
                  fontsize=10)
     ax.grid(True, alpha=0.3)
     if n_points <= 8:
@@ -107,7 +100,8 @@ def main():
     else:  # a long legend would hide the curves: put it beside the axes
         ax.legend(fontsize=7, loc="upper left", bbox_to_anchor=(1.01, 1), ncol=1 + n_points // 25)
 
-    out = args.out or os.path.splitext(args.file)[0] + f"_{args.metric}.png"
+    suffix = "" if args.stat == "mean" else f"_{args.stat}"
+    out = args.out or os.path.splitext(args.file)[0] + f"_{args.metric}{suffix}.png"
     try:
         fig.savefig(out, dpi=120)
     except OSError as e:
