@@ -19,6 +19,9 @@ RANKS       ?= 2
 AUTO_DEPS   ?= 1
 # Set to 0 to build with an MPI other than Open MPI (the tests assume it).
 MPI_CHECK   ?= 1
+# Packages to install: run (build and run) unless a goal builds or runs tests.
+TEST_GOALS  := test mutants golden-refresh test-sanitize bin/test_unit bin/fuzz/% bin/sanitize/%
+DEPS_FOR    ?= $(if $(filter $(TEST_GOALS),$(MAKECMDGOALS)),all,run)
 
 override CC := $(if $(filter cc,$(CC)),mpicc,$(CC))
 CPPFLAGS += -Iinclude -Ibin/gen $(NETCDF_CFLAGS) -D_GNU_SOURCE
@@ -43,7 +46,7 @@ all: deps bin/biaslab
 # Every compile waits for this (order-only prerequisites below), so `make -j`
 # installs the packages before it compiles anything.
 deps:
-	@AUTO_DEPS=$(AUTO_DEPS) MPI_CHECK=$(MPI_CHECK) sh tools/install-deps.sh
+	@AUTO_DEPS=$(AUTO_DEPS) MPI_CHECK=$(MPI_CHECK) DEPS_FOR=$(DEPS_FOR) sh tools/install-deps.sh
 
 bin/gen/bl_build_info.h: FORCE | deps
 	@mkdir -p bin/gen

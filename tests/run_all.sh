@@ -185,6 +185,7 @@ section_output() {
   expect "info --json: the same table as JSON, checked against the file" $PY tests/check_info_json.py "$BL" "$tmp/quick.nc"
   expect "plot script writes a PNG" bash -o pipefail -c "$PY postprocess/plot_metric.py $tmp/quick.nc --metric normalized_margin --out $tmp/m.png && test -s $tmp/m.png"
   run_script checkers bash tests/checkers/selftest.sh
+  run_script report bash tests/report/run_report_test.sh
   expect "save_params first_last and records keep final's vectors, and nothing else changes" bash -o pipefail -c "
     for sp in final first_last records; do mpirun -np 2 $BL run $cfg -o $tmp/sp_\$sp.nc --set measure.save_params=\$sp || exit 1; done &&
     $PY tests/check_saved_params.py $tmp/sp_final.nc $tmp/sp_first_last.nc $tmp/sp_records.nc &&

@@ -8,10 +8,16 @@
 #   tools/install-deps.sh --missing  print the missing packages, one a line; exit 0
 #
 # MPI_CHECK=0 skips the Open MPI check (a cluster's own MPI; the tests and
-# jobs/run_local.sh assume Open MPI).
+# jobs/run_local.sh assume Open MPI). DEPS_FOR=run leaves out the packages
+# only the tests need (their line says "tests:"; make and make run ask for
+# that, make test for all).
 set -u
 here=$(cd "$(dirname "$0")" && pwd)
-packages=$(sed -e 's/#.*//' "$here/debian-packages.txt" | awk 'NF { print $1 }')
+case ${DEPS_FOR:-all} in
+  all) packages=$(sed -e 's/#.*//' "$here/debian-packages.txt" | awk 'NF { print $1 }') ;;
+  run) packages=$(sed -e 's/#.*//' "$here/debian-packages.txt" | awk 'NF && $2 != "tests:" { print $1 }') ;;
+  *) echo "install-deps.sh: DEPS_FOR is '$DEPS_FOR'; use all or run" >&2; exit 2 ;;
+esac
 
 # installed PKG: dpkg's status is "ii" (wanted install, installed). A package
 # dpkg has never heard of makes dpkg-query fail; one that was removed reads

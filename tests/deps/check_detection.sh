@@ -69,6 +69,21 @@ if [ "$out" = libopenblas-dev ]; then pass "only libopenblas-dev removed: exactl
 else fail "only libopenblas-dev removed: --missing printed '$out'"; fi
 rm -rf "$tmp/all"
 
+# DEPS_FOR=run (make, make run): the build and run packages, not the tests' own
+stub_dpkg "$tmp/run" none
+out=$(PATH="$tmp/run:$PATH" DEPS_FOR=run sh "$script" --missing 2>&1 | tr '\n' ' ')
+case " $out " in
+  *" chromium "* | *" valgrind "* | *" slurm-wlm "* | *" libcunit1-dev "*) fail "DEPS_FOR=run names test-only packages: $out" ;;
+  *" libopenblas-dev "*" libnetcdf-dev "*" python3-matplotlib "*) pass "DEPS_FOR=run: the build and run packages, none of the tests' own" ;;
+  *) fail "DEPS_FOR=run: missing '$out' lacks a build package" ;;
+esac
+rm -rf "$tmp/run"
+run_for=$(make -n -s deps AUTO_DEPS=0 2>/dev/null | grep -o 'DEPS_FOR=[a-z]*')
+test_for=$(make -n -s test AUTO_DEPS=0 2>/dev/null | grep -o 'DEPS_FOR=[a-z]*' | head -1)
+if [ "$run_for" = DEPS_FOR=run ] && [ "$test_for" = DEPS_FOR=all ]; then
+  pass "make asks for the run packages, make test for all"
+else fail "make: '$run_for', make test: '$test_for' (want DEPS_FOR=run and DEPS_FOR=all)"; fi
+
 stub_dpkg "$tmp/ok" 'ii '
 stub_mpi "$tmp/ok" "$ompi" 1
 if PATH="$tmp/ok:$PATH" AUTO_DEPS=0 sh "$script" >"$tmp/log" 2>&1; then
