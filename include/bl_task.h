@@ -68,9 +68,12 @@ void bl_task_batch_gradient(struct task *t, long step, struct pass_totals *total
 /* The full training set on this rank's shard (no gradient unless asked). */
 void bl_task_train_pass(struct task *t, int want_grad, struct pass_totals *totals);
 
-/* counts[j] (n) = training examples whose margin q_i is below thresholds[j],
- * over the group (measurements: no gradient, theta untouched). */
-void bl_task_count_margins_below(struct task *t, const double *thresholds, int n, double *counts);
+/* counts[j] (n) = training examples with q_i - q_min < gaps[j], over the
+ * group (measurements: no gradient, theta untouched). The difference, not
+ * q_i < q_min + gap: once q_min is past 2^53 gap, q_min + gap rounds to q_min
+ * and the example that attains it would not count. */
+void bl_task_count_margins_within(struct task *t, double q_min, const double *gaps, int n,
+                                  double *counts);
 
 /* log of the objective: the summed loss, or its mean over count examples. */
 double bl_task_objective_log(const struct task *t, double log_loss_sum, double count);

@@ -888,6 +888,17 @@ static int cross_check(const struct bl_config *c, char *msg, size_t len, int inv
                     "or use model.kind = linear for a single layer",
                     c->model.depth);
     }
+    if (!c->model.train_last && c->model.kind != BL_MODEL_MLP) {
+        /* a linear model's only layer is its last: fixing it trains nothing */
+        involved[0] = find_key("model", "kind");
+        involved[1] = find_key("model", "train_last");
+        return fail(msg, len, NULL, 0,
+                    "model.train_last = false needs model.kind = mlp (got %s: %s, so nothing "
+                    "would be trained)",
+                    model_kinds[c->model.kind],
+                    c->model.kind == BL_MODEL_LINEAR ? "its only layer is the last"
+                                                     : "it has no layers");
+    }
     if ((data->kind == BL_DATA_SEPARABLE || data->kind == BL_DATA_SYMMETRIC ||
          data->kind == BL_DATA_ASYMMETRIC) &&
         data->classes != 2) {

@@ -19,7 +19,7 @@ check() { # NAME COMMAND...: the command prints offending lines; none = pass
 }
 # (a config key alias "n_layers" in config.c's suggestion table is text, not code)
 model_internals() {
-  grep -rnE 'weight_offset|dims\[|n_layers|->eig\b|\.eig\b' src include --include=*.c --include=*.h |
+  grep -rnE 'weight_offset|->dims\[|\.dims\[|n_layers|->eig\b|\.eig\b' src include --include=*.c --include=*.h |
     grep -v '^src/models/' | grep -v '"n_layers"'
 }
 check "no model internals (weight_offset, dims[, n_layers, ->eig) outside src/models/" model_internals

@@ -221,6 +221,7 @@ section_science() {
     mpirun -np 2 $BL run inputs/simplicity_asymmetric.ini -o $tmp/asym.nc --set experiment.seeds=8 --set optim.steps=12000 --set sweep.model.init_scale=1e-6,1 &&
     $PY tests/check_asymmetric_gap.py $tmp/asym.nc && $PY tests/check_output.py $tmp/asym.nc"
   refuse "asymmetric data with too few examples is refused" 2 "data.n_train >= 16|16 slots" "$BL" check inputs/simplicity_asymmetric.ini --set data.n_train=8
+  refuse "a fixed last layer on a linear model (nothing would train) is refused" 2 "train_last = false needs model.kind = mlp" "$BL" check inputs/margin_linear.ini --set model.train_last=false
   expect "Fashion-MNIST two-class run" bash -o pipefail -c "
     mpirun -np 2 $BL run inputs/margin_fashion.ini -o $tmp/fm.nc --set data.n_train=200 --set data.n_test=100 --set optim.steps=50 --set measure.every=10 --set experiment.seeds=2 &&
     $PY tests/check_output.py $tmp/fm.nc"
@@ -284,6 +285,12 @@ CDL
       $PY tests/compare_params.py "$tmp/every1000.nc" "$tmp/every50m.nc"
   }
   expect "what is measured and how often never changes the trajectory (sgd, loss-based; every 1000, 1, 50 with Hessian, KKT and SVM)" same_trajectory
+  # ~170 epochs undone per task, many mid-epoch at a record's step (which is
+  # then measured again on the restored state)
+  expect "epochs undone mid-way at records' steps: the records are taken again, the trajectory is the unrecorded one" bash -o pipefail -c "
+    mpirun -np 2 $BL run $rcfg -o $tmp/undo1.nc --set optim.lr=1e6 --set optim.steps=600 --set measure.every=1 --set experiment.seeds=2 &&
+    mpirun -np 2 $BL run $rcfg -o $tmp/undo600.nc --set optim.lr=1e6 --set optim.steps=600 --set measure.every=600 --set experiment.seeds=2 &&
+    $PY tests/check_output.py $tmp/undo1.nc && $PY tests/compare_params.py $tmp/undo600.nc $tmp/undo1.nc"
   expect "eos_quadratic: diverges exactly past lr*lambda_max = 2" bash -o pipefail -c "
     mpirun -np 2 $BL run inputs/eos_quadratic.ini -o $tmp/eosq.nc &&
     $PY tests/check_output.py $tmp/eosq.nc &&

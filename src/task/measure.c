@@ -480,9 +480,8 @@ void bl_measure_record(struct bl_measure *ms, struct task *t, const struct pass_
     if (mc->near_support && data && t->data.train.label && isfinite(train->q_min)) {
         /* the authors' margin code counts these: how many examples are
          * within ln 10, ln 100, ln 1000 of the smallest margin */
-        double below[3] = {train->q_min + log(10.0), train->q_min + log(100.0),
-                           train->q_min + log(1000.0)};
-        bl_task_count_margins_below(t, below, 3, &value[BL_M_NEAR_SUPPORT_1]);
+        double gaps[3] = {log(10.0), log(100.0), log(1000.0)};
+        bl_task_count_margins_within(t, train->q_min, gaps, 3, &value[BL_M_NEAR_SUPPORT_1]);
     }
     for (int m = 0; m < BL_METRIC_COUNT; m++)
         if (L->metric_field[m] >= 0)

@@ -195,7 +195,8 @@ void bl_task_pass(struct task *t, const struct bl_dataset *set, const int *idx, 
     totals->q_min = labels ? -maxes[1] : NAN;
 }
 
-void bl_task_count_margins_below(struct task *t, const double *thresholds, int n, double *counts)
+void bl_task_count_margins_within(struct task *t, double q_min, const double *gaps, int n,
+                                  double *counts)
 {
     const struct bl_dataset *set = &t->data.train;
     int k = t->model.outputs;
@@ -209,7 +210,7 @@ void bl_task_count_margins_below(struct task *t, const double *thresholds, int n
         bl_loss_forward(t->cfg->loss.kind, out, &b, k, t->log_loss, t->margin);
         for (int i = 0; i < m; i++)
             for (int j = 0; j < n; j++)
-                counts[j] += t->margin[i] < thresholds[j];
+                counts[j] += t->margin[i] - q_min < gaps[j];
     }
     bl_group_sum(t->group, counts, n);
 }

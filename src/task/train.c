@@ -174,6 +174,17 @@ static void clear_record(const struct bl_result_layout *L, double *payload, long
     }
 }
 
+/* An undo at a record's step: the step's state is the restored one (as at
+ * an epoch end), so the record taken before the undo is taken again.
+ * Measuring leaves theta alone and the next step recomputes its gradient. */
+static void retake_record(struct bl_measure *ms, struct task *t, const struct loop_state *ls,
+                          struct pass_totals *full, double *payload)
+{
+    bl_task_train_pass(t, 1, full);
+    double lr = ls->alpha / exp(ls->epoch_log_objective);
+    bl_measure_record(ms, t, full, lr, ls->next_record - 1, payload);
+}
+
 /* NaN, +Inf, or a loss grown past diverge_factor times its initial value
  * (log_factor = log diverge_factor); -Inf is a loss of exactly 0. */
 static int exploded(double log_objective, double initial_log, double log_factor)
@@ -328,6 +339,8 @@ int bl_train_task(const struct bl_config *cfg, uint64_t seed, const struct bl_gr
             if (loss_based && step > 0 && step < opt->steps) {
                 /* an epoch gone wrong is undone, not fatal */
                 undo_epoch(&state, &ls);
+                if (record_now)
+                    retake_record(&ms, &t, &ls, &full, payload);
                 continue;
             }
             res->status = BL_STATUS_DIVERGED;
@@ -343,9 +356,13 @@ int bl_train_task(const struct bl_config *cfg, uint64_t seed, const struct bl_gr
         if (exploded(batch_log, ls.initial_log_objective, log_diverge)) {
             if (loss_based && step > 0) { /* step < steps here */
                 undo_epoch(&state, &ls);
+                if (record_now)
+                    retake_record(&ms, &t, &ls, &full, payload);
                 continue;
             }
             res->status = BL_STATUS_DIVERGED;
+            if (record_now) /* a diverged state enters no statistics */
+                clear_record(L, payload, ls.next_record - 1);
             break;
         }
         /* eta * grad(objective) = eta * factor * g; with the loss-based rate

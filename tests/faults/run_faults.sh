@@ -19,7 +19,10 @@ tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 failed=0
 pass() { echo "PASS $1"; }
-fail() { echo "FAIL $1"; shift; for f in "$@"; do [ -f "$f" ] && tail -8 "$f" | sed 's/^/    | /'; done; failed=1; }
+fail() { echo "FAIL $1"; shift; fail_files "$@"; }
+# fail_files FILE...: the tails of the logs of a failure already named (a
+# FAIL line carries the same name as its PASS line; what differed goes below)
+fail_files() { for f in "$@"; do [ -f "$f" ] && tail -8 "$f" | sed 's/^/    | /'; done; failed=1; }
 # wait_unlocked LOCKFILE: until no process holds it (at most 10 s)
 wait_unlocked() {
   for _ in $(seq 1 200); do flock -n "$1" true 2>/dev/null && return 0; sleep 0.05; done
@@ -41,11 +44,12 @@ wait_done "$tmp/c.nc.ckpt"
 rc=$?
 wait "$first"
 rc1=$?
+name="a second run on the same output exits 2 naming the first; the first's output is complete and exact"
 if [ "$rc" -eq 2 ] && grep -q "another biaslab run is writing '$tmp/c.nc' (pid [0-9]* on" "$tmp/c2.log" &&
    [ "$rc1" -eq 0 ] && $PY tests/compare_outputs.py "$tmp/ref.nc" "$tmp/c.nc" >"$tmp/c.cmp" 2>&1; then
-  pass "a second run on the same output exits 2 naming the first; the first's output is complete and exact"
+  pass "$name"
 else
-  fail "two runs on one output (second exit $rc, first exit $rc1)" "$tmp/c2.log" "$tmp/c1.log" "$tmp/c.cmp"
+  echo "two runs on one output (second exit $rc, first exit $rc1)" >"$tmp/why"; fail "$name" "$tmp/why" "$tmp/c2.log" "$tmp/c1.log" "$tmp/c.cmp"
 fi
 
 # --- 2. a full disk at every stage ------------------------------------------------
@@ -66,12 +70,13 @@ else
       exit \$rc"
     rc=$?
     if [ "$rc" -eq 99 ]; then echo "SKIP full disk $size: cannot mount a tmpfs here"; continue; fi
+    name="disk full at $size: exit 1 naming the file and 'No space left on device', no final file; resumed on a larger disk"
     if [ "$rc" -eq 1 ] && grep -q "No space left on device" "$tmp/disk_$size.log" &&
        grep -q "'$tmp/disk/out.nc" "$tmp/disk_$size.log" && ! grep -qx 'out.nc' "$tmp/disk_$size.ls" &&
        [ -f "$tmp/disk_$size.nc" ]; then
-      pass "disk full at $size: exit 1 naming the file and 'No space left on device', no final file; resumed on a larger disk"
+      pass "$name"
     else
-      fail "disk full at $size (exit $rc)" "$tmp/disk_$size.log" "$tmp/disk_${size}_resume.log"
+      echo "disk full at $size (exit $rc)" >"$tmp/why"; fail "$name" "$tmp/why" "$tmp/disk_$size.log" "$tmp/disk_${size}_resume.log"
     fi
   done
   mpirun -np 1 "$BL" run "$cfg" -o "$tmp/small_ref.nc" --set measure.save_params=final >/dev/null 2>&1
@@ -79,10 +84,11 @@ else
   for f in "$tmp"/disk_*k.nc; do
     $PY tests/compare_outputs.py "$tmp/small_ref.nc" "$f" >"$tmp/disk.cmp" 2>&1 || { ok=0; cat "$tmp/disk.cmp"; }
   done
+  name="every run resumed after a full disk equals an undisturbed run, bitwise"
   if [ "$ok" = 1 ] && ls "$tmp"/disk_*k.nc >/dev/null 2>&1; then
-    pass "every run resumed after a full disk equals an undisturbed run, bitwise"
+    pass "$name"
   else
-    fail "runs resumed after a full disk differ from an undisturbed run"
+    echo "runs resumed after a full disk differ from an undisturbed run" >"$tmp/why"; fail "$name" "$tmp/why"
   fi
 fi
 
@@ -94,13 +100,14 @@ kill -TERM "$mp"
 sleep 0.05
 kill -TERM "$mp"
 wait "$mp"
+name="two SIGTERMs to mpirun: every rank gone at once with its state saved; the next run resumes to the exact result"
 if wait_unlocked "$tmp/s.nc.ckpt/lock" && ls "$tmp"/s.nc.ckpt/state_*.bin >/dev/null 2>&1 &&
    mpirun -np 2 "$BL" run "$rcfg" -o "$tmp/s.nc" >"$tmp/s2.log" 2>&1 &&
    grep -q 'continued from its saved state' "$tmp/s2.log" &&
    $PY tests/compare_outputs.py "$tmp/ref.nc" "$tmp/s.nc" >"$tmp/s.cmp" 2>&1; then
-  pass "two SIGTERMs to mpirun: every rank gone at once with its state saved; the next run resumes to the exact result"
+  pass "$name"
 else
-  fail "two SIGTERMs to mpirun" "$tmp/s.log" "$tmp/s2.log" "$tmp/s.cmp"
+  echo "two SIGTERMs to mpirun" >"$tmp/why"; fail "$name" "$tmp/why" "$tmp/s.log" "$tmp/s2.log" "$tmp/s.cmp"
 fi
 
 # --- 4. data changed under a resume ---------------------------------------------------
@@ -127,12 +134,13 @@ rc2=$?
 cp "$tmp/d_orig.nc" "$tmp/d.nc"
 mpirun -np 2 "$BL" run "$tmp/d.ini" -o "$tmp/dout.nc" >"$tmp/d3.log" 2>&1
 rc3=$?
+name="a resume with a changed data file is refused naming it; with the file restored it resumes"
 if [ "$rc1" -eq 3 ] && [ "$rc2" -eq 2 ] && grep -q "the data changed since the interrupted run" "$tmp/d2.log" &&
    grep -qF "now $tmp/d.nc: " "$tmp/d2.log" && [ "$rc3" -eq 0 ] && [ -f "$tmp/dout.nc" ] &&
    grep -q 'continued from its saved state' "$tmp/d3.log"; then
-  pass "a resume with a changed data file is refused naming it; with the file restored it resumes"
+  pass "$name"
 else
-  fail "changed data (interrupt $rc1, changed $rc2, restored $rc3)" "$tmp/d2.log" "$tmp/d3.log"
+  echo "changed data (interrupt $rc1, changed $rc2, restored $rc3)" >"$tmp/why"; fail "$name" "$tmp/why" "$tmp/d2.log" "$tmp/d3.log"
 fi
 
 # --- 5. output paths -------------------------------------------------------------------
@@ -141,12 +149,13 @@ mkdir -p "$tmp/adir"
 r1=$?
 "$BL" run "$cfg" -o "$tmp/adir" --force >"$tmp/o2.log" 2>&1
 r2=$?
+name="-o '' and -o DIRECTORY --force are refused before anything runs, nothing written"
 if [ "$r1" -eq 2 ] && grep -q 'the output path is empty' "$tmp/o1.log" && [ ! -e .ckpt ] && [ ! -e .part ] &&
    [ "$r2" -eq 2 ] && grep -q "is a directory" "$tmp/o2.log" && [ -z "$(ls -A "$tmp/adir")" ] &&
    [ ! -e "$tmp/adir.ckpt" ] && [ ! -e "$tmp/adir.part" ]; then
-  pass "-o '' and -o DIRECTORY --force are refused before anything runs, nothing written"
+  pass "$name"
 else
-  fail "bad output paths (exit $r1, $r2)" "$tmp/o1.log" "$tmp/o2.log"
+  echo "bad output paths (exit $r1, $r2)" >"$tmp/why"; fail "$name" "$tmp/why" "$tmp/o1.log" "$tmp/o2.log"
 fi
 
 # --- 6. leftover checkpoints beside a complete output ----------------------------------
@@ -154,13 +163,35 @@ cp "$tmp/ref.nc" "$tmp/done.nc"
 mkdir -p "$tmp/done.nc.ckpt" && echo 2 >"$tmp/done.nc.ckpt/format"
 "$BL" run "$rcfg" -o "$tmp/done.nc" >"$tmp/l.log" 2>&1
 rc=$?
+name="a complete output with leftover checkpoints: refused, saying so and how to proceed"
 if [ "$rc" -eq 2 ] && grep -q "holds checkpoints left over" "$tmp/l.log" && grep -q "rm -r" "$tmp/l.log" &&
    cmp -s "$tmp/ref.nc" "$tmp/done.nc"; then
-  pass "a complete output with leftover checkpoints: refused, saying so and how to proceed"
+  pass "$name"
 else
-  fail "leftover checkpoints (exit $rc)" "$tmp/l.log"
+  echo "leftover checkpoints (exit $rc)" >"$tmp/why"; fail "$name" "$tmp/why" "$tmp/l.log"
 fi
 [ -e "$tmp/ref.nc.ckpt" ] && fail "a finished run left its checkpoint folder"
+
+# --- a corrupt done file: the task runs again, saying so ----------------------------
+mpirun -np 2 "$BL" run "$rcfg" -o "$tmp/cd.nc" >"$tmp/cd1.log" 2>&1 &
+pid=$!
+wait_done "$tmp/cd.nc.ckpt"
+kill -USR1 "$pid"
+wait "$pid"
+rc1=$?
+done_file=$(ls "$tmp"/cd.nc.ckpt/done_*.bin 2>/dev/null | head -1)
+[ -n "$done_file" ] && printf '\x5a' | dd of="$done_file" bs=1 seek=200 conv=notrunc 2>/dev/null
+mpirun -np 2 "$BL" run "$rcfg" -o "$tmp/cd.nc" >"$tmp/cd2.log" 2>&1
+rc2=$?
+name="a corrupt done file is named (checksum), its task runs again, the result is exact"
+if [ "$rc1" -eq 3 ] && [ -n "$done_file" ] && [ "$rc2" -eq 0 ] &&
+   grep -q "warning: .*$(basename "$done_file").*checksum.*; task [0-9]* runs again" "$tmp/cd2.log" &&
+   $PY tests/compare_outputs.py "$tmp/ref.nc" "$tmp/cd.nc" >"$tmp/cd.cmp" 2>&1; then
+  pass "$name"
+else
+  echo "interrupt exit $rc1, done file '$done_file', resume exit $rc2" >"$tmp/why"
+  fail "$name" "$tmp/why" "$tmp/cd2.log" "$tmp/cd.cmp"
+fi
 
 # --- 7. a reference that cannot be computed --------------------------------------------
 $PY - "$tmp/xor.nc" <<'PYEOF'
@@ -180,12 +211,13 @@ printf '[experiment]\nseeds = 2\n[data]\nkind = netcdf\npath = %s\nn_train = 40\
 "$BL" run "$tmp/xor.ini" -o "$tmp/xor_out.nc" >"$tmp/x.log" 2>&1
 rc=$?
 "$BL" info "$tmp/xor_out.nc" >"$tmp/x.info" 2>&1
+name="no separating hyperplane through the origin: said in the log and in reference_status; the planar LP still gives margin_best"
 if [ "$rc" -eq 0 ] && grep -q 'no hyperplane through the origin separates' "$tmp/x.log" &&
    grep -q 'reference_status *svm_missing_lp_ok 2' "$tmp/x.info" &&
    $PY tests/check_output.py "$tmp/xor_out.nc" >"$tmp/x.chk" 2>&1 &&
    $PY tests/check_final.py "$tmp/xor_out.nc" margin_ratio '>' 0.9 >>"$tmp/x.chk" 2>&1; then
-  pass "no separating hyperplane through the origin: said in the log and in reference_status; the planar LP still gives margin_best"
+  pass "$name"
 else
-  fail "a reference that cannot be computed (exit $rc)" "$tmp/x.log" "$tmp/x.info" "$tmp/x.chk"
+  echo "a reference that cannot be computed (exit $rc)" >"$tmp/why"; fail "$name" "$tmp/why" "$tmp/x.log" "$tmp/x.info" "$tmp/x.chk"
 fi
 exit $failed
