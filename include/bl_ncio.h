@@ -32,6 +32,8 @@ int bl_output_check_target(const char *path, int force, char *err, size_t err_le
 struct bl_run_info {
     const char *command_line;
     int mpi_ranks, group_size;
+    const char *blas; /* the BLAS, its kernels and threads per rank, or NULL */
+    const char *host; /* rank 0's host name, or NULL */
 };
 
 /* Create <path>.part with every dimension, coordinate and attribute, and a

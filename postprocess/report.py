@@ -661,7 +661,8 @@ def provenance(run, out_dir):
         ["created", str(a.get("created", "not recorded"))],
         ["MPI ranks", str(ranks)],
         ["group size", str(a.get("group_size", "not recorded"))],
-        ["BLAS core", "not recorded (the file does not store the OpenBLAS core the run used)"],
+        ["BLAS", str(a.get("blas", "not recorded (a file from before biaslab stored it)"))],
+        ["host", str(a.get("host", "not recorded"))],
         ["tasks", f"{run.ds.sizes['point']} points × {run.ds.sizes['seed']} seeds: {totals}"],
         ["wall time", (f"sum {wall.sum():.1f} s, max {wall.max():.2f} s over {len(wall)} tasks"
                        if len(wall) else "not recorded")],

@@ -325,6 +325,10 @@ int bl_output_create(struct bl_output *o, const char *path, const struct bl_conf
     NC(nc_put_att_int(ncid, NC_GLOBAL, "mpi_ranks", NC_INT, 1, &info->mpi_ranks));
     NC(nc_put_att_int(ncid, NC_GLOBAL, "group_size", NC_INT, 1, &info->group_size));
     put_text_attr(ncid, NC_GLOBAL, "created", created);
+    if (info->blas)
+        put_text_attr(ncid, NC_GLOBAL, "blas", info->blas);
+    if (info->host)
+        put_text_attr(ncid, NC_GLOBAL, "host", info->host);
 
     /* coordinates */
     int v_step, v_seed, v_stat;
@@ -594,7 +598,9 @@ int bl_output_merge(const char *out_path, const char *const *inputs, int n_input
 
     struct bl_result_layout layout;
     bl_result_layout_make(&layout, &plan);
-    struct bl_run_info info = {command_line, ranks, group_size};
+    /* the slices' BLAS and host: the first slice's (they may differ) */
+    char *blas = text_attribute(ncids[0], "blas"), *host = text_attribute(ncids[0], "host");
+    struct bl_run_info info = {command_line, ranks, group_size, blas, host};
     struct bl_output out;
     if (bl_output_create(&out, out_path, &base, &info, &layout, plan.steps, err, sizeof err))
         bl_fatal(BL_EXIT_RUNTIME, "merge: %s", err);
@@ -618,6 +624,8 @@ int bl_output_merge(const char *out_path, const char *const *inputs, int n_input
     free(owner);
     free(ncids);
     free(config);
+    free(blas);
+    free(host);
     bl_plan_free(&plan);
     return BL_EXIT_OK;
 }

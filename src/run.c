@@ -75,6 +75,7 @@ struct runner {
     struct bl_output out;
     int rank;
     int node_ranks; /* ranks of this job on rank 0's node */
+    char blas[384];  /* the BLAS, its kernels and threads per rank (the output says it) */
     long payload_len;
     char ckpt_dir[BL_PATH_MAX + 16];
     double started, last_line, last_poll, last_checkpoint, checkpoint_seconds, progress_seconds;
@@ -423,7 +424,10 @@ static int prepare_output(struct runner *r, const char *path, const struct bl_co
     }
     free(data);
     free(ini);
-    struct bl_run_info info = {args->command_line, par->world_size, par->group_size};
+    char host[256] = "";
+    gethostname(host, sizeof host - 1);
+    struct bl_run_info info = {args->command_line, par->world_size, par->group_size, r->blas,
+                               host[0] ? host : NULL};
     if (bl_output_create(&r->out, path, base, &info, &r->layout, plan->steps, err, err_len))
         return PREPARE_FAILED;
     int n_left = 0;
@@ -498,6 +502,14 @@ int bl_run(const struct bl_run_args *args)
     r.group_leader = bl_group_rank(par.group) == 0;
     r.node_ranks = bl_par_node_ranks(); /* collective: every rank calls it */
 
+    int blas_threads = set_blas_threads(&base, r.node_ranks, rank);
+    char blas_line[256];
+    bl_blas_describe(blas_line, sizeof blas_line);
+    snprintf(r.blas, sizeof r.blas, "%s; %d thread%s per rank", blas_line, blas_threads,
+             blas_threads == 1 ? "" : "s");
+    if (!blas_threads)
+        snprintf(r.blas, sizeof r.blas, "%s; threads as the BLAS's own variables say", blas_line);
+
     /* only rank 0 touches the output; it tells the others the verdict */
     int *order = bl_malloc(sizeof(int) * (size_t)plan.n_tasks);
     int n_left = 0;
@@ -507,7 +519,6 @@ int bl_run(const struct bl_run_args *args)
     if (n_left < 0)
         return refuse(rank, n_left == PREPARE_FAILED ? BL_EXIT_RUNTIME : BL_EXIT_USAGE, err);
 
-    int blas_threads = set_blas_threads(&base, r.node_ranks, rank);
     double *payload = bl_malloc(sizeof(double) * (size_t)r.payload_len);
     if (rank == 0) {
         char threads[64] = "";

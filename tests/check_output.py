@@ -292,7 +292,7 @@ def check_globals(c, ds):
         value = getattr(ds, a, None)
         c.check(value is not None and np.issubdtype(np.asarray(value).dtype, np.integer) and np.all(value >= 1),
                 f"global attribute {a} is {value!r}, expected a positive integer")
-    for a in ("title", "history", "source", "created", "config"):
+    for a in ("title", "history", "source", "created", "config", "blas", "host"):
         value = getattr(ds, a, None)
         c.check(value is None or (isinstance(value, str) and value.strip()), f"global attribute {a} is empty")
 

@@ -625,6 +625,8 @@ def write(out, args, corrupt, sweep, at_point, P, S, R, steps, data, stats, n_ok
     ds.config = config_text(S, n_steps, every, sweep, reference, model_kind, corrupt, sharpness)
     ds.mpi_ranks = np.int32(2)
     ds.group_size = np.int32(1)
+    ds.blas = "OpenBLAS, core Fake (tests/make_fake_output.py); 1 thread per rank"
+    ds.host = "fakehost"
     ds.created = now.strftime("%Y-%m-%dT%H:%M:%SZ")
     ds.Conventions = "CF-1.8"
     if corrupt == "global":

@@ -74,9 +74,10 @@ else
   fail "sharpness_reduction: final spherical_sharpness '$want' (biaslab info) not in the table" "$md"
 fi
 commit=$($PY -c "import netCDF4,re,sys; print(re.search(r'git ([^)]+)', netCDF4.Dataset(sys.argv[1]).source).group(1))" "$tmp/sr.nc")
-check "sharpness_reduction: provenance (commit $commit, ranks, group size, BLAS core not recorded, wall time, command, config)" \
+core=$("$BL" --version | sed -nE 's/^BLAS: OpenBLAS, core ([^ ]+) .*/\1/p')
+check "sharpness_reduction: provenance (commit $commit, ranks, group size, BLAS ${core:-not OpenBLAS}, host, wall time, command, config)" \
   bash -c "grep -qF '| commit | $commit |' $md && grep -qF '| MPI ranks | 2 |' $md && grep -qF '| group size | 1 |' $md &&
-           grep -qF '| BLAS core | not recorded' $md && grep -qE '^\| wall time \| sum [0-9.]+ s, max [0-9.]+ s over 4 tasks \|' $md &&
+           grep -qE '^\| BLAS \| .*${core:-}.* per rank \|' $md && grep -qF '| host | $(hostname) |' $md && grep -qE '^\| wall time \| sum [0-9.]+ s, max [0-9.]+ s over 4 tasks \|' $md &&
            grep -qF 'mpirun -np 2 $BL run inputs/sharpness_reduction.ini -o $tmp/sr.nc --set optim.steps=1500 --set experiment.seeds=4' $md &&
            grep -qF 'weight_decay = 0.01' $md && grep -qF '| created | ' $md &&
            cmp -s <($PY -c 'import netCDF4,sys; sys.stdout.write(netCDF4.Dataset(sys.argv[1]).config)' $tmp/sr.nc) $tmp/rep_sr/sr.config.ini"
