@@ -26,6 +26,21 @@ struct workload {
     long steps;
 };
 
+/* GFLOP/s of C (n, n) = A (n, n) B (n, n), the best of reps. */
+static double best_dgemm_rate(int n, int reps, const double *a, const double *b, double *c)
+{
+    double best = 0;
+    for (int r = 0; r < reps; r++) {
+        double t0 = bl_now();
+        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1.0, a, n, b, n, 0.0,
+                    c, n);
+        double rate = 2.0 * n * n * (double)n / (bl_now() - t0) / 1e9;
+        if (rate > best)
+            best = rate;
+    }
+    return best;
+}
+
 /* GFLOP/s of C = A B for square n, best of reps. */
 static double dgemm_gflops(int n, int reps)
 {
@@ -36,15 +51,7 @@ static double dgemm_gflops(int n, int reps)
         a[i] = (double)(i % 7) - 3;
         b[i] = (double)(i % 5) - 2;
     }
-    double best = 0;
-    for (int r = 0; r < reps; r++) {
-        double t0 = bl_now();
-        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1.0, a, n, b, n, 0.0,
-                    c, n);
-        double rate = 2.0 * n * n * (double)n / (bl_now() - t0) / 1e9;
-        if (rate > best)
-            best = rate;
-    }
+    double best = best_dgemm_rate(n, reps, a, b, c);
     free(a);
     free(b);
     free(c);
@@ -62,15 +69,7 @@ static double probe_dgemm(int n, int reps, double *c)
         a[i] = sin(0.1 * (double)i);
         b[i] = cos(0.7 * (double)i);
     }
-    double best = 0;
-    for (int r = 0; r < reps; r++) {
-        double t0 = bl_now();
-        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, n, n, 1.0, a, n, b, n, 0.0,
-                    c, n);
-        double rate = 2.0 * n * n * (double)n / (bl_now() - t0) / 1e9;
-        if (rate > best)
-            best = rate;
-    }
+    double best = best_dgemm_rate(n, reps, a, b, c);
     free(a);
     free(b);
     return best;
