@@ -30,7 +30,8 @@
 # and exits 1 when any mutant survived or did not apply or build (2 on a
 # bad command line or when the unmutated tree does not build).
 # BL_MUTANT_TIMEOUT (seconds, default 900) bounds each command; a command
-# that runs longer is stopped and counts as failed.
+# that runs longer is stopped and counts as failed. BL_MUTANT_JOBS (default
+# 2) mutants are tried side by side (see below).
 set -u -o pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
@@ -68,6 +69,48 @@ else
 fi
 
 started=$(date +%s)
+
+# BL_MUTANT_JOBS (default 2, one per core here): the patches are dealt
+# round-robin to that many copies of this script, each with its own scratch
+# tree, run side by side; their lines are printed one copy after the other
+# and their counts added up. (Every catch command runs in its own copy of
+# the tree, so two of them never share a file.) --all and --keep run alone.
+jobs=${BL_MUTANT_JOBS:-2}
+[[ $jobs =~ ^[1-9][0-9]*$ ]] || { echo "run.sh: BL_MUTANT_JOBS must be a positive integer, not '$jobs'" >&2; exit 2; }
+[ "$all" = 1 ] || [ "$keep" = 1 ] && jobs=1
+[ "$jobs" -gt ${#patches[@]} ] && jobs=${#patches[@]}
+if [ "$jobs" -gt 1 ]; then
+  logs=$(mktemp -d "${TMPDIR:-/tmp}/biaslab-mutants-jobs.XXXXXX") || exit 2
+  pids=()
+  for ((j = 0; j < jobs; j++)); do
+    share=()
+    for ((i = j; i < ${#patches[@]}; i += jobs)); do share+=("${patches[$i]}"); done
+    BL_MUTANT_JOBS=1 bash "$0" "${share[@]}" >"$logs/$j.log" 2>&1 &
+    pids+=($!)
+  done
+  trap 'kill "${pids[@]}" 2>/dev/null; wait; rm -rf "$logs"; exit 130' INT TERM
+  status=0
+  for pid in "${pids[@]}"; do
+    wait "$pid"
+    rc=$?
+    [ "$rc" -gt "$status" ] && status=$rc # 2 (cannot start) before 1 (a mutant lived)
+  done
+  k=0 s=0 b=0
+  for ((j = 0; j < jobs; j++)); do
+    grep -v '^mutants: [0-9]* killed' "$logs/$j.log"
+    read -r k1 s1 b1 < <(sed -nE 's/^mutants: ([0-9]+) killed, ([0-9]+) survived, ([0-9]+) did not.*/\1 \2 \3/p' "$logs/$j.log")
+    if [ -z "${k1:-}" ]; then
+      echo "FAIL mutant job $((j + 1)) of $jobs ended without its summary:"; tail -n 5 "$logs/$j.log" | sed 's/^/    | /'
+      [ "$status" -gt 0 ] || status=1
+    fi
+    k=$((k + ${k1:-0})) s=$((s + ${s1:-0})) b=$((b + ${b1:-0}))
+    k1="" s1="" b1=""
+  done
+  rm -rf "$logs"
+  echo "mutants: $k killed, $s survived, $b did not apply/build ($(($(date +%s) - started))s, $jobs jobs)"
+  exit "$status"
+fi
+
 work=$(mktemp -d "${TMPDIR:-/tmp}/biaslab-mutants.XXXXXX") || exit 2
 running=""
 cleanup() {
