@@ -25,16 +25,35 @@ double bl_quantile_sorted(const double *sorted, int n, double q);
  * boundary values weighted fractionally when n is not a multiple of 4. */
 double bl_iqm_sorted(const double *sorted, int n);
 
+/* The bootstrap's draws depend on n and the key only, never on the values,
+ * so a caller that bootstraps many columns of n values (every record of every
+ * metric at the end of a run) can draw them once and reuse them: a resample
+ * then costs n additions instead of n random draws (each a Philox block and
+ * two 64-bit divisions), and every result is bitwise the same. The caller
+ * owns idx; bl_stats_compute fills it for the n at hand when it fits. */
+struct bl_bootstrap_draws {
+    int32_t *idx;  /* (BL_BOOTSTRAP_RESAMPLES, n): resample b's j-th draw at b n + j */
+    int capacity;  /* the largest n idx has room for */
+    int n;         /* the n whose draws idx holds (0: none yet) */
+    uint64_t key;  /* and their key */
+};
+
+/* d->idx = the draws for n values with bootstrap_key (n <= d->capacity). */
+void bl_bootstrap_draws_fill(struct bl_bootstrap_draws *d, int n, uint64_t bootstrap_key);
+
 /* 95% percentile-bootstrap CI of the mean of x[0..n-1] (no NaN), from
- * BL_BOOTSTRAP_RESAMPLES resamples drawn from stream (bootstrap_key, ...).
- * work: n + BL_BOOTSTRAP_RESAMPLES doubles. */
-void bl_bootstrap_ci95(const double *x, int n, uint64_t bootstrap_key, double *low,
-                       double *high, double *work);
+ * BL_BOOTSTRAP_RESAMPLES resamples drawn from stream (bootstrap_key, ...);
+ * taken from draws when it holds those of (n, bootstrap_key), else drawn
+ * here (draws may be NULL). work: n + BL_BOOTSTRAP_RESAMPLES doubles. */
+void bl_bootstrap_ci95(const double *x, int n, uint64_t bootstrap_key,
+                       const struct bl_bootstrap_draws *draws, double *low, double *high,
+                       double *work);
 
 /* All statistics of x[0..n-1] into stats[BL_STAT_COUNT]; NaN entries of x are
  * skipped, all-NaN gives NaN stats. Returns how many values were finite.
- * work: 2n + BL_BOOTSTRAP_RESAMPLES doubles. */
-int bl_stats_compute(const double *x, int n, uint64_t bootstrap_key, double *stats,
-                     double *work);
+ * draws: NULL, or a cache refilled here when the finite count changes and
+ * fits its capacity. work: 2n + BL_BOOTSTRAP_RESAMPLES doubles. */
+int bl_stats_compute(const double *x, int n, uint64_t bootstrap_key,
+                     struct bl_bootstrap_draws *draws, double *stats, double *work);
 
 #endif

@@ -463,6 +463,14 @@ void bl_output_finish(struct bl_output *o)
     double *column = bl_malloc(sizeof(double) * S);                /* (seed) */
     double *work = bl_malloc(sizeof(double) * (2 * S + BL_BOOTSTRAP_RESAMPLES));
     int *n_ok = bl_malloc(sizeof(int) * (size_t)R); /* (record) */
+    /* The bootstrap's draws for S values, drawn once for every column with
+     * all S finite (stats.h); up to 2^25 indices (128 MB: 16777 seeds),
+     * beyond that each column draws its own, as fast as before. */
+    struct bl_bootstrap_draws draws = {0};
+    if ((long)BL_BOOTSTRAP_RESAMPLES * S <= (1L << 25)) {
+        draws.capacity = S;
+        draws.idx = bl_malloc(sizeof(int32_t) * (size_t)BL_BOOTSTRAP_RESAMPLES * S);
+    }
     double one[BL_STAT_COUNT];
     for (int k = 0; k < L->n_fields; k++) {
         if (o->var_stats[k] < 0)
@@ -474,7 +482,8 @@ void bl_output_finish(struct bl_output *o)
             for (long r = 0; r < R; r++) {
                 for (int s = 0; s < S; s++)
                     column[s] = traj[(long)s * R + r];
-                int finite = bl_stats_compute(column, S, BL_BOOTSTRAP_SEED, one, work);
+                int finite =
+                    bl_stats_compute(column, S, BL_BOOTSTRAP_SEED, &draws, one, work);
                 for (int st = 0; st < BL_STAT_COUNT; st++)
                     stats[(long)st * R + r] = one[st];
                 n_ok[r] = finite;
@@ -493,6 +502,7 @@ void bl_output_finish(struct bl_output *o)
     free(column);
     free(work);
     free(n_ok);
+    free(draws.idx);
     NC(nc_close(o->ncid));
     if (rename(o->part_path, o->path) != 0)
         bl_fatal_now(BL_EXIT_RUNTIME, "cannot rename '%s' to '%s': %s", o->part_path, o->path,

@@ -593,10 +593,16 @@ int bl_run(const struct bl_run_args *args)
                 "the same command again to resume.",
                 wall, r.tasks_done, plan.n_tasks, r.ckpt_dir);
     } else if (rank == 0) {
+        /* the wall time includes the statistics (the other ranks wait for them) */
+        double stats_started = bl_now();
         bl_output_finish(&r.out);
         remove_checkpoints(r.ckpt_dir, 1); /* the result is in place: nothing to resume */
-        bl_info("biaslab: wrote %s (%d of %d tasks, %.0f steps trained by this run, wall %s)",
-                path, r.tasks_done, plan.n_tasks, r.steps_run, wall);
+        char stats_time[32];
+        format_seconds(bl_now() - stats_started, stats_time, sizeof stats_time);
+        format_seconds(bl_now() - r.started, wall, sizeof wall);
+        bl_info("biaslab: wrote %s (%d of %d tasks, %.0f steps trained by this run, wall %s, "
+                "of which statistics %s)",
+                path, r.tasks_done, plan.n_tasks, r.steps_run, wall, stats_time);
     }
     free(payload);
     free(order);

@@ -1,11 +1,12 @@
 /* Statistics across seeds. Pure functions, no allocation: the caller passes
- * the scratch space. The definitions here are also what the Python output
+ * the scratch space (and the bootstrap's draw cache). The definitions here are also what the Python output
  * checker assumes, so change both or neither. */
 #include "bl_stats.h"
 
 #include <math.h>
 #include <stdlib.h>
 
+#include "bl_log.h"
 #include "bl_rng.h"
 
 const char *const bl_stat_names[BL_STAT_COUNT] = {
@@ -62,8 +63,23 @@ double bl_iqm_sorted(const double *sorted, int n)
     return shift + sum / (2.0 * n);
 }
 
-void bl_bootstrap_ci95(const double *x, int n, uint64_t bootstrap_key, double *low,
-                       double *high, double *work)
+void bl_bootstrap_draws_fill(struct bl_bootstrap_draws *d, int n, uint64_t bootstrap_key)
+{
+    if (n > d->capacity)
+        bl_fatal_at(__FILE__, __LINE__, "bootstrap draws for %d values, room for %d", n,
+                    d->capacity);
+    struct bl_rng rng;
+    bl_rng_init(&rng, bootstrap_key, BL_STREAM_BOOTSTRAP, 0);
+    /* Draw order is part of the contract: resample b, then draw j within it. */
+    for (long k = 0; k < (long)BL_BOOTSTRAP_RESAMPLES * n; k++)
+        d->idx[k] = (int32_t)bl_rng_below(&rng, (uint64_t)n);
+    d->n = n;
+    d->key = bootstrap_key;
+}
+
+void bl_bootstrap_ci95(const double *x, int n, uint64_t bootstrap_key,
+                       const struct bl_bootstrap_draws *draws, double *low, double *high,
+                       double *work)
 {
     if (n <= 0) {
         *low = *high = NAN;
@@ -77,23 +93,33 @@ void bl_bootstrap_ci95(const double *x, int n, uint64_t bootstrap_key, double *l
     /* means[BL_BOOTSTRAP_RESAMPLES]: the mean of each resample. Only these B
      * doubles of work are needed; the header's n + B leaves headroom. */
     double *means = work;
-    struct bl_rng rng;
-    bl_rng_init(&rng, bootstrap_key, BL_STREAM_BOOTSTRAP, 0);
-    /* Draw order is part of the contract: resample b, then draw j within it. */
     const double shift = x[0];
-    for (int b = 0; b < BL_BOOTSTRAP_RESAMPLES; b++) {
-        double sum = 0.0;
-        for (int j = 0; j < n; j++)
-            sum += x[bl_rng_below(&rng, (uint64_t)n)] - shift;
-        means[b] = shift + sum / n;
+    if (draws && draws->n == n && draws->key == bootstrap_key) {
+        for (int b = 0; b < BL_BOOTSTRAP_RESAMPLES; b++) {
+            const int32_t *idx = draws->idx + (long)b * n;
+            double sum = 0.0;
+            for (int j = 0; j < n; j++) /* the same sum, in the same order, as below */
+                sum += x[idx[j]] - shift;
+            means[b] = shift + sum / n;
+        }
+    } else {
+        struct bl_rng rng;
+        bl_rng_init(&rng, bootstrap_key, BL_STREAM_BOOTSTRAP, 0);
+        /* Draw order is part of the contract: resample b, then draw j within it. */
+        for (int b = 0; b < BL_BOOTSTRAP_RESAMPLES; b++) {
+            double sum = 0.0;
+            for (int j = 0; j < n; j++)
+                sum += x[bl_rng_below(&rng, (uint64_t)n)] - shift;
+            means[b] = shift + sum / n;
+        }
     }
     qsort(means, BL_BOOTSTRAP_RESAMPLES, sizeof means[0], compare_doubles);
     *low = bl_quantile_sorted(means, BL_BOOTSTRAP_RESAMPLES, 0.025);
     *high = bl_quantile_sorted(means, BL_BOOTSTRAP_RESAMPLES, 0.975);
 }
 
-int bl_stats_compute(const double *x, int n, uint64_t bootstrap_key, double *stats,
-                     double *work)
+int bl_stats_compute(const double *x, int n, uint64_t bootstrap_key,
+                     struct bl_bootstrap_draws *draws, double *stats, double *work)
 {
     /* work layout: sorted[n] (only the first count used), then the bootstrap's
      * n + BL_BOOTSTRAP_RESAMPLES. */
@@ -127,7 +153,10 @@ int bl_stats_compute(const double *x, int n, uint64_t bootstrap_key, double *sta
     stats[BL_STAT_MEDIAN] = bl_quantile_sorted(sorted, count, 0.5);
     stats[BL_STAT_Q75] = bl_quantile_sorted(sorted, count, 0.75);
     stats[BL_STAT_MAX] = sorted[count - 1];
-    bl_bootstrap_ci95(sorted, count, bootstrap_key, &stats[BL_STAT_CI95_LOW],
+    if (draws && count >= 2 && count <= draws->capacity &&
+        (draws->n != count || draws->key != bootstrap_key))
+        bl_bootstrap_draws_fill(draws, count, bootstrap_key);
+    bl_bootstrap_ci95(sorted, count, bootstrap_key, draws, &stats[BL_STAT_CI95_LOW],
                       &stats[BL_STAT_CI95_HIGH], boot_work);
     stats[BL_STAT_IQM] = bl_iqm_sorted(sorted, count);
     return count;

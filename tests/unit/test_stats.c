@@ -22,7 +22,7 @@ static int compute_checked(const double *x, int n, double stats[BL_STAT_COUNT])
     double *guard = scratch + 2 * n + BL_BOOTSTRAP_RESAMPLES;
     for (int i = 0; i < GUARD; i++)
         guard[i] = SENTINEL;
-    int count = bl_stats_compute(x, n, KEY, stats, scratch);
+    int count = bl_stats_compute(x, n, KEY, NULL, stats, scratch);
     for (int i = 0; i < GUARD; i++)
         CU_ASSERT_EQUAL(guard[i], SENTINEL);
     return count;
@@ -205,13 +205,13 @@ static void test_bootstrap_contains_mean_and_reproducible(void)
     for (int i = 0; i < 50; i++)
         mean += x[i] / 50;
     double lo1, hi1, lo2, hi2, lo3, hi3;
-    bl_bootstrap_ci95(x, 50, KEY, &lo1, &hi1, work);
-    bl_bootstrap_ci95(x, 50, KEY, &lo2, &hi2, work);
+    bl_bootstrap_ci95(x, 50, KEY, NULL, &lo1, &hi1, work);
+    bl_bootstrap_ci95(x, 50, KEY, NULL, &lo2, &hi2, work);
     CU_ASSERT(lo1 < mean && mean < hi1);
     CU_ASSERT(memcmp(&lo1, &lo2, sizeof lo1) == 0);
     CU_ASSERT(memcmp(&hi1, &hi2, sizeof hi1) == 0);
     /* The key selects the resamples, so another key moves the ends a bit. */
-    bl_bootstrap_ci95(x, 50, KEY + 1, &lo3, &hi3, work);
+    bl_bootstrap_ci95(x, 50, KEY + 1, NULL, &lo3, &hi3, work);
     CU_ASSERT(lo3 != lo1 || hi3 != hi1);
     BL_ASSERT_CLOSE(lo3, lo1, 0.1);
     BL_ASSERT_CLOSE(hi3, hi1, 0.1);
@@ -235,7 +235,7 @@ static void test_bootstrap_width(void)
             ss += (x[i] - mean) * (x[i] - mean);
         double predicted = 2 * 1.959964 * sqrt(ss / n) / sqrt(n);
         double lo, hi;
-        bl_bootstrap_ci95(x, n, KEY, &lo, &hi, work);
+        bl_bootstrap_ci95(x, n, KEY, NULL, &lo, &hi, work);
         CU_ASSERT(lo < mean && mean < hi);
         /* Monte Carlo error of the ends with 2000 resamples is a few %. */
         CU_ASSERT(fabs((hi - lo) / predicted - 1.0) < 0.15);
@@ -254,7 +254,7 @@ static void test_bootstrap_narrows_with_n(void)
         for (int i = 0; i < n; i++)
             x[i] = (i % 2 == 0) ? -1.0 : 1.0;
         double lo, hi;
-        bl_bootstrap_ci95(x, n, KEY, &lo, &hi, work);
+        bl_bootstrap_ci95(x, n, KEY, NULL, &lo, &hi, work);
         CU_ASSERT(lo < 0.0 && 0.0 < hi);
         width[k] = hi - lo;
     }
@@ -275,7 +275,7 @@ static void test_bootstrap_reference_values(void)
     for (int i = 0; i < 20; i++)
         x[i] = sqrt(i + 1.0);
     double lo, hi;
-    bl_bootstrap_ci95(x, 20, BL_BOOTSTRAP_SEED, &lo, &hi, work);
+    bl_bootstrap_ci95(x, 20, BL_BOOTSTRAP_SEED, NULL, &lo, &hi, work);
     BL_ASSERT_CLOSE(lo, 2.6488708607608773, 1e-13);
     BL_ASSERT_CLOSE(hi, 3.5069856926583856, 1e-13);
 }
@@ -288,10 +288,47 @@ static void test_compute_ci_matches_bootstrap(void)
     static double work[5 + BL_BOOTSTRAP_RESAMPLES];
     double s[BL_STAT_COUNT], lo, hi;
     CU_ASSERT_EQUAL(compute_checked(x, 6, s), 5);
-    bl_bootstrap_ci95(sorted, 5, KEY, &lo, &hi, work);
+    bl_bootstrap_ci95(sorted, 5, KEY, NULL, &lo, &hi, work);
     CU_ASSERT_EQUAL(s[BL_STAT_CI95_LOW], lo);
     CU_ASSERT_EQUAL(s[BL_STAT_CI95_HIGH], hi);
     CU_ASSERT(s[BL_STAT_CI95_LOW] < s[BL_STAT_MEAN] && s[BL_STAT_MEAN] < s[BL_STAT_CI95_HIGH]);
+}
+
+/* Columns bootstrapped through the draw cache give bitwise the statistics
+ * of columns drawn one by one, as the finite count changes from column to
+ * column (the cache is refilled) and when it exceeds the capacity (drawn
+ * directly); and the cache holds what a direct draw would pick. */
+static void test_cached_draws_bitwise(void)
+{
+    enum { CAP = 40 };
+    static int32_t idx[BL_BOOTSTRAP_RESAMPLES * CAP];
+    struct bl_bootstrap_draws draws = {.idx = idx, .capacity = CAP};
+    const int sizes[] = {40, 40, 7, 2, 40, 1, 55, 40, 39};
+    double x[60], direct[BL_STAT_COUNT], cached[BL_STAT_COUNT];
+    int refills = 0, last_n = 0;
+    for (size_t c = 0; c < sizeof sizes / sizeof sizes[0]; c++) {
+        int n = sizes[c];
+        for (int i = 0; i < n; i++)
+            x[i] = sin(1.0 + 0.37 * i * (double)(c + 1)) * pow(10.0, (double)(i % 5));
+        if (n % 2 == 1 && n > 2)
+            x[n / 2] = NAN; /* one fewer finite value than n */
+        int got = bl_stats_compute(x, n, KEY, NULL, direct, scratch);
+        CU_ASSERT_EQUAL(bl_stats_compute(x, n, KEY, &draws, cached, scratch), got);
+        CU_ASSERT_EQUAL(memcmp(direct, cached, sizeof direct), 0);
+        if (got >= 2 && got <= CAP && got != last_n) {
+            refills++;
+            last_n = got;
+        }
+        CU_ASSERT_EQUAL(draws.n, last_n);
+    }
+    CU_ASSERT(refills >= 4);
+    /* the cached indices are the stream's own draws, in order */
+    struct bl_rng rng;
+    bl_rng_init(&rng, KEY, BL_STREAM_BOOTSTRAP, 0);
+    int same = 1;
+    for (long k = 0; k < (long)BL_BOOTSTRAP_RESAMPLES * draws.n; k++)
+        same &= idx[k] == (int32_t)bl_rng_below(&rng, (uint64_t)draws.n);
+    CU_ASSERT(same);
 }
 
 void bl_test_register_stats(void)
@@ -312,4 +349,5 @@ void bl_test_register_stats(void)
     BL_ADD_TEST(suite, test_bootstrap_narrows_with_n);
     BL_ADD_TEST(suite, test_bootstrap_reference_values);
     BL_ADD_TEST(suite, test_compute_ci_matches_bootstrap);
+    BL_ADD_TEST(suite, test_cached_draws_bitwise);
 }
