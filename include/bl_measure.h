@@ -33,6 +33,8 @@ struct bl_measure {
     double *kkt_G;          /* (P, n_train) per-example margin gradients, measure.kkt */
     double *kkt_target;     /* (P) */
     double *kkt_work;       /* (n_train (n_train + 3)) NNLS normal equations, margins, lambda */
+    double *theta0;         /* (P) the initialization, for init_distance */
+    double theta0_norm;
 };
 
 /* Whether a config's measurements need Hessian-vector products. */
@@ -49,5 +51,9 @@ void bl_measure_free(struct bl_measure *ms);
  * pass at theta (its gradient in t->grad); lr is the next step's rate. */
 void bl_measure_record(struct bl_measure *ms, struct task *t, const struct pass_totals *train,
                        double lr, long r, double *payload);
+
+/* The outcomes read off the finished records (memorize_step, grok_step,
+ * ungrok_step), into payload. */
+void bl_measure_finish(struct bl_measure *ms, struct task *t, double *payload);
 
 #endif

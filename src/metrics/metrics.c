@@ -66,6 +66,9 @@ const struct bl_metric_info bl_metric_table[BL_METRIC_COUNT] = {
                              "1", D | L | SUP},
     [BL_M_NEAR_SUPPORT_3] = {"near_support_3", "training examples with q_i < q_min + ln 1000",
                              "1", D | L | SUP},
+    [BL_M_INIT_DISTANCE] = {"init_distance",
+                            "relative distance from the initialization ||theta - theta_0|| / "
+                            "||theta_0|| (small: kernel regime)", "1", 0},
     [BL_M_EQUILIBRIUM_NORM] = {"equilibrium_norm",
                                "predicted ||w|| at equilibrium (lr G / (wd (2 - lr wd)))^(1/4)",
                                "1", DEC},

@@ -399,6 +399,8 @@ int bl_train_task(const struct bl_config *cfg, uint64_t seed, const struct bl_gr
     payload[L->fields[BL_FIELD_RESUMED_STEP].offset] = (double)res->resumed_step;
     if (L->epochs_undone >= 0)
         *bl_result_at(L, payload, L->epochs_undone) = loss_based ? (double)ls.epochs_undone : NAN;
+    if (res->status != BL_STATUS_INTERRUPTED)
+        bl_measure_finish(&ms, &t, payload);
     bl_measure_free(&ms);
     bl_optim_state_free(&opt_state);
     bl_optim_state_free(&epoch.opt);
