@@ -34,6 +34,9 @@ struct bl_measure {
     double *kkt_target;     /* (P) */
     double *kkt_work;       /* (n_train (n_train + 3)) NNLS normal equations, margins, lambda */
     double *theta0;         /* (P) the initialization, for init_distance */
+    double *w_l2, *w_l1;    /* (dim) diag_linear's references: max-L2 / max-L1-margin
+                             * classifiers, or NULL */
+    double *predictor;      /* (dim) u^L - v^L at a record */
     double theta0_norm;
 };
 

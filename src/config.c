@@ -275,7 +275,8 @@ static const struct key_desc keys[] = {
     {.section = "measure", .key = "reference", .type = T_ENUM, .names = references,
      .def = "none",
      .desc = "svm: solve each task's hard-margin SVM and record svm_cosine, margin_ratio, "
-             "svm_alignment (binary data; linear or two-layer model)",
+             "svm_alignment (binary data; linear or two-layer model); on a diag_linear the "
+             "max-L2 and max-L1-margin classifiers (l2_cosine, l1_cosine)",
      FIELD(measure.reference)},
     /* grokking outcomes (SCIENCE.md 3) */
     {.section = "measure", .key = "fit_threshold", .type = T_DOUBLE, .min = 0, .min_open = 1,

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "bl_l1_margin.h"
 #include "bl_log.h"
 #include "bl_loss.h"
 #include "bl_measure.h"
@@ -416,6 +417,58 @@ void bl_measure_finish(struct bl_measure *ms, struct task *t, double *payload)
     }
 }
 
+/* Fraction of set's examples w (dim) classifies right: y <w, x> > 0. */
+static double linear_accuracy(const struct bl_dataset *set, const double *w)
+{
+    if (set->n == 0)
+        return NAN;
+    double right = 0;
+    for (int i = 0; i < set->n; i++) {
+        double s = 0;
+        for (int j = 0; j < set->dim; j++)
+            s += w[j] * set->x[(long)i * set->dim + j];
+        right += (set->label[i] ? s : -s) > 0;
+    }
+    return right / set->n;
+}
+
+/* SCIENCE.md 3: a diagonal net's kernel regime is the max-L2-margin linear
+ * classifier (its NTK at u = v is the linear kernel) and its rich regime
+ * the max-L1-margin one; both solved once per task from the training set,
+ * with each one's test accuracy as an outcome. */
+static void diag_references(struct bl_measure *ms, struct task *t, double *payload)
+{
+    const struct bl_result_layout *L = ms->layout;
+    const struct bl_dataset *d = &t->data.train;
+    if (L->metric_field[BL_M_L1_COSINE] < 0 || t->cfg->model.kind != BL_MODEL_DIAG_LINEAR ||
+        t->cfg->measure.reference != BL_REF_SVM || !d->x || !d->label)
+        return;
+    int dim = d->dim;
+    ms->predictor = bl_malloc(sizeof(double) * (size_t)dim);
+    ms->w_l2 = bl_malloc(sizeof(double) * (size_t)dim);
+    ms->w_l1 = bl_malloc(sizeof(double) * (size_t)dim);
+    struct bl_svm_result svm;
+    if (bl_svm_hard_margin(d->x, d->label, d->n, dim, 1e-12, 10L * (d->n + dim), ms->w_l2, NULL,
+                           &svm) != 0) {
+        bl_info("warning: seed %llu: no max-L2-margin classifier (the training set is not "
+                "separable through the origin, or the SVM did not converge): l2_cosine is NaN",
+                (unsigned long long)t->seed);
+        free(ms->w_l2);
+        ms->w_l2 = NULL;
+    }
+    double gamma;
+    char err[256];
+    int rc = bl_l1_max_margin(d->x, d->label, d->n, dim, ms->w_l1, &gamma, err, sizeof err);
+    if (rc != 0) {
+        bl_info("warning: seed %llu: no max-L1-margin classifier (%s): l1_cosine is NaN",
+                (unsigned long long)t->seed, rc == 1 ? "not separable through the origin" : err);
+        free(ms->w_l1);
+        ms->w_l1 = NULL;
+    }
+    *bl_result_at(L, payload, L->l2_test_acc) = ms->w_l2 ? linear_accuracy(&t->data.test, ms->w_l2) : NAN;
+    *bl_result_at(L, payload, L->l1_test_acc) = ms->w_l1 ? linear_accuracy(&t->data.test, ms->w_l1) : NAN;
+}
+
 int bl_measure_needs_hvp(const struct bl_measure_cfg *mc)
 {
     return mc->sharpness != BL_SHARP_NONE || mc->trace_probes > 0 || mc->min_eigenvalue ||
@@ -440,6 +493,7 @@ void bl_measure_setup(struct bl_measure *ms, struct task *t, const struct bl_res
     memcpy(ms->theta0, t->theta, sizeof(double) * (size_t)P);
     ms->theta0_norm = bl_norm2(t->theta, P);
     grokking_predictions(ms, t, payload);
+    diag_references(ms, t, payload);
     int rows;
     if (t->model.ops->feature_layer && t->model.ops->feature_layer(&t->model, t->theta, &rows))
         ms->feature_work = bl_malloc(sizeof(double) * (size_t)(3 * t->model.inputs + rows));
@@ -480,6 +534,9 @@ void bl_measure_free(struct bl_measure *ms)
     free(ms->kkt_target);
     free(ms->kkt_work);
     free(ms->theta0);
+    free(ms->w_l2);
+    free(ms->w_l1);
+    free(ms->predictor);
     memset(ms, 0, sizeof *ms);
 }
 
@@ -529,6 +586,13 @@ void bl_measure_record(struct bl_measure *ms, struct task *t, const struct pass_
     if (ms->feature_work)
         layer_metrics(ms, t, value[BL_M_NORMALIZED_MARGIN], value);
     kkt_metrics(ms, t, train->q_min, value);
+    if (ms->predictor) {
+        t->model.ops->linear_predictor(&t->model, t->theta, ms->predictor);
+        if (ms->w_l2)
+            value[BL_M_L2_COSINE] = bl_cosine(ms->predictor, ms->w_l2, t->model.inputs);
+        if (ms->w_l1)
+            value[BL_M_L1_COSINE] = bl_cosine(ms->predictor, ms->w_l1, t->model.inputs);
+    }
     if (mc->sharpness != BL_SHARP_NONE && ms->spectrum_work) {
         measure_sharpness(ms, t, train, r, payload, &value[BL_M_SHARPNESS],
                           &value[BL_M_SHARPNESS_RESIDUAL], &value[BL_M_SHARPNESS_ITERS]);

@@ -137,6 +137,18 @@ void bl_result_layout_make(struct bl_result_layout *L, const struct bl_plan *pla
         L->init_norm = add(L, task_value("init_norm", BL_TYPE_DOUBLE,
                                          "diag_linear: ||theta_0|| (= model.init_scale)", "1"));
     }
+    L->l2_test_acc = L->l1_test_acc = -1;
+    if (applies[BL_M_L1_COSINE]) {
+        L->l2_test_acc = add(L, task_value("l2_test_acc", BL_TYPE_DOUBLE,
+                                           "test accuracy of the max-L2-margin linear "
+                                           "classifier (hard-margin SVM; diag_linear's kernel "
+                                           "regime)",
+                                           "1"));
+        L->l1_test_acc = add(L, task_value("l1_test_acc", BL_TYPE_DOUBLE,
+                                           "test accuracy of the max-L1-margin linear "
+                                           "classifier (LP; diag_linear's rich regime)",
+                                           "1"));
+    }
     int loss_based = 0;
     for (int p = 0; p < plan->n_points; p++)
         loss_based |= plan->points[p].optim.schedule == BL_SCHED_LOSS_BASED;

@@ -69,7 +69,7 @@ def _point_metrics(p):
     # the margin references: a linear model or a two-layer net, one output
     margin_ref = features and outputs == 1 and depth <= 2
     svm = p.get("measure.reference", "none") == "svm" and margin_ref and binary
-    homogeneous = features and (not bias or p.get("model.normalize", "false") == "true")
+    homogeneous = (features and (not bias or p.get("model.normalize", "false") == "true")) or model == "diag_linear"
     sharp = p.get("measure.sharpness", "none") != "none"
     m = set(ALWAYS)
     if labels:
@@ -99,6 +99,9 @@ def _point_metrics(p):
         m |= {"hessian_min_eigenvalue", "hessian_min_residual"}
     if p.get("measure.kkt", "false") == "true" and binary and homogeneous:
         m |= {"kkt_epsilon", "kkt_delta"}
+    # a diagonal net with reference = svm: the max-L2 and max-L1-margin classifiers
+    if model == "diag_linear" and binary and p.get("measure.reference", "none") == "svm":
+        m |= {"l2_cosine", "l1_cosine"}
     return m, svm
 
 
@@ -137,6 +140,8 @@ def grokking_outcomes(ini):
         out.add("t_star")
     if diag:
         out |= {"init_coordinate", "init_norm"}
+    if "l1_cosine" in metrics:
+        out |= {"l2_test_acc", "l1_test_acc"}
     return out
 
 
