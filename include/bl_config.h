@@ -36,6 +36,8 @@ enum bl_schedule { BL_SCHED_CONSTANT, BL_SCHED_LOSS_BASED, BL_SCHED_COUNT };
 enum bl_save_params { BL_SAVE_NONE, BL_SAVE_FINAL, BL_SAVE_FIRST_LAST, BL_SAVE_RECORDS, BL_SAVE_COUNT };
 enum bl_sharpness { BL_SHARP_NONE, BL_SHARP_LANCZOS, BL_SHARP_POWER, BL_SHARP_COUNT };
 enum bl_reference { BL_REF_NONE, BL_REF_SVM, BL_REF_COUNT };
+/* measure.spacing: records every `every` steps, or per_decade per decade */
+enum bl_spacing { BL_SPACING_LINEAR, BL_SPACING_LOG, BL_SPACING_COUNT };
 enum bl_spectrum_at { BL_SPEC_NONE, BL_SPEC_FIRST, BL_SPEC_LAST, BL_SPEC_FIRST_LAST,
                       BL_SPEC_COUNT };
 
@@ -105,7 +107,9 @@ struct bl_optim_cfg {
 };
 
 struct bl_measure_cfg {
-    long every;                 /* record metrics every this many steps */
+    long every;                 /* record metrics every this many steps (linear spacing) */
+    enum bl_spacing spacing;    /* linear (every) or log (per_decade) */
+    int per_decade;             /* log spacing: records per factor of 10 in the step */
     enum bl_save_params save_params;
     double diverge_factor;      /* diverged when the loss exceeds this times its initial value */
     enum bl_sharpness sharpness; /* how the top Hessian eigenvalue is measured, if at all */

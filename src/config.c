@@ -57,6 +57,7 @@ static const char *const sharpness_methods[] = {"none", "lanczos", "power", NULL
 static const char *const references[] = {"none", "svm", NULL};
 static const char *const spectrum_records[] = {"none", "first", "last", "first_last", NULL};
 static const char *const spectrum_solvers[] = {"pdsyev", "pdsyevd", NULL};
+static const char *const spacings[] = {"linear", "log", NULL};
 
 /* Each table above is indexed by its enum of bl_config.h (one name per
  * value, then NULL): a value added to an enum without its name stops the
@@ -74,6 +75,7 @@ NAMES_FOLLOW(save_params, BL_SAVE_COUNT);
 NAMES_FOLLOW(sharpness_methods, BL_SHARP_COUNT);
 NAMES_FOLLOW(references, BL_REF_COUNT);
 NAMES_FOLLOW(spectrum_records, BL_SPEC_COUNT);
+NAMES_FOLLOW(spacings, BL_SPACING_COUNT);
 
 #define FIELD(m) .offset = offsetof(struct bl_config, m), .size = sizeof(((struct bl_config *)0)->m)
 
@@ -215,6 +217,14 @@ static const struct key_desc keys[] = {
 
     {.section = "measure", .key = "every", .type = T_LONG, .min = 1, .max = 1e12, .def = "10",
      .desc = "record the metrics every this many steps", FIELD(measure.every)},
+    {.section = "measure", .key = "spacing", .type = T_ENUM, .names = spacings,
+     .def = "linear",
+     .desc = "linear: a record every `every` steps; log: per_decade records per factor of 10 "
+             "(the distinct steps round(10^(j/per_decade)), with step 0 and the last step)",
+     FIELD(measure.spacing)},
+    {.section = "measure", .key = "per_decade", .type = T_INT, .min = 1, .max = 1000,
+     .def = "10", .desc = "log spacing: records per decade of steps",
+     FIELD(measure.per_decade)},
     {.section = "measure", .key = "save_params", .type = T_ENUM, .names = save_params,
      .def = "none",
      .desc = "store the parameters: final; first_last (the initialization and the final); "
@@ -1023,7 +1033,8 @@ static int cross_check(const struct bl_config *c, char *msg, size_t len, int inv
     /* as bl_record_count: step 0, every `every` steps, and the last step */
     long steps = c->optim.steps, every = c->measure.every;
     long records = steps / every + 1 + (steps % every != 0);
-    if (records > BL_MAX_RECORDS) {
+    /* log spacing makes at most per_decade x 12 + 2 records: far below the cap */
+    if (c->measure.spacing == BL_SPACING_LINEAR && records > BL_MAX_RECORDS) {
         involved[0] = find_key("optim", "steps");
         involved[1] = find_key("measure", "every");
         return fail(msg, len, NULL, 0,

@@ -17,7 +17,8 @@ Fails (exit 1, one line per failed check) unless all of these hold:
   attributes of metrics and status; the global attributes.
 - Against the stored config: seed values first_seed..first_seed+seeds-1;
   step = the record schedule of optim.steps and measure.every (0, every,
-  2*every, ..., steps); one point per combination of the [sweep] values and
+  2*every, ..., steps; with measure.spacing = log: 0, the distinct
+  floor(10^(j/per_decade) + 1/2) below steps, and steps); one point per combination of the [sweep] values and
   each sweep coordinate equal to its value at that point (last key fastest);
   spectrum_step and density_step are record steps.
 - Task outcomes: status is ok, diverged or not_run (interrupted never reaches
@@ -61,6 +62,7 @@ usage or an unreadable file, 3 when the checker itself crashed.
 """
 import argparse
 import itertools
+import math
 import os
 import sys
 import time
@@ -200,9 +202,22 @@ def check_structure(c, ds, dims, want_points, want_seeds):
     return good
 
 
-def record_steps(steps, every):
-    n = steps // every + 1 + (steps % every != 0)
-    return np.minimum(np.arange(n, dtype=np.int64) * every, steps)
+def record_steps(steps, every, per_decade=None):
+    """The record schedule: 0, every, 2 every, ..., steps; or with log
+    spacing (per_decade given) 0, the distinct floor(10^(j/per_decade) + 1/2)
+    below steps, and steps."""
+    if per_decade is None:
+        n = steps // every + 1 + (steps % every != 0)
+        return np.minimum(np.arange(n, dtype=np.int64) * every, steps)
+    out, j = [0], 0
+    while True:
+        s = int(math.floor(10.0 ** (j / per_decade) + 0.5))
+        if s >= steps:
+            break
+        if s != out[-1]:
+            out.append(s)
+        j += 1
+    return np.array(out + [steps], dtype=np.int64)
 
 
 def parse_number(text):
@@ -226,6 +241,8 @@ def check_config(c, ds, dims):
         first_seed = int(ini["experiment"]["first_seed"])
         steps = int(ini["optim"]["steps"])
         every = int(ini["measure"]["every"])
+        per_decade = (int(ini["measure"]["per_decade"])
+                      if ini["measure"].get("spacing", "linear").strip() == "log" else None)
         reference = ini["measure"].get("reference", "none").strip()
         model_kind = ini["model"].get("kind", "mlp").strip() if ini.has_section("model") else "mlp"
     except (KeyError, ValueError) as e:
@@ -238,7 +255,7 @@ def check_config(c, ds, dims):
         want = first_seed + np.arange(seeds, dtype=np.int64)
         c.check(np.array_equal(got, want), lambda: f"seed values {got.tolist()[:8]}..., expected "
                 f"{first_seed}..{first_seed + seeds - 1}")
-    want_steps = record_steps(steps, every)
+    want_steps = record_steps(steps, every, per_decade)
     got_steps = np.asarray(V["step"][:], dtype=np.int64)
     c.check(got_steps.shape == want_steps.shape and np.array_equal(got_steps, want_steps),
             lambda: f"step {got_steps.tolist()[:6]}... ({len(got_steps)} records), expected the schedule "

@@ -427,6 +427,8 @@ section_cli() {
   refuse "sparse_sign with data.sparsity > data.dim" 2 "data.sparsity = 11 is larger than data.dim = 10" "$BL" check inputs/quickstart.ini --set data.kind=sparse_sign --set data.sparsity=11
   refuse "diag_linear on three classes" 2 "model.kind = diag_linear has one output|cross_entropy loss, 3 classes" "$BL" check "$cfg" --set model.kind=diag_linear
   refuse "measure.fit_threshold above 1" 2 "measure.fit_threshold|1.5" "$BL" check "$cfg" --set measure.fit_threshold=1.5
+  refuse "measure.spacing must be linear or log" 2 "measure.spacing = geometric|linear, log" "$BL" check "$cfg" --set measure.spacing=geometric
+  refuse "measure.per_decade at least 1" 2 "measure.per_decade = 0" "$BL" check "$cfg" --set measure.per_decade=0
   refuse "group_size must divide the ranks" 2 "group_size" run_mpi 3 "$cfg" -o "$tmp/out/x.nc" --set parallel.group_size=2
   refuse "sweeping optim.steps is refused" 2 "optim.steps" "$BL" check "$cfg" --set sweep.optim.steps=10,20
   refuse "check refuses a config larger than memory" 2 "GiB per rank|machine has" "$BL" check "$cfg" --set data.n_train=100000000 --set data.dim=1000

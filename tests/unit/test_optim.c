@@ -577,6 +577,44 @@ static void test_diag_linear_grokking(void)
     bl_task_result_free(&r);
 }
 
+/* measure.spacing = log: step 0, the distinct round(10^(j/per_decade))
+ * below the last step, and the last step (hand-computed for 3 per decade);
+ * strictly increasing with 20 per decade (1.12, 1.26, 1.41 all round to 1);
+ * and a log-spaced run records at its steps the same numbers as a linear one. */
+static void test_log_spaced_records(void)
+{
+    struct bl_optim_cfg o = {.steps = 1000};
+    struct bl_measure_cfg m = {.every = 10, .spacing = BL_SPACING_LOG, .per_decade = 3};
+    long want[] = {0, 1, 2, 5, 10, 22, 46, 100, 215, 464, 1000};
+    CU_ASSERT_EQUAL_FATAL(bl_record_count(&o, &m), 11);
+    for (long r = 0; r < 11; r++)
+        CU_ASSERT_EQUAL(bl_record_step(&o, &m, r), want[r]);
+    m.per_decade = 20;
+    o.steps = 10000000;
+    long n = bl_record_count(&o, &m);
+    CU_ASSERT(n > 60 && n <= 20 * 7 + 2);
+    for (long r = 1; r < n; r++)
+        CU_ASSERT(bl_record_step(&o, &m, r) > bl_record_step(&o, &m, r - 1));
+    CU_ASSERT_EQUAL(bl_record_step(&o, &m, n - 1), 10000000);
+    CU_ASSERT_EQUAL(bl_record_step(&o, &m, 1), 1);
+    CU_ASSERT_EQUAL(bl_record_step(&o, &m, 2), 2);
+    struct bl_config c = small_task(), d;
+    c.optim.steps = 1000;
+    c.measure.every = 100;
+    d = c;
+    d.measure.spacing = BL_SPACING_LOG;
+    d.measure.per_decade = 1; /* 0, 1, 10, 100, 1000 */
+    struct bl_task_result a, b;
+    char err[128];
+    CU_ASSERT_EQUAL_FATAL(bl_train_task(&c, 2, NULL, NULL, &a, err, sizeof err), 0);
+    CU_ASSERT_EQUAL_FATAL(bl_train_task(&d, 2, NULL, NULL, &b, err, sizeof err), 0);
+    CU_ASSERT_EQUAL(b.layout->n_records, 5);
+    CU_ASSERT_EQUAL(metric(&b, BL_M_TRAIN_LOG_LOSS, 3), metric(&a, BL_M_TRAIN_LOG_LOSS, 1));
+    CU_ASSERT_EQUAL(metric(&b, BL_M_PARAM_NORM, 4), metric(&a, BL_M_PARAM_NORM, 10));
+    bl_task_result_free(&a);
+    bl_task_result_free(&b);
+}
+
 void bl_test_register_optim(void)
 {
     CU_pSuite s = CU_add_suite("optim", NULL, NULL);
@@ -593,4 +631,5 @@ void bl_test_register_optim(void)
     BL_ADD_TEST(s, test_quadratic_diverges_iff_past_two_over_eta);
     BL_ADD_TEST(s, test_norm_identity_scale_invariant);
     BL_ADD_TEST(s, test_diag_linear_grokking);
+    BL_ADD_TEST(s, test_log_spaced_records);
 }
