@@ -210,6 +210,16 @@ section_output() {
 }
 
 section_science() {
+  echo "== issue 13: grokking (diagonal nets)"
+  expect "grok_sparse (shortened, dim 1000): kernel phase below 0.8 test accuracy with norm decay (1 - eta lambda)^k, then grok_step in [0.4, 1.2] t*, l2 -> l1 classifier" bash -o pipefail -c "
+    mpirun -np 2 $BL run inputs/grok_sparse.ini -o $tmp/grok.nc --set data.dim=1000 --set data.n_train=150 --set data.n_test=500 --set optim.weight_decay=0.05 --set optim.steps=15000 --set experiment.seeds=2 --set measure.reference=svm &&
+    $PY tests/check_grokking.py $tmp/grok.nc && $PY tests/check_output.py $tmp/grok.nc"
+  expect "grok_sweep (shortened): slope of grok_step*eta*lambda on ln alpha in [0.7, 1.3]" bash -o pipefail -c "
+    mpirun -np 2 $BL run inputs/grok_sweep.ini -o $tmp/gsweep.nc --set data.dim=400 --set data.n_train=100 --set data.n_test=200 --set optim.steps=14000 --set experiment.seeds=2 --set sweep.model.init_scale=8,32,128 --set sweep.optim.weight_decay=0.05 --set measure.per_decade=20 &&
+    $PY postprocess/grok_slope.py $tmp/gsweep.nc --min-slope 0.7 --max-slope 1.3 && $PY tests/check_output.py $tmp/gsweep.nc"
+  expect "misgrok (shortened): test accuracy >= 0.95 in the kernel phase, then below drop_threshold (ungrok_step before 3 t*)" bash -o pipefail -c "
+    mpirun -np 2 $BL run inputs/misgrok.ini -o $tmp/misgrok.nc --set optim.steps=16000 --set experiment.seeds=2 &&
+    $PY tests/check_grokking.py $tmp/misgrok.nc --misgrok && $PY tests/check_output.py $tmp/misgrok.nc"
   echo "== issue 3: references and real data"
   expect "margin_svm (shortened): svm_cosine > 0.999" bash -o pipefail -c "
     mpirun -np 2 $BL run inputs/margin_svm.ini -o $tmp/svm.nc --set experiment.seeds=4 &&
