@@ -55,8 +55,14 @@ void bl_measure_free(struct bl_measure *ms);
 void bl_measure_record(struct bl_measure *ms, struct task *t, const struct pass_totals *train,
                        double lr, long r, double *payload);
 
+/* The step of record r of a config's schedule (bl_record_step: the loop
+ * owns the schedule, and measurements do not include the loop). */
+typedef long (*bl_record_step_fn)(const struct bl_optim_cfg *optim,
+                                  const struct bl_measure_cfg *measure, long record);
+
 /* The outcomes read off the finished records (memorize_step, grok_step,
- * ungrok_step), into payload. */
-void bl_measure_finish(struct bl_measure *ms, struct task *t, double *payload);
+ * ungrok_step), as steps of record_step's schedule, into payload. */
+void bl_measure_finish(struct bl_measure *ms, struct task *t, bl_record_step_fn record_step,
+                       double *payload);
 
 #endif

@@ -20,7 +20,6 @@
 #include "bl_rng.h"
 #include "bl_scalapack.h"
 #include "bl_spectrum.h"
-#include "bl_train.h"
 
 /* Column j of the Hessian for ScaLAPACK's assembly. */
 struct column_ctx {
@@ -388,18 +387,19 @@ static void grokking_predictions(struct bl_measure *ms, struct task *t, double *
 /* The step of the first record r >= from whose value passes (above: value >=
  * threshold, else value < threshold), or NaN; *at gets r (or n). */
 static double first_record(const double *value, long from, long n, double threshold, int above,
-                           const struct bl_config *c, long *at)
+                           const struct bl_config *c, bl_record_step_fn record_step, long *at)
 {
     for (long r = from; r < n; r++)
         if (above ? value[r] >= threshold : value[r] < threshold) {
             *at = r;
-            return (double)bl_record_step(&c->optim, &c->measure, r);
+            return (double)record_step(&c->optim, &c->measure, r);
         }
     *at = n;
     return NAN;
 }
 
-void bl_measure_finish(struct bl_measure *ms, struct task *t, double *payload)
+void bl_measure_finish(struct bl_measure *ms, struct task *t, bl_record_step_fn record_step,
+                       double *payload)
 {
     const struct bl_result_layout *L = ms->layout;
     const struct bl_measure_cfg *mc = &t->cfg->measure;
@@ -407,13 +407,14 @@ void bl_measure_finish(struct bl_measure *ms, struct task *t, double *payload)
     if (L->memorize_step >= 0 && L->metric_field[BL_M_TRAIN_ACC] >= 0)
         *bl_result_at(L, payload, L->memorize_step) =
             first_record(bl_result_at(L, payload, L->metric_field[BL_M_TRAIN_ACC]), 0, n,
-                         mc->fit_threshold, 1, t->cfg, &at);
+                         mc->fit_threshold, 1, t->cfg, record_step, &at);
     if (L->grok_step >= 0 && L->metric_field[BL_M_TEST_ACC] >= 0) {
         const double *test = bl_result_at(L, payload, L->metric_field[BL_M_TEST_ACC]);
         *bl_result_at(L, payload, L->grok_step) =
-            first_record(test, 0, n, mc->fit_threshold, 1, t->cfg, &at);
+            first_record(test, 0, n, mc->fit_threshold, 1, t->cfg, record_step, &at);
         *bl_result_at(L, payload, L->ungrok_step) =
-            at < n ? first_record(test, at + 1, n, mc->drop_threshold, 0, t->cfg, &at) : NAN;
+            at < n ? first_record(test, at + 1, n, mc->drop_threshold, 0, t->cfg, record_step, &at)
+                   : NAN;
     }
 }
 

@@ -445,7 +445,7 @@ int bl_train_task(const struct bl_config *cfg, uint64_t seed, const struct bl_gr
     if (L->epochs_undone >= 0)
         *bl_result_at(L, payload, L->epochs_undone) = loss_based ? (double)ls.epochs_undone : NAN;
     if (res->status != BL_STATUS_INTERRUPTED)
-        bl_measure_finish(&ms, &t, payload);
+        bl_measure_finish(&ms, &t, bl_record_step, payload);
     bl_measure_free(&ms);
     bl_optim_state_free(&opt_state);
     bl_optim_state_free(&epoch.opt);
