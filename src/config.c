@@ -941,7 +941,8 @@ static int cross_check(const struct bl_config *c, char *msg, size_t len, int inv
                     "for %d classes",
                     data_kind, data->classes, data->classes);
     }
-    if (data->kind == BL_DATA_SPARSE_SIGN && (data->sparsity % 2 == 0 || data->sparsity > data->dim)) {
+    if (data->kind == BL_DATA_SPARSE_SIGN &&
+        (data->sparsity % 2 == 0 || data->sparsity > data->dim)) {
         int even = data->sparsity % 2 == 0;
         involved[0] = find_key("data", "sparsity");
         involved[1] = find_key("data", even ? "kind" : "dim");

@@ -466,8 +466,9 @@ static void diag_references(struct bl_measure *ms, struct task *t, double *paylo
         free(ms->w_l1);
         ms->w_l1 = NULL;
     }
-    *bl_result_at(L, payload, L->l2_test_acc) = ms->w_l2 ? linear_accuracy(&t->data.test, ms->w_l2) : NAN;
-    *bl_result_at(L, payload, L->l1_test_acc) = ms->w_l1 ? linear_accuracy(&t->data.test, ms->w_l1) : NAN;
+    const struct bl_dataset *test = &t->data.test;
+    *bl_result_at(L, payload, L->l2_test_acc) = ms->w_l2 ? linear_accuracy(test, ms->w_l2) : NAN;
+    *bl_result_at(L, payload, L->l1_test_acc) = ms->w_l1 ? linear_accuracy(test, ms->w_l1) : NAN;
 }
 
 int bl_measure_needs_hvp(const struct bl_measure_cfg *mc)
@@ -578,7 +579,8 @@ void bl_measure_record(struct bl_measure *ms, struct task *t, const struct pass_
     value[BL_M_SMOOTHED_MARGIN] =
         bl_smoothed_margin(cfg->loss.kind, train->log_loss_sum, norm, degree);
     value[BL_M_PARAM_NORM] = norm;
-    value[BL_M_INIT_DISTANCE] = distance_from(ms->theta0, t->theta, t->n_params) / ms->theta0_norm;
+    value[BL_M_INIT_DISTANCE] =
+        distance_from(ms->theta0, t->theta, t->n_params) / ms->theta0_norm;
     value[BL_M_GRAD_NORM] = bl_task_gradient_factor(t, train) * bl_norm2(t->grad, t->n_params);
     value[BL_M_LEARNING_RATE] = lr;
     /* theta and -grad point the same way at a KKT direction */

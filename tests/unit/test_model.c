@@ -383,8 +383,8 @@ static void test_diag_linear(void)
         for (int l = 0; l < 3; l++) {
             struct bl_model_cfg mc = {BL_MODEL_DIAG_LINEAR, L, 1, BL_ACT_RELU, 0.1, 0, 1.7, 0, 0,
                                       0, 1};
-            double err = gradient_error(&mc, losses[l], 1, 0.6), at_init =
-                                                                    gradient_error(&mc, losses[l], 1, 0);
+            double err = gradient_error(&mc, losses[l], 1, 0.6);
+            double at_init = gradient_error(&mc, losses[l], 1, 0);
             double fd, asym;
             hvp_errors(&mc, losses[l], 1, 0.6, &fd, &asym);
             if (!(err < 1e-5 && at_init < 1e-5 && fd < 1e-5 && asym < 1e-12))

@@ -564,7 +564,8 @@ static void test_diag_linear_grokking(void)
     CU_ASSERT(outcome(&r, L->l1_test_acc) > outcome(&r, L->l2_test_acc) + 0.2);
     CU_ASSERT_FATAL(grok > 0 && memorize >= 0);
     CU_ASSERT(grok > 0 && memorize < grok);
-    CU_ASSERT_EQUAL(outcome(&r, L->memorize_step), (double)bl_record_step(&c.optim, &c.measure, memorize));
+    CU_ASSERT_EQUAL(outcome(&r, L->memorize_step),
+                    (double)bl_record_step(&c.optim, &c.measure, memorize));
     CU_ASSERT_EQUAL(outcome(&r, L->grok_step), (double)bl_record_step(&c.optim, &c.measure, grok));
     CU_ASSERT(isnan(outcome(&r, L->ungrok_step)));
     /* measuring never moves the trajectory: every 250 steps gives the same records */
