@@ -248,6 +248,10 @@ CDL
   expect "a user's NetCDF data set trains" bash -o pipefail -c "
     ncgen -o $tmp/ds.nc $tmp/ds.cdl && mpirun -np 1 $BL run $tmp/ds.ini -o $tmp/dsout.nc &&
     $PY tests/check_output.py $tmp/dsout.nc && $PY tests/check_final.py $tmp/dsout.nc train_acc == 1"
+  expect "diag_linear trains on a user's NetCDF data set, with its L2 and L1 margin references" bash -o pipefail -c "
+    mpirun -np 1 $BL run $tmp/ds.ini -o $tmp/dsdiag.nc --set model.kind=diag_linear --set measure.reference=svm &&
+    $PY tests/check_output.py $tmp/dsdiag.nc && $PY tests/check_final.py $tmp/dsdiag.nc train_acc == 1 &&
+    $PY tests/check_final.py $tmp/dsdiag.nc l1_cosine '>' 0.9"
   printf '[data]\nkind = netcdf\npath = %s\nn_train = 60\nn_test = 20\nstandardize = false\n[model]\nkind = linear\n[loss]\nkind = squared\n[optim]\nlr = 0.2\nsteps = 3000\n[measure]\nevery = 500\n[experiment]\nseeds = 2\n' "$tmp/reg.nc" >"$tmp/reg.ini"
   expect "regression on real targets (NetCDF 'target') reaches the least-squares optimum" bash -o pipefail -c "
     $PY tests/check_regression.py make $tmp/reg.nc && mpirun -np 2 $BL run $tmp/reg.ini -o $tmp/regout.nc &&
