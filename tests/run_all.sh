@@ -145,6 +145,9 @@ section_mpi() {
   expect "ensemble results bitwise identical, 1 vs 2 ranks" $PY tests/compare_outputs.py "$tmp/ens1.nc" "$tmp/ens2.nc"
   expect "ensemble results bitwise identical, 1 vs 3 ranks" $PY tests/compare_outputs.py "$tmp/ens1.nc" "$tmp/ens3.nc"
   expect "output contract (ensemble, 2 ranks)" $PY tests/check_output.py "$tmp/ens2.nc" --points 2 --seeds 5
+  expect "diag_linear ensemble bitwise identical, 1 vs 2 ranks (its products are loops, not thread-split GEMVs)" bash -o pipefail -c "
+    for n in 1 2; do mpirun -np \$n $BL run inputs/grok_sparse.ini -o $tmp/diag\$n.nc --set data.dim=300 --set data.n_train=50 --set data.n_test=100 --set optim.steps=2000 --set experiment.seeds=3 || exit 1; done &&
+    $PY tests/compare_outputs.py $tmp/diag1.nc $tmp/diag2.nc"
   expect "data-parallel run, group_size 2 on 2 ranks" run_mpi 2 "$cfg" -o "$tmp/dp2.nc" --set parallel.group_size=2
   expect "data-parallel run, two groups of 2 on 4 ranks" run_mpi 4 "$cfg" -o "$tmp/dp4.nc" --set parallel.group_size=2
   expect "group_size 2 agrees with group_size 1 to 1e-9" $PY tests/compare_outputs.py "$tmp/ens1.nc" "$tmp/dp2.nc" --rtol 1e-9

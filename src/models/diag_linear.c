@@ -6,7 +6,6 @@
  * total norm) and f = 0 at init. f(c theta) = c^L f(theta): L-homogeneous.
  * Its NTK at u = v is the linear kernel on x (the kernel regime is the
  * max-L2-margin SVM); its rich regime the max-L1-margin classifier. */
-#include <cblas.h>
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
@@ -30,6 +29,41 @@ struct diag_ws {
 
 static const struct diag_linear *DL(const struct bl_model *m) { return m->impl; }
 static struct diag_ws *DW(struct bl_workspace *ws) { return ws->impl; }
+
+/* out (n) = X (n, dim) w, row by row in a fixed order. Not BLAS: OpenBLAS
+ * splits a GEMV's sums by thread, and an ensemble task must give the same
+ * bits on any number of ranks (threads per rank = cores / ranks). */
+static void rows_times(const double *restrict x, int n, int dim, const double *restrict w,
+                       double *restrict out)
+{
+    for (int i = 0; i < n; i++) {
+        const double *row = x + (long)i * dim;
+        /* four running sums in a fixed pattern, so the compiler can keep
+         * them in one vector register; combined in a fixed order */
+        double s[4] = {0, 0, 0, 0};
+        int j = 0;
+        for (; j + 4 <= dim; j += 4)
+            for (int k = 0; k < 4; k++)
+                s[k] += row[j + k] * w[j + k];
+        for (; j < dim; j++)
+            s[0] += row[j] * w[j];
+        out[i] = (s[0] + s[1]) + (s[2] + s[3]);
+    }
+}
+
+/* g (dim) = X^T d: the rows added in order, so each g_j sums over i in a
+ * fixed order whatever the threads (and the inner loop vectorizes) */
+static void rows_transposed_times(const double *restrict x, int n, int dim,
+                                  const double *restrict d, double *restrict g)
+{
+    for (int j = 0; j < dim; j++)
+        g[j] = 0;
+    for (int i = 0; i < n; i++) {
+        const double *row = x + (long)i * dim;
+        for (int j = 0; j < dim; j++)
+            g[j] += d[i] * row[j];
+    }
+}
 
 /* x^k for a small integer k >= 0, by multiplication (exact for k <= 2,
  * and no libm call per coordinate) */
@@ -111,9 +145,7 @@ static const double *diag_forward(const struct bl_model *m, const double *theta,
     const double *u = theta, *v = theta + d->dim;
     for (int j = 0; j < d->dim; j++)
         ws->w[j] = ipow(u[j], d->depth) - ipow(v[j], d->depth);
-    /* out (n) = X (n, dim) w */
-    cblas_dgemv(CblasRowMajor, CblasNoTrans, b->n, d->dim, 1.0, b->x, d->dim, ws->w, 1, 0.0,
-                ws->out, 1);
+    rows_times(b->x, b->n, d->dim, ws->w, ws->out);
     return ws->out;
 }
 
@@ -125,8 +157,7 @@ static void diag_backward(const struct bl_model *m, const double *theta, const s
     struct diag_ws *ws = DW(wsp);
     const double *u = theta, *v = theta + d->dim;
     int L = d->depth;
-    cblas_dgemv(CblasRowMajor, CblasTrans, b->n, d->dim, 1.0, b->x, d->dim, dout, 1, 0.0, ws->gw,
-                1);
+    rows_transposed_times(b->x, b->n, d->dim, dout, ws->gw);
     for (int j = 0; j < d->dim; j++) {
         grad[j] = L * ipow(u[j], L - 1) * ws->gw[j];
         grad[d->dim + j] = -L * ipow(v[j], L - 1) * ws->gw[j];
@@ -143,8 +174,7 @@ static const double *diag_rforward(const struct bl_model *m, const double *theta
     int L = d->depth;
     for (int j = 0; j < d->dim; j++)
         ws->rw[j] = L * (ipow(u[j], L - 1) * r[j] - ipow(v[j], L - 1) * r[d->dim + j]);
-    cblas_dgemv(CblasRowMajor, CblasNoTrans, b->n, d->dim, 1.0, b->x, d->dim, ws->rw, 1, 0.0,
-                ws->rout, 1);
+    rows_times(b->x, b->n, d->dim, ws->rw, ws->rout);
     return ws->rout;
 }
 
@@ -160,8 +190,8 @@ static void diag_rbackward(const struct bl_model *m, const double *theta, const 
     const double *u = theta, *v = theta + d->dim;
     int L = d->depth, dim = d->dim;
     double *gw = ws->gw, *rgw = ws->rw; /* rw is free again after rforward */
-    cblas_dgemv(CblasRowMajor, CblasTrans, b->n, dim, 1.0, b->x, dim, dout, 1, 0.0, gw, 1);
-    cblas_dgemv(CblasRowMajor, CblasTrans, b->n, dim, 1.0, b->x, dim, rdout, 1, 0.0, rgw, 1);
+    rows_transposed_times(b->x, b->n, dim, dout, gw);
+    rows_transposed_times(b->x, b->n, dim, rdout, rgw);
     for (int j = 0; j < dim; j++) {
         double curv_u = L > 1 ? L * (L - 1) * ipow(u[j], L - 2) : 0.0;
         double curv_v = L > 1 ? L * (L - 1) * ipow(v[j], L - 2) : 0.0;
@@ -178,7 +208,7 @@ static void diag_linear_predictor(const struct bl_model *m, const double *theta,
         w[j] = ipow(theta[j], d->depth) - ipow(theta[d->dim + j], d->depth);
 }
 
-/* forward and backward are two GEMVs over the batch plus O(L dim) */
+/* forward and backward are two matrix-vector products over the batch plus O(L dim) */
 static double diag_step_flops(const struct bl_model *m, int n)
 {
     const struct diag_linear *d = DL(m);
