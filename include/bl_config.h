@@ -22,8 +22,10 @@
 #define BL_MAX_RECORDS 1000000L
 
 enum bl_data_kind { BL_DATA_SEPARABLE, BL_DATA_SYMMETRIC, BL_DATA_CLUSTERS,
-                    BL_DATA_FASHION_MNIST, BL_DATA_NETCDF, BL_DATA_ASYMMETRIC, BL_DATA_COUNT };
-enum bl_model_kind { BL_MODEL_LINEAR, BL_MODEL_MLP, BL_MODEL_QUADRATIC, BL_MODEL_COUNT };
+                    BL_DATA_FASHION_MNIST, BL_DATA_NETCDF, BL_DATA_ASYMMETRIC,
+                    BL_DATA_SPARSE_SIGN, BL_DATA_MISGROK, BL_DATA_COUNT };
+enum bl_model_kind { BL_MODEL_LINEAR, BL_MODEL_MLP, BL_MODEL_QUADRATIC, BL_MODEL_DIAG_LINEAR,
+                     BL_MODEL_COUNT };
 enum bl_activation { BL_ACT_RELU, BL_ACT_LEAKY_RELU, BL_ACT_IDENTITY, BL_ACT_COUNT };
 enum bl_loss_kind { BL_LOSS_LOGISTIC, BL_LOSS_EXPONENTIAL, BL_LOSS_CROSS_ENTROPY, BL_LOSS_SQUARED,
                     BL_LOSS_COUNT };
@@ -34,6 +36,8 @@ enum bl_schedule { BL_SCHED_CONSTANT, BL_SCHED_LOSS_BASED, BL_SCHED_COUNT };
 enum bl_save_params { BL_SAVE_NONE, BL_SAVE_FINAL, BL_SAVE_FIRST_LAST, BL_SAVE_RECORDS, BL_SAVE_COUNT };
 enum bl_sharpness { BL_SHARP_NONE, BL_SHARP_LANCZOS, BL_SHARP_POWER, BL_SHARP_COUNT };
 enum bl_reference { BL_REF_NONE, BL_REF_SVM, BL_REF_COUNT };
+/* measure.spacing: records every `every` steps, or per_decade per decade */
+enum bl_spacing { BL_SPACING_LINEAR, BL_SPACING_LOG, BL_SPACING_COUNT };
 enum bl_spectrum_at { BL_SPEC_NONE, BL_SPEC_FIRST, BL_SPEC_LAST, BL_SPEC_FIRST_LAST,
                       BL_SPEC_COUNT };
 
@@ -61,6 +65,9 @@ struct bl_data_cfg {
     char path[BL_PATH_MAX];     /* fashion_mnist: directory; netcdf: file */
     char select[BL_NAME_MAX];   /* fashion_mnist: classes to keep, e.g. "0,6"; "" = all */
     int standardize;            /* file data: per-feature z-score with training statistics */
+    /* grokking data (SCIENCE.md 3) */
+    int sparsity;               /* sparse_sign: k, the odd number of coordinates of w* */
+    double gamma;               /* misgrok: x = z + y (gamma / 2) w* */
     /* not a key: real-valued targets per example (regression), read off a
      * data file by bl_data_shape; 0 = class labels */
     int targets;
@@ -100,7 +107,9 @@ struct bl_optim_cfg {
 };
 
 struct bl_measure_cfg {
-    long every;                 /* record metrics every this many steps */
+    long every;                 /* record metrics every this many steps (linear spacing) */
+    enum bl_spacing spacing;    /* linear (every) or log (per_decade) */
+    int per_decade;             /* log spacing: records per factor of 10 in the step */
     enum bl_save_params save_params;
     double diverge_factor;      /* diverged when the loss exceeds this times its initial value */
     enum bl_sharpness sharpness; /* how the top Hessian eigenvalue is measured, if at all */
@@ -116,6 +125,10 @@ struct bl_measure_cfg {
     int near_support;           /* record the near-support counts of the margins */
     enum bl_spectrum_at density; /* records with an SLQ spectral density */
     int density_probes, density_steps;
+    /* grokking outcomes (SCIENCE.md 3): memorize_step / grok_step at the first
+     * record with train / test accuracy >= fit_threshold; ungrok_step at the
+     * first record after grok_step with test accuracy < drop_threshold */
+    double fit_threshold, drop_threshold;
 };
 
 struct bl_parallel_cfg {

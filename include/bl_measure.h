@@ -33,6 +33,11 @@ struct bl_measure {
     double *kkt_G;          /* (P, n_train) per-example margin gradients, measure.kkt */
     double *kkt_target;     /* (P) */
     double *kkt_work;       /* (n_train (n_train + 3)) NNLS normal equations, margins, lambda */
+    double *theta0;         /* (P) the initialization, for init_distance */
+    double *w_l2, *w_l1;    /* (dim) diag_linear's references: max-L2 / max-L1-margin
+                             * classifiers, or NULL */
+    double *predictor;      /* (dim) u^L - v^L at a record */
+    double theta0_norm;
 };
 
 /* Whether a config's measurements need Hessian-vector products. */
@@ -49,5 +54,15 @@ void bl_measure_free(struct bl_measure *ms);
  * pass at theta (its gradient in t->grad); lr is the next step's rate. */
 void bl_measure_record(struct bl_measure *ms, struct task *t, const struct pass_totals *train,
                        double lr, long r, double *payload);
+
+/* The step of record r of a config's schedule (bl_record_step: the loop
+ * owns the schedule, and measurements do not include the loop). */
+typedef long (*bl_record_step_fn)(const struct bl_optim_cfg *optim,
+                                  const struct bl_measure_cfg *measure, long record);
+
+/* The outcomes read off the finished records (memorize_step, grok_step,
+ * ungrok_step), as steps of record_step's schedule, into payload. */
+void bl_measure_finish(struct bl_measure *ms, struct task *t, bl_record_step_fn record_step,
+                       double *payload);
 
 #endif

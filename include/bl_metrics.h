@@ -20,6 +20,7 @@ enum bl_metric {
     BL_M_EFFECTIVE_LR, BL_M_SPHERICAL_SHARPNESS, BL_M_EQUILIBRIUM_NORM, BL_M_HESSIAN_TRACE,
     BL_M_HESSIAN_TRACE_SE, BL_M_KKT_EPSILON, BL_M_KKT_DELTA, BL_M_HESSIAN_MIN,
     BL_M_HESSIAN_MIN_RESIDUAL, BL_M_NEAR_SUPPORT_1, BL_M_NEAR_SUPPORT_2, BL_M_NEAR_SUPPORT_3,
+    BL_M_INIT_DISTANCE, BL_M_L2_COSINE, BL_M_L1_COSINE,
     BL_METRIC_COUNT
 };
 
@@ -38,6 +39,7 @@ enum bl_metric_needs {
     BL_NEEDS_KKT = 1 << 10,       /* measure.kkt on a homogeneous binary model */
     BL_NEEDS_MIN_EIG = 1 << 11,   /* measure.min_eigenvalue on a model with HVPs */
     BL_NEEDS_SUPPORT = 1 << 12,   /* measure.near_support */
+    BL_NEEDS_DIAG_REFS = 1 << 13, /* measure.reference = svm on a diag_linear (SCIENCE.md 3) */
 };
 
 struct bl_metric_info {

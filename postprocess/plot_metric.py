@@ -5,12 +5,15 @@ line per sweep point.
 
   /usr/bin/python3 postprocess/plot_metric.py FILE.nc [--metric normalized_margin]
       [--stat mean|median|iqm] [--out PNG] [--logy] [--logx] [--target VALUE[:LABEL]]...
+      [--t-star]
 
 The PNG goes next to the input as <stem>_<metric>.png (<stem>_<metric>_<stat>.png
 for --stat median or iqm) unless --out is given. --stat mean draws the
 bootstrap CI the file stores; median and iqm draw a percentile bootstrap
 computed from the per-seed trajectories (postprocess/biaslab_nc.py: 2000
-resamples, fixed seed).
+resamples, fixed seed). --t-star marks each point's predicted grokking
+transition (the file's t_star outcome) by a dotted vertical line in the
+point's colour.
 """
 import argparse
 import os
@@ -43,6 +46,8 @@ def main():
     ap.add_argument("--target", action="append", default=[], metavar="VALUE[:LABEL]",
                     help="draw a theoretical value as a dashed horizontal line, e.g. "
                          "--target 1:'max margin (theory)' or --target 2:'2/eta'")
+    ap.add_argument("--t-star", action="store_true",
+                    help="mark each point's t_star (predicted transition) by a vertical line")
     args = ap.parse_args()
 
     try:
@@ -74,6 +79,13 @@ def main():
     for p in range(n_points):
         line, = ax.plot(step[keep], center[p, keep], label=labels[p], color=colors[p], lw=1.5)
         ax.fill_between(step[keep], low[p, keep], high[p, keep], color=line.get_color(), alpha=0.2, lw=0)
+        if args.t_star:
+            if "t_star" not in ds:
+                fail(f"--t-star: {args.file} has no t_star")
+            t = np.nanmean(ds["t_star"].values[p])  # the same for every seed
+            if np.isfinite(t):
+                ax.axvline(t, color=line.get_color(), ls=":", lw=1.2,
+                           label=f"t* = ln α/(ηλ) = {t:.4g}" if n_points == 1 else None)
     for target in args.target:
         value, _, label = target.partition(":")
         try:

@@ -43,8 +43,9 @@ struct key_desc {
 _Static_assert(sizeof(enum bl_data_kind) == sizeof(int), "enums are int-sized");
 
 static const char *const data_kinds[] = {"separable", "symmetric", "clusters",
-                                         "fashion_mnist", "netcdf", "asymmetric", NULL};
-static const char *const model_kinds[] = {"linear", "mlp", "quadratic", NULL};
+                                         "fashion_mnist", "netcdf", "asymmetric",
+                                         "sparse_sign", "misgrok", NULL};
+static const char *const model_kinds[] = {"linear", "mlp", "quadratic", "diag_linear", NULL};
 static const char *const activations[] = {"relu", "leaky_relu", "identity", NULL};
 static const char *const loss_kinds[] = {"logistic", "exponential", "cross_entropy", "squared",
                                          NULL};
@@ -56,6 +57,7 @@ static const char *const sharpness_methods[] = {"none", "lanczos", "power", NULL
 static const char *const references[] = {"none", "svm", NULL};
 static const char *const spectrum_records[] = {"none", "first", "last", "first_last", NULL};
 static const char *const spectrum_solvers[] = {"pdsyev", "pdsyevd", NULL};
+static const char *const spacings[] = {"linear", "log", NULL};
 
 /* Each table above is indexed by its enum of bl_config.h (one name per
  * value, then NULL): a value added to an enum without its name stops the
@@ -73,6 +75,7 @@ NAMES_FOLLOW(save_params, BL_SAVE_COUNT);
 NAMES_FOLLOW(sharpness_methods, BL_SHARP_COUNT);
 NAMES_FOLLOW(references, BL_REF_COUNT);
 NAMES_FOLLOW(spectrum_records, BL_SPEC_COUNT);
+NAMES_FOLLOW(spacings, BL_SPACING_COUNT);
 
 #define FIELD(m) .offset = offsetof(struct bl_config, m), .size = sizeof(((struct bl_config *)0)->m)
 
@@ -98,7 +101,8 @@ static const struct key_desc keys[] = {
 
     {.section = "data", .key = "kind", .type = T_ENUM, .names = data_kinds, .def = "separable",
      .desc = "separable (margin around w*), symmetric (pairs (x,y),(-x,-y)), asymmetric "
-             "(planar counterexample, see README), clusters, fashion_mnist or netcdf",
+             "(planar counterexample, see README), clusters, fashion_mnist, netcdf, sparse_sign "
+             "or misgrok (grokking, SCIENCE.md 3)",
      FIELD(data.kind)},
     {.section = "data", .key = "n_train", .type = T_INT, .min = 1, .max = 1e8, .def = "200",
      .desc = "training examples", FIELD(data.n_train)},
@@ -138,13 +142,21 @@ static const struct key_desc keys[] = {
      .desc = "fashion_mnist: classes to keep, relabelled 0.. in this order, e.g. 0,6 "
              "(empty = all 10)",
      FIELD(data.select)},
+    /* grokking data (SCIENCE.md 3) */
+    {.section = "data", .key = "sparsity", .type = T_INT, .min = 1, .max = 1e6, .def = "3",
+     .desc = "sparse_sign: k (odd, at most dim), the coordinates of w* (random +-1) whose "
+             "sum's sign is the label", FIELD(data.sparsity)},
+    {.section = "data", .key = "gamma", .type = T_DOUBLE, .min = 0, .max = 1e6, .def = "25",
+     .desc = "misgrok: x = z + y (gamma / 2) w*, z ~ N(0, I), y = sign <z, w*>",
+     FIELD(data.gamma)},
     {.section = "data", .key = "standardize", .type = T_BOOL, .def = "true",
      .desc = "file data: z-score each feature with the training set's mean and std",
      FIELD(data.standardize)},
 
     {.section = "model", .key = "kind", .type = T_ENUM, .names = model_kinds, .def = "mlp",
-     .desc = "linear (one weight layer), mlp, or quadratic (loss 1/2 theta^T A theta with "
-             "width parameters and eigenvalues eig_max .. eig_min; no data)",
+     .desc = "linear (one weight layer), mlp, quadratic (loss 1/2 theta^T A theta with "
+             "width parameters and eigenvalues eig_max .. eig_min; no data), or diag_linear "
+             "(f = <u^L - v^L, x>, L = depth, u = v = init_scale / sqrt(2 dim) at init)",
      FIELD(model.kind)},
     {.section = "model", .key = "depth", .type = T_INT, .min = 1, .max = 64, .def = "2",
      .desc = "weight layers; linear is 1, mlp needs at least 2", FIELD(model.depth)},
@@ -205,6 +217,14 @@ static const struct key_desc keys[] = {
 
     {.section = "measure", .key = "every", .type = T_LONG, .min = 1, .max = 1e12, .def = "10",
      .desc = "record the metrics every this many steps", FIELD(measure.every)},
+    {.section = "measure", .key = "spacing", .type = T_ENUM, .names = spacings,
+     .def = "linear",
+     .desc = "linear: a record every `every` steps; log: per_decade records per factor of 10 "
+             "(the distinct steps round(10^(j/per_decade)), with step 0 and the last step)",
+     FIELD(measure.spacing)},
+    {.section = "measure", .key = "per_decade", .type = T_INT, .min = 1, .max = 1000,
+     .def = "10", .desc = "log spacing: records per decade of steps",
+     FIELD(measure.per_decade)},
     {.section = "measure", .key = "save_params", .type = T_ENUM, .names = save_params,
      .def = "none",
      .desc = "store the parameters: final; first_last (the initialization and the final); "
@@ -265,8 +285,18 @@ static const struct key_desc keys[] = {
     {.section = "measure", .key = "reference", .type = T_ENUM, .names = references,
      .def = "none",
      .desc = "svm: solve each task's hard-margin SVM and record svm_cosine, margin_ratio, "
-             "svm_alignment (binary data; linear or two-layer model)",
+             "svm_alignment (binary data; linear or two-layer model); on a diag_linear the "
+             "max-L2 and max-L1-margin classifiers (l2_cosine, l1_cosine)",
      FIELD(measure.reference)},
+    /* grokking outcomes (SCIENCE.md 3) */
+    {.section = "measure", .key = "fit_threshold", .type = T_DOUBLE, .min = 0, .min_open = 1,
+     .max = 1, .def = "0.95",
+     .desc = "memorize_step / grok_step: the first record with train / test accuracy at "
+             "least this", FIELD(measure.fit_threshold)},
+    {.section = "measure", .key = "drop_threshold", .type = T_DOUBLE, .min = 0, .min_open = 1,
+     .max = 1, .def = "0.75",
+     .desc = "ungrok_step: the first record after grok_step with test accuracy below this",
+     FIELD(measure.drop_threshold)},
     {.section = "measure", .key = "diverge_factor", .type = T_DOUBLE, .min = 1, .min_open = 1,
      .max = 1e300, .def = "1e12",
      .desc = "a task diverges when its loss is NaN/Inf or exceeds this times its initial loss",
@@ -896,11 +926,13 @@ static int cross_check(const struct bl_config *c, char *msg, size_t len, int inv
                     "model.train_last = false needs model.kind = mlp (got %s: %s, so nothing "
                     "would be trained)",
                     model_kinds[c->model.kind],
-                    c->model.kind == BL_MODEL_LINEAR ? "its only layer is the last"
-                                                     : "it has no layers");
+                    c->model.kind == BL_MODEL_LINEAR        ? "its only layer is the last"
+                    : c->model.kind == BL_MODEL_DIAG_LINEAR ? "u and v are both its last layer"
+                                                            : "it has no layers");
     }
     if ((data->kind == BL_DATA_SEPARABLE || data->kind == BL_DATA_SYMMETRIC ||
-         data->kind == BL_DATA_ASYMMETRIC) &&
+         data->kind == BL_DATA_ASYMMETRIC || data->kind == BL_DATA_SPARSE_SIGN ||
+         data->kind == BL_DATA_MISGROK) &&
         data->classes != 2) {
         involved[0] = find_key("data", "kind");
         involved[1] = find_key("data", "classes");
@@ -908,6 +940,31 @@ static int cross_check(const struct bl_config *c, char *msg, size_t len, int inv
                     "data.kind = %s needs data.classes = 2 (got %d); use data.kind = clusters "
                     "for %d classes",
                     data_kind, data->classes, data->classes);
+    }
+    if (data->kind == BL_DATA_SPARSE_SIGN &&
+        (data->sparsity % 2 == 0 || data->sparsity > data->dim)) {
+        int even = data->sparsity % 2 == 0;
+        involved[0] = find_key("data", "sparsity");
+        involved[1] = find_key("data", even ? "kind" : "dim");
+        return fail(msg, len, NULL, 0,
+                    even ? "data.kind = sparse_sign needs an odd data.sparsity (got %d): the "
+                           "label is the sign of a sum of k entries +-1, which is 0 for some "
+                           "inputs when k is even"
+                         : "data.sparsity = %d is larger than data.dim = %d: w* has k nonzero "
+                           "coordinates among dim",
+                    data->sparsity, data->dim);
+    }
+    if (c->model.kind == BL_MODEL_DIAG_LINEAR &&
+        (c->loss.kind == BL_LOSS_CROSS_ENTROPY || (data->targets == 0 && data->classes != 2) ||
+         data->targets > 1)) {
+        involved[0] = find_key("model", "kind");
+        involved[1] = find_key(c->loss.kind == BL_LOSS_CROSS_ENTROPY ? "loss" : "data",
+                               c->loss.kind == BL_LOSS_CROSS_ENTROPY ? "kind" : "classes");
+        return fail(msg, len, NULL, 0,
+                    "model.kind = diag_linear has one output: it needs two classes with loss "
+                    "logistic, exponential or squared, or one regression target (got %s loss, "
+                    "%d classes)",
+                    loss_kinds[c->loss.kind], data->classes);
     }
     if (data->targets > 0 && c->loss.kind != BL_LOSS_SQUARED) {
         involved[0] = find_key("loss", "kind");
@@ -977,7 +1034,8 @@ static int cross_check(const struct bl_config *c, char *msg, size_t len, int inv
     /* as bl_record_count: step 0, every `every` steps, and the last step */
     long steps = c->optim.steps, every = c->measure.every;
     long records = steps / every + 1 + (steps % every != 0);
-    if (records > BL_MAX_RECORDS) {
+    /* log spacing makes at most per_decade x 12 + 2 records: far below the cap */
+    if (c->measure.spacing == BL_SPACING_LINEAR && records > BL_MAX_RECORDS) {
         involved[0] = find_key("optim", "steps");
         involved[1] = find_key("measure", "every");
         return fail(msg, len, NULL, 0,

@@ -70,7 +70,9 @@ static int reference_refused(const struct bl_config *cfg, char *err, size_t err_
                        bl_data_outputs(&cfg->data, cfg->loss.kind), err, err_len))
         return 1;
     double slope;
-    int ok = bl_model_margin_reference(&m, &slope) != BL_MARGIN_NONE &&
+    /* a diagonal net compares with the max-L2 and max-L1-margin classifiers */
+    int diag = cfg->model.kind == BL_MODEL_DIAG_LINEAR;
+    int ok = (diag || bl_model_margin_reference(&m, &slope) != BL_MARGIN_NONE) &&
              cfg->loss.kind != BL_LOSS_CROSS_ENTROPY && cfg->data.classes == 2 &&
              cfg->data.targets == 0;
     bl_model_free(&m);
@@ -78,7 +80,8 @@ static int reference_refused(const struct bl_config *cfg, char *err, size_t err_
         snprintf(err, err_len,
                  "measure.reference = svm compares a linear predictor with the binary "
                  "hard-margin SVM: it needs data.classes = 2 with a logistic, exponential "
-                 "or squared loss, and model.kind = linear or model.depth = 2");
+                 "or squared loss, and model.kind = linear, diag_linear (also the "
+                 "max-L1-margin classifier) or model.depth = 2");
     return !ok;
 }
 

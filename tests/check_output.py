@@ -17,7 +17,8 @@ Fails (exit 1, one line per failed check) unless all of these hold:
   attributes of metrics and status; the global attributes.
 - Against the stored config: seed values first_seed..first_seed+seeds-1;
   step = the record schedule of optim.steps and measure.every (0, every,
-  2*every, ..., steps); one point per combination of the [sweep] values and
+  2*every, ..., steps; with measure.spacing = log: 0, the distinct
+  floor(10^(j/per_decade) + 1/2) below steps, and steps); one point per combination of the [sweep] values and
   each sweep coordinate equal to its value at that point (last key fastest);
   spectrum_step and density_step are record steps.
 - Task outcomes: status is ok, diverged or not_run (interrupted never reaches
@@ -61,6 +62,7 @@ usage or an unreadable file, 3 when the checker itself crashed.
 """
 import argparse
 import itertools
+import math
 import os
 import sys
 import time
@@ -84,7 +86,7 @@ METRICS = ["train_loss", "train_log_loss", "train_acc", "test_loss", "test_log_l
            "trained_norm", "effective_lr", "spherical_sharpness", "equilibrium_norm",
            "hessian_trace", "hessian_trace_se", "kkt_epsilon", "kkt_delta",
            "hessian_min_eigenvalue", "hessian_min_residual", "near_support_1", "near_support_2",
-           "near_support_3"]
+           "near_support_3", "init_distance", "l2_cosine", "l1_cosine"]
 TRAJ_DIMS = ("point", "seed", "record")
 STATS_DIMS = ("point", "stat", "record")
 TASK_DIMS = ("point", "seed")
@@ -103,7 +105,7 @@ def text_attr(v, name):
     return value if isinstance(value, str) else None
 
 
-def schema(dims, metrics, svm, loss_based, save_params="final"):
+def schema(dims, metrics, svm, loss_based, save_params="final", outcomes=()):
     """name -> (dims, kind) of every variable biaslab writes for a run whose
     applicable metrics are `metrics` (and the SVM outcomes when svm), sweep
     coordinates aside. kind: 'f8', 'i8', 'i4', 'i1', 'int' (any integer), 'str'."""
@@ -116,6 +118,8 @@ def schema(dims, metrics, svm, loss_based, save_params="final"):
         s["reference_status"] = (TASK_DIMS, "i1")
     if loss_based:
         s["epochs_undone"] = (TASK_DIMS, "i8")
+    for name in outcomes:
+        s[name] = (TASK_DIMS, "f8")
     for m in METRICS:
         if m in metrics:
             s[m] = (TRAJ_DIMS, "f8")
@@ -161,10 +165,11 @@ def check_structure(c, ds, dims, want_points, want_seeds):
         metrics, svm = applies.expected(ini)
         loss_based = applies.loss_based(ini)
         save_params = ini.get("measure", "save_params", fallback="none")
+        outcomes = applies.grokking_outcomes(ini)
     except (common.CheckError, KeyError, ValueError, OSError) as e:
         c.fail(f"config: cannot tell which metrics apply: {e}")
-        metrics, svm, loss_based, save_params = set(METRICS), True, True, "final"
-    required, optional = schema(dims, metrics, svm, loss_based, save_params)
+        metrics, svm, loss_based, save_params, outcomes = set(METRICS), True, True, "final", set()
+    required, optional = schema(dims, metrics, svm, loss_based, save_params, outcomes)
     if save_params != "none":
         c.check("params" in V, f"params missing although measure.save_params = {save_params}")
     good = True
@@ -197,9 +202,22 @@ def check_structure(c, ds, dims, want_points, want_seeds):
     return good
 
 
-def record_steps(steps, every):
-    n = steps // every + 1 + (steps % every != 0)
-    return np.minimum(np.arange(n, dtype=np.int64) * every, steps)
+def record_steps(steps, every, per_decade=None):
+    """The record schedule: 0, every, 2 every, ..., steps; or with log
+    spacing (per_decade given) 0, the distinct floor(10^(j/per_decade) + 1/2)
+    below steps, and steps."""
+    if per_decade is None:
+        n = steps // every + 1 + (steps % every != 0)
+        return np.minimum(np.arange(n, dtype=np.int64) * every, steps)
+    out, j = [0], 0
+    while True:
+        s = int(math.floor(10.0 ** (j / per_decade) + 0.5))
+        if s >= steps:
+            break
+        if s != out[-1]:
+            out.append(s)
+        j += 1
+    return np.array(out + [steps], dtype=np.int64)
 
 
 def parse_number(text):
@@ -223,6 +241,8 @@ def check_config(c, ds, dims):
         first_seed = int(ini["experiment"]["first_seed"])
         steps = int(ini["optim"]["steps"])
         every = int(ini["measure"]["every"])
+        per_decade = (int(ini["measure"]["per_decade"])
+                      if ini["measure"].get("spacing", "linear").strip() == "log" else None)
         reference = ini["measure"].get("reference", "none").strip()
         model_kind = ini["model"].get("kind", "mlp").strip() if ini.has_section("model") else "mlp"
     except (KeyError, ValueError) as e:
@@ -235,7 +255,7 @@ def check_config(c, ds, dims):
         want = first_seed + np.arange(seeds, dtype=np.int64)
         c.check(np.array_equal(got, want), lambda: f"seed values {got.tolist()[:8]}..., expected "
                 f"{first_seed}..{first_seed + seeds - 1}")
-    want_steps = record_steps(steps, every)
+    want_steps = record_steps(steps, every, per_decade)
     got_steps = np.asarray(V["step"][:], dtype=np.int64)
     c.check(got_steps.shape == want_steps.shape and np.array_equal(got_steps, want_steps),
             lambda: f"step {got_steps.tolist()[:6]}... ({len(got_steps)} records), expected the schedule "
@@ -325,6 +345,53 @@ def check_log_pair(c, name, loss, log_loss, rtol=LOG_RTOL):
         c.check(True, "")
 
 
+def first_step(steps, acc, threshold, above, start=0):
+    """The step of the first record r >= start with acc >= threshold (above)
+    or acc < threshold, and r; (NaN, len) when there is none."""
+    for r in range(start, len(steps)):
+        if (acc[r] >= threshold) if above else (acc[r] < threshold):
+            return float(steps[r]), r
+    return float("nan"), len(steps)
+
+
+def check_grokking(c, ds, status, traj):
+    """The grokking outcomes recomputed from the stored trajectories and
+    config: memorize_step / grok_step the first record step with train /
+    test accuracy >= measure.fit_threshold, ungrok_step the first after
+    grok_step with test accuracy < measure.drop_threshold, t_star =
+    ln(init_scale) / (lr weight_decay) per point; NaN for not_run tasks."""
+    V = ds.variables
+    try:
+        ini = common.config(ds)
+    except (common.CheckError, KeyError, ValueError, OSError):
+        return
+    fit = float(ini.get("measure", "fit_threshold", fallback="0.95"))
+    drop = float(ini.get("measure", "drop_threshold", fallback="0.75"))
+    steps = np.asarray(V["step"][:], dtype=np.int64)
+    want = {n: np.full(status.shape, np.nan) for n in ("memorize_step", "grok_step", "ungrok_step", "t_star")}
+    pts = applies.points(ini)
+    for p in range(status.shape[0]):
+        for s in range(status.shape[1]):
+            if status[p, s] not in (OK, DIVERGED):
+                continue
+            if "train_acc" in traj:
+                want["memorize_step"][p, s] = first_step(steps, traj["train_acc"][p, s], fit, True)[0]
+            if "test_acc" in traj:
+                g, r = first_step(steps, traj["test_acc"][p, s], fit, True)
+                want["grok_step"][p, s] = g
+                if r < len(steps):
+                    want["ungrok_step"][p, s] = first_step(steps, traj["test_acc"][p, s], drop, False, r + 1)[0]
+            if p < len(pts):
+                want["t_star"][p, s] = applies.t_star(pts[p])
+    for name, w in want.items():
+        if name not in V:
+            continue
+        x = np.asarray(V[name][:], dtype=np.float64)
+        bad = ~((np.isnan(x) & np.isnan(w)) | np.isclose(x, w, rtol=1e-12, atol=0))
+        c.check(not bad.any(), lambda: f"{name} disagrees with its recomputation from the "
+                f"trajectories and config at {common.where(bad, TASK_DIMS)}")
+
+
 def check_tasks(c, ds, dims, steps_cfg, reference, model_kind, traj, allow_not_run, allow_no_ok):
     """Status, steps_done, wall time and which records must hold what."""
     V = ds.variables
@@ -395,6 +462,7 @@ def check_tasks(c, ds, dims, steps_cfg, reference, model_kind, traj, allow_not_r
             with np.errstate(invalid="ignore"):
                 bad = np.isfinite(x) & ~(x > 0)
             c.check(not bad.any(), lambda: f"{name} not positive: {common.where(bad, TASK_DIMS)}")
+    check_grokking(c, ds, status, traj)
     for name in ("params", "hessian_eigenvalues", "density_nodes", "density_weights"):
         if name in V:
             x = np.asarray(V[name][:], dtype=np.float64)

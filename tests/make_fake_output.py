@@ -45,7 +45,7 @@ METRICS = ["train_loss", "train_log_loss", "train_acc", "test_loss", "test_log_l
            "trained_norm", "effective_lr", "spherical_sharpness", "equilibrium_norm",
            "hessian_trace", "hessian_trace_se", "kkt_epsilon", "kkt_delta",
            "hessian_min_eigenvalue", "hessian_min_residual", "near_support_1", "near_support_2",
-           "near_support_3"]
+           "near_support_3", "init_distance", "l2_cosine", "l1_cosine"]
 OK, DIVERGED, INTERRUPTED, NOT_RUN = 0, 1, 2, 3
 FILL_INT64 = int(netCDF4.default_fillvals["i8"])
 
@@ -98,6 +98,7 @@ CORRUPTIONS = {
     "global": "global attribute created missing",
     "wall": "negative wall_seconds",
     "reference": "svm_margin set although measure.reference = none",
+    "grok_step": "grok_step one record later than the test accuracy says",
     "inapplicable": "a sharpness variable although measure.sharpness = none",
 }
 
@@ -281,6 +282,7 @@ def trajectories(P, S, steps, rng, lr):
         "near_support_1": np.ones(log_loss.shape),
         "near_support_2": np.full(log_loss.shape, 3.0),
         "near_support_3": np.full(log_loss.shape, 5.0),
+        "init_distance": np.log1p(rt) / 2,
     })
     return d
 
@@ -572,6 +574,26 @@ def write(out, args, corrupt, sweep, at_point, P, S, R, steps, data, stats, n_ok
         v = ds.createVariable(name, "f8", ("point", "seed"), fill_value=np.nan)
         v.long_name, v.units = f"fake {name}", "1"
         v[:] = x
+    # the grokking outcomes, from the trajectories as biaslab computes them
+    # (measure.fit_threshold 0.95, drop_threshold 0.75: the defaults)
+    outcomes = applies.grokking_outcomes(ini)
+    for name, acc, thr in (("memorize_step", "train_acc", 0.95), ("grok_step", "test_acc", 0.95)):
+        if name not in outcomes:
+            continue
+        x = np.full((P, S), np.nan)
+        for p in range(P):
+            for s in range(S):
+                hit = np.flatnonzero(data[acc][p, s] >= thr) if status[p, s] != NOT_RUN else []
+                x[p, s] = steps[hit[0]] if len(hit) else np.nan
+        if corrupt == "grok_step" and name == "grok_step":
+            x[0, 0] += every
+        v = ds.createVariable(name, "f8", ("point", "seed"), fill_value=np.nan)
+        v.long_name, v.units = f"fake {name}", "1"
+        v[:] = x
+    if "ungrok_step" in outcomes:  # the fake test accuracy never falls
+        v = ds.createVariable("ungrok_step", "f8", ("point", "seed"), fill_value=np.nan)
+        v.long_name, v.units = "fake ungrok_step", "1"
+        v[:] = np.full((P, S), np.nan)
     if svm:
         v = ds.createVariable("reference_status", "i1", ("point", "seed"))
         v.long_name = "why a reference is missing, if it is"

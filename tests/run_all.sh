@@ -145,6 +145,9 @@ section_mpi() {
   expect "ensemble results bitwise identical, 1 vs 2 ranks" $PY tests/compare_outputs.py "$tmp/ens1.nc" "$tmp/ens2.nc"
   expect "ensemble results bitwise identical, 1 vs 3 ranks" $PY tests/compare_outputs.py "$tmp/ens1.nc" "$tmp/ens3.nc"
   expect "output contract (ensemble, 2 ranks)" $PY tests/check_output.py "$tmp/ens2.nc" --points 2 --seeds 5
+  expect "diag_linear ensemble bitwise identical, 1 vs 2 ranks (its products are loops, not thread-split GEMVs)" bash -o pipefail -c "
+    for n in 1 2; do mpirun -np \$n $BL run inputs/grok_sparse.ini -o $tmp/diag\$n.nc --set data.dim=300 --set data.n_train=50 --set data.n_test=100 --set optim.steps=2000 --set experiment.seeds=3 || exit 1; done &&
+    $PY tests/compare_outputs.py $tmp/diag1.nc $tmp/diag2.nc"
   expect "data-parallel run, group_size 2 on 2 ranks" run_mpi 2 "$cfg" -o "$tmp/dp2.nc" --set parallel.group_size=2
   expect "data-parallel run, two groups of 2 on 4 ranks" run_mpi 4 "$cfg" -o "$tmp/dp4.nc" --set parallel.group_size=2
   expect "group_size 2 agrees with group_size 1 to 1e-9" $PY tests/compare_outputs.py "$tmp/ens1.nc" "$tmp/dp2.nc" --rtol 1e-9
@@ -210,6 +213,16 @@ section_output() {
 }
 
 section_science() {
+  echo "== issue 13: grokking (diagonal nets)"
+  expect "grok_sparse (shortened, dim 1000): kernel phase below 0.8 test accuracy with norm decay (1 - eta lambda)^k, then grok_step in [0.4, 1.2] t*, l2 -> l1 classifier" bash -o pipefail -c "
+    mpirun -np 2 $BL run inputs/grok_sparse.ini -o $tmp/grok.nc --set data.dim=1000 --set data.n_train=150 --set data.n_test=500 --set optim.weight_decay=0.05 --set optim.steps=15000 --set experiment.seeds=2 --set measure.reference=svm &&
+    $PY tests/check_grokking.py $tmp/grok.nc && $PY tests/check_output.py $tmp/grok.nc"
+  expect "grok_sweep (shortened): slope of grok_step*eta*lambda on ln alpha in [0.7, 1.3]" bash -o pipefail -c "
+    mpirun -np 2 $BL run inputs/grok_sweep.ini -o $tmp/gsweep.nc --set data.dim=400 --set data.n_train=100 --set data.n_test=200 --set optim.steps=14000 --set experiment.seeds=2 --set sweep.model.init_scale=8,32,128 --set sweep.optim.weight_decay=0.05 --set measure.per_decade=20 &&
+    $PY postprocess/grok_slope.py $tmp/gsweep.nc --min-slope 0.7 --max-slope 1.3 && $PY tests/check_output.py $tmp/gsweep.nc"
+  expect "misgrok (shortened): test accuracy >= 0.95 in the kernel phase, then below drop_threshold (ungrok_step before 3 t*)" bash -o pipefail -c "
+    mpirun -np 2 $BL run inputs/misgrok.ini -o $tmp/misgrok.nc --set optim.steps=16000 --set experiment.seeds=2 &&
+    $PY tests/check_grokking.py $tmp/misgrok.nc --misgrok && $PY tests/check_output.py $tmp/misgrok.nc"
   echo "== issue 3: references and real data"
   expect "margin_svm (shortened): svm_cosine > 0.999" bash -o pipefail -c "
     mpirun -np 2 $BL run inputs/margin_svm.ini -o $tmp/svm.nc --set experiment.seeds=4 &&
@@ -238,6 +251,10 @@ CDL
   expect "a user's NetCDF data set trains" bash -o pipefail -c "
     ncgen -o $tmp/ds.nc $tmp/ds.cdl && mpirun -np 1 $BL run $tmp/ds.ini -o $tmp/dsout.nc &&
     $PY tests/check_output.py $tmp/dsout.nc && $PY tests/check_final.py $tmp/dsout.nc train_acc == 1"
+  expect "diag_linear trains on a user's NetCDF data set, with its L2 and L1 margin references" bash -o pipefail -c "
+    mpirun -np 1 $BL run $tmp/ds.ini -o $tmp/dsdiag.nc --set model.kind=diag_linear --set measure.reference=svm &&
+    $PY tests/check_output.py $tmp/dsdiag.nc && $PY tests/check_final.py $tmp/dsdiag.nc train_acc == 1 &&
+    $PY tests/check_final.py $tmp/dsdiag.nc l1_cosine '>' 0.9"
   printf '[data]\nkind = netcdf\npath = %s\nn_train = 60\nn_test = 20\nstandardize = false\n[model]\nkind = linear\n[loss]\nkind = squared\n[optim]\nlr = 0.2\nsteps = 3000\n[measure]\nevery = 500\n[experiment]\nseeds = 2\n' "$tmp/reg.nc" >"$tmp/reg.ini"
   expect "regression on real targets (NetCDF 'target') reaches the least-squares optimum" bash -o pipefail -c "
     $PY tests/check_regression.py make $tmp/reg.nc && mpirun -np 2 $BL run $tmp/reg.ini -o $tmp/regout.nc &&
@@ -422,6 +439,13 @@ section_cli() {
   printf '[model]\nkind = cnn\n' >"$tmp/kind.ini"
   refuse "unknown model kind" 2 "model.kind|cnn|linear, mlp" run_mpi 1 "$tmp/kind.ini" -o "$tmp/out/x.nc"
   refuse "bad --set" 2 "--set|nosuch" run_mpi 1 "$cfg" -o "$tmp/out/x.nc" --set optim.nosuch=1
+  # grokking inputs (issue 13): sparse_sign needs an odd k <= dim, diag_linear one output
+  refuse "sparse_sign with an even data.sparsity" 2 "data.sparsity|odd|got 4" "$BL" check inputs/quickstart.ini --set data.kind=sparse_sign --set data.sparsity=4
+  refuse "sparse_sign with data.sparsity > data.dim" 2 "data.sparsity = 11 is larger than data.dim = 10" "$BL" check inputs/quickstart.ini --set data.kind=sparse_sign --set data.sparsity=11
+  refuse "diag_linear on three classes" 2 "model.kind = diag_linear has one output|cross_entropy loss, 3 classes" "$BL" check "$cfg" --set model.kind=diag_linear
+  refuse "measure.fit_threshold above 1" 2 "measure.fit_threshold|1.5" "$BL" check "$cfg" --set measure.fit_threshold=1.5
+  refuse "measure.spacing must be linear or log" 2 "measure.spacing = geometric|linear, log" "$BL" check "$cfg" --set measure.spacing=geometric
+  refuse "measure.per_decade at least 1" 2 "measure.per_decade = 0" "$BL" check "$cfg" --set measure.per_decade=0
   refuse "group_size must divide the ranks" 2 "group_size" run_mpi 3 "$cfg" -o "$tmp/out/x.nc" --set parallel.group_size=2
   refuse "sweeping optim.steps is refused" 2 "optim.steps" "$BL" check "$cfg" --set sweep.optim.steps=10,20
   refuse "check refuses a config larger than memory" 2 "GiB per rank|machine has" "$BL" check "$cfg" --set data.n_train=100000000 --set data.dim=1000

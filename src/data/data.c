@@ -109,6 +109,36 @@ static void make_asymmetric(struct bl_dataset *s, const double *w_star, const do
     }
 }
 
+/* sparse_sign (SCIENCE.md 3): w* (dim) has k = data.sparsity nonzero
+ * coordinates, each +-1, at k distinct random places (a partial
+ * Fisher-Yates over the coordinates); truth is w* / sqrt(k). */
+static void make_sparse_truth(double *truth, int dim, int k, struct bl_rng *rng)
+{
+    int *order = bl_malloc(sizeof(int) * (size_t)dim); /* (dim) */
+    for (int j = 0; j < dim; j++)
+        order[j] = j;
+    memset(truth, 0, sizeof(double) * (size_t)dim);
+    for (int i = 0; i < k; i++) {
+        int j = i + (int)bl_rng_below(rng, (uint64_t)(dim - i));
+        int t = order[i];
+        order[i] = order[j];
+        order[j] = t;
+        truth[order[i]] = (bl_rng_u32(rng) & 1 ? 1.0 : -1.0) / sqrt((double)k);
+    }
+    free(order);
+}
+
+/* x uniform in {+-1}^dim, y = sign <w*, x>: a sum of k (odd) terms +-1, never 0. */
+static void make_sparse_sign(struct bl_dataset *s, const double *truth, struct bl_rng *rng)
+{
+    for (int i = 0; i < s->n; i++) {
+        double *x = s->x + (long)i * s->dim;
+        for (int j = 0; j < s->dim; j++)
+            x[j] = bl_rng_u32(rng) & 1 ? 1.0 : -1.0;
+        s->label[i] = dot(x, truth, s->dim) > 0 ? 1 : 0;
+    }
+}
+
 /* Class c of example i is i mod classes (balanced); x = centre_c + std N(0, I). */
 static void make_clusters(struct bl_dataset *s, const double *centres, double std,
                           struct bl_rng *rng)
@@ -297,6 +327,26 @@ int bl_data_make(const struct bl_data_cfg *cfg, uint64_t seed, struct bl_data *o
         make_separable(&out->test, out->truth, cfg->margin, mirrored, &test_rng);
         break;
     }
+    case BL_DATA_SPARSE_SIGN:
+        if (cfg->sparsity < 1 || cfg->sparsity % 2 == 0 || cfg->sparsity > dim) {
+            snprintf(err, err_len, "data.kind = sparse_sign needs an odd data.sparsity in 1 .. "
+                     "data.dim = %d (got %d)", dim, cfg->sparsity);
+            bl_data_free(out);
+            return 1;
+        }
+        out->truth = bl_malloc(sizeof(double) * dim);
+        make_sparse_truth(out->truth, dim, cfg->sparsity, &truth_rng);
+        make_sparse_sign(&out->train, out->truth, &train_rng);
+        make_sparse_sign(&out->test, out->truth, &test_rng);
+        break;
+    case BL_DATA_MISGROK:
+        /* z ~ N(0, I), y = sign <z, w*>, x = z + y (gamma / 2) w*: exactly the
+         * separable construction with margin gamma / 2 (SCIENCE.md 3) */
+        out->truth = bl_malloc(sizeof(double) * dim);
+        random_unit(out->truth, dim, &truth_rng);
+        make_separable(&out->train, out->truth, cfg->gamma / 2, 0, &train_rng);
+        make_separable(&out->test, out->truth, cfg->gamma / 2, 0, &test_rng);
+        break;
     case BL_DATA_ASYMMETRIC: {
         out->truth = bl_malloc(sizeof(double) * dim);
         double *v = bl_malloc(sizeof(double) * dim);

@@ -11,7 +11,7 @@
 enum { D = BL_NEEDS_DATA, T = BL_NEEDS_TEST, L = BL_NEEDS_LABELS, INV = BL_NEEDS_INVERSE,
        SH = BL_NEEDS_SHARPNESS, F = BL_NEEDS_FEATURES, B = BL_NEEDS_BINARY,
        REF = BL_NEEDS_REFERENCE, DEC = BL_NEEDS_DECAY, TR = BL_NEEDS_TRACE, KKT = BL_NEEDS_KKT,
-       MIN = BL_NEEDS_MIN_EIG, SUP = BL_NEEDS_SUPPORT };
+       MIN = BL_NEEDS_MIN_EIG, SUP = BL_NEEDS_SUPPORT, DR = BL_NEEDS_DIAG_REFS };
 
 const struct bl_metric_info bl_metric_table[BL_METRIC_COUNT] = {
     [BL_M_TRAIN_LOSS] = {"train_loss", "training loss (data term, configured reduction)", "1", 0},
@@ -66,6 +66,15 @@ const struct bl_metric_info bl_metric_table[BL_METRIC_COUNT] = {
                              "1", D | L | SUP},
     [BL_M_NEAR_SUPPORT_3] = {"near_support_3", "training examples with q_i < q_min + ln 1000",
                              "1", D | L | SUP},
+    [BL_M_INIT_DISTANCE] = {"init_distance",
+                            "relative distance from the initialization ||theta - theta_0|| / "
+                            "||theta_0|| (small: kernel regime)", "1", 0},
+    [BL_M_L2_COSINE] = {"l2_cosine",
+                        "cos(u^L - v^L, w) with the max-L2-margin classifier w (kernel regime)",
+                        "1", D | B | DR},
+    [BL_M_L1_COSINE] = {"l1_cosine",
+                        "cos(u^L - v^L, w) with the max-L1-margin classifier w (rich regime)",
+                        "1", D | B | DR},
     [BL_M_EQUILIBRIUM_NORM] = {"equilibrium_norm",
                                "predicted ||w|| at equilibrium (lr G / (wd (2 - lr wd)))^(1/4)",
                                "1", DEC},
@@ -96,6 +105,9 @@ int bl_metric_applies(enum bl_metric m, const struct bl_config *cfg, const struc
     have |= cfg->measure.kkt && model->degree > 0 ? KKT : 0;
     have |= cfg->measure.min_eigenvalue && bl_model_has_hvp(model) ? MIN : 0;
     have |= cfg->measure.near_support ? SUP : 0;
+    have |= cfg->measure.reference == BL_REF_SVM && cfg->model.kind == BL_MODEL_DIAG_LINEAR
+                ? DR
+                : 0;
     return (needs & have) == needs;
 }
 

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "bl_l1_margin.h"
 #include "bl_log.h"
 #include "bl_loss.h"
 #include "bl_measure.h"
@@ -342,6 +343,134 @@ static void references(struct bl_measure *ms, struct task *t)
         ms->reference_status = BL_REF_NO_SVM; /* the LP found the two-layer optimum */
 }
 
+/* ||a - b|| (n), scaled like bl_norm2 */
+static double distance_from(const double *a, const double *b, long n)
+{
+    double scale = 0, ssq = 1;
+    for (long i = 0; i < n; i++) {
+        double d = fabs(a[i] - b[i]);
+        if (d == 0)
+            continue;
+        if (scale < d) {
+            ssq = 1 + ssq * (scale / d) * (scale / d);
+            scale = d;
+        } else {
+            ssq += (d / scale) * (d / scale);
+        }
+    }
+    return scale * sqrt(ssq);
+}
+
+/* SCIENCE.md 3: the transition around t* = ln(alpha) / (eta lambda) GD
+ * steps for a model started at alpha times a fixed direction (alpha =
+ * model.init_scale). For alpha <= 1 there is no kernel phase to leave
+ * (ln alpha <= 0: the rich regime from the start), without weight decay
+ * nothing drives the norm down, and with the loss-based rate eta is not a
+ * constant: t_star is NaN then. */
+static void grokking_predictions(struct bl_measure *ms, struct task *t, double *payload)
+{
+    const struct bl_result_layout *L = ms->layout;
+    const struct bl_config *c = t->cfg;
+    double alpha = c->model.init_scale, lambda = c->optim.weight_decay, eta = c->optim.lr;
+    if (L->t_star >= 0)
+        *bl_result_at(L, payload, L->t_star) =
+            alpha > 1 && lambda > 0 && c->optim.schedule == BL_SCHED_CONSTANT &&
+                    !t->model.ops->objective
+                ? log(alpha) / (eta * lambda)
+                : NAN;
+    if (L->init_coordinate >= 0 && c->model.kind == BL_MODEL_DIAG_LINEAR) {
+        *bl_result_at(L, payload, L->init_coordinate) = t->theta[0];
+        *bl_result_at(L, payload, L->init_norm) = ms->theta0_norm;
+    }
+}
+
+/* The step of the first record r >= from whose value passes (above: value >=
+ * threshold, else value < threshold), or NaN; *at gets r (or n). */
+static double first_record(const double *value, long from, long n, double threshold, int above,
+                           const struct bl_config *c, bl_record_step_fn record_step, long *at)
+{
+    for (long r = from; r < n; r++)
+        if (above ? value[r] >= threshold : value[r] < threshold) {
+            *at = r;
+            return (double)record_step(&c->optim, &c->measure, r);
+        }
+    *at = n;
+    return NAN;
+}
+
+void bl_measure_finish(struct bl_measure *ms, struct task *t, bl_record_step_fn record_step,
+                       double *payload)
+{
+    const struct bl_result_layout *L = ms->layout;
+    const struct bl_measure_cfg *mc = &t->cfg->measure;
+    long n = L->n_records, at;
+    if (L->memorize_step >= 0 && L->metric_field[BL_M_TRAIN_ACC] >= 0)
+        *bl_result_at(L, payload, L->memorize_step) =
+            first_record(bl_result_at(L, payload, L->metric_field[BL_M_TRAIN_ACC]), 0, n,
+                         mc->fit_threshold, 1, t->cfg, record_step, &at);
+    if (L->grok_step >= 0 && L->metric_field[BL_M_TEST_ACC] >= 0) {
+        const double *test = bl_result_at(L, payload, L->metric_field[BL_M_TEST_ACC]);
+        *bl_result_at(L, payload, L->grok_step) =
+            first_record(test, 0, n, mc->fit_threshold, 1, t->cfg, record_step, &at);
+        *bl_result_at(L, payload, L->ungrok_step) =
+            at < n ? first_record(test, at + 1, n, mc->drop_threshold, 0, t->cfg, record_step, &at)
+                   : NAN;
+    }
+}
+
+/* Fraction of set's examples w (dim) classifies right: y <w, x> > 0. */
+static double linear_accuracy(const struct bl_dataset *set, const double *w)
+{
+    if (set->n == 0)
+        return NAN;
+    double right = 0;
+    for (int i = 0; i < set->n; i++) {
+        double s = 0;
+        for (int j = 0; j < set->dim; j++)
+            s += w[j] * set->x[(long)i * set->dim + j];
+        right += (set->label[i] ? s : -s) > 0;
+    }
+    return right / set->n;
+}
+
+/* SCIENCE.md 3: a diagonal net's kernel regime is the max-L2-margin linear
+ * classifier (its NTK at u = v is the linear kernel) and its rich regime
+ * the max-L1-margin one; both solved once per task from the training set,
+ * with each one's test accuracy as an outcome. */
+static void diag_references(struct bl_measure *ms, struct task *t, double *payload)
+{
+    const struct bl_result_layout *L = ms->layout;
+    const struct bl_dataset *d = &t->data.train;
+    if (L->metric_field[BL_M_L1_COSINE] < 0 || t->cfg->model.kind != BL_MODEL_DIAG_LINEAR ||
+        t->cfg->measure.reference != BL_REF_SVM || !d->x || !d->label)
+        return;
+    int dim = d->dim;
+    ms->predictor = bl_malloc(sizeof(double) * (size_t)dim);
+    ms->w_l2 = bl_malloc(sizeof(double) * (size_t)dim);
+    ms->w_l1 = bl_malloc(sizeof(double) * (size_t)dim);
+    struct bl_svm_result svm;
+    if (bl_svm_hard_margin(d->x, d->label, d->n, dim, 1e-12, 10L * (d->n + dim), ms->w_l2, NULL,
+                           &svm) != 0) {
+        bl_info("warning: seed %llu: no max-L2-margin classifier (the training set is not "
+                "separable through the origin, or the SVM did not converge): l2_cosine is NaN",
+                (unsigned long long)t->seed);
+        free(ms->w_l2);
+        ms->w_l2 = NULL;
+    }
+    double gamma;
+    char err[256];
+    int rc = bl_l1_max_margin(d->x, d->label, d->n, dim, ms->w_l1, &gamma, err, sizeof err);
+    if (rc != 0) {
+        bl_info("warning: seed %llu: no max-L1-margin classifier (%s): l1_cosine is NaN",
+                (unsigned long long)t->seed, rc == 1 ? "not separable through the origin" : err);
+        free(ms->w_l1);
+        ms->w_l1 = NULL;
+    }
+    const struct bl_dataset *test = &t->data.test;
+    *bl_result_at(L, payload, L->l2_test_acc) = ms->w_l2 ? linear_accuracy(test, ms->w_l2) : NAN;
+    *bl_result_at(L, payload, L->l1_test_acc) = ms->w_l1 ? linear_accuracy(test, ms->w_l1) : NAN;
+}
+
 int bl_measure_needs_hvp(const struct bl_measure_cfg *mc)
 {
     return mc->sharpness != BL_SHARP_NONE || mc->trace_probes > 0 || mc->min_eigenvalue ||
@@ -362,6 +491,11 @@ void bl_measure_setup(struct bl_measure *ms, struct task *t, const struct bl_res
         *bl_result_at(L, payload, L->margin_best) = ms->margin_best;
     if (L->reference_status >= 0)
         *bl_result_at(L, payload, L->reference_status) = ms->reference_status;
+    ms->theta0 = bl_malloc(sizeof(double) * (size_t)P);
+    memcpy(ms->theta0, t->theta, sizeof(double) * (size_t)P);
+    ms->theta0_norm = bl_norm2(t->theta, P);
+    grokking_predictions(ms, t, payload);
+    diag_references(ms, t, payload);
     int rows;
     if (t->model.ops->feature_layer && t->model.ops->feature_layer(&t->model, t->theta, &rows))
         ms->feature_work = bl_malloc(sizeof(double) * (size_t)(3 * t->model.inputs + rows));
@@ -401,6 +535,10 @@ void bl_measure_free(struct bl_measure *ms)
     free(ms->kkt_G);
     free(ms->kkt_target);
     free(ms->kkt_work);
+    free(ms->theta0);
+    free(ms->w_l2);
+    free(ms->w_l1);
+    free(ms->predictor);
     memset(ms, 0, sizeof *ms);
 }
 
@@ -441,6 +579,8 @@ void bl_measure_record(struct bl_measure *ms, struct task *t, const struct pass_
     value[BL_M_SMOOTHED_MARGIN] =
         bl_smoothed_margin(cfg->loss.kind, train->log_loss_sum, norm, degree);
     value[BL_M_PARAM_NORM] = norm;
+    value[BL_M_INIT_DISTANCE] =
+        distance_from(ms->theta0, t->theta, t->n_params) / ms->theta0_norm;
     value[BL_M_GRAD_NORM] = bl_task_gradient_factor(t, train) * bl_norm2(t->grad, t->n_params);
     value[BL_M_LEARNING_RATE] = lr;
     /* theta and -grad point the same way at a KKT direction */
@@ -449,6 +589,13 @@ void bl_measure_record(struct bl_measure *ms, struct task *t, const struct pass_
     if (ms->feature_work)
         layer_metrics(ms, t, value[BL_M_NORMALIZED_MARGIN], value);
     kkt_metrics(ms, t, train->q_min, value);
+    if (ms->predictor) {
+        t->model.ops->linear_predictor(&t->model, t->theta, ms->predictor);
+        if (ms->w_l2)
+            value[BL_M_L2_COSINE] = bl_cosine(ms->predictor, ms->w_l2, t->model.inputs);
+        if (ms->w_l1)
+            value[BL_M_L1_COSINE] = bl_cosine(ms->predictor, ms->w_l1, t->model.inputs);
+    }
     if (mc->sharpness != BL_SHARP_NONE && ms->spectrum_work) {
         measure_sharpness(ms, t, train, r, payload, &value[BL_M_SHARPNESS],
                           &value[BL_M_SHARPNESS_RESIDUAL], &value[BL_M_SHARPNESS_ITERS]);

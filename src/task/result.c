@@ -100,6 +100,55 @@ void bl_result_layout_make(struct bl_result_layout *L, const struct bl_plan *pla
                           "lp_bracket_only";
         L->reference_status = add(L, f);
     }
+    L->memorize_step = L->grok_step = L->ungrok_step = -1;
+    L->t_star = L->init_coordinate = L->init_norm = -1;
+    if (applies[BL_M_TRAIN_ACC])
+        L->memorize_step = add(L, task_value("memorize_step", BL_TYPE_DOUBLE,
+                                             "first record step with train accuracy >= "
+                                             "measure.fit_threshold (NaN: never)",
+                                             "1"));
+    if (applies[BL_M_TEST_ACC]) {
+        L->grok_step = add(L, task_value("grok_step", BL_TYPE_DOUBLE,
+                                         "first record step with test accuracy >= "
+                                         "measure.fit_threshold (NaN: never)",
+                                         "1"));
+        L->ungrok_step = add(L, task_value("ungrok_step", BL_TYPE_DOUBLE,
+                                           "first record step after grok_step with test "
+                                           "accuracy < measure.drop_threshold (NaN: never)",
+                                           "1"));
+    }
+    int decay = 0, diag = 0;
+    for (int p = 0; p < plan->n_points; p++) {
+        const struct bl_config *c = &plan->points[p];
+        decay |= c->model.kind != BL_MODEL_QUADRATIC && c->optim.weight_decay > 0;
+        diag |= c->model.kind == BL_MODEL_DIAG_LINEAR;
+    }
+    if (decay || diag)
+        L->t_star = add(L, task_value("t_star", BL_TYPE_DOUBLE,
+                                      "predicted transition step ln(alpha) / (lr weight_decay), "
+                                      "alpha = model.init_scale (NaN: alpha <= 1, no weight "
+                                      "decay, or the loss-based rate)",
+                                      "1"));
+    if (diag) {
+        L->init_coordinate = add(L, task_value("init_coordinate", BL_TYPE_DOUBLE,
+                                               "diag_linear: every coordinate of u and v at "
+                                               "init, init_scale / sqrt(2 dim)",
+                                               "1"));
+        L->init_norm = add(L, task_value("init_norm", BL_TYPE_DOUBLE,
+                                         "diag_linear: ||theta_0|| (= model.init_scale)", "1"));
+    }
+    L->l2_test_acc = L->l1_test_acc = -1;
+    if (applies[BL_M_L1_COSINE]) {
+        L->l2_test_acc = add(L, task_value("l2_test_acc", BL_TYPE_DOUBLE,
+                                           "test accuracy of the max-L2-margin linear "
+                                           "classifier (hard-margin SVM; diag_linear's kernel "
+                                           "regime)",
+                                           "1"));
+        L->l1_test_acc = add(L, task_value("l1_test_acc", BL_TYPE_DOUBLE,
+                                           "test accuracy of the max-L1-margin linear "
+                                           "classifier (LP; diag_linear's rich regime)",
+                                           "1"));
+    }
     int loss_based = 0;
     for (int p = 0; p < plan->n_points; p++)
         loss_based |= plan->points[p].optim.schedule == BL_SCHED_LOSS_BASED;

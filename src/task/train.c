@@ -15,14 +15,52 @@
 #include "bl_task.h"
 #include "bl_train.h"
 
+/* Log spacing: the j-th candidate step floor(10^(j / per_decade) + 1/2),
+ * j = 0, 1, ...; records are step 0, the distinct candidates below the last
+ * step, and the last step. Walking j is cheap (12 per_decade candidates
+ * reach 1e12), and the loop asks only when a record is taken. */
+static long log_candidate(int per_decade, long j)
+{
+    return (long)floor(pow(10.0, (double)j / per_decade) + 0.5);
+}
+
+/* The record r of log spacing (r >= 1, before the last), or the last step
+ * when r is past the candidates below it; *count gets how many records
+ * there are when count is given. */
+static long log_record(const struct bl_optim_cfg *optim, const struct bl_measure_cfg *measure,
+                       long r, long *count)
+{
+    long found = 1, previous = 0; /* record 0 is step 0 */
+    for (long j = 0;; j++) {
+        long step = log_candidate(measure->per_decade, j);
+        if (step >= optim->steps)
+            break;
+        if (step == previous)
+            continue;
+        previous = step;
+        if (found++ == r && !count)
+            return step;
+    }
+    if (count)
+        *count = found + 1; /* and the last step */
+    return optim->steps;
+}
+
 long bl_record_count(const struct bl_optim_cfg *optim, const struct bl_measure_cfg *measure)
 {
+    if (measure->spacing == BL_SPACING_LOG) {
+        long count;
+        log_record(optim, measure, 0, &count);
+        return count;
+    }
     return optim->steps / measure->every + 1 + (optim->steps % measure->every != 0);
 }
 
 long bl_record_step(const struct bl_optim_cfg *optim, const struct bl_measure_cfg *measure,
                     long record)
 {
+    if (measure->spacing == BL_SPACING_LOG)
+        return record == 0 ? 0 : log_record(optim, measure, record, NULL);
     long step = record * measure->every;
     return step < optim->steps ? step : optim->steps;
 }
@@ -269,6 +307,9 @@ int bl_train_task(const struct bl_config *cfg, uint64_t seed, const struct bl_gr
     res->status = BL_STATUS_OK;
     double log_diverge = log(cfg->measure.diverge_factor);
     struct pass_totals batch = {0}, full = {0};
+    /* the step of record next_record, recomputed only when it changes (log
+     * spacing walks its candidates); not state: a resume recomputes it */
+    long cached_record = -1, next_record_step = 0;
     for (;; ls.step++) {
         long step = ls.step;
         /* a checkpoint is the state before this step: resuming from it
@@ -285,7 +326,11 @@ int bl_train_task(const struct bl_config *cfg, uint64_t seed, const struct bl_gr
             res->status = BL_STATUS_INTERRUPTED;
             break;
         }
-        int record_now = bl_record_step(opt, &cfg->measure, ls.next_record) == step;
+        if (ls.next_record != cached_record) {
+            cached_record = ls.next_record;
+            next_record_step = bl_record_step(opt, &cfg->measure, ls.next_record);
+        }
+        int record_now = next_record_step == step;
         /* the loss-based schedule checks every epoch it completes, the last
          * (possibly partial) one at the final step too */
         int epoch_end = loss_based && step > 0 &&
@@ -399,6 +444,8 @@ int bl_train_task(const struct bl_config *cfg, uint64_t seed, const struct bl_gr
     payload[L->fields[BL_FIELD_RESUMED_STEP].offset] = (double)res->resumed_step;
     if (L->epochs_undone >= 0)
         *bl_result_at(L, payload, L->epochs_undone) = loss_based ? (double)ls.epochs_undone : NAN;
+    if (res->status != BL_STATUS_INTERRUPTED)
+        bl_measure_finish(&ms, &t, bl_record_step, payload);
     bl_measure_free(&ms);
     bl_optim_state_free(&opt_state);
     bl_optim_state_free(&epoch.opt);

@@ -12,7 +12,7 @@ import netCDF4
 import numpy as np
 
 ALWAYS = ["train_loss", "train_log_loss", "param_norm", "grad_norm", "learning_rate",
-          "grad_cosine", "trained_norm", "effective_lr"]
+          "grad_cosine", "trained_norm", "effective_lr", "init_distance"]
 
 
 def _points(ini):
@@ -69,7 +69,7 @@ def _point_metrics(p):
     # the margin references: a linear model or a two-layer net, one output
     margin_ref = features and outputs == 1 and depth <= 2
     svm = p.get("measure.reference", "none") == "svm" and margin_ref and binary
-    homogeneous = features and (not bias or p.get("model.normalize", "false") == "true")
+    homogeneous = (features and (not bias or p.get("model.normalize", "false") == "true")) or model == "diag_linear"
     sharp = p.get("measure.sharpness", "none") != "none"
     m = set(ALWAYS)
     if labels:
@@ -99,6 +99,9 @@ def _point_metrics(p):
         m |= {"hessian_min_eigenvalue", "hessian_min_residual"}
     if p.get("measure.kkt", "false") == "true" and binary and homogeneous:
         m |= {"kkt_epsilon", "kkt_delta"}
+    # a diagonal net with reference = svm: the max-L2 and max-L1-margin classifiers
+    if model == "diag_linear" and binary and p.get("measure.reference", "none") == "svm":
+        m |= {"l2_cosine", "l1_cosine"}
     return m, svm
 
 
@@ -116,3 +119,42 @@ def expected(ini):
 def loss_based(ini):
     """Whether some point uses the loss-based schedule (epochs_undone exists)."""
     return any(p.get("optim.schedule", "constant") == "loss_based" for p in _points(ini))
+
+
+def grokking_outcomes(ini):
+    """The per-task grokking outcomes the file holds (README "Grokking"):
+    memorize_step with train_acc, grok_step and ungrok_step with test_acc,
+    t_star when some point trains a model on data with weight decay or is a
+    diag_linear, init_coordinate and init_norm with a diag_linear."""
+    metrics, _ = expected(ini)
+    out = set()
+    if "train_acc" in metrics:
+        out.add("memorize_step")
+    if "test_acc" in metrics:
+        out |= {"grok_step", "ungrok_step"}
+    pts = _points(ini)
+    diag = any(p.get("model.kind", "mlp") == "diag_linear" for p in pts)
+    decay = any(p.get("model.kind", "mlp") != "quadratic" and float(p.get("optim.weight_decay", "0")) > 0
+                for p in pts)
+    if diag or decay:
+        out.add("t_star")
+    if diag:
+        out |= {"init_coordinate", "init_norm"}
+    if "l1_cosine" in metrics:
+        out |= {"l2_test_acc", "l1_test_acc"}
+    return out
+
+
+def t_star(p):
+    """A point's predicted transition step ln(alpha) / (lr lambda), NaN for
+    alpha <= 1, no weight decay, the loss-based rate or the quadratic."""
+    alpha = float(p.get("model.init_scale", "1.0"))
+    lam = float(p.get("optim.weight_decay", "0"))
+    if (alpha <= 1 or lam <= 0 or p.get("optim.schedule", "constant") != "constant"
+            or p.get("model.kind", "mlp") == "quadratic"):
+        return float("nan")
+    return np.log(alpha) / (float(p.get("optim.lr", "0.1")) * lam)
+
+
+def points(ini):
+    return _points(ini)

@@ -131,6 +131,74 @@ static void test_asymmetric_layout(void)
     bl_data_free(&d);
 }
 
+/* sparse_sign: x in {+-1}^dim, w* with exactly k nonzero entries of equal
+ * size and random signs, each label the sign of the sum over the support
+ * (recomputed here from the support), both classes present, and the seed
+ * decides; bad k refused. */
+static void test_sparse_sign(void)
+{
+    struct bl_data_cfg c = {.kind = BL_DATA_SPARSE_SIGN, .n_train = 200, .n_test = 100,
+                            .dim = 50, .classes = 2, .sparsity = 3};
+    struct bl_data d, e;
+    char err[256];
+    CU_ASSERT_EQUAL_FATAL(bl_data_make(&c, 4, &d, err, sizeof err), 0);
+    int support[50], k = 0, plus = 0;
+    for (int j = 0; j < c.dim; j++)
+        if (d.truth[j] != 0) {
+            BL_ASSERT_CLOSE(fabs(d.truth[j]), 1 / sqrt(3.0), 1e-15);
+            support[k++] = j;
+            plus += d.truth[j] > 0;
+        }
+    CU_ASSERT_EQUAL(k, 3);
+    int positives = 0;
+    for (int i = 0; i < d.train.n; i++) {
+        const double *x = d.train.x + i * c.dim;
+        double sum = 0;
+        for (int j = 0; j < c.dim; j++)
+            CU_ASSERT(x[j] == 1.0 || x[j] == -1.0);
+        for (int a = 0; a < k; a++)
+            sum += (d.truth[support[a]] > 0 ? 1 : -1) * x[support[a]];
+        CU_ASSERT_EQUAL(d.train.label[i], sum > 0);
+        positives += d.train.label[i];
+    }
+    CU_ASSERT(positives > 70 && positives < 130);
+    CU_ASSERT_EQUAL_FATAL(bl_data_make(&c, 5, &e, err, sizeof err), 0);
+    CU_ASSERT(memcmp(d.train.x, e.train.x, sizeof(double) * 200 * 50) != 0);
+    bl_data_free(&e);
+    bl_data_free(&d);
+    c.sparsity = 4;
+    CU_ASSERT_NOT_EQUAL(bl_data_make(&c, 4, &d, err, sizeof err), 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err, "odd"));
+    c.sparsity = 51;
+    CU_ASSERT_NOT_EQUAL(bl_data_make(&c, 4, &d, err, sizeof err), 0);
+}
+
+/* misgrok: y = sign <z, w*> and x = z + y (gamma/2) w*, so y <x, w*> =
+ * |<z, w*>| + gamma/2 >= gamma/2, and off w* x is plain N(0, I). */
+static void test_misgrok(void)
+{
+    struct bl_data_cfg c = {.kind = BL_DATA_MISGROK, .n_train = 400, .n_test = 10, .dim = 6,
+                            .classes = 2, .gamma = 5.0};
+    struct bl_data d;
+    char err[256];
+    CU_ASSERT_EQUAL_FATAL(bl_data_make(&c, 2, &d, err, sizeof err), 0);
+    BL_ASSERT_CLOSE(dot(d.truth, d.truth, c.dim), 1.0, 1e-14);
+    double ss = 0, along_excess = 0;
+    for (int i = 0; i < d.train.n; i++) {
+        const double *x = d.train.x + i * c.dim;
+        double y = d.train.label[i] ? 1.0 : -1.0, a = dot(x, d.truth, c.dim);
+        CU_ASSERT(y * a >= 2.5 - 1e-12);
+        along_excess += y * a - 2.5; /* |<z, w*>|: mean sqrt(2/pi) */
+        for (int j = 0; j < c.dim; j++) {
+            double off = x[j] - a * d.truth[j];
+            ss += off * off;
+        }
+    }
+    BL_ASSERT_CLOSE(along_excess / 400, sqrt(2 / M_PI), 0.1);
+    BL_ASSERT_CLOSE(ss / (400.0 * (c.dim - 1)), 1.0, 0.1);
+    bl_data_free(&d);
+}
+
 static void test_data_deterministic_in_seed(void)
 {
     struct bl_data_cfg c = data_cfg(BL_DATA_SEPARABLE);
@@ -222,6 +290,8 @@ void bl_test_register_data(void)
     BL_ADD_TEST(s, test_symmetric_pairs);
     BL_ADD_TEST(s, test_clusters_balanced_and_separated);
     BL_ADD_TEST(s, test_asymmetric_layout);
+    BL_ADD_TEST(s, test_sparse_sign);
+    BL_ADD_TEST(s, test_misgrok);
     BL_ADD_TEST(s, test_data_deterministic_in_seed);
     BL_ADD_TEST(s, test_batches_are_epoch_permutations);
 }

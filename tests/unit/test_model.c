@@ -90,7 +90,16 @@ static void random_examples(struct bl_rng *rng, int outputs, double *x, int *lab
     for (int i = 0; i < N_EX; i++)
         label[i] = (int)bl_rng_below(rng, (uint64_t)classes);
 }
-static double gradient_error(const struct bl_model_cfg *mc, enum bl_loss_kind loss, int outputs)
+/* theta += jitter N(0, 1): moves a model off a symmetric initialization
+ * (diag_linear starts at u = v, where f = 0 and many terms vanish) */
+static void jitter_params(double *theta, long P, double jitter, struct bl_rng *rng)
+{
+    for (long p = 0; jitter > 0 && p < P; p++)
+        theta[p] += jitter * bl_rng_normal(rng);
+}
+
+static double gradient_error(const struct bl_model_cfg *mc, enum bl_loss_kind loss, int outputs,
+                             double jitter)
 {
     struct bl_model m;
     build(&m, mc, DIM, outputs);
@@ -102,6 +111,7 @@ static double gradient_error(const struct bl_model_cfg *mc, enum bl_loss_kind lo
     struct bl_rng rng;
     bl_rng_init(&rng, 5, BL_STREAM_TEST_ONLY, 0);
     random_biases(&m, theta, 0.3, &rng);
+    jitter_params(theta, m.n_params, jitter, &rng);
     double x[N_EX * DIM];
     int label[N_EX];
     random_examples(&rng, outputs, x, label);
@@ -168,7 +178,7 @@ static void test_gradients_every_model_and_loss(void)
     int n = model_cases(cases);
     CU_ASSERT_EQUAL(n, 3 * 2 * 5 * 3);
     for (int i = 0; i < n; i++) {
-        double err = gradient_error(&cases[i].model, cases[i].loss, cases[i].outputs);
+        double err = gradient_error(&cases[i].model, cases[i].loss, cases[i].outputs, 0);
         if (!(err < 1e-5))
             describe_case(&cases[i], "gradient error", err, 0);
         CU_ASSERT(err < 1e-5);
@@ -296,7 +306,7 @@ static void summed_hvp(const struct bl_model *m, enum bl_loss_kind loss, const d
 /* Worst relative error of H v against central differences of the gradient,
  * and the asymmetry |w^T H v - v^T H w| relative to the sizes involved. */
 static void hvp_errors(const struct bl_model_cfg *mc, enum bl_loss_kind loss, int outputs,
-                       double *fd_error, double *asymmetry)
+                       double jitter, double *fd_error, double *asymmetry)
 {
     struct bl_model m;
     build(&m, mc, DIM, outputs);
@@ -315,6 +325,7 @@ static void hvp_errors(const struct bl_model_cfg *mc, enum bl_loss_kind loss, in
         w[p] = bl_rng_normal(&rng);
     }
     random_biases(&m, theta, 0.3, &rng);
+    jitter_params(theta, P, jitter, &rng);
     double x[N_EX * DIM];
     int label[N_EX];
     random_examples(&rng, outputs, x, label);
@@ -352,12 +363,74 @@ static void test_hvp_every_model_and_loss(void)
     int n = model_cases(cases);
     for (int i = 0; i < n; i++) {
         double fd, asym;
-        hvp_errors(&cases[i].model, cases[i].loss, cases[i].outputs, &fd, &asym);
+        hvp_errors(&cases[i].model, cases[i].loss, cases[i].outputs, 0, &fd, &asym);
         if (!(fd < 1e-5 && asym < 1e-12))
             describe_case(&cases[i], "hvp error, asymmetry", fd, asym);
         CU_ASSERT(fd < 1e-5);
         CU_ASSERT(asym < 1e-12);
     }
+}
+
+/* diag_linear (SCIENCE.md 3): gradients and exact HVPs against central
+ * differences for depths 1-4 and the binary and squared losses, at a point
+ * moved off u = v (and at the init itself for the gradient); the init
+ * convention u = v = alpha / sqrt(2 dim) (||theta_0|| = alpha, f = 0);
+ * f = <u^L - v^L, x> computed by hand; Euler's identity for degree L. */
+static void test_diag_linear(void)
+{
+    enum bl_loss_kind losses[3] = {BL_LOSS_LOGISTIC, BL_LOSS_EXPONENTIAL, BL_LOSS_SQUARED};
+    for (int L = 1; L <= 4; L++)
+        for (int l = 0; l < 3; l++) {
+            struct bl_model_cfg mc = {BL_MODEL_DIAG_LINEAR, L, 1, BL_ACT_RELU, 0.1, 0, 1.7, 0, 0,
+                                      0, 1};
+            double err = gradient_error(&mc, losses[l], 1, 0.6);
+            double at_init = gradient_error(&mc, losses[l], 1, 0);
+            double fd, asym;
+            hvp_errors(&mc, losses[l], 1, 0.6, &fd, &asym);
+            if (!(err < 1e-5 && at_init < 1e-5 && fd < 1e-5 && asym < 1e-12))
+                fprintf(stderr, "\n  diag_linear L %d loss %d: grad %.3g (init %.3g) hvp %.3g "
+                        "asym %.3g\n", L, losses[l], err, at_init, fd, asym);
+            CU_ASSERT(err < 1e-5);
+            CU_ASSERT(at_init < 1e-5);
+            CU_ASSERT(fd < 1e-5);
+            CU_ASSERT(asym < 1e-12);
+        }
+    struct bl_model_cfg mc = {BL_MODEL_DIAG_LINEAR, 3, 1, BL_ACT_RELU, 0.1, 0, 2.5, 0, 0, 0, 1};
+    struct bl_model m;
+    build(&m, &mc, DIM, 1);
+    CU_ASSERT_EQUAL(m.n_params, 2 * DIM);
+    CU_ASSERT_EQUAL(m.degree, 3);
+    char layout[64];
+    bl_model_layout(&m, layout, sizeof layout);
+    CU_ASSERT_STRING_EQUAL(layout, "u(4) v(4)");
+    struct bl_workspace ws;
+    bl_workspace_alloc(&ws, &m, 1, 0);
+    double theta[2 * DIM], grad[2 * DIM], w[DIM];
+    bl_model_init(&m, 5, theta);
+    double ss = 0;
+    for (int p = 0; p < 2 * DIM; p++) {
+        BL_ASSERT_CLOSE(theta[p], 2.5 / sqrt(2.0 * DIM), 1e-15);
+        ss += theta[p] * theta[p];
+    }
+    BL_ASSERT_CLOSE(sqrt(ss), 2.5, 1e-14);
+    double x[DIM] = {0.3, -1.2, 0.7, 2.0};
+    CU_ASSERT_EQUAL(output_and_gradient(&m, theta, x, &ws, grad), 0.0);
+    double u[DIM] = {0.5, -1.1, 0.9, 0.2}, v[DIM] = {1.3, 0.4, -0.6, 0.8}, by_hand = 0;
+    for (int j = 0; j < DIM; j++) {
+        theta[j] = u[j];
+        theta[DIM + j] = v[j];
+        by_hand += (u[j] * u[j] * u[j] - v[j] * v[j] * v[j]) * x[j];
+    }
+    double f = output_and_gradient(&m, theta, x, &ws, grad), dot = 0;
+    BL_ASSERT_CLOSE(f, by_hand, 1e-14);
+    for (int p = 0; p < 2 * DIM; p++)
+        dot += theta[p] * grad[p];
+    BL_ASSERT_CLOSE(dot, 3 * f, 1e-13);
+    m.ops->linear_predictor(&m, theta, w);
+    for (int j = 0; j < DIM; j++)
+        BL_ASSERT_CLOSE(w[j], u[j] * u[j] * u[j] - v[j] * v[j] * v[j], 1e-15);
+    bl_workspace_free(&ws);
+    bl_model_free(&m);
 }
 
 /* SCIENCE.md 4: with normalized hidden layers the outputs do not change
@@ -424,4 +497,5 @@ void bl_test_register_model(void)
     BL_ADD_TEST(s, test_layout_and_init);
     BL_ADD_TEST(s, test_hvp_every_model_and_loss);
     BL_ADD_TEST(s, test_normalized_layers_are_scale_invariant);
+    BL_ADD_TEST(s, test_diag_linear);
 }

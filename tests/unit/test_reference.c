@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "bl_data.h"
+#include "bl_l1_margin.h"
 #include "bl_planar_margin.h"
 #include "bl_reference.h"
 #include "bl_test.h"
@@ -637,6 +638,126 @@ static void test_planar_margin_refuses_non_planar(void)
     CU_ASSERT(best.lower > 0 && best.lower <= best.upper);
 }
 
+/* Solve the (d, d) system A z = b by Gaussian elimination with partial
+ * pivoting (A, b overwritten); returns 0 when A is singular. */
+static int solve_small(double *A, double *b, double *z, int d)
+{
+    for (int c = 0; c < d; c++) {
+        int piv = c;
+        for (int r = c + 1; r < d; r++)
+            if (fabs(A[r * d + c]) > fabs(A[piv * d + c]))
+                piv = r;
+        if (fabs(A[piv * d + c]) < 1e-12)
+            return 0;
+        for (int k = 0; k < d; k++) {
+            double t = A[c * d + k];
+            A[c * d + k] = A[piv * d + k];
+            A[piv * d + k] = t;
+        }
+        double t = b[c];
+        b[c] = b[piv];
+        b[piv] = t;
+        for (int r = c + 1; r < d; r++) {
+            double f = A[r * d + c] / A[c * d + c];
+            for (int k = c; k < d; k++)
+                A[r * d + k] -= f * A[c * d + k];
+            b[r] -= f * b[c];
+        }
+    }
+    for (int r = d - 1; r >= 0; r--) {
+        double s = b[r];
+        for (int k = r + 1; k < d; k++)
+            s -= A[r * d + k] * z[k];
+        z[r] = s / A[r * d + r];
+    }
+    return 1;
+}
+
+/* min ||w||_1 s.t. y_i <w, x_i> >= 1 by brute force: the minimum of a
+ * function linear on each orthant over a polyhedron is at a vertex of the
+ * polyhedron cut by the coordinate hyperplanes, so try every choice of d
+ * hyperplanes among {y_i <w, x_i> = 1} and {w_j = 0}, keep the feasible
+ * solutions and the smallest ||w||_1. Returns it (inf when none), best (d). */
+static double l1_brute_force(const double *x, const int *label, int n, int d, double *best)
+{
+    int m = n + d, pick[8];
+    double value = INFINITY;
+    for (long mask = 0; mask < (1L << m); mask++) {
+        if (__builtin_popcountl((unsigned long)mask) != d)
+            continue;
+        int k = 0;
+        for (int h = 0; h < m; h++)
+            if (mask >> h & 1)
+                pick[k++] = h;
+        double A[64], b[8], z[8];
+        for (int r = 0; r < d; r++) {
+            int h = pick[r];
+            for (int j = 0; j < d; j++)
+                A[r * d + j] = h < n ? (label[h] ? 1.0 : -1.0) * x[h * d + j] : (j == h - n);
+            b[r] = h < n ? 1.0 : 0.0;
+        }
+        if (!solve_small(A, b, z, d))
+            continue;
+        int feasible = 1;
+        double norm = 0;
+        for (int i = 0; i < n && feasible; i++) {
+            double s = 0;
+            for (int j = 0; j < d; j++)
+                s += x[i * d + j] * z[j];
+            feasible = (label[i] ? s : -s) >= 1 - 1e-9;
+        }
+        for (int j = 0; j < d; j++)
+            norm += fabs(z[j]);
+        if (feasible && norm < value) {
+            value = norm;
+            memcpy(best, z, sizeof(double) * d);
+        }
+    }
+    return value;
+}
+
+/* The L1 max-margin LP against vertex enumeration on tiny random sets (in
+ * 2 and 3 dimensions, separable through the origin by construction), and
+ * refusing data no w separates. */
+static void test_l1_margin_brute_force(void)
+{
+    test_state = 0x13131313u;
+    int solved = 0;
+    for (int trial = 0; trial < 40; trial++) {
+        int d = 2 + trial % 2, n = 3 + trial % 4;
+        double x[8 * 3], truth[3], w[3], best[3], gamma;
+        int label[8];
+        for (int j = 0; j < d; j++)
+            truth[j] = 2 * uniform01() - 1;
+        for (int i = 0; i < n; i++) {
+            double s = 0;
+            for (int j = 0; j < d; j++)
+                s += truth[j] * (x[i * d + j] = 4 * uniform01() - 2);
+            label[i] = s > 0;
+        }
+        char err[128];
+        int rc = bl_l1_max_margin(x, label, n, d, w, &gamma, err, sizeof err);
+        double brute = l1_brute_force(x, label, n, d, best);
+        CU_ASSERT_EQUAL(rc, 0);
+        if (rc != 0 || !isfinite(brute))
+            continue;
+        solved++;
+        BL_ASSERT_CLOSE(1 / gamma, brute, 1e-9);
+        double l1 = 0;
+        for (int j = 0; j < d; j++)
+            l1 += fabs(w[j]);
+        BL_ASSERT_CLOSE(l1, 1.0, 1e-12);
+        for (int j = 0; j < d; j++) /* generic data: the optimum is unique */
+            CU_ASSERT(fabs(w[j] - best[j] / brute) < 1e-7);
+    }
+    CU_ASSERT(solved == 40);
+    /* x and -x with the same label: no w through the origin separates them */
+    double bad[4] = {1.0, 0.5, -1.0, -0.5}, w[2], gamma;
+    int same[2] = {1, 1};
+    char err[128];
+    CU_ASSERT_EQUAL(bl_l1_max_margin(bad, same, 2, 2, w, &gamma, err, sizeof err), 1);
+}
+
 void bl_test_register_reference(void)
 {
     CU_pSuite s = CU_add_suite("reference", NULL, NULL);
@@ -656,4 +777,5 @@ void bl_test_register_reference(void)
     BL_ADD_TEST(s, test_planar_margin_rotation_invariant);
     BL_ADD_TEST(s, test_planar_dual_bound_exact);
     BL_ADD_TEST(s, test_planar_margin_refuses_non_planar);
+    BL_ADD_TEST(s, test_l1_margin_brute_force);
 }
