@@ -319,13 +319,15 @@ CDL
 section_resume() {
   echo "== interrupt and resume"
   # start_run OUT RANKS [run options]: biaslab in the background; waits until its
-  # first task has finished (so the signal lands mid-run). Sets $run_pid.
+  # first task has finished, and 0.3 s more (so the signal lands mid-run, and
+  # the tasks that started after the first one are past step 0: a state saved
+  # at step 0 cannot show a resume continuing it). Sets $run_pid.
   start_run() {
     local out=$1 ranks=$2; shift 2
     mpirun -np "$ranks" "$BL" run "$rcfg" -o "$out" "$@" >"$tmp/bg.log" 2>&1 &
     run_pid=$!
     for _ in $(seq 1 400); do
-      ls "$out".ckpt/done_* >/dev/null 2>&1 && return 0
+      ls "$out".ckpt/done_* >/dev/null 2>&1 && { sleep 0.3; return 0; }
       sleep 0.05
     done
   }
