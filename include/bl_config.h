@@ -28,7 +28,10 @@ enum bl_activation { BL_ACT_RELU, BL_ACT_LEAKY_RELU, BL_ACT_IDENTITY, BL_ACT_COU
 enum bl_loss_kind { BL_LOSS_LOGISTIC, BL_LOSS_EXPONENTIAL, BL_LOSS_CROSS_ENTROPY, BL_LOSS_SQUARED,
                     BL_LOSS_COUNT };
 enum bl_reduction { BL_REDUCE_MEAN, BL_REDUCE_SUM, BL_REDUCE_COUNT };
-enum bl_optim_kind { BL_OPT_GD, BL_OPT_SGD, BL_OPT_MOMENTUM, BL_OPT_COUNT };
+enum bl_optim_kind { BL_OPT_GD, BL_OPT_SGD, BL_OPT_MOMENTUM, BL_OPT_RMSPROP, BL_OPT_ADAM,
+                     BL_OPT_ADAMW, BL_OPT_COUNT };
+/* optim.sampling: how a mini-batch run draws its batches */
+enum bl_sampling { BL_SAMPLE_WITHOUT_REPLACEMENT, BL_SAMPLE_WITH_REPLACEMENT, BL_SAMPLE_COUNT };
 enum bl_schedule { BL_SCHED_CONSTANT, BL_SCHED_LOSS_BASED, BL_SCHED_COUNT };
 /* measure.save_params: which parameter vectors a task stores */
 enum bl_save_params { BL_SAVE_NONE, BL_SAVE_FINAL, BL_SAVE_FIRST_LAST, BL_SAVE_RECORDS, BL_SAVE_COUNT };
@@ -97,6 +100,11 @@ struct bl_optim_cfg {
     long steps;                 /* optimizer steps */
     double loss_up;             /* loss_based: factor on alpha after a good epoch */
     double loss_down;           /* loss_based: factor on alpha after an undone epoch */
+    /* the Adam family (src/optim/adam.c); rmsprop uses beta1 = 0 */
+    double beta1, beta2;        /* decay of the first and second moment, in [0, 1) */
+    double eps;                 /* added to sqrt(v-hat), outside the root */
+    int bias_correction;        /* divide m and v by 1 - beta^t */
+    enum bl_sampling sampling;  /* mini-batches: a permutation per epoch, or i.i.d. per step */
 };
 
 struct bl_measure_cfg {

@@ -49,7 +49,9 @@ static const char *const activations[] = {"relu", "leaky_relu", "identity", NULL
 static const char *const loss_kinds[] = {"logistic", "exponential", "cross_entropy", "squared",
                                          NULL};
 static const char *const reductions[] = {"mean", "sum", NULL};
-static const char *const optim_kinds[] = {"gd", "sgd", "momentum", NULL};
+static const char *const optim_kinds[] = {"gd", "sgd", "momentum", "rmsprop", "adam", "adamw",
+                                          NULL};
+static const char *const samplings[] = {"without_replacement", "with_replacement", NULL};
 static const char *const schedules[] = {"constant", "loss_based", NULL};
 static const char *const save_params[] = {"none", "final", "first_last", "records", NULL};
 static const char *const sharpness_methods[] = {"none", "lanczos", "power", NULL};
@@ -68,6 +70,7 @@ NAMES_FOLLOW(activations, BL_ACT_COUNT);
 NAMES_FOLLOW(loss_kinds, BL_LOSS_COUNT);
 NAMES_FOLLOW(reductions, BL_REDUCE_COUNT);
 NAMES_FOLLOW(optim_kinds, BL_OPT_COUNT);
+NAMES_FOLLOW(samplings, BL_SAMPLE_COUNT);
 NAMES_FOLLOW(schedules, BL_SCHED_COUNT);
 NAMES_FOLLOW(save_params, BL_SAVE_COUNT);
 NAMES_FOLLOW(sharpness_methods, BL_SHARP_COUNT);
@@ -182,7 +185,8 @@ static const struct key_desc keys[] = {
      .desc = "training objective: mean or sum over the examples", FIELD(loss.reduction)},
 
     {.section = "optim", .key = "kind", .type = T_ENUM, .names = optim_kinds, .def = "gd",
-     .desc = "gd (full batch), sgd or momentum (heavy ball)", FIELD(optim.kind)},
+     .desc = "gd (full batch), sgd, momentum (heavy ball), rmsprop, adam (coupled L2 decay) or "
+             "adamw (decoupled decay)", FIELD(optim.kind)},
     {.section = "optim", .key = "lr", .type = T_DOUBLE, .min = 0, .min_open = 1, .max = 1e6,
      .def = "0.1", .desc = "learning rate (the initial one for loss_based)", FIELD(optim.lr)},
     {.section = "optim", .key = "schedule", .type = T_ENUM, .names = schedules,
@@ -202,6 +206,22 @@ static const struct key_desc keys[] = {
     {.section = "optim", .key = "loss_down", .type = T_DOUBLE, .min = 0, .min_open = 1, .max = 1,
      .def = "0.933032991536807", .desc = "loss_based: lr factor after an undone epoch "
                                          "(2^(-1/10))", FIELD(optim.loss_down)},
+    /* the Adam family: torch's Adam defaults, which the authors' code of SCIENCE.md 5 uses */
+    {.section = "optim", .key = "beta1", .type = T_DOUBLE, .min = 0, .max = 1, .max_open = 1,
+     .def = "0.9", .desc = "adam/adamw: decay of the first moment m (rmsprop: 0)",
+     FIELD(optim.beta1)},
+    {.section = "optim", .key = "beta2", .type = T_DOUBLE, .min = 0, .max = 1, .max_open = 1,
+     .def = "0.999", .desc = "rmsprop/adam/adamw: decay of the second moment v",
+     FIELD(optim.beta2)},
+    {.section = "optim", .key = "eps", .type = T_DOUBLE, .min = 0, .min_open = 1, .max = 1e6,
+     .def = "1e-08", .desc = "rmsprop/adam/adamw: added to sqrt(v-hat), outside the root",
+     FIELD(optim.eps)},
+    {.section = "optim", .key = "bias_correction", .type = T_BOOL, .def = "true",
+     .desc = "rmsprop/adam/adamw: divide m and v by 1 - beta^t", FIELD(optim.bias_correction)},
+    {.section = "optim", .key = "sampling", .type = T_ENUM, .names = samplings,
+     .def = "without_replacement",
+     .desc = "mini-batches: a permutation per epoch, or with_replacement (i.i.d. each step)",
+     FIELD(optim.sampling)},
 
     {.section = "measure", .key = "every", .type = T_LONG, .min = 1, .max = 1e12, .def = "10",
      .desc = "record the metrics every this many steps", FIELD(measure.every)},

@@ -6,13 +6,17 @@
 #include "bl_log.h"
 #include "bl_optim.h"
 
-extern const struct bl_optimizer bl_optim_gd, bl_optim_momentum;
+extern const struct bl_optimizer bl_optim_gd, bl_optim_momentum, bl_optim_rmsprop, bl_optim_adam,
+    bl_optim_adamw;
 
 /* indexed by enum bl_optim_kind; sgd is gd on mini-batches */
 static const struct bl_optimizer *const optimizers[] = {
     [BL_OPT_GD] = &bl_optim_gd,
     [BL_OPT_SGD] = &bl_optim_gd,
     [BL_OPT_MOMENTUM] = &bl_optim_momentum,
+    [BL_OPT_RMSPROP] = &bl_optim_rmsprop,
+    [BL_OPT_ADAM] = &bl_optim_adam,
+    [BL_OPT_ADAMW] = &bl_optim_adamw,
 };
 static_assert(sizeof optimizers / sizeof optimizers[0] == BL_OPT_COUNT,
               "one optimizer per optim.kind");

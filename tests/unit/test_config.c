@@ -234,6 +234,16 @@ static void test_error_out_of_range(void)
                  "2147483647");
     expect_exact("[optim]\nsteps = 1e13\n", 2,
                  "optim.steps = 1e13 is out of range: must be >= 1 and <= 1000000000000");
+    /* the Adam family: beta in [0, 1), eps > 0 */
+    expect_exact("[optim]\nkind = adam\nbeta1 = 1\n", 3,
+                 "optim.beta1 = 1 is out of range: must be >= 0 and < 1");
+    expect_exact("[optim]\nbeta2 = -0.1\n", 2,
+                 "optim.beta2 = -0.1 is out of range: must be >= 0 and < 1");
+    expect_exact("[optim]\neps = 0\n", 2,
+                 "optim.eps = 0 is out of range: must be > 0 and <= 1e+06");
+    const char *const sets[] = {"optim.kind=rmsprop", "optim.beta2=1.5"};
+    CU_ASSERT(load("[optim]\n", sets, 2) != 0);
+    CU_ASSERT_STRING_EQUAL(err, "--set: optim.beta2 = 1.5 is out of range: must be >= 0 and < 1");
     const char *const huge[] = {"optim.lr", "1e400", "out of range", NULL};
     expect_error("[optim]\nlr = 1e400\n", NULL, 0, 2, huge);
 }

@@ -56,6 +56,147 @@ static void test_momentum_and_decay_formulas(void)
     bl_optim_state_free(&st);
 }
 
+/* The Adam family against the formula written out directly in long double
+ * (exponent range to 1e-4951, so e^{-700} gradients and their squares are
+ * ordinary numbers there). The objective is e^{s_k} f with f = 1/2 sum h_i
+ * theta_i^2 + c_i theta_i: the gradient it hands the optimizer is scaled,
+ * grad = h theta + c with log_scale s_k, while the reference uses the true
+ * gradient e^{s_k} (h theta + c) (+ lambda theta for coupled decay). */
+#define ADAM_N 3
+#define ADAM_STEPS 6
+struct adam_case {
+    enum bl_optim_kind kind;
+    double beta1, beta2, eps, lambda, lr;
+    int bias_correction;
+    double log_scale[ADAM_STEPS]; /* s_k of each step */
+    double log_norm;              /* subtracted from s_k (the loss-based schedule) */
+};
+
+static const double adam_h[ADAM_N] = {2.0, 0.5, 0.05}, adam_c[ADAM_N] = {0.3, -1.0, 0.02},
+                    adam_theta0[ADAM_N] = {1.0, -0.5, 2.0};
+
+/* worst relative error of theta, m and v over the steps */
+static double adam_against_reference(const struct adam_case *k)
+{
+    struct bl_optim_cfg cfg = {0};
+    cfg.kind = k->kind;
+    cfg.beta1 = k->beta1;
+    cfg.beta2 = k->beta2;
+    cfg.eps = k->eps;
+    cfg.weight_decay = k->lambda;
+    cfg.bias_correction = k->bias_correction;
+    struct bl_optim_state st;
+    bl_optim_state_alloc(&st, bl_optimizer_of(cfg.kind), ADAM_N);
+    double theta[ADAM_N], grad[ADAM_N];
+    long double th[ADAM_N], m[ADAM_N] = {0}, v[ADAM_N] = {0};
+    for (int i = 0; i < ADAM_N; i++)
+        th[i] = theta[i] = adam_theta0[i];
+    long double b1 = k->kind == BL_OPT_RMSPROP ? 0.0L : k->beta1, b2 = k->beta2;
+    double worst = 0;
+    for (int t = 1; t <= ADAM_STEPS; t++) {
+        double s = k->log_scale[t - 1];
+        for (int i = 0; i < ADAM_N; i++)
+            grad[i] = adam_h[i] * theta[i] + adam_c[i];
+        struct bl_step_in in = {.grad = grad, .log_scale = s, .lr = k->lr, .log_lr = log(k->lr),
+                                .step_scale = k->lr * exp(s - k->log_norm),
+                                .weight_decay = k->lambda, .decay = k->lr * k->lambda,
+                                .log_norm = k->log_norm};
+        bl_optim_step(&cfg, &st, &in, theta);
+        long double c1 = k->bias_correction ? 1 - powl(b1, t) : 1;
+        long double c2 = k->bias_correction ? 1 - powl(b2, t) : 1;
+        for (int i = 0; i < ADAM_N; i++) {
+            long double g = expl((long double)s - k->log_norm) * (adam_h[i] * th[i] + adam_c[i]);
+            if (k->kind != BL_OPT_ADAMW)
+                g += (long double)k->lambda * expl(-(long double)k->log_norm) * th[i];
+            m[i] = b1 * m[i] + (1 - b1) * g;
+            v[i] = b2 * v[i] + (1 - b2) * g * g;
+            long double u = (m[i] / c1) / (sqrtl(v[i] / c2) + k->eps);
+            if (k->kind == BL_OPT_ADAMW)
+                u += (long double)k->lambda * th[i];
+            th[i] -= k->lr * u;
+        }
+        for (int i = 0; i < ADAM_N; i++) {
+            long double mi = st.vectors[0][i] * expl(st.scalars[1]);
+            long double vi = st.vectors[1][i] * expl(st.scalars[2]);
+            worst = fmax(worst, (double)fabsl((theta[i] - th[i]) / th[i]));
+            worst = fmax(worst, (double)fabsl((mi - m[i]) / m[i]));
+            worst = fmax(worst, (double)fabsl((vi - v[i]) / v[i]));
+        }
+        CU_ASSERT_EQUAL(st.scalars[0], t);
+    }
+    bl_optim_state_free(&st);
+    return worst;
+}
+
+static void test_adam_family_against_direct_formula(void)
+{
+    /* one step by hand: u = g / (|g| + eps) (bias correction makes m-hat = g,
+     * v-hat = g^2): theta = 1 - 0.1 * 0.5 / (0.5 + 1e-8) */
+    struct bl_optim_cfg cfg = {.kind = BL_OPT_ADAM, .beta1 = 0.9, .beta2 = 0.999, .eps = 1e-8,
+                               .bias_correction = 1};
+    struct bl_optim_state st;
+    bl_optim_state_alloc(&st, bl_optimizer_of(cfg.kind), 1);
+    CU_ASSERT_EQUAL(st.opt->n_vectors, 2);
+    CU_ASSERT_EQUAL(st.opt->n_scalars, 3);
+    double theta = 1.0, g = 0.5;
+    struct bl_step_in in = plain_step(&g, 0.0);
+    bl_optim_step(&cfg, &st, &in, &theta);
+    BL_ASSERT_CLOSE(theta, 1.0 - 0.1 * 0.5 / (0.5 + 1e-8), 1e-15);
+    bl_optim_state_free(&st);
+
+    const double zero[ADAM_STEPS] = {0}, tiny[ADAM_STEPS] = {-700, -700, -700, -700, -700, -700},
+                 moving[ADAM_STEPS] = {-700, -690, -720, -705, -700, -1.5};
+    struct adam_case cases[] = {
+        /* unscaled, eps large enough to matter; coupled / decoupled decay */
+        {BL_OPT_ADAM, 0.9, 0.999, 1e-3, 0.0, 0.05, 1, {0}, 0},
+        {BL_OPT_ADAM, 0.8, 0.95, 1e-3, 0.1, 0.05, 1, {0}, 0},
+        {BL_OPT_ADAMW, 0.9, 0.99, 1e-3, 0.1, 0.05, 1, {0}, 0},
+        {BL_OPT_RMSPROP, 0.9 /* ignored: rmsprop has beta1 = 0 */, 0.9, 1e-3, 0.01, 0.05, 1, {0}, 0},
+        {BL_OPT_ADAM, 0.9, 0.999, 1e-3, 0.0, 0.05, 0, {0}, 0}, /* no bias correction */
+        /* gradients of e^{-700} (squares 1e-608): eps 1e-305 still weighs */
+        {BL_OPT_ADAM, 0.9, 0.999, 1e-305, 0.0, 0.05, 1, {0}, 0},
+        {BL_OPT_RMSPROP, 0, 0.9, 1e-305, 0.0, 0.05, 1, {0}, 0},
+        {BL_OPT_ADAMW, 0.9, 0.999, 1e-305, 0.1, 0.05, 1, {0}, 0},
+        /* coupled decay dominating a tiny gradient, and a scale that jumps */
+        {BL_OPT_ADAM, 0.9, 0.999, 1e-305, 1e-3, 0.05, 1, {0}, 0},
+        {BL_OPT_ADAM, 0.9, 0.999, 1e-305, 0.0, 0.05, 1, {0}, 0},
+        {BL_OPT_RMSPROP, 0, 0.99, 1e-8, 0.0, 0.05, 1, {0}, 0},
+        /* the loss-based schedule's normalization: s - log_norm = -700 */
+        {BL_OPT_ADAM, 0.9, 0.999, 1e-305, 0.0, 0.05, 1, {0}, -300},
+        {BL_OPT_ADAM, 0.9, 0.999, 1e-305, 1e-3, 0.05, 1, {0}, -300},
+    };
+    int n_cases = (int)(sizeof cases / sizeof cases[0]);
+    for (int c = 0; c < n_cases; c++) {
+        const double *s = c < 5 ? zero : c < 9 ? tiny : c < 11 ? moving : tiny;
+        for (int k = 0; k < ADAM_STEPS; k++)
+            cases[c].log_scale[k] = s[k] + cases[c].log_norm;
+        double worst = adam_against_reference(&cases[c]);
+        if (!(worst < 1e-12))
+            fprintf(stderr, "\n    [adam] case %d: relative error %g", c, worst);
+        CU_ASSERT(worst < 1e-12);
+    }
+    /* Adam is scale-free: 20 steps on a gradient with log_scale -700 and eps
+     * e^{-700} eps0 give the theta of the unscaled run with eps0 */
+    double a[ADAM_N], b[ADAM_N], grad[ADAM_N];
+    for (int pass = 0; pass < 2; pass++) {
+        double *th = pass ? b : a, s = pass ? -700 : 0;
+        struct bl_optim_cfg ac = {.kind = BL_OPT_ADAM, .beta1 = 0.9, .beta2 = 0.999,
+                                  .eps = pass ? 1e-3 * exp(-700) : 1e-3, .bias_correction = 1};
+        bl_optim_state_alloc(&st, bl_optimizer_of(ac.kind), ADAM_N);
+        for (int i = 0; i < ADAM_N; i++)
+            th[i] = adam_theta0[i];
+        for (int t = 0; t < 20; t++) {
+            for (int i = 0; i < ADAM_N; i++)
+                grad[i] = adam_h[i] * th[i] + adam_c[i];
+            struct bl_step_in sin = {.grad = grad, .log_scale = s, .lr = 0.05, .log_lr = log(0.05)};
+            bl_optim_step(&ac, &st, &sin, th);
+        }
+        bl_optim_state_free(&st);
+    }
+    for (int i = 0; i < ADAM_N; i++)
+        BL_ASSERT_CLOSE(a[i], b[i], 1e-10); /* eps e^{-700} = 9.9e-308 is still a normal double */
+}
+
 static struct bl_config small_task(void)
 {
     struct bl_config c;
@@ -194,6 +335,45 @@ static void test_loss_based_rate_goes_below_double_range(void)
     bl_task_result_free(&r);
 }
 
+/* Adam on separable data with the exponential loss, to losses far below
+ * where g^2 underflows (L < 1e-154). At a constant rate with eps = 1e-300,
+ * unscaled m and v would underflow there and u = m / (sqrt(v) + eps) blow up
+ * (or stop): the run must pass 1e-250, keep |u| within Adam's bound
+ * (1 - b1) / sqrt(1 - b2) / (1 - b1 / sqrt(b2)) per coordinate, and keep
+ * moving. With the loss-based schedule (the gradient of f / L and the rate
+ * alpha) it must go on below 1e-300. */
+static void test_adam_trains_below_double_range(void)
+{
+    struct bl_config c = small_task();
+    c.loss.kind = BL_LOSS_EXPONENTIAL;
+    c.optim.kind = BL_OPT_ADAM;
+    c.optim.beta1 = 0.5;
+    c.optim.beta2 = 0.9; /* v forgets the early large gradients fast */
+    c.optim.eps = 1e-300;
+    c.optim.steps = 15000;
+    c.measure.every = 500;
+    for (int sched = 0; sched < 2; sched++) {
+        c.optim.schedule = sched ? BL_SCHED_LOSS_BASED : BL_SCHED_CONSTANT;
+        c.optim.lr = sched ? 0.05 : 0.5;
+        struct bl_task_result r;
+        char err[128];
+        CU_ASSERT_EQUAL_FATAL(bl_train_task(&c, 2, NULL, NULL, &r, err, sizeof err), 0);
+        CU_ASSERT_EQUAL(r.status, BL_STATUS_OK);
+        long last = r.layout->n_records - 1;
+        double log_loss = metric(&r, BL_M_TRAIN_LOG_LOSS, last);
+        CU_ASSERT(log_loss < log(sched ? 1e-300 : 1e-250));
+        double bound = 0.5 / sqrt(0.1) / (1 - 0.5 / sqrt(0.9)) * c.optim.lr * sqrt(5.0);
+        for (long k = 1; k <= last; k++) {
+            double step = metric(&r, BL_M_PARAM_NORM, k) - metric(&r, BL_M_PARAM_NORM, k - 1);
+            CU_ASSERT(step <= bound * c.measure.every);
+            /* moving while the loss is above 1e-280 */
+            if (metric(&r, BL_M_TRAIN_LOG_LOSS, k) > log(1e-280))
+                CU_ASSERT(step > 0.01 * c.optim.lr * c.measure.every);
+        }
+        bl_task_result_free(&r);
+    }
+}
+
 static void test_divergence_is_marked(void)
 {
     struct bl_config c = small_task();
@@ -321,6 +501,15 @@ static void test_resume_is_bitwise_exact(void)
     check_resume_exact(&c, 500);
     c.optim.schedule = BL_SCHED_CONSTANT;
     check_resume_exact(&c, 457);
+    /* Adam's m, v, step count and log-scales, also in the epoch snapshot */
+    c.optim.kind = BL_OPT_ADAM;
+    c.optim.weight_decay = 0.01;
+    check_resume_exact(&c, 457);
+    c.optim.schedule = BL_SCHED_LOSS_BASED;
+    check_resume_exact(&c, 500);
+    c.optim.kind = BL_OPT_ADAMW;
+    c.optim.batch_size = 0;
+    check_resume_exact(&c, 333); /* full batch: an epoch is one step */
 }
 
 /* Linear model, squared loss, mean reduction: the Hessian is X^T X / n, a
@@ -511,9 +700,11 @@ void bl_test_register_optim(void)
 {
     CU_pSuite s = CU_add_suite("optim", NULL, NULL);
     BL_ADD_TEST(s, test_momentum_and_decay_formulas);
+    BL_ADD_TEST(s, test_adam_family_against_direct_formula);
     BL_ADD_TEST(s, test_gd_fits_then_margin_grows);
     BL_ADD_TEST(s, test_chunked_pass_matches_direct_gradient);
     BL_ADD_TEST(s, test_loss_based_rate_goes_below_double_range);
+    BL_ADD_TEST(s, test_adam_trains_below_double_range);
     BL_ADD_TEST(s, test_divergence_is_marked);
     BL_ADD_TEST(s, test_sgd_batches_reproducible);
     BL_ADD_TEST(s, test_resume_is_bitwise_exact);
