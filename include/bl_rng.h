@@ -15,6 +15,7 @@ enum bl_stream {
     BL_STREAM_BATCH = 5,      /* mini-batch sampling, sub-index = epoch */
     BL_STREAM_BOOTSTRAP = 6,  /* statistics across seeds */
     BL_STREAM_SPECTRUM = 7,   /* Lanczos / power start vectors, sub-index = record */
+    BL_STREAM_BATCH_IID = 12, /* batches with replacement, sub-index = step (low 32 bits) */
     BL_STREAM_TEST_ONLY = 99  /* unit tests */
 };
 

@@ -153,6 +153,13 @@ section_mpi() {
     mpirun -np 1 $BL run inputs/quickstart.ini -o $tmp/q1.nc --set optim.steps=600 --set experiment.seeds=3 &&
     mpirun -np 2 $BL run inputs/quickstart.ini -o $tmp/q2.nc --set optim.steps=600 --set experiment.seeds=3 --set parallel.group_size=2 &&
     $PY tests/compare_outputs.py $tmp/q1.nc $tmp/q2.nc --rtol 1e-9"
+  expect "adam and adamw (batches with replacement): 1 vs 2 ranks bitwise, group_size 2 agrees to 1e-9, output contract" bash -o pipefail -c "
+    mpirun -np 1 $BL run inputs/adam_quickstart.ini -o $tmp/a1.nc --set optim.steps=600 --set experiment.seeds=3 &&
+    mpirun -np 2 $BL run inputs/adam_quickstart.ini -o $tmp/a2.nc --set optim.steps=600 --set experiment.seeds=3 &&
+    mpirun -np 2 $BL run inputs/adam_quickstart.ini -o $tmp/ag.nc --set optim.steps=600 --set experiment.seeds=3 --set parallel.group_size=2 &&
+    $PY tests/compare_outputs.py $tmp/a1.nc $tmp/a2.nc &&
+    $PY tests/compare_outputs.py $tmp/a1.nc $tmp/ag.nc --rtol 1e-9 &&
+    $PY tests/check_output.py $tmp/a2.nc --points 2 --seeds 3"
   expect "Lanczos sharpness, group_size 2 agrees with 1 (to its tolerance)" bash -o pipefail -c "
     mpirun -np 2 $BL run $cfg -o $tmp/sh1.nc --set measure.sharpness=lanczos --set measure.sharpness_tol=1e-9 &&
     mpirun -np 2 $BL run $cfg -o $tmp/sh2.nc --set measure.sharpness=lanczos --set measure.sharpness_tol=1e-9 --set parallel.group_size=2 &&
@@ -352,6 +359,13 @@ section_resume() {
   expect "SIGUSR1 stops a data-parallel group" interrupted_with USR1 "$tmp/d1.nc" 2 --set parallel.group_size=2
   expect "resume data-parallel continues the saved states" resumed_run "$tmp/d1.nc" 2 --set parallel.group_size=2
   expect "resumed = uninterrupted, bitwise (data-parallel)" $PY tests/compare_outputs.py "$tmp/dref.nc" "$tmp/d1.nc"
+  # Adam with the loss-based rate: m, v, their log-scales and step count, and
+  # the epoch snapshot of them, must come back bitwise
+  adam=(--set optim.kind=adam --set optim.lr=0.002 --set optim.steps=10000)
+  expect "reference run (adam, loss-based)" run_mpi 2 "$rcfg" -o "$tmp/aref.nc" "${adam[@]}"
+  expect "SIGUSR1 stops an adam run" interrupted_with USR1 "$tmp/a1.nc" 2 "${adam[@]}"
+  expect "resume adam continues the saved states" resumed_run "$tmp/a1.nc" 1 "${adam[@]}"
+  expect "resumed = uninterrupted, bitwise (adam)" $PY tests/compare_outputs.py "$tmp/aref.nc" "$tmp/a1.nc"
   # kill -9 after a periodic checkpoint (checkpoint_seconds = 0.2): a state
   # file must exist at the kill, or the test proves nothing about resuming it.
   # The processes are stopped before the look, so a task cannot finish (and

@@ -55,7 +55,8 @@ int bl_task_setup(struct task *t, const struct bl_config *cfg, uint64_t seed,
     shard(cfg->data.n_test, g, &t->test_lo, &t->test_hi);
     long shard_batch = 1;
     if (!t->full_batch) {
-        bl_batcher_init(&t->batcher, cfg->data.n_train, opt->batch_size, seed);
+        bl_batcher_init(&t->batcher, cfg->data.n_train, opt->batch_size,
+                        opt->sampling == BL_SAMPLE_WITH_REPLACEMENT, seed);
         long lo, hi;
         shard(opt->batch_size, g, &lo, &hi);
         shard_batch = hi - lo + 1;
