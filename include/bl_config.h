@@ -32,6 +32,8 @@ enum bl_optim_kind { BL_OPT_GD, BL_OPT_SGD, BL_OPT_MOMENTUM, BL_OPT_RMSPROP, BL_
                      BL_OPT_ADAMW, BL_OPT_COUNT };
 /* optim.sampling: how a mini-batch run draws its batches */
 enum bl_sampling { BL_SAMPLE_WITHOUT_REPLACEMENT, BL_SAMPLE_WITH_REPLACEMENT, BL_SAMPLE_COUNT };
+/* optim.scaling_rule: how a point's batch size rescales the base hyperparameters */
+enum bl_scaling_rule { BL_RULE_NONE, BL_RULE_LINEAR, BL_RULE_SQRT, BL_RULE_COUNT };
 enum bl_schedule { BL_SCHED_CONSTANT, BL_SCHED_LOSS_BASED, BL_SCHED_COUNT };
 /* measure.save_params: which parameter vectors a task stores */
 enum bl_save_params { BL_SAVE_NONE, BL_SAVE_FINAL, BL_SAVE_FIRST_LAST, BL_SAVE_RECORDS, BL_SAVE_COUNT };
@@ -105,6 +107,10 @@ struct bl_optim_cfg {
     double eps;                 /* added to sqrt(v-hat), outside the root */
     int bias_correction;        /* divide m and v by 1 - beta^t */
     enum bl_sampling sampling;  /* mini-batches: a permutation per epoch, or i.i.d. per step */
+    /* a scaling rule resolves each point from the base values at base_batch_size
+     * (config.c, resolve_scaling); a resolved point has rule none */
+    enum bl_scaling_rule scaling_rule;
+    int base_batch_size;        /* B0: lr, betas, eps, steps and measure.every are given for it */
 };
 
 struct bl_measure_cfg {

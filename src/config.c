@@ -52,6 +52,7 @@ static const char *const reductions[] = {"mean", "sum", NULL};
 static const char *const optim_kinds[] = {"gd", "sgd", "momentum", "rmsprop", "adam", "adamw",
                                           NULL};
 static const char *const samplings[] = {"without_replacement", "with_replacement", NULL};
+static const char *const scaling_rules[] = {"none", "linear", "sqrt", NULL};
 static const char *const schedules[] = {"constant", "loss_based", NULL};
 static const char *const save_params[] = {"none", "final", "first_last", "records", NULL};
 static const char *const sharpness_methods[] = {"none", "lanczos", "power", NULL};
@@ -71,6 +72,7 @@ NAMES_FOLLOW(loss_kinds, BL_LOSS_COUNT);
 NAMES_FOLLOW(reductions, BL_REDUCE_COUNT);
 NAMES_FOLLOW(optim_kinds, BL_OPT_COUNT);
 NAMES_FOLLOW(samplings, BL_SAMPLE_COUNT);
+NAMES_FOLLOW(scaling_rules, BL_RULE_COUNT);
 NAMES_FOLLOW(schedules, BL_SCHED_COUNT);
 NAMES_FOLLOW(save_params, BL_SAVE_COUNT);
 NAMES_FOLLOW(sharpness_methods, BL_SHARP_COUNT);
@@ -222,6 +224,15 @@ static const struct key_desc keys[] = {
      .def = "without_replacement",
      .desc = "mini-batches: a permutation per epoch, or with_replacement (i.i.d. each step)",
      FIELD(optim.sampling)},
+    {.section = "optim", .key = "scaling_rule", .type = T_ENUM, .names = scaling_rules,
+     .def = "none",
+     .desc = "per point, from the values at base_batch_size: linear (lr x kappa) or sqrt (lr x "
+             "sqrt(kappa), 1-beta x kappa, eps / sqrt(kappa)), kappa = batch_size / "
+             "base_batch_size, steps and measure.every / kappa (same epochs)",
+     FIELD(optim.scaling_rule)},
+    {.section = "optim", .key = "base_batch_size", .type = T_INT, .min = 0, .max = 1e8,
+     .def = "0", .desc = "scaling_rule: the batch size the lr, betas, eps, steps and "
+                         "measure.every are given for", FIELD(optim.base_batch_size)},
 
     {.section = "measure", .key = "every", .type = T_LONG, .min = 1, .max = 1e12, .def = "10",
      .desc = "record the metrics every this many steps", FIELD(measure.every)},
@@ -1234,6 +1245,92 @@ static void describe_point(const struct bl_config *base, int point, char *buf, s
 /* Turn c (a copy of base) into sweep point `point`: the swept sections come
  * from base, then each sweep value is applied, then model.depth resolved.
  * [experiment] and [parallel] are never swept, so they are left alone. */
+/* n * num / den when that is a whole number (0 when not), without overflow */
+static long scaled_count(long n, long num, long den)
+{
+    long a = num, b = den;
+    while (b) {
+        long r = a % b;
+        a = b;
+        b = r;
+    }
+    long num_g = num / a, den_g = den / a;
+    if (n % den_g || n / den_g > LONG_MAX / num_g)
+        return 0;
+    return n / den_g * num_g;
+}
+
+/* optim.scaling_rule (SCIENCE.md 5, 6): the point's batch size B against the
+ * base B0 gives kappa = B / B0; the same epochs take steps / kappa steps,
+ * recorded every measure.every / kappa, so records of every point fall at
+ * the same examples seen. linear: lr kappa. sqrt: lr sqrt(kappa),
+ * 1 - beta -> kappa (1 - beta) for beta1 and beta2, eps / sqrt(kappa). The
+ * resolved point has rule none (its INI is a plain config). */
+static int resolve_scaling(struct bl_config *c, char *msg, size_t len, int involved[3])
+{
+    struct bl_optim_cfg *o = &c->optim;
+    if (o->scaling_rule == BL_RULE_NONE)
+        return 0;
+    const char *rule = scaling_rules[o->scaling_rule];
+    involved[0] = find_key("optim", "scaling_rule");
+    int adaptive = o->kind == BL_OPT_RMSPROP || o->kind == BL_OPT_ADAM || o->kind == BL_OPT_ADAMW;
+    if (o->scaling_rule == BL_RULE_SQRT && !adaptive) {
+        involved[1] = find_key("optim", "kind");
+        return fail(msg, len, NULL, 0,
+                    "optim.scaling_rule = sqrt is the rule of rmsprop, adam and adamw (got "
+                    "optim.kind = %s); SGD's is linear",
+                    optim_kinds[o->kind]);
+    }
+    if (o->base_batch_size < 1 || o->batch_size < 1) {
+        involved[1] = find_key("optim", o->base_batch_size < 1 ? "base_batch_size" : "batch_size");
+        return fail(msg, len, NULL, 0,
+                    "optim.scaling_rule = %s needs optim.base_batch_size >= 1 (the batch size "
+                    "optim.lr, beta1, beta2, eps, steps and measure.every are given for) and "
+                    "optim.batch_size >= 1 (got %d and %d)",
+                    rule, o->base_batch_size, o->batch_size);
+    }
+    double kappa = (double)o->batch_size / o->base_batch_size;
+    long steps = scaled_count(o->steps, o->base_batch_size, o->batch_size);
+    long every = scaled_count(c->measure.every, o->base_batch_size, o->batch_size);
+    if (!steps || !every) {
+        involved[1] = find_key(steps ? "measure" : "optim", steps ? "every" : "steps");
+        involved[2] = find_key("optim", "batch_size");
+        return fail(msg, len, NULL, 0,
+                    "optim.scaling_rule = %s with kappa = %g (batch_size %d / base_batch_size "
+                    "%d): %s = %ld at the base batch is not a whole number of steps at this "
+                    "batch (%ld x %d / %d); choose %s divisible by %d",
+                    rule, kappa, o->batch_size, o->base_batch_size,
+                    steps ? "measure.every" : "optim.steps", steps ? c->measure.every : o->steps,
+                    steps ? c->measure.every : o->steps, o->base_batch_size, o->batch_size,
+                    steps ? "measure.every" : "optim.steps", o->batch_size);
+    }
+    o->steps = steps;
+    c->measure.every = every;
+    if (o->scaling_rule == BL_RULE_LINEAR) {
+        o->lr *= kappa;
+    } else {
+        double *beta[2] = {&o->beta1, &o->beta2};
+        for (int k = o->kind == BL_OPT_RMSPROP; k < 2; k++) { /* rmsprop has no beta1 */
+            double scaled = 1 - kappa * (1 - *beta[k]);
+            if (!(scaled > 0)) {
+                involved[1] = find_key("optim", k ? "beta2" : "beta1");
+                involved[2] = find_key("optim", "batch_size");
+                return fail(msg, len, NULL, 0,
+                            "optim.scaling_rule = sqrt with kappa = %g makes optim.beta%d = "
+                            "1 - kappa (1 - %g) = %g, not in (0, 1): the rule does not reach "
+                            "this batch size; lower kappa below %g or raise beta%d",
+                            kappa, k + 1, *beta[k], scaled, 1 / (1 - *beta[k]), k + 1);
+            }
+            *beta[k] = scaled;
+        }
+        o->lr *= sqrt(kappa);
+        o->eps /= sqrt(kappa);
+    }
+    o->scaling_rule = BL_RULE_NONE;
+    involved[0] = involved[1] = involved[2] = -1;
+    return 0;
+}
+
 static int apply_point(struct bl_config *c, const struct bl_config *base, int point, char *msg,
                        size_t len, int involved[3])
 {
@@ -1271,7 +1368,7 @@ static int apply_point(struct bl_config *c, const struct bl_config *base, int po
         }
         c->model.depth = 1;
     }
-    return 0;
+    return resolve_scaling(c, msg, len, involved);
 }
 
 int bl_config_for_point(const struct bl_config *base, int point, struct bl_config *out, char *err,
@@ -1663,7 +1760,7 @@ int bl_config_load(const char *path, const char *const *overrides, int n_overrid
         rc = resolve_base(st);
     if (!rc)
         rc = check_task_count(st);
-    if (!rc && cfg->n_sweep > 0) {
+    if (!rc && (cfg->n_sweep > 0 || cfg->optim.scaling_rule != BL_RULE_NONE)) {
         rc = validate_points(st);
     } else if (!rc) {
         char msg[BL_ERR_MAX];

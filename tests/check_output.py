@@ -165,6 +165,11 @@ def check_structure(c, ds, dims, want_points, want_seeds):
         c.fail(f"config: cannot tell which metrics apply: {e}")
         metrics, svm, loss_based, save_params = set(METRICS), True, True, "final"
     required, optional = schema(dims, metrics, svm, loss_based, save_params)
+    try:
+        if common.config(ds)["optim"].get("scaling_rule", "none").strip() != "none":
+            required["epoch"] = (("record",), "f8")  # RULE_VARS are checked as coordinates
+    except (common.CheckError, KeyError):
+        pass
     if save_params != "none":
         c.check("params" in V, f"params missing although measure.save_params = {save_params}")
     good = True
@@ -252,6 +257,11 @@ def check_config(c, ds, dims):
     c.check(dims["point"] == n_points, f"{dims['point']} points, the config's [sweep] makes {n_points}")
     coords = [n for n, v in V.items() if tuple(v.dimensions) == ("point",)]
     want_names = [k.replace(".", "_") for k, _ in sweep]
+    rule = ini["optim"].get("scaling_rule", "none").strip()
+    point_steps = None
+    if rule != "none":
+        want_names += RULE_VARS
+        steps, point_steps = check_scaling_rule(c, ini, V, sweep, rule, steps, every, got_steps)
     for n in coords:
         c.check(n in want_names, f"{n}(point) is not a [sweep] key of the config")
     for k, (key, vals) in enumerate(sweep):
@@ -276,7 +286,52 @@ def check_config(c, ds, dims):
             c.check(np.array_equal(got, want), f"{name} = {got.tolist()}, the config's sweep gives {want.tolist()}")
         else:
             c.fail(f"{name}: type {v.dtype}, expected double (numeric key) or string")
-    return steps, reference, model_kind
+    return steps, reference, model_kind, point_steps
+
+
+RULE_VARS = ["kappa", "resolved_optim_lr", "resolved_optim_beta1", "resolved_optim_beta2",
+             "resolved_optim_eps", "resolved_optim_steps", "resolved_measure_every"]
+
+
+def check_scaling_rule(c, ini, V, sweep, rule, steps, every, base_steps):
+    """optim.scaling_rule, stated independently of config.c: per point, kappa =
+    batch_size / base_batch_size; linear: lr kappa; sqrt: lr sqrt(kappa), 1 - beta ->
+    kappa (1 - beta) (beta1 too, but not for rmsprop), eps / sqrt(kappa); steps and
+    measure.every / kappa. epoch = step base_batch_size / n_train. Returns each
+    point's steps (P, 1) and record steps (P, 1, R)."""
+    o = ini["optim"]
+    b0 = int(o["base_batch_size"])
+    n_points = int(np.prod([len(v) for _, v in sweep])) if sweep else 1
+    batch = np.full(n_points, float(o["batch_size"]))
+    for k, (key, vals) in enumerate(sweep):
+        if key == "optim.batch_size":
+            stride = int(np.prod([len(v) for _, v in sweep[k + 1:]])) if k + 1 < len(sweep) else 1
+            batch = np.array([float(vals[(p // stride) % len(vals)]) for p in range(n_points)])
+    kappa = batch / b0
+    lr, b1, b2, eps = (float(o[k]) for k in ("lr", "beta1", "beta2", "eps"))
+    want = {"kappa": kappa, "resolved_optim_steps": steps / kappa,
+            "resolved_measure_every": every / kappa}
+    if rule == "linear":
+        want.update(resolved_optim_lr=lr * kappa, resolved_optim_beta1=np.full(n_points, b1),
+                    resolved_optim_beta2=np.full(n_points, b2), resolved_optim_eps=np.full(n_points, eps))
+    else:
+        keep_b1 = o.get("kind", "gd").strip() == "rmsprop"
+        want.update(resolved_optim_lr=lr * np.sqrt(kappa),
+                    resolved_optim_beta1=np.full(n_points, b1) if keep_b1 else 1 - kappa * (1 - b1),
+                    resolved_optim_beta2=1 - kappa * (1 - b2), resolved_optim_eps=eps / np.sqrt(kappa))
+    for name, w in want.items():
+        if not c.check(name in V, f"optim.scaling_rule = {rule}: variable {name}(point) missing"):
+            continue
+        got = np.asarray(V[name][:], dtype=np.float64)
+        c.check(got.shape == w.shape and np.allclose(got, w, rtol=1e-14, atol=0),
+                f"{name} = {got.tolist()}, the {rule} rule gives {w.tolist()}")
+    n_train = int(ini["data"]["n_train"])
+    if c.check("epoch" in V, "optim.scaling_rule: variable epoch(record) missing"):
+        got = np.asarray(V["epoch"][:], dtype=np.float64)
+        c.check(np.allclose(got, base_steps * b0 / n_train, rtol=1e-15),
+                f"epoch {got.tolist()[:6]}... is not step x {b0} / {n_train}")
+    return (np.rint(steps / kappa).astype(np.int64)[:, None],
+            np.rint(base_steps[None, :] / kappa[:, None]).astype(np.int64)[:, None, :])
 
 
 def units_ok(v):
@@ -325,7 +380,8 @@ def check_log_pair(c, name, loss, log_loss, rtol=LOG_RTOL):
         c.check(True, "")
 
 
-def check_tasks(c, ds, dims, steps_cfg, reference, model_kind, traj, allow_not_run, allow_no_ok):
+def check_tasks(c, ds, dims, steps_cfg, reference, model_kind, traj, allow_not_run, allow_no_ok,
+                point_steps=None):
     """Status, steps_done, wall time and which records must hold what."""
     V = ds.variables
     st = V["status"]
@@ -405,6 +461,8 @@ def check_tasks(c, ds, dims, steps_cfg, reference, model_kind, traj, allow_not_r
     # or diverged at (dead): a diverged state enters no statistics, so the
     # record taken at the divergence step itself is NaN too.
     step = np.asarray(V["step"][:], dtype=np.int64)[None, None, :]
+    if point_steps is not None:  # a scaling rule: each point's own steps
+        step = point_steps
     sdx = sd[:, :, None]
     alive = ok[:, :, None] | (div[:, :, None] & (step < sdx))
     edge = np.zeros_like(alive)
@@ -624,11 +682,12 @@ def check_file(path, want_points=None, want_seeds=None, allow_not_run=False, all
         c.check(labels == STATS, f"stat labels {labels}, expected {STATS}")
         check_globals(c, ds)
         cfg = check_config(c, ds, dims)
-        steps_cfg, reference, model_kind = cfg if cfg else (None, "svm", "mlp")
+        steps_cfg, reference, model_kind, point_steps = cfg if cfg else (None, "svm", "mlp", None)
         check_metric_attrs(c, ds)
         traj = {m: np.asarray(V[m][:], dtype=np.float64) for m in METRICS if m in V}
         stats = {m: np.asarray(V[m + "_stats"][:], dtype=np.float64) for m in METRICS if m + "_stats" in V}
-        check_tasks(c, ds, dims, steps_cfg, reference, model_kind, traj, allow_not_run, allow_no_ok)
+        check_tasks(c, ds, dims, steps_cfg, reference, model_kind, traj, allow_not_run, allow_no_ok,
+                    point_steps)
         check_measurements(c, ds, traj)
         check_log_pair(c, "train_loss", traj["train_loss"], traj["train_log_loss"])
         if "test_loss" in traj:

@@ -205,6 +205,15 @@ section_output() {
     $BL merge $tmp/merged.nc $tmp/slice0.nc $tmp/slice1.nc $tmp/slice2.nc &&
     $PY tests/check_output.py $tmp/merged.nc &&
     $PY tests/compare_outputs.py $tmp/ens1.nc $tmp/merged.nc"
+  expect "sqrt scaling rule: each point's kappa, lr, betas, eps, steps and every, epoch(record), in info, and slices merge" bash -o pipefail -c "
+    mpirun -np 2 $BL run tests/configs/sqrt_rule.ini -o $tmp/rule.nc &&
+    $PY tests/check_output.py $tmp/rule.nc --points 4 --seeds 2 &&
+    $BL info $tmp/rule.nc | grep -q 'optim_batch_size=128 kappa=8 resolved_optim_lr=0.00282843 resolved_optim_beta1=0.2 resolved_optim_beta2=0.92 resolved_optim_eps=3.53553e-09 resolved_optim_steps=200 resolved_measure_every=20' &&
+    $PY tests/check_info_json.py $BL $tmp/rule.nc &&
+    for k in 0 1; do mpirun -np 2 $BL run tests/configs/sqrt_rule.ini -o $tmp/rslice\$k.nc --slice \$k/2 || exit 1; done &&
+    $BL merge $tmp/rmerged.nc $tmp/rslice0.nc $tmp/rslice1.nc &&
+    $PY tests/compare_outputs.py $tmp/rule.nc $tmp/rmerged.nc"
+  refuse "the sqrt rule past 1 - kappa (1 - beta) <= 0 is refused, naming the point, kappa and beta" 2 "sweep point 1 of 2 (optim.batch_size = 256)|kappa = 16 makes optim.beta1 = 1 - kappa (1 - 0.9) = -0.6" "$BL" check tests/configs/sqrt_rule.ini --set sweep.optim.batch_size=16,256
   expect "slices with spectra and densities merge to the one-run result, bitwise" bash -o pipefail -c "
     for k in 0 1; do mpirun -np 2 $BL run $cfg -o $tmp/sslice\$k.nc --slice \$k/2 --set measure.hessian_spectrum=first_last --set measure.sharpness=lanczos --set measure.sharpness_tol=1e-10 --set measure.density=first_last --set measure.trace_probes=8 || exit 1; done &&
     $PY tests/check_output.py --allow-not-run $tmp/sslice0.nc $tmp/sslice1.nc &&

@@ -762,6 +762,78 @@ static void test_validate_fields_set_in_code(void)
     free(buf);
 }
 
+/* optim.scaling_rule: each point's resolved values against the rules written
+ * out here (kappa = B / B0; linear: lr kappa; sqrt: lr sqrt(kappa),
+ * 1 - beta -> kappa (1 - beta), eps / sqrt(kappa); steps and measure.every
+ * / kappa), and the refusals. */
+static void test_scaling_rules_resolve_each_point(void)
+{
+    const char *base_text = "[data]\nn_train = 512\n[optim]\nkind = %s\nlr = 0.01\nbeta1 = 0.9\n"
+                            "beta2 = 0.99\neps = 1e-6\nsteps = 8000\nbase_batch_size = 16\n"
+                            "batch_size = 16\nscaling_rule = %s\n[measure]\nevery = 400\n"
+                            "[sweep]\noptim.batch_size = 8, 16, 32, 64\n";
+    const char *rules[3] = {"none", "linear", "sqrt"};
+    const double batch[4] = {8, 16, 32, 64};
+    static struct bl_config point;
+    char text[1024];
+    for (int r = 0; r < 3; r++) {
+        snprintf(text, sizeof text, base_text, "adam", rules[r]);
+        CU_ASSERT_FATAL(load_ok(text, NULL, 0));
+        for (int p = 0; p < 4; p++) {
+            CU_ASSERT_EQUAL_FATAL(bl_config_for_point(&cfg, p, &point, err, sizeof err), 0);
+            double k = r ? batch[p] / 16 : 1;
+            double lr = r == 0 ? 0.01 : r == 1 ? 0.01 * k : 0.01 * sqrt(k);
+            double b1 = r == 2 ? 1 - k * 0.1 : 0.9, b2 = r == 2 ? 1 - k * 0.01 : 0.99;
+            double eps = r == 2 ? 1e-6 / sqrt(k) : 1e-6;
+            BL_ASSERT_CLOSE(point.optim.lr, lr, 1e-15);
+            BL_ASSERT_CLOSE(point.optim.beta1, b1, 1e-15);
+            BL_ASSERT_CLOSE(point.optim.beta2, b2, 1e-15);
+            BL_ASSERT_CLOSE(point.optim.eps, eps, 1e-15);
+            CU_ASSERT_EQUAL(point.optim.steps, (long)(8000 / k));
+            CU_ASSERT_EQUAL(point.measure.every, (long)(400 / k));
+            CU_ASSERT_EQUAL(point.optim.batch_size, (int)batch[p]);
+            CU_ASSERT_EQUAL(point.optim.scaling_rule, BL_RULE_NONE); /* a plain config now */
+        }
+    }
+    /* the linear rule for sgd; rmsprop's beta1 is not touched (it has none) */
+    snprintf(text, sizeof text, base_text, "sgd", "linear");
+    CU_ASSERT_FATAL(load_ok(text, NULL, 0));
+    CU_ASSERT_EQUAL_FATAL(bl_config_for_point(&cfg, 3, &point, err, sizeof err), 0);
+    BL_ASSERT_CLOSE(point.optim.lr, 0.04, 1e-15);
+    snprintf(text, sizeof text, base_text, "rmsprop", "sqrt");
+    CU_ASSERT_FATAL(load_ok(text, NULL, 0));
+    CU_ASSERT_EQUAL_FATAL(bl_config_for_point(&cfg, 3, &point, err, sizeof err), 0);
+    CU_ASSERT_EQUAL(point.optim.beta1, 0.9);
+    BL_ASSERT_CLOSE(point.optim.beta2, 0.96, 1e-15);
+
+    /* refusals name the point, kappa and beta */
+    const char *const big[] = {"sweep.optim.batch_size=16,256"};
+    snprintf(text, sizeof text, base_text, "adam", "sqrt");
+    CU_ASSERT(load(text, big, 1) != 0);
+    CU_ASSERT(contains(err, "sweep point 1 of 2 (optim.batch_size = 256)"));
+    CU_ASSERT(contains(err, "kappa = 16"));
+    CU_ASSERT(contains(err, "optim.beta1 = 1 - kappa (1 - 0.9) = -0.6"));
+    const char *const odd[] = {"sweep.optim.batch_size=16,48"};
+    CU_ASSERT(load(text, odd, 1) != 0);
+    CU_ASSERT(contains(err, "kappa = 3"));
+    CU_ASSERT(contains(err, "optim.steps = 8000 at the base batch is not a whole number"));
+    const char *const every[] = {"sweep.optim.batch_size=16,64", "measure.every=10"};
+    CU_ASSERT(load(text, every, 2) != 0);
+    CU_ASSERT(contains(err, "measure.every = 10 at the base batch is not a whole number"));
+    snprintf(text, sizeof text, base_text, "momentum", "sqrt");
+    CU_ASSERT(load(text, NULL, 0) != 0);
+    CU_ASSERT(contains(err, "optim.scaling_rule = sqrt is the rule of rmsprop, adam and adamw"));
+    const char *const no_base[] = {"optim.base_batch_size=0"};
+    snprintf(text, sizeof text, base_text, "adam", "linear");
+    CU_ASSERT(load(text, no_base, 1) != 0);
+    CU_ASSERT(contains(err, "needs optim.base_batch_size >= 1"));
+    /* without a sweep the config itself is resolved and checked */
+    CU_ASSERT(load("[optim]\nkind = adam\nscaling_rule = sqrt\nbase_batch_size = 10\n"
+                   "batch_size = 30\nsteps = 1000\n",
+                   NULL, 0) != 0);
+    CU_ASSERT(contains(err, "optim.steps = 1000 at the base batch is not a whole number"));
+}
+
 void bl_test_register_config(void)
 {
     CU_pSuite s = CU_add_suite("config", suite_init, suite_cleanup);
@@ -788,4 +860,5 @@ void bl_test_register_config(void)
     BL_ADD_TEST(s, test_counts_fit);
     BL_ADD_TEST(s, test_key_is_numeric);
     BL_ADD_TEST(s, test_validate_fields_set_in_code);
+    BL_ADD_TEST(s, test_scaling_rules_resolve_each_point);
 }
