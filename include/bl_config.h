@@ -23,7 +23,8 @@
 
 enum bl_data_kind { BL_DATA_SEPARABLE, BL_DATA_SYMMETRIC, BL_DATA_CLUSTERS,
                     BL_DATA_FASHION_MNIST, BL_DATA_NETCDF, BL_DATA_ASYMMETRIC, BL_DATA_COUNT };
-enum bl_model_kind { BL_MODEL_LINEAR, BL_MODEL_MLP, BL_MODEL_QUADRATIC, BL_MODEL_COUNT };
+enum bl_model_kind { BL_MODEL_LINEAR, BL_MODEL_MLP, BL_MODEL_QUADRATIC, BL_MODEL_NOISY_QUADRATIC,
+                     BL_MODEL_COUNT };
 enum bl_activation { BL_ACT_RELU, BL_ACT_LEAKY_RELU, BL_ACT_IDENTITY, BL_ACT_COUNT };
 enum bl_loss_kind { BL_LOSS_LOGISTIC, BL_LOSS_EXPONENTIAL, BL_LOSS_CROSS_ENTROPY, BL_LOSS_SQUARED,
                     BL_LOSS_COUNT };
@@ -85,6 +86,8 @@ struct bl_model_cfg {
     double eig_max, eig_min;    /* quadratic: Hessian eigenvalues, geometric from max to min */
     int normalize;              /* mlp: RMS-normalize each hidden pre-activation (no affine) */
     int train_last;             /* 0: the last layer stays at its initialization */
+    double noise;               /* noisy_quadratic: sigma, gradient noise sigma / sqrt(B) */
+    int noise_batch;            /* not a key: B = optim.batch_size, set by task.c for the build */
 };
 
 struct bl_loss_cfg {

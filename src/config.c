@@ -44,7 +44,7 @@ _Static_assert(sizeof(enum bl_data_kind) == sizeof(int), "enums are int-sized");
 
 static const char *const data_kinds[] = {"separable", "symmetric", "clusters",
                                          "fashion_mnist", "netcdf", "asymmetric", NULL};
-static const char *const model_kinds[] = {"linear", "mlp", "quadratic", NULL};
+static const char *const model_kinds[] = {"linear", "mlp", "quadratic", "noisy_quadratic", NULL};
 static const char *const activations[] = {"relu", "leaky_relu", "identity", NULL};
 static const char *const loss_kinds[] = {"logistic", "exponential", "cross_entropy", "squared",
                                          NULL};
@@ -149,7 +149,8 @@ static const struct key_desc keys[] = {
 
     {.section = "model", .key = "kind", .type = T_ENUM, .names = model_kinds, .def = "mlp",
      .desc = "linear (one weight layer), mlp, or quadratic (loss 1/2 theta^T A theta with "
-             "width parameters and eigenvalues eig_max .. eig_min; no data)",
+             "width parameters and eigenvalues eig_max .. eig_min; no data), or "
+             "noisy_quadratic (the same with gradient noise noise / sqrt(batch_size))",
      FIELD(model.kind)},
     {.section = "model", .key = "depth", .type = T_INT, .min = 1, .max = 64, .def = "2",
      .desc = "weight layers; linear is 1, mlp needs at least 2", FIELD(model.depth)},
@@ -169,6 +170,9 @@ static const struct key_desc keys[] = {
     {.section = "model", .key = "eig_min", .type = T_DOUBLE, .min = 0, .min_open = 1,
      .max = 1e12, .def = "0.1", .desc = "quadratic: smallest Hessian eigenvalue",
      FIELD(model.eig_min)},
+    {.section = "model", .key = "noise", .type = T_DOUBLE, .min = 0, .max = 1e12, .def = "1",
+     .desc = "noisy_quadratic: sigma; each step's gradient gets N(0, sigma^2 / batch_size) per "
+             "coordinate", FIELD(model.noise)},
     {.section = "model", .key = "normalize", .type = T_BOOL, .def = "false",
      .desc = "mlp: follow each hidden layer by a layer normalization without affine "
              "parameters (scale-invariant in that layer's weights; needs bias = false)",
@@ -986,6 +990,14 @@ static int cross_check(const struct bl_config *c, char *msg, size_t len, int inv
                     "optim.kind = gd uses the full batch, so optim.batch_size must be 0 or "
                     "data.n_train = %d (got %d); use optim.kind = sgd for mini-batches",
                     data->n_train, c->optim.batch_size);
+    }
+    if (c->model.kind == BL_MODEL_NOISY_QUADRATIC && c->optim.batch_size < 1) {
+        involved[0] = find_key("model", "kind");
+        involved[1] = find_key("optim", "batch_size");
+        return fail(msg, len, NULL, 0,
+                    "model.kind = noisy_quadratic needs optim.batch_size >= 1 (its gradient noise "
+                    "has standard deviation model.noise / sqrt(batch_size)) and a mini-batch "
+                    "optim.kind (not gd)");
     }
     if (c->optim.batch_size > data->n_train) {
         involved[0] = find_key("optim", "batch_size");

@@ -124,6 +124,16 @@ int bl_plan_make(const struct bl_config *base, struct bl_plan *plan, char *err,
     memset(plan, 0, sizeof *plan);
     for (int k = 0; k < base->n_sweep; k++) {
         const char *key = base->sweep[k].key;
+        int no_rule = base->optim.scaling_rule == BL_RULE_NONE;
+        for (int v = 0; v < base->sweep[k].n_values && !no_rule; v++)
+            no_rule = !strcmp(base->sweep[k].values[v], "none");
+        if (!strcmp(key, "optim.scaling_rule") && no_rule) {
+            snprintf(err, err_len,
+                     "[sweep] optim.scaling_rule: every point must follow a rule (linear, sqrt), "
+                     "and optim.scaling_rule itself must name one: the points then share the "
+                     "record axis in epochs");
+            return 1;
+        }
         if (!strcmp(key, "optim.steps") || !strncmp(key, "measure.", 8)) {
             snprintf(err, err_len,
                      "[sweep] %s: all points share one record axis, so optim.steps and "

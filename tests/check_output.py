@@ -307,18 +307,21 @@ def check_scaling_rule(c, ini, V, sweep, rule, steps, every, base_steps):
         if key == "optim.batch_size":
             stride = int(np.prod([len(v) for _, v in sweep[k + 1:]])) if k + 1 < len(sweep) else 1
             batch = np.array([float(vals[(p // stride) % len(vals)]) for p in range(n_points)])
+    rules = [rule] * n_points
+    for k, (key, vals) in enumerate(sweep):
+        if key == "optim.scaling_rule":
+            stride = int(np.prod([len(v) for _, v in sweep[k + 1:]])) if k + 1 < len(sweep) else 1
+            rules = [vals[(p // stride) % len(vals)] for p in range(n_points)]
+    sqrt_rule = np.array([r == "sqrt" for r in rules])
     kappa = batch / b0
     lr, b1, b2, eps = (float(o[k]) for k in ("lr", "beta1", "beta2", "eps"))
+    keep_b1 = o.get("kind", "gd").strip() == "rmsprop"
     want = {"kappa": kappa, "resolved_optim_steps": steps / kappa,
-            "resolved_measure_every": every / kappa}
-    if rule == "linear":
-        want.update(resolved_optim_lr=lr * kappa, resolved_optim_beta1=np.full(n_points, b1),
-                    resolved_optim_beta2=np.full(n_points, b2), resolved_optim_eps=np.full(n_points, eps))
-    else:
-        keep_b1 = o.get("kind", "gd").strip() == "rmsprop"
-        want.update(resolved_optim_lr=lr * np.sqrt(kappa),
-                    resolved_optim_beta1=np.full(n_points, b1) if keep_b1 else 1 - kappa * (1 - b1),
-                    resolved_optim_beta2=1 - kappa * (1 - b2), resolved_optim_eps=eps / np.sqrt(kappa))
+            "resolved_measure_every": every / kappa,
+            "resolved_optim_lr": np.where(sqrt_rule, lr * np.sqrt(kappa), lr * kappa),
+            "resolved_optim_beta1": np.where(sqrt_rule & (not keep_b1), 1 - kappa * (1 - b1), b1),
+            "resolved_optim_beta2": np.where(sqrt_rule, 1 - kappa * (1 - b2), b2),
+            "resolved_optim_eps": np.where(sqrt_rule, eps / np.sqrt(kappa), eps)}
     for name, w in want.items():
         if not c.check(name in V, f"optim.scaling_rule = {rule}: variable {name}(point) missing"):
             continue

@@ -226,6 +226,10 @@ section_output() {
 }
 
 section_science() {
+  echo "== issue 14: scaling rules on the noisy quadratic"
+  expect "sqrt_rule_quadratic: the sqrt rule keeps E f within the CI across kappa 1..8, the linear rule grows it as sqrt(kappa)" bash -o pipefail -c "
+    mpirun -np 2 $BL run inputs/sqrt_rule_quadratic.ini -o $tmp/sq.nc &&
+    $PY tests/check_sqrt_rule.py $tmp/sq.nc && $PY tests/check_output.py $tmp/sq.nc"
   echo "== issue 3: references and real data"
   expect "margin_svm (shortened): svm_cosine > 0.999" bash -o pipefail -c "
     mpirun -np 2 $BL run inputs/margin_svm.ini -o $tmp/svm.nc --set experiment.seeds=4 &&

@@ -59,7 +59,7 @@ def _point_metrics(p):
     model = p.get("model.kind", "mlp")
     loss = p.get("loss.kind", "logistic")
     classes, regression = _data_shape(p)
-    data = model != "quadratic"
+    data = model not in ("quadratic", "noisy_quadratic")
     labels = data and not regression
     outputs = 1 if (not regression and loss != "cross_entropy" and classes <= 2) else classes
     binary = labels and outputs == 1

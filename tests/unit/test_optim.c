@@ -696,6 +696,51 @@ static void test_norm_identity_scale_invariant(void)
     bl_task_result_free(&r);
 }
 
+/* SCIENCE.md 5: SGD on the noisy quadratic is theta_i <- (1 - lr h_i) theta_i
+ * - lr sigma_B z, whose stationary variance is exactly lr sigma_B^2 / (h_i (2 -
+ * lr h_i)). 200000 steps, a sample every 10 (AR(1) correlation rho =
+ * (1 - lr h)^10 between samples): the sample variance (mean 0 known) has
+ * relative sd sqrt(2/N (1 + rho^2) / (1 - rho^2)); it must match within 4 of
+ * them, and the continuum formula lr sigma_B^2 / (2 h) must fail at lr h = 1. */
+static void test_noisy_quadratic_sgd_stationary_variance(void)
+{
+    struct bl_config c = small_task();
+    c.model.kind = BL_MODEL_NOISY_QUADRATIC;
+    c.model.width = 4;
+    c.model.eig_max = 10;
+    c.model.eig_min = 1;
+    c.model.noise = 2.0;
+    c.optim.kind = BL_OPT_SGD;
+    c.optim.batch_size = 4; /* sigma_B = 2 / sqrt(4) = 1 */
+    c.optim.lr = 0.1;
+    c.optim.steps = 200000;
+    c.measure.every = 10;
+    c.measure.save_params = BL_SAVE_RECORDS;
+    struct bl_task_result r;
+    char err[256];
+    CU_ASSERT_EQUAL_FATAL(bl_train_task(&c, 4, NULL, NULL, &r, err, sizeof err), 0);
+    CU_ASSERT_EQUAL_FATAL(r.status, BL_STATUS_OK);
+    const double *params = bl_result_params(&r);
+    long R = r.layout->n_records, burn = 100, N = R - burn;
+    for (int i = 0; i < 4; i++) {
+        double h = 10 * pow(0.1, i / 3.0), lr = c.optim.lr, sb2 = 1.0;
+        double exact = lr * sb2 / (h * (2 - lr * h)), s2 = 0;
+        for (long k = burn; k < R; k++) {
+            double th = params[k * r.n_params + i];
+            s2 += th * th / (double)N;
+        }
+        double rho = pow(1 - lr * h, 10);
+        double sd = sqrt(2.0 / N * (1 + rho * rho) / (1 - rho * rho));
+        if (!(fabs(s2 / exact - 1) < 4 * sd))
+            fprintf(stderr, "\n    [noisy_quadratic] h %g: variance %g, exact %g (sd %g)", h, s2,
+                    exact, sd * exact);
+        CU_ASSERT(fabs(s2 / exact - 1) < 4 * sd);
+        if (i == 0) /* lr h = 1: the SDE's lr sigma^2 / (2 h) is half the truth */
+            CU_ASSERT(fabs(s2 / (lr * sb2 / (2 * h)) - 1) > 10 * sd);
+    }
+    bl_task_result_free(&r);
+}
+
 void bl_test_register_optim(void)
 {
     CU_pSuite s = CU_add_suite("optim", NULL, NULL);
@@ -713,4 +758,5 @@ void bl_test_register_optim(void)
     BL_ADD_TEST(s, test_two_layer_symmetric_reaches_global_max_margin);
     BL_ADD_TEST(s, test_quadratic_diverges_iff_past_two_over_eta);
     BL_ADD_TEST(s, test_norm_identity_scale_invariant);
+    BL_ADD_TEST(s, test_noisy_quadratic_sgd_stationary_variance);
 }
