@@ -114,6 +114,9 @@ struct bl_optim_cfg {
      * (config.c, resolve_scaling); a resolved point has rule none */
     enum bl_scaling_rule scaling_rule;
     int base_batch_size;        /* B0: lr, betas, eps, steps and measure.every are given for it */
+    /* SVAG (config.c, resolve_svag; task.c): each step the gradient of c1 L_B1 + c2 L_B2 */
+    int svag_l;                 /* l >= 1; 1 = the plain optimizer */
+    int svag_applied;           /* not a key: the point's lr, steps, ... are already scaled */
 };
 
 struct bl_measure_cfg {

@@ -72,6 +72,8 @@ int bl_data_outputs(const struct bl_data_cfg *data, enum bl_loss_kind loss);
 struct bl_batcher {
     int n, batch_size;
     int with_replacement;
+    int stream;             /* with replacement: enum bl_stream of the draws (SVAG's second
+                             * batch has its own) */
     long steps_per_epoch;   /* floor(n / batch_size); the tail is dropped */
     long epoch;             /* whose permutation (or, with replacement, whose
                              * step's draws) is in perm, -1 before any */

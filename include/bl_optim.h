@@ -51,6 +51,11 @@ struct bl_optimizer {
                  double *scalars);
 };
 
+/* SVAG's coefficients for optim.svag_l = l: c1,2 = (1 +- sqrt(2m - 1)) / 2, so
+ * c1 + c2 = 1 and c1^2 + c2^2 = m, with m = l for sgd and l^2 for the Adam
+ * family (SCIENCE.md 5, 6). */
+void bl_svag_coefficients(const struct bl_optim_cfg *cfg, double c[2]);
+
 /* The optimizer of optim.kind (the registry). */
 const struct bl_optimizer *bl_optimizer_of(enum bl_optim_kind kind);
 

@@ -237,6 +237,10 @@ static const struct key_desc keys[] = {
     {.section = "optim", .key = "base_batch_size", .type = T_INT, .min = 0, .max = 1e8,
      .def = "0", .desc = "scaling_rule: the batch size the lr, betas, eps, steps and "
                          "measure.every are given for", FIELD(optim.base_batch_size)},
+    {.section = "optim", .key = "svag_l", .type = T_INT, .min = 1, .max = 1000, .def = "1",
+     .desc = "SVAG: two batches per step, gradient of c1 L_B1 + c2 L_B2; sgd: lr / l, l x "
+             "steps; rmsprop/adam/adamw: lr / l, 1-beta / l^2, eps x l, l^2 x steps",
+     FIELD(optim.svag_l)},
 
     {.section = "measure", .key = "every", .type = T_LONG, .min = 1, .max = 1e12, .def = "10",
      .desc = "record the metrics every this many steps", FIELD(measure.every)},
@@ -1343,6 +1347,52 @@ static int resolve_scaling(struct bl_config *c, char *msg, size_t len, int invol
     return 0;
 }
 
+/* optim.svag_l = l (SCIENCE.md 5, 6; Li, Malladi, Arora 2021): each step
+ * uses two independent batches and the gradient of c1 L_B1 + c2 L_B2 with
+ * c1 + c2 = 1 and c1^2 + c2^2 = m (task.c), which multiplies the gradient
+ * noise variance by m; sgd: m = l, lr / l, l x the steps; the Adam family
+ * (the authors' variant, the sqrt rule at kappa = 1/l^2): m = l^2, lr / l,
+ * 1 - beta -> (1 - beta) / l^2, eps l, l^2 x the steps. measure.every grows
+ * with the steps, so records fall at the same times. l = 1 changes nothing. */
+static int resolve_svag(struct bl_config *c, char *msg, size_t len, int involved[3])
+{
+    struct bl_optim_cfg *o = &c->optim;
+    if (o->svag_l == 1 || o->svag_applied)
+        return 0;
+    involved[0] = find_key("optim", "svag_l");
+    int adaptive = o->kind == BL_OPT_RMSPROP || o->kind == BL_OPT_ADAM || o->kind == BL_OPT_ADAMW;
+    if (!(adaptive || o->kind == BL_OPT_SGD) || o->batch_size < 1 ||
+        o->sampling != BL_SAMPLE_WITH_REPLACEMENT || c->model.kind == BL_MODEL_QUADRATIC ||
+        c->model.kind == BL_MODEL_NOISY_QUADRATIC) {
+        involved[1] = find_key("optim", "kind");
+        involved[2] = find_key("optim", "sampling");
+        return fail(msg, len, NULL, 0,
+                    "optim.svag_l = %d needs optim.kind = sgd, rmsprop, adam or adamw (got %s), "
+                    "optim.batch_size >= 1, optim.sampling = with_replacement (its two batches "
+                    "are independent) and a model with data",
+                    o->svag_l, optim_kinds[o->kind]);
+    }
+    long l = o->svag_l, m = adaptive ? l * l : l;
+    if (o->steps > 1000000000000L / m || c->measure.every > 1000000000000L / m) {
+        involved[1] = find_key("optim", "steps");
+        return fail(msg, len, NULL, 0,
+                    "optim.svag_l = %ld makes optim.steps = %ld x %ld, more than 1e12", l,
+                    o->steps, m);
+    }
+    o->steps *= m;
+    c->measure.every *= m;
+    o->lr /= (double)l;
+    if (adaptive) {
+        if (o->kind != BL_OPT_RMSPROP)
+            o->beta1 = 1 - (1 - o->beta1) / (double)m;
+        o->beta2 = 1 - (1 - o->beta2) / (double)m;
+        o->eps *= (double)l;
+    }
+    o->svag_applied = 1;
+    involved[0] = involved[1] = involved[2] = -1;
+    return 0;
+}
+
 static int apply_point(struct bl_config *c, const struct bl_config *base, int point, char *msg,
                        size_t len, int involved[3])
 {
@@ -1380,7 +1430,7 @@ static int apply_point(struct bl_config *c, const struct bl_config *base, int po
         }
         c->model.depth = 1;
     }
-    return resolve_scaling(c, msg, len, involved);
+    return resolve_scaling(c, msg, len, involved) || resolve_svag(c, msg, len, involved);
 }
 
 int bl_config_for_point(const struct bl_config *base, int point, struct bl_config *out, char *err,
@@ -1772,7 +1822,8 @@ int bl_config_load(const char *path, const char *const *overrides, int n_overrid
         rc = resolve_base(st);
     if (!rc)
         rc = check_task_count(st);
-    if (!rc && (cfg->n_sweep > 0 || cfg->optim.scaling_rule != BL_RULE_NONE)) {
+    if (!rc && (cfg->n_sweep > 0 || cfg->optim.scaling_rule != BL_RULE_NONE ||
+                cfg->optim.svag_l > 1)) {
         rc = validate_points(st);
     } else if (!rc) {
         char msg[BL_ERR_MAX];

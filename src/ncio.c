@@ -156,8 +156,9 @@ static void define_sweep_coords(struct bl_output *o, const struct bl_config *bas
     }
 }
 
-/* optim.scaling_rule: what it resolved for each point (kappa and the values
- * the tasks ran with), and epoch(record). Returns the epoch variable. */
+/* optim.scaling_rule and optim.svag_l: what they resolved for each point
+ * (kappa with a rule, and the values the tasks ran with), and with a rule
+ * epoch(record). Returns the epoch variable, or -1. */
 static int define_resolved(struct bl_output *o, const struct bl_config *base,
                            const struct bl_config *points, int dim_point, int dim_record)
 {
@@ -165,11 +166,11 @@ static int define_resolved(struct bl_output *o, const struct bl_config *base,
                                           "resolved_optim_beta2", "resolved_optim_eps",
                                           "resolved_optim_steps", "resolved_measure_every"};
     static const char *const long_names[7] = {
-        "optim.batch_size / optim.base_batch_size", "learning rate after the scaling rule",
-        "beta1 after the scaling rule", "beta2 after the scaling rule",
-        "eps after the scaling rule", "optimizer steps after the scaling rule (same epochs)",
-        "steps between records after the scaling rule (same epochs)"};
-    for (int k = 0; k < 7; k++) {
+        "optim.batch_size / optim.base_batch_size", "learning rate the point ran with",
+        "beta1 the point ran with", "beta2 the point ran with", "eps the point ran with",
+        "optimizer steps the point ran", "steps between the point's records"};
+    int rule = base->optim.scaling_rule != BL_RULE_NONE; /* else SVAG alone: no kappa, epoch */
+    for (int k = rule ? 0 : 1; k < 7; k++) {
         /* coordinates of every variable over point, like the swept keys */
         size_t used = strlen(o->sweep_coords);
         snprintf(o->sweep_coords + used, sizeof o->sweep_coords - used, "%s%s", used ? " " : "",
@@ -187,6 +188,8 @@ static int define_resolved(struct bl_output *o, const struct bl_config *base,
             NC(nc_put_var1_double(o->ncid, var, &at, &v[k]));
         }
     }
+    if (!rule)
+        return -1;
     int v_epoch;
     NC(nc_def_var(o->ncid, "epoch", NC_DOUBLE, 1, &dim_record, &v_epoch));
     put_text_attr(o->ncid, v_epoch, "long_name",
@@ -329,6 +332,9 @@ int bl_output_create(struct bl_output *o, const char *path, const struct bl_conf
     o->n_seeds = base->experiment.seeds;
     o->n_records = layout->n_records;
     long n_records = layout->n_records;
+    int svag = base->optim.svag_l > 1; /* resolved per point, like a scaling rule */
+    for (int k = 0; k < base->n_sweep; k++)
+        svag |= !strcmp(base->sweep[k].key, "optim.svag_l");
     errno = 0;
     int rc = nc_create(o->part_path, NC_CLOBBER | NC_NETCDF4, &o->ncid);
     if (rc != NC_NOERR) {
@@ -375,10 +381,10 @@ int bl_output_create(struct bl_output *o, const char *path, const struct bl_conf
     int v_step, v_seed, v_stat;
     NC(nc_def_var(ncid, "step", NC_INT64, 1, &d_record, &v_step));
     put_text_attr(ncid, v_step, "long_name",
-                  base->optim.scaling_rule == BL_RULE_NONE
+                  base->optim.scaling_rule == BL_RULE_NONE && !svag
                       ? "optimizer step of the record"
-                      : "optimizer step of the record at optim.base_batch_size (a point's own "
-                        "step is step / kappa)");
+                      : "optimizer step of the record as configured (at optim.base_batch_size "
+                        "and svag_l = 1; a point's own steps are resolved_optim_steps)");
     put_text_attr(ncid, v_step, "units", "1");
     NC(nc_def_var(ncid, "seed", NC_INT, 1, &d_seed, &v_seed));
     put_text_attr(ncid, v_seed, "long_name", "random seed of the task");
@@ -386,7 +392,7 @@ int bl_output_create(struct bl_output *o, const char *path, const struct bl_conf
     put_text_attr(ncid, v_stat, "long_name", "statistic across seeds");
     define_sweep_coords(o, base, d_point);
     int v_epoch = -1;
-    if (base->optim.scaling_rule != BL_RULE_NONE)
+    if (base->optim.scaling_rule != BL_RULE_NONE || svag)
         v_epoch = define_resolved(o, base, points, d_point, d_record);
 
     /* every field of the task's result, in layout order */

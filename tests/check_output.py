@@ -258,9 +258,10 @@ def check_config(c, ds, dims):
     coords = [n for n, v in V.items() if tuple(v.dimensions) == ("point",)]
     want_names = [k.replace(".", "_") for k, _ in sweep]
     rule = ini["optim"].get("scaling_rule", "none").strip()
+    svag = int(ini["optim"].get("svag_l", "1")) > 1 or any(k == "optim.svag_l" for k, _ in sweep)
     point_steps = None
-    if rule != "none":
-        want_names += RULE_VARS
+    if rule != "none" or svag:
+        want_names += RULE_VARS if rule != "none" else RULE_VARS[1:]
         steps, point_steps = check_scaling_rule(c, ini, V, sweep, rule, steps, every, got_steps)
     for n in coords:
         c.check(n in want_names, f"{n}(point) is not a [sweep] key of the config")
@@ -293,48 +294,65 @@ RULE_VARS = ["kappa", "resolved_optim_lr", "resolved_optim_beta1", "resolved_opt
              "resolved_optim_eps", "resolved_optim_steps", "resolved_measure_every"]
 
 
+def swept(sweep, key, base, n_points):
+    """Each point's value of key: its sweep values (last key fastest) or base."""
+    for k, (name, vals) in enumerate(sweep):
+        if name == key:
+            stride = int(np.prod([len(v) for _, v in sweep[k + 1:]])) if k + 1 < len(sweep) else 1
+            return [vals[(p // stride) % len(vals)].strip() for p in range(n_points)]
+    return [base] * n_points
+
+
 def check_scaling_rule(c, ini, V, sweep, rule, steps, every, base_steps):
-    """optim.scaling_rule, stated independently of config.c: per point, kappa =
-    batch_size / base_batch_size; linear: lr kappa; sqrt: lr sqrt(kappa), 1 - beta ->
-    kappa (1 - beta) (beta1 too, but not for rmsprop), eps / sqrt(kappa); steps and
-    measure.every / kappa. epoch = step base_batch_size / n_train. Returns each
-    point's steps (P, 1) and record steps (P, 1, R)."""
+    """optim.scaling_rule and optim.svag_l, stated independently of config.c. Per
+    point: kappa = batch_size / base_batch_size; linear: lr kappa; sqrt: lr
+    sqrt(kappa), 1 - beta -> kappa (1 - beta) (beta1 too, but not for rmsprop),
+    eps / sqrt(kappa); steps and measure.every / kappa. Then SVAG with l: m = l
+    (sgd) or l^2 (adaptive); lr / l, steps and every x m, adaptive: 1 - beta ->
+    (1 - beta) / m, eps l. With a rule, epoch = step base_batch_size / n_train.
+    Returns each point's steps (P, 1) and record steps (P, 1, R)."""
     o = ini["optim"]
-    b0 = int(o["base_batch_size"])
     n_points = int(np.prod([len(v) for _, v in sweep])) if sweep else 1
-    batch = np.full(n_points, float(o["batch_size"]))
-    for k, (key, vals) in enumerate(sweep):
-        if key == "optim.batch_size":
-            stride = int(np.prod([len(v) for _, v in sweep[k + 1:]])) if k + 1 < len(sweep) else 1
-            batch = np.array([float(vals[(p // stride) % len(vals)]) for p in range(n_points)])
-    rules = [rule] * n_points
-    for k, (key, vals) in enumerate(sweep):
-        if key == "optim.scaling_rule":
-            stride = int(np.prod([len(v) for _, v in sweep[k + 1:]])) if k + 1 < len(sweep) else 1
-            rules = [vals[(p // stride) % len(vals)] for p in range(n_points)]
+    batch = np.array([float(x) for x in swept(sweep, "optim.batch_size", o["batch_size"], n_points)])
+    rules = swept(sweep, "optim.scaling_rule", rule, n_points)
+    ls = np.array([float(x) for x in swept(sweep, "optim.svag_l", o.get("svag_l", "1"), n_points)])
+    kind = o.get("kind", "gd").strip()
+    adaptive = kind in ("rmsprop", "adam", "adamw")
+    b0 = int(o["base_batch_size"])
+    kappa = batch / b0 if rule != "none" else np.ones(n_points)
     sqrt_rule = np.array([r == "sqrt" for r in rules])
-    kappa = batch / b0
+    lin_rule = np.array([r == "linear" for r in rules])
     lr, b1, b2, eps = (float(o[k]) for k in ("lr", "beta1", "beta2", "eps"))
-    keep_b1 = o.get("kind", "gd").strip() == "rmsprop"
-    want = {"kappa": kappa, "resolved_optim_steps": steps / kappa,
-            "resolved_measure_every": every / kappa,
-            "resolved_optim_lr": np.where(sqrt_rule, lr * np.sqrt(kappa), lr * kappa),
-            "resolved_optim_beta1": np.where(sqrt_rule & (not keep_b1), 1 - kappa * (1 - b1), b1),
-            "resolved_optim_beta2": np.where(sqrt_rule, 1 - kappa * (1 - b2), b2),
-            "resolved_optim_eps": np.where(sqrt_rule, eps / np.sqrt(kappa), eps)}
+    r_lr = np.where(sqrt_rule, lr * np.sqrt(kappa), np.where(lin_rule, lr * kappa, lr))
+    r_b1 = np.where(sqrt_rule & (kind != "rmsprop"), 1 - kappa * (1 - b1), b1)
+    r_b2 = np.where(sqrt_rule, 1 - kappa * (1 - b2), b2)
+    r_eps = np.where(sqrt_rule, eps / np.sqrt(kappa), eps)
+    m = ls * ls if adaptive else ls
+    r_lr = r_lr / ls
+    if adaptive:
+        if kind != "rmsprop":
+            r_b1 = 1 - (1 - r_b1) / m
+        r_b2 = 1 - (1 - r_b2) / m
+        r_eps = r_eps * ls
+    want = {"resolved_optim_steps": steps / kappa * m, "resolved_measure_every": every / kappa * m,
+            "resolved_optim_lr": r_lr, "resolved_optim_beta1": r_b1, "resolved_optim_beta2": r_b2,
+            "resolved_optim_eps": r_eps}
+    if rule != "none":
+        want["kappa"] = kappa
     for name, w in want.items():
-        if not c.check(name in V, f"optim.scaling_rule = {rule}: variable {name}(point) missing"):
+        if not c.check(name in V, f"optim.scaling_rule / svag_l: variable {name}(point) missing"):
             continue
         got = np.asarray(V[name][:], dtype=np.float64)
         c.check(got.shape == w.shape and np.allclose(got, w, rtol=1e-14, atol=0),
-                f"{name} = {got.tolist()}, the {rule} rule gives {w.tolist()}")
-    n_train = int(ini["data"]["n_train"])
-    if c.check("epoch" in V, "optim.scaling_rule: variable epoch(record) missing"):
+                f"{name} = {got.tolist()}, the rules give {w.tolist()}")
+    if rule != "none" and c.check("epoch" in V, "optim.scaling_rule: variable epoch(record) missing"):
+        n_train = int(ini["data"]["n_train"])
         got = np.asarray(V["epoch"][:], dtype=np.float64)
         c.check(np.allclose(got, base_steps * b0 / n_train, rtol=1e-15),
                 f"epoch {got.tolist()[:6]}... is not step x {b0} / {n_train}")
-    return (np.rint(steps / kappa).astype(np.int64)[:, None],
-            np.rint(base_steps[None, :] / kappa[:, None]).astype(np.int64)[:, None, :])
+    factor = m / kappa
+    return (np.rint(steps * factor).astype(np.int64)[:, None],
+            np.rint(base_steps[None, :] * factor[:, None]).astype(np.int64)[:, None, :])
 
 
 def units_ok(v):

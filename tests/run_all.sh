@@ -213,6 +213,10 @@ section_output() {
     for k in 0 1; do mpirun -np 2 $BL run tests/configs/sqrt_rule.ini -o $tmp/rslice\$k.nc --slice \$k/2 || exit 1; done &&
     $BL merge $tmp/rmerged.nc $tmp/rslice0.nc $tmp/rslice1.nc &&
     $PY tests/compare_outputs.py $tmp/rule.nc $tmp/rmerged.nc"
+  expect "SVAG: each l's resolved lr, steps and record spacing, output contract, info" bash -o pipefail -c "
+    mpirun -np 2 $BL run tests/configs/svag.ini -o $tmp/svag.nc &&
+    $PY tests/check_output.py $tmp/svag.nc --points 3 --seeds 2 &&
+    $BL info $tmp/svag.nc | grep -q 'optim_svag_l=4 resolved_optim_lr=0.05 .*resolved_optim_steps=1600 resolved_measure_every=160'"
   refuse "the sqrt rule past 1 - kappa (1 - beta) <= 0 is refused, naming the point, kappa and beta" 2 "sweep point 1 of 2 (optim.batch_size = 256)|kappa = 16 makes optim.beta1 = 1 - kappa (1 - 0.9) = -0.6" "$BL" check tests/configs/sqrt_rule.ini --set sweep.optim.batch_size=16,256
   expect "slices with spectra and densities merge to the one-run result, bitwise" bash -o pipefail -c "
     for k in 0 1; do mpirun -np 2 $BL run $cfg -o $tmp/sslice\$k.nc --slice \$k/2 --set measure.hessian_spectrum=first_last --set measure.sharpness=lanczos --set measure.sharpness_tol=1e-10 --set measure.density=first_last --set measure.trace_probes=8 || exit 1; done &&

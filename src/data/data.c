@@ -346,6 +346,7 @@ void bl_batcher_init(struct bl_batcher *b, int n, int batch_size, int with_repla
     b->n = n;
     b->batch_size = batch_size;
     b->with_replacement = with_replacement;
+    b->stream = BL_STREAM_BATCH_IID;
     b->steps_per_epoch = n / batch_size;
     b->epoch = -1;
     b->seed = seed;
@@ -357,7 +358,7 @@ const int *bl_batcher_batch(struct bl_batcher *b, long step)
     if (b->with_replacement) {
         if (step != b->epoch) {
             struct bl_rng rng;
-            bl_rng_init(&rng, b->seed, BL_STREAM_BATCH_IID, (uint32_t)step);
+            bl_rng_init(&rng, b->seed, (enum bl_stream)b->stream, (uint32_t)step);
             /* steps past 2^32 keep distinct streams: the high bits go into the
              * stream word above the stream ids (all < 256) */
             rng.counter[2] |= (uint32_t)((uint64_t)step >> 32) << 8;

@@ -1,6 +1,7 @@
 /* The optimizer registry and the generic handling of optimizer state. A new
  * optimizer is one file in this folder and one line in `optimizers`. */
 #include <assert.h>
+#include <math.h>
 #include <string.h>
 
 #include "bl_log.h"
@@ -24,6 +25,14 @@ static_assert(sizeof optimizers / sizeof optimizers[0] == BL_OPT_COUNT,
 const struct bl_optimizer *bl_optimizer_of(enum bl_optim_kind kind)
 {
     return (unsigned)kind < BL_OPT_COUNT ? optimizers[kind] : NULL;
+}
+
+void bl_svag_coefficients(const struct bl_optim_cfg *cfg, double c[2])
+{
+    double l = cfg->svag_l, m = bl_optimizer_of(cfg->kind)->scale_free ? l * l : l;
+    double r = sqrt(2 * m - 1);
+    c[0] = (1 + r) / 2;
+    c[1] = (1 - r) / 2;
 }
 
 double bl_optim_state_doubles(const struct bl_optimizer *opt, long n)

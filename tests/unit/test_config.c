@@ -834,6 +834,40 @@ static void test_scaling_rules_resolve_each_point(void)
     CU_ASSERT(contains(err, "optim.steps = 1000 at the base batch is not a whole number"));
 }
 
+/* optim.svag_l: the Adam family's variant (lr / l, 1 - beta -> (1 - beta) /
+ * l^2, eps l, l^2 steps and record spacing), sgd's (lr / l, l x), and what
+ * it refuses. */
+static void test_svag_resolves_and_refuses(void)
+{
+    static struct bl_config point;
+    CU_ASSERT_FATAL(load_ok("[optim]\nkind = adam\nlr = 0.01\nbeta1 = 0.9\nbeta2 = 0.99\n"
+                            "eps = 1e-6\nbatch_size = 8\nsampling = with_replacement\n"
+                            "steps = 100\n[measure]\nevery = 10\n[sweep]\noptim.svag_l = 1, 3\n",
+                            NULL, 0));
+    CU_ASSERT_EQUAL_FATAL(bl_config_for_point(&cfg, 1, &point, err, sizeof err), 0);
+    BL_ASSERT_CLOSE(point.optim.lr, 0.01 / 3, 1e-15);
+    BL_ASSERT_CLOSE(point.optim.beta1, 1 - 0.1 / 9, 1e-15);
+    BL_ASSERT_CLOSE(point.optim.beta2, 1 - 0.01 / 9, 1e-15);
+    BL_ASSERT_CLOSE(point.optim.eps, 3e-6, 1e-15);
+    CU_ASSERT_EQUAL(point.optim.steps, 900);
+    CU_ASSERT_EQUAL(point.measure.every, 90);
+    CU_ASSERT_EQUAL_FATAL(bl_config_for_point(&cfg, 0, &point, err, sizeof err), 0);
+    CU_ASSERT_EQUAL(point.optim.steps, 100); /* l = 1: untouched */
+    BL_ASSERT_CLOSE(point.optim.lr, 0.01, 0);
+    const char *const sgd[] = {"optim.kind=sgd"};
+    CU_ASSERT_FATAL(load_ok("[optim]\nbatch_size = 8\nsampling = with_replacement\nlr = 0.4\n"
+                            "steps = 100\nsvag_l = 4\n[measure]\nevery = 10\n", sgd, 1));
+    CU_ASSERT_EQUAL_FATAL(bl_config_for_point(&cfg, 0, &point, err, sizeof err), 0);
+    BL_ASSERT_CLOSE(point.optim.lr, 0.1, 1e-15);
+    CU_ASSERT_EQUAL(point.optim.steps, 400);
+    CU_ASSERT_EQUAL(point.measure.every, 40);
+    const char *const mom[] = {"optim.kind=momentum"};
+    CU_ASSERT(load("[optim]\nbatch_size = 8\nsampling = with_replacement\nsvag_l = 2\n", mom, 1));
+    CU_ASSERT(contains(err, "optim.svag_l = 2 needs optim.kind = sgd, rmsprop, adam or adamw"));
+    CU_ASSERT(load("[optim]\nkind = sgd\nbatch_size = 8\nsvag_l = 2\n", NULL, 0));
+    CU_ASSERT(contains(err, "optim.sampling = with_replacement"));
+}
+
 void bl_test_register_config(void)
 {
     CU_pSuite s = CU_add_suite("config", suite_init, suite_cleanup);
@@ -861,4 +895,5 @@ void bl_test_register_config(void)
     BL_ADD_TEST(s, test_key_is_numeric);
     BL_ADD_TEST(s, test_validate_fields_set_in_code);
     BL_ADD_TEST(s, test_scaling_rules_resolve_each_point);
+    BL_ADD_TEST(s, test_svag_resolves_and_refuses);
 }

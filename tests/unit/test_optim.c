@@ -8,6 +8,7 @@
 #include "bl_loss.h"
 #include "bl_model.h"
 #include "bl_optim.h"
+#include "bl_rng.h"
 #include "bl_train.h"
 #include "bl_test.h"
 
@@ -741,6 +742,96 @@ static void test_noisy_quadratic_sgd_stationary_variance(void)
     bl_task_result_free(&r);
 }
 
+/* SVAG: c1 + c2 = 1 and c1^2 + c2^2 = m (l for sgd, l^2 for the Adam
+ * family); l = 1 is the plain optimizer bitwise; and two steps of SGD with
+ * l = 2 equal theta -= (lr / 2) (c1 grad L_B1 + c2 grad L_B2), with B1 and B2
+ * drawn here from their streams and the gradients formed here. */
+static void test_svag(void)
+{
+    struct bl_optim_cfg o = {.kind = BL_OPT_SGD};
+    double c[2];
+    for (int l = 1; l <= 8; l *= 2)
+        for (int adaptive = 0; adaptive < 2; adaptive++) {
+            o.kind = adaptive ? BL_OPT_ADAM : BL_OPT_SGD;
+            o.svag_l = l;
+            bl_svag_coefficients(&o, c);
+            double m = adaptive ? l * l : l;
+            BL_ASSERT_CLOSE(c[0] + c[1], 1.0, 1e-15);
+            BL_ASSERT_CLOSE(c[0] * c[0] + c[1] * c[1], m, 1e-14);
+        }
+    struct bl_config cfg = small_task();
+    cfg.loss.reduction = BL_REDUCE_MEAN;
+    cfg.optim.kind = BL_OPT_SGD;
+    cfg.optim.batch_size = 8;
+    cfg.optim.sampling = BL_SAMPLE_WITH_REPLACEMENT;
+    cfg.optim.lr = 0.5;
+    cfg.optim.steps = 50;
+    cfg.measure.every = 10;
+    cfg.measure.save_params = BL_SAVE_FINAL;
+    /* l = 1 against a config without the key's effect: identical records */
+    struct bl_task_result plain, one;
+    char err[256];
+    CU_ASSERT_EQUAL_FATAL(bl_train_task(&cfg, 3, NULL, NULL, &plain, err, sizeof err), 0);
+    struct bl_config c1 = cfg;
+    c1.optim.svag_l = 1;
+    CU_ASSERT_EQUAL_FATAL(bl_train_task(&c1, 3, NULL, NULL, &one, err, sizeof err), 0);
+    CU_ASSERT(same_records(&plain, &one));
+    bl_task_result_free(&one);
+    /* l = 2: the resolved point (lr / 2, 2 steps) against the direct formula */
+    struct bl_config c2 = cfg, point;
+    c2.optim.svag_l = 2;
+    c2.optim.steps = 1;
+    c2.measure.every = 1;
+    CU_ASSERT_EQUAL_FATAL(bl_config_for_point(&c2, 0, &point, err, sizeof err), 0);
+    CU_ASSERT_EQUAL(point.optim.steps, 2);
+    BL_ASSERT_CLOSE(point.optim.lr, 0.25, 1e-15);
+    struct bl_task_result two;
+    CU_ASSERT_EQUAL_FATAL(bl_train_task(&point, 3, NULL, NULL, &two, err, sizeof err), 0);
+    struct bl_data d;
+    bl_data_make(&cfg.data, 3, &d, err, sizeof err);
+    struct bl_model m;
+    CU_ASSERT_EQUAL_FATAL(bl_model_build(&m, &cfg.model, cfg.data.dim, 1, err, sizeof err), 0);
+    struct bl_workspace ws;
+    bl_workspace_alloc(&ws, &m, 8, 0);
+    struct bl_batch_buffer buf;
+    bl_batch_buffer_alloc(&buf, &d.train, 8);
+    struct bl_batcher b[2];
+    bl_batcher_init(&b[0], 40, 8, 1, 3);
+    bl_batcher_init(&b[1], 40, 8, 1, 3);
+    b[1].stream = BL_STREAM_SVAG_BATCH;
+    o.kind = BL_OPT_SGD;
+    o.svag_l = 2;
+    bl_svag_coefficients(&o, c);
+    double theta[5], grad[5], step[5], log_loss[8], margin[8];
+    bl_model_init(&m, 3, theta);
+    for (long k = 0; k < 2; k++) {
+        for (int p = 0; p < 5; p++)
+            step[p] = 0;
+        for (int j = 0; j < 2; j++) {
+            struct bl_batch batch = bl_data_gather(&d.train, bl_batcher_batch(&b[j], k), 8, &buf);
+            const double *out = bl_model_forward(&m, theta, &batch, &ws);
+            bl_loss_forward(cfg.loss.kind, out, &batch, 1, log_loss, margin);
+            bl_loss_backward(cfg.loss.kind, out, &batch, 1, 0.0, ws.dout);
+            bl_model_backward(&m, theta, &batch, ws.dout, &ws, grad);
+            for (int p = 0; p < 5; p++)
+                step[p] += c[j] * grad[p] / 8; /* the mean over the batch */
+        }
+        for (int p = 0; p < 5; p++)
+            theta[p] -= 0.25 * step[p];
+    }
+    const double *got = bl_result_params(&two);
+    for (int p = 0; p < 5; p++)
+        BL_ASSERT_CLOSE(got[p], theta[p], 1e-12);
+    bl_batcher_free(&b[0]);
+    bl_batcher_free(&b[1]);
+    bl_batch_buffer_free(&buf);
+    bl_workspace_free(&ws);
+    bl_model_free(&m);
+    bl_data_free(&d);
+    bl_task_result_free(&two);
+    bl_task_result_free(&plain);
+}
+
 void bl_test_register_optim(void)
 {
     CU_pSuite s = CU_add_suite("optim", NULL, NULL);
@@ -759,4 +850,5 @@ void bl_test_register_optim(void)
     BL_ADD_TEST(s, test_quadratic_diverges_iff_past_two_over_eta);
     BL_ADD_TEST(s, test_norm_identity_scale_invariant);
     BL_ADD_TEST(s, test_noisy_quadratic_sgd_stationary_variance);
+    BL_ADD_TEST(s, test_svag);
 }
