@@ -49,6 +49,8 @@ static double model_bytes(const struct bl_config *cfg, double shard, int loss_ba
     double vectors = 3 * P + bl_optim_state_doubles(opt, (long)P);
     if (loss_based)
         vectors += 2 * P + bl_optim_state_doubles(opt, (long)P);
+    if (cfg->optim.svag_l > 1) /* the first batch's gradient */
+        vectors += P;
     double bytes = 8 * vectors + bl_workspace_bytes(&m, (int)shard, bl_model_has_hvp(&m));
     bl_model_free(&m);
     return bytes;
