@@ -24,13 +24,19 @@
 enum bl_data_kind { BL_DATA_SEPARABLE, BL_DATA_SYMMETRIC, BL_DATA_CLUSTERS,
                     BL_DATA_FASHION_MNIST, BL_DATA_NETCDF, BL_DATA_ASYMMETRIC,
                     BL_DATA_SPARSE_SIGN, BL_DATA_MISGROK, BL_DATA_COUNT };
-enum bl_model_kind { BL_MODEL_LINEAR, BL_MODEL_MLP, BL_MODEL_QUADRATIC, BL_MODEL_DIAG_LINEAR,
+enum bl_model_kind { BL_MODEL_LINEAR, BL_MODEL_MLP, BL_MODEL_QUADRATIC, BL_MODEL_NOISY_QUADRATIC,
+                     BL_MODEL_DIAG_LINEAR,
                      BL_MODEL_COUNT };
 enum bl_activation { BL_ACT_RELU, BL_ACT_LEAKY_RELU, BL_ACT_IDENTITY, BL_ACT_COUNT };
 enum bl_loss_kind { BL_LOSS_LOGISTIC, BL_LOSS_EXPONENTIAL, BL_LOSS_CROSS_ENTROPY, BL_LOSS_SQUARED,
                     BL_LOSS_COUNT };
 enum bl_reduction { BL_REDUCE_MEAN, BL_REDUCE_SUM, BL_REDUCE_COUNT };
-enum bl_optim_kind { BL_OPT_GD, BL_OPT_SGD, BL_OPT_MOMENTUM, BL_OPT_COUNT };
+enum bl_optim_kind { BL_OPT_GD, BL_OPT_SGD, BL_OPT_MOMENTUM, BL_OPT_RMSPROP, BL_OPT_ADAM,
+                     BL_OPT_ADAMW, BL_OPT_COUNT };
+/* optim.sampling: how a mini-batch run draws its batches */
+enum bl_sampling { BL_SAMPLE_WITHOUT_REPLACEMENT, BL_SAMPLE_WITH_REPLACEMENT, BL_SAMPLE_COUNT };
+/* optim.scaling_rule: how a point's batch size rescales the base hyperparameters */
+enum bl_scaling_rule { BL_RULE_NONE, BL_RULE_LINEAR, BL_RULE_SQRT, BL_RULE_COUNT };
 enum bl_schedule { BL_SCHED_CONSTANT, BL_SCHED_LOSS_BASED, BL_SCHED_COUNT };
 /* measure.save_params: which parameter vectors a task stores */
 enum bl_save_params { BL_SAVE_NONE, BL_SAVE_FINAL, BL_SAVE_FIRST_LAST, BL_SAVE_RECORDS, BL_SAVE_COUNT };
@@ -87,6 +93,8 @@ struct bl_model_cfg {
     double eig_max, eig_min;    /* quadratic: Hessian eigenvalues, geometric from max to min */
     int normalize;              /* mlp: RMS-normalize each hidden pre-activation (no affine) */
     int train_last;             /* 0: the last layer stays at its initialization */
+    double noise;               /* noisy_quadratic: sigma, gradient noise sigma / sqrt(B) */
+    int noise_batch;            /* not a key: B = optim.batch_size, set by task.c for the build */
 };
 
 struct bl_loss_cfg {
@@ -104,6 +112,18 @@ struct bl_optim_cfg {
     long steps;                 /* optimizer steps */
     double loss_up;             /* loss_based: factor on alpha after a good epoch */
     double loss_down;           /* loss_based: factor on alpha after an undone epoch */
+    /* the Adam family (src/optim/adam.c); rmsprop uses beta1 = 0 */
+    double beta1, beta2;        /* decay of the first and second moment, in [0, 1) */
+    double eps;                 /* added to sqrt(v-hat), outside the root */
+    int bias_correction;        /* divide m and v by 1 - beta^t */
+    enum bl_sampling sampling;  /* mini-batches: a permutation per epoch, or i.i.d. per step */
+    /* a scaling rule resolves each point from the base values at base_batch_size
+     * (config.c, resolve_scaling); a resolved point has rule none */
+    enum bl_scaling_rule scaling_rule;
+    int base_batch_size;        /* B0: lr, betas, eps, steps and measure.every are given for it */
+    /* SVAG (config.c, resolve_svag; task.c): each step the gradient of c1 L_B1 + c2 L_B2 */
+    int svag_l;                 /* l >= 1; 1 = the plain optimizer */
+    int svag_applied;           /* not a key: the point's lr, steps, ... are already scaled */
 };
 
 struct bl_measure_cfg {

@@ -66,16 +66,23 @@ int bl_data_outputs(const struct bl_data_cfg *data, enum bl_loss_kind loss);
 
 /* Mini-batch sampling without replacement: each epoch is a permutation drawn
  * from the stream (seed, BL_STREAM_BATCH, epoch), so the batch of a step is a
- * function of (seed, step) alone. */
+ * function of (seed, step) alone. With replacement (optim.sampling): each
+ * step's batch_size indices are i.i.d. uniform, drawn from the stream
+ * (seed, BL_STREAM_BATCH_IID, step), again a function of (seed, step). */
 struct bl_batcher {
     int n, batch_size;
+    int with_replacement;
+    int stream;             /* with replacement: enum bl_stream of the draws (SVAG's second
+                             * batch has its own) */
     long steps_per_epoch;   /* floor(n / batch_size); the tail is dropped */
-    long epoch;             /* whose permutation is in perm, -1 before any */
+    long epoch;             /* whose permutation (or, with replacement, whose
+                             * step's draws) is in perm, -1 before any */
     uint64_t seed;
     int *perm;              /* (n) */
 };
 
-void bl_batcher_init(struct bl_batcher *b, int n, int batch_size, uint64_t seed);
+void bl_batcher_init(struct bl_batcher *b, int n, int batch_size, int with_replacement,
+                     uint64_t seed);
 /* The indices of step's batch: batch_size entries of b->perm. */
 const int *bl_batcher_batch(struct bl_batcher *b, long step);
 void bl_batcher_free(struct bl_batcher *b);

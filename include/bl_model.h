@@ -93,6 +93,11 @@ struct bl_model_ops {
     double (*objective)(const struct bl_model *m, const double *theta, double *grad);
     void (*objective_hvp)(const struct bl_model *m, const double *theta, const double *v,
                           double *hv);
+    /* A data-free model whose steps see a noisy gradient (noisy_quadratic):
+     * log of the objective and grad (P) = (gradient + noise) * exp(-log
+     * objective), the noise a function of (seed, step) alone */
+    double (*objective_noisy)(const struct bl_model *m, const double *theta, uint64_t seed,
+                              long step, double *grad);
     /* A binary model's effective linear predictor w (inputs): w for a linear
      * model, sum_k a_k w_k for a two-layer net; for the margin references */
     void (*linear_predictor)(const struct bl_model *m, const double *theta, double *w);

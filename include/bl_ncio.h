@@ -38,10 +38,13 @@ struct bl_run_info {
 
 /* Create <path>.part with every dimension, coordinate and attribute, and a
  * variable for every field of layout (the tasks' results); every task
- * starts as not_run. steps[layout->n_records] is the step of each record. */
+ * starts as not_run. steps[layout->n_records] is the step of each record;
+ * points[n_points] the resolved config of each point (a scaling rule's
+ * resolved values become variables over point). */
 int bl_output_create(struct bl_output *o, const char *path, const struct bl_config *base,
                      const struct bl_run_info *info, const struct bl_result_layout *layout,
-                     const long *steps, char *err, size_t err_len);
+                     const long *steps, const struct bl_config *points, char *err,
+                     size_t err_len);
 
 /* One finished task's payload (layout->length doubles): every field goes
  * to its variable. Synced to disk at once. */

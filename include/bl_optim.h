@@ -20,12 +20,16 @@ struct bl_step_in {
     const double *grad;  /* (n) scaled gradient of this step's batch */
     double log_scale;    /* log of the factor that unscales it */
     double lr;           /* the learning rate eta (+inf with the loss-based rate once
-                          * L < 1e-308, so use log_lr or step_scale then) */
+                          * L < 1e-308, so use log_lr or step_scale then; alpha_t for a
+                          * scale_free optimizer) */
     double log_lr;       /* log eta, finite */
     double step_scale;   /* eta exp(log_scale), formed without overflow: the factor of
                           * grad in a plain gradient step */
     double weight_decay; /* lambda of the config */
     double decay;        /* eta lambda (0 when lambda = 0) */
+    double log_norm;     /* the loss-based schedule's log L at the epoch start, 0 without:
+                          * the objective it divides by (grad/e^log_norm is the gradient
+                          * of f / L that alpha_t multiplies) */
 };
 
 struct bl_optimizer {
@@ -34,6 +38,9 @@ struct bl_optimizer {
     const char *vector_names[BL_OPTIM_MAX_VECTORS];
     int n_scalars;                                   /* state scalars */
     const char *scalar_names[BL_OPTIM_MAX_SCALARS];
+    /* 1: the update does not scale with the gradient (Adam's m / sqrt(v)), so
+     * with the loss-based schedule its rate is alpha_t, not alpha_t / L */
+    int scale_free;
     /* theta (n) and the state one step on */
     void (*step)(const struct bl_optim_cfg *cfg, long n, const struct bl_step_in *in,
                  double *theta, double *const *vectors, double *scalars);
@@ -43,6 +50,11 @@ struct bl_optimizer {
     void (*undo)(const struct bl_optim_cfg *cfg, long n, double *const *vectors,
                  double *scalars);
 };
+
+/* SVAG's coefficients for optim.svag_l = l: c1,2 = (1 +- sqrt(2m - 1)) / 2, so
+ * c1 + c2 = 1 and c1^2 + c2^2 = m, with m = l for sgd and l^2 for the Adam
+ * family (SCIENCE.md 5, 6). */
+void bl_svag_coefficients(const struct bl_optim_cfg *cfg, double c[2]);
 
 /* The optimizer of optim.kind (the registry). */
 const struct bl_optimizer *bl_optimizer_of(enum bl_optim_kind kind);

@@ -17,6 +17,9 @@ struct bl_plan {
     char layout[512];         /* parameter layout of the largest model */
     double total_steps;       /* sum of optimizer steps over all tasks */
     char data_note[1024];     /* what the data loaders want said once, or "" */
+    int resolved_rule;        /* the points were resolved by optim.scaling_rule or svag_l */
+    char rule_note[1024];     /* optim.scaling_rule: the points whose kappa (1 - beta) > 0.1
+                               * (the rule's first-order regime is left), or "" */
 };
 
 /* Task id t is (point t / n_seeds, seed index t % n_seeds). */

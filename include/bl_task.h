@@ -42,6 +42,9 @@ struct task {
     double *log_loss;       /* (chunk) per-example log losses */
     double *margin;         /* (chunk) per-example margins */
     struct bl_batcher batcher;
+    struct bl_batcher svag_batcher; /* optim.svag_l > 1: the second, independent batch */
+    double *svag_grad;      /* (P) SVAG: the first batch's scaled gradient, NULL without */
+    double svag_c[2];       /* SVAG: c1, c2 */
     int full_batch;         /* gd: every step uses the whole training set */
     long train_lo, train_hi, test_lo, test_hi; /* this rank's shards */
     double hvp_log_scale;   /* log of the summed training loss at theta, for HVPs */

@@ -93,8 +93,10 @@ def parse_config(text):
 
 
 def sweep_variables(ds):
-    """The variables over (point) alone: one per swept key, e.g. optim_lr."""
-    return [n for n in ds.variables if ds[n].dims == ("point",)]
+    """The variables over (point) alone: one per swept key, e.g. optim_lr (a scaling
+    rule's kappa and resolved_* values are over point too, but are not swept keys)."""
+    return [n for n in ds.variables if ds[n].dims == ("point",)
+            and n != "kappa" and not n.startswith("resolved_")]
 
 
 def variable_key(name):

@@ -65,6 +65,10 @@ def main():
              f"available metrics: {', '.join(metrics) or '(none)'}")
 
     step = ds["step"].values
+    # a scaling rule's points run different steps over the same epochs
+    x_name = "epoch" if "epoch" in ds.variables else "step"
+    if x_name == "epoch":
+        step = ds["epoch"].values
     try:
         center, low, high, band_note = bnc.center_and_band(ds, args.metric, args.stat)  # [point, record]
     except bnc.UsageError as e:
@@ -98,7 +102,7 @@ def main():
     if args.logy:
         ax.set_yscale("log", nonpositive="mask")
     units = ds[args.metric].attrs.get("units", "")
-    ax.set_xlabel("step")
+    ax.set_xlabel(x_name)
     ax.set_ylabel(args.metric + (f" [{units}]" if units and units != "1" else ""))
     ax.set_title(f"{ds.attrs.get('title', os.path.basename(args.file))}\n"
                  f"{ds[args.metric].attrs.get('long_name', args.metric)}: {bnc.STAT_NAMES[args.stat]} over seeds, 95% CI"

@@ -45,12 +45,16 @@ _Static_assert(sizeof(enum bl_data_kind) == sizeof(int), "enums are int-sized");
 static const char *const data_kinds[] = {"separable", "symmetric", "clusters",
                                          "fashion_mnist", "netcdf", "asymmetric",
                                          "sparse_sign", "misgrok", NULL};
-static const char *const model_kinds[] = {"linear", "mlp", "quadratic", "diag_linear", NULL};
+static const char *const model_kinds[] = {"linear",          "mlp",         "quadratic",
+                                          "noisy_quadratic", "diag_linear", NULL};
 static const char *const activations[] = {"relu", "leaky_relu", "identity", NULL};
 static const char *const loss_kinds[] = {"logistic", "exponential", "cross_entropy", "squared",
                                          NULL};
 static const char *const reductions[] = {"mean", "sum", NULL};
-static const char *const optim_kinds[] = {"gd", "sgd", "momentum", NULL};
+static const char *const optim_kinds[] = {"gd", "sgd", "momentum", "rmsprop", "adam", "adamw",
+                                          NULL};
+static const char *const samplings[] = {"without_replacement", "with_replacement", NULL};
+static const char *const scaling_rules[] = {"none", "linear", "sqrt", NULL};
 static const char *const schedules[] = {"constant", "loss_based", NULL};
 static const char *const save_params[] = {"none", "final", "first_last", "records", NULL};
 static const char *const sharpness_methods[] = {"none", "lanczos", "power", NULL};
@@ -70,6 +74,8 @@ NAMES_FOLLOW(activations, BL_ACT_COUNT);
 NAMES_FOLLOW(loss_kinds, BL_LOSS_COUNT);
 NAMES_FOLLOW(reductions, BL_REDUCE_COUNT);
 NAMES_FOLLOW(optim_kinds, BL_OPT_COUNT);
+NAMES_FOLLOW(samplings, BL_SAMPLE_COUNT);
+NAMES_FOLLOW(scaling_rules, BL_RULE_COUNT);
 NAMES_FOLLOW(schedules, BL_SCHED_COUNT);
 NAMES_FOLLOW(save_params, BL_SAVE_COUNT);
 NAMES_FOLLOW(sharpness_methods, BL_SHARP_COUNT);
@@ -155,7 +161,8 @@ static const struct key_desc keys[] = {
 
     {.section = "model", .key = "kind", .type = T_ENUM, .names = model_kinds, .def = "mlp",
      .desc = "linear (one weight layer), mlp, quadratic (loss 1/2 theta^T A theta with "
-             "width parameters and eigenvalues eig_max .. eig_min; no data), or diag_linear "
+             "width parameters and eigenvalues eig_max .. eig_min; no data), noisy_quadratic "
+             "(the same with gradient noise noise / sqrt(batch_size)), or diag_linear "
              "(f = <u^L - v^L, x>, L = depth, u = v = init_scale / sqrt(2 dim) at init)",
      FIELD(model.kind)},
     {.section = "model", .key = "depth", .type = T_INT, .min = 1, .max = 64, .def = "2",
@@ -176,6 +183,9 @@ static const struct key_desc keys[] = {
     {.section = "model", .key = "eig_min", .type = T_DOUBLE, .min = 0, .min_open = 1,
      .max = 1e12, .def = "0.1", .desc = "quadratic: smallest Hessian eigenvalue",
      FIELD(model.eig_min)},
+    {.section = "model", .key = "noise", .type = T_DOUBLE, .min = 0, .max = 1e12, .def = "1",
+     .desc = "noisy_quadratic: sigma; each step's gradient gets N(0, sigma^2 / batch_size) per "
+             "coordinate", FIELD(model.noise)},
     {.section = "model", .key = "normalize", .type = T_BOOL, .def = "false",
      .desc = "mlp: follow each hidden layer by a layer normalization without affine "
              "parameters (scale-invariant in that layer's weights; needs bias = false)",
@@ -194,7 +204,8 @@ static const struct key_desc keys[] = {
      .desc = "training objective: mean or sum over the examples", FIELD(loss.reduction)},
 
     {.section = "optim", .key = "kind", .type = T_ENUM, .names = optim_kinds, .def = "gd",
-     .desc = "gd (full batch), sgd or momentum (heavy ball)", FIELD(optim.kind)},
+     .desc = "gd (full batch), sgd, momentum (heavy ball), rmsprop, adam (coupled L2 decay) or "
+             "adamw (decoupled decay)", FIELD(optim.kind)},
     {.section = "optim", .key = "lr", .type = T_DOUBLE, .min = 0, .min_open = 1, .max = 1e6,
      .def = "0.1", .desc = "learning rate (the initial one for loss_based)", FIELD(optim.lr)},
     {.section = "optim", .key = "schedule", .type = T_ENUM, .names = schedules,
@@ -214,6 +225,35 @@ static const struct key_desc keys[] = {
     {.section = "optim", .key = "loss_down", .type = T_DOUBLE, .min = 0, .min_open = 1, .max = 1,
      .def = "0.933032991536807", .desc = "loss_based: lr factor after an undone epoch "
                                          "(2^(-1/10))", FIELD(optim.loss_down)},
+    /* the Adam family: torch's Adam defaults, which the authors' code of SCIENCE.md 5 uses */
+    {.section = "optim", .key = "beta1", .type = T_DOUBLE, .min = 0, .max = 1, .max_open = 1,
+     .def = "0.9", .desc = "adam/adamw: decay of the first moment m (rmsprop: 0)",
+     FIELD(optim.beta1)},
+    {.section = "optim", .key = "beta2", .type = T_DOUBLE, .min = 0, .max = 1, .max_open = 1,
+     .def = "0.999", .desc = "rmsprop/adam/adamw: decay of the second moment v",
+     FIELD(optim.beta2)},
+    {.section = "optim", .key = "eps", .type = T_DOUBLE, .min = 0, .min_open = 1, .max = 1e6,
+     .def = "1e-08", .desc = "rmsprop/adam/adamw: added to sqrt(v-hat), outside the root",
+     FIELD(optim.eps)},
+    {.section = "optim", .key = "bias_correction", .type = T_BOOL, .def = "true",
+     .desc = "rmsprop/adam/adamw: divide m and v by 1 - beta^t", FIELD(optim.bias_correction)},
+    {.section = "optim", .key = "sampling", .type = T_ENUM, .names = samplings,
+     .def = "without_replacement",
+     .desc = "mini-batches: a permutation per epoch, or with_replacement (i.i.d. each step)",
+     FIELD(optim.sampling)},
+    {.section = "optim", .key = "scaling_rule", .type = T_ENUM, .names = scaling_rules,
+     .def = "none",
+     .desc = "per point, from the values at base_batch_size: linear (lr x kappa) or sqrt (lr x "
+             "sqrt(kappa), 1-beta x kappa, eps / sqrt(kappa)), kappa = batch_size / "
+             "base_batch_size, steps and measure.every / kappa (same epochs)",
+     FIELD(optim.scaling_rule)},
+    {.section = "optim", .key = "base_batch_size", .type = T_INT, .min = 0, .max = 1e8,
+     .def = "0", .desc = "scaling_rule: the batch size the lr, betas, eps, steps and "
+                         "measure.every are given for", FIELD(optim.base_batch_size)},
+    {.section = "optim", .key = "svag_l", .type = T_INT, .min = 1, .max = 1000, .def = "1",
+     .desc = "SVAG: two batches per step, gradient of c1 L_B1 + c2 L_B2; sgd: lr / l, l x "
+             "steps; rmsprop/adam/adamw: lr / l, 1-beta / l^2, eps x l, l^2 x steps",
+     FIELD(optim.svag_l)},
 
     {.section = "measure", .key = "every", .type = T_LONG, .min = 1, .max = 1e12, .def = "10",
      .desc = "record the metrics every this many steps", FIELD(measure.every)},
@@ -1013,6 +1053,14 @@ static int cross_check(const struct bl_config *c, char *msg, size_t len, int inv
                     "data.n_train = %d (got %d); use optim.kind = sgd for mini-batches",
                     data->n_train, c->optim.batch_size);
     }
+    if (c->model.kind == BL_MODEL_NOISY_QUADRATIC && c->optim.batch_size < 1) {
+        involved[0] = find_key("model", "kind");
+        involved[1] = find_key("optim", "batch_size");
+        return fail(msg, len, NULL, 0,
+                    "model.kind = noisy_quadratic needs optim.batch_size >= 1 (its gradient noise "
+                    "has standard deviation model.noise / sqrt(batch_size)) and a mini-batch "
+                    "optim.kind (not gd)");
+    }
     if (c->optim.batch_size > data->n_train) {
         involved[0] = find_key("optim", "batch_size");
         involved[1] = find_key("data", "n_train");
@@ -1272,6 +1320,138 @@ static void describe_point(const struct bl_config *base, int point, char *buf, s
 /* Turn c (a copy of base) into sweep point `point`: the swept sections come
  * from base, then each sweep value is applied, then model.depth resolved.
  * [experiment] and [parallel] are never swept, so they are left alone. */
+/* n * num / den when that is a whole number (0 when not), without overflow */
+static long scaled_count(long n, long num, long den)
+{
+    long a = num, b = den;
+    while (b) {
+        long r = a % b;
+        a = b;
+        b = r;
+    }
+    long num_g = num / a, den_g = den / a;
+    if (n % den_g || n / den_g > LONG_MAX / num_g)
+        return 0;
+    return n / den_g * num_g;
+}
+
+/* optim.scaling_rule (SCIENCE.md 5, 6): the point's batch size B against the
+ * base B0 gives kappa = B / B0; the same epochs take steps / kappa steps,
+ * recorded every measure.every / kappa, so records of every point fall at
+ * the same examples seen. linear: lr kappa. sqrt: lr sqrt(kappa),
+ * 1 - beta -> kappa (1 - beta) for beta1 and beta2, eps / sqrt(kappa). The
+ * resolved point has rule none (its INI is a plain config). */
+static int resolve_scaling(struct bl_config *c, char *msg, size_t len, int involved[3])
+{
+    struct bl_optim_cfg *o = &c->optim;
+    if (o->scaling_rule == BL_RULE_NONE)
+        return 0;
+    const char *rule = scaling_rules[o->scaling_rule];
+    involved[0] = find_key("optim", "scaling_rule");
+    int adaptive = o->kind == BL_OPT_RMSPROP || o->kind == BL_OPT_ADAM || o->kind == BL_OPT_ADAMW;
+    if (o->scaling_rule == BL_RULE_SQRT && !adaptive) {
+        involved[1] = find_key("optim", "kind");
+        return fail(msg, len, NULL, 0,
+                    "optim.scaling_rule = sqrt is the rule of rmsprop, adam and adamw (got "
+                    "optim.kind = %s); SGD's is linear",
+                    optim_kinds[o->kind]);
+    }
+    if (o->base_batch_size < 1 || o->batch_size < 1) {
+        involved[1] = find_key("optim", o->base_batch_size < 1 ? "base_batch_size" : "batch_size");
+        return fail(msg, len, NULL, 0,
+                    "optim.scaling_rule = %s needs optim.base_batch_size >= 1 (the batch size "
+                    "optim.lr, beta1, beta2, eps, steps and measure.every are given for) and "
+                    "optim.batch_size >= 1 (got %d and %d)",
+                    rule, o->base_batch_size, o->batch_size);
+    }
+    double kappa = (double)o->batch_size / o->base_batch_size;
+    long steps = scaled_count(o->steps, o->base_batch_size, o->batch_size);
+    long every = scaled_count(c->measure.every, o->base_batch_size, o->batch_size);
+    if (!steps || !every) {
+        involved[1] = find_key(steps ? "measure" : "optim", steps ? "every" : "steps");
+        involved[2] = find_key("optim", "batch_size");
+        return fail(msg, len, NULL, 0,
+                    "optim.scaling_rule = %s with kappa = %g (batch_size %d / base_batch_size "
+                    "%d): %s = %ld at the base batch is not a whole number of steps at this "
+                    "batch (%ld x %d / %d); choose %s divisible by %d",
+                    rule, kappa, o->batch_size, o->base_batch_size,
+                    steps ? "measure.every" : "optim.steps", steps ? c->measure.every : o->steps,
+                    steps ? c->measure.every : o->steps, o->base_batch_size, o->batch_size,
+                    steps ? "measure.every" : "optim.steps", o->batch_size);
+    }
+    o->steps = steps;
+    c->measure.every = every;
+    if (o->scaling_rule == BL_RULE_LINEAR) {
+        o->lr *= kappa;
+    } else {
+        double *beta[2] = {&o->beta1, &o->beta2};
+        for (int k = o->kind == BL_OPT_RMSPROP; k < 2; k++) { /* rmsprop has no beta1 */
+            double scaled = 1 - kappa * (1 - *beta[k]);
+            if (!(scaled > 0)) {
+                involved[1] = find_key("optim", k ? "beta2" : "beta1");
+                involved[2] = find_key("optim", "batch_size");
+                return fail(msg, len, NULL, 0,
+                            "optim.scaling_rule = sqrt with kappa = %g makes optim.beta%d = "
+                            "1 - kappa (1 - %g) = %g, not in (0, 1): the rule does not reach "
+                            "this batch size; lower kappa below %g or raise beta%d",
+                            kappa, k + 1, *beta[k], scaled, 1 / (1 - *beta[k]), k + 1);
+            }
+            *beta[k] = scaled;
+        }
+        o->lr *= sqrt(kappa);
+        o->eps /= sqrt(kappa);
+    }
+    o->scaling_rule = BL_RULE_NONE;
+    involved[0] = involved[1] = involved[2] = -1;
+    return 0;
+}
+
+/* optim.svag_l = l (SCIENCE.md 5, 6; Li, Malladi, Arora 2021): each step
+ * uses two independent batches and the gradient of c1 L_B1 + c2 L_B2 with
+ * c1 + c2 = 1 and c1^2 + c2^2 = m (task.c), which multiplies the gradient
+ * noise variance by m; sgd: m = l, lr / l, l x the steps; the Adam family
+ * (the authors' variant, the sqrt rule at kappa = 1/l^2): m = l^2, lr / l,
+ * 1 - beta -> (1 - beta) / l^2, eps l, l^2 x the steps. measure.every grows
+ * with the steps, so records fall at the same times. l = 1 changes nothing. */
+static int resolve_svag(struct bl_config *c, char *msg, size_t len, int involved[3])
+{
+    struct bl_optim_cfg *o = &c->optim;
+    if (o->svag_l == 1 || o->svag_applied)
+        return 0;
+    involved[0] = find_key("optim", "svag_l");
+    int adaptive = o->kind == BL_OPT_RMSPROP || o->kind == BL_OPT_ADAM || o->kind == BL_OPT_ADAMW;
+    if (!(adaptive || o->kind == BL_OPT_SGD) || o->batch_size < 1 ||
+        o->sampling != BL_SAMPLE_WITH_REPLACEMENT || c->model.kind == BL_MODEL_QUADRATIC ||
+        c->model.kind == BL_MODEL_NOISY_QUADRATIC) {
+        involved[1] = find_key("optim", "kind");
+        involved[2] = find_key("optim", "sampling");
+        return fail(msg, len, NULL, 0,
+                    "optim.svag_l = %d needs optim.kind = sgd, rmsprop, adam or adamw (got %s), "
+                    "optim.batch_size >= 1, optim.sampling = with_replacement (its two batches "
+                    "are independent) and a model with data",
+                    o->svag_l, optim_kinds[o->kind]);
+    }
+    long l = o->svag_l, m = adaptive ? l * l : l;
+    if (o->steps > 1000000000000L / m || c->measure.every > 1000000000000L / m) {
+        involved[1] = find_key("optim", "steps");
+        return fail(msg, len, NULL, 0,
+                    "optim.svag_l = %ld makes optim.steps = %ld x %ld, more than 1e12", l,
+                    o->steps, m);
+    }
+    o->steps *= m;
+    c->measure.every *= m;
+    o->lr /= (double)l;
+    if (adaptive) {
+        if (o->kind != BL_OPT_RMSPROP)
+            o->beta1 = 1 - (1 - o->beta1) / (double)m;
+        o->beta2 = 1 - (1 - o->beta2) / (double)m;
+        o->eps *= (double)l;
+    }
+    o->svag_applied = 1;
+    involved[0] = involved[1] = involved[2] = -1;
+    return 0;
+}
+
 static int apply_point(struct bl_config *c, const struct bl_config *base, int point, char *msg,
                        size_t len, int involved[3])
 {
@@ -1309,7 +1489,7 @@ static int apply_point(struct bl_config *c, const struct bl_config *base, int po
         }
         c->model.depth = 1;
     }
-    return 0;
+    return resolve_scaling(c, msg, len, involved) || resolve_svag(c, msg, len, involved);
 }
 
 int bl_config_for_point(const struct bl_config *base, int point, struct bl_config *out, char *err,
@@ -1701,7 +1881,8 @@ int bl_config_load(const char *path, const char *const *overrides, int n_overrid
         rc = resolve_base(st);
     if (!rc)
         rc = check_task_count(st);
-    if (!rc && cfg->n_sweep > 0) {
+    if (!rc && (cfg->n_sweep > 0 || cfg->optim.scaling_rule != BL_RULE_NONE ||
+                cfg->optim.svag_l > 1)) {
         rc = validate_points(st);
     } else if (!rc) {
         char msg[BL_ERR_MAX];

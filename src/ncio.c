@@ -156,6 +156,49 @@ static void define_sweep_coords(struct bl_output *o, const struct bl_config *bas
     }
 }
 
+/* optim.scaling_rule and optim.svag_l: what they resolved for each point
+ * (kappa with a rule, and the values the tasks ran with), and with a rule
+ * epoch(record). Returns the epoch variable, or -1. */
+static int define_resolved(struct bl_output *o, const struct bl_config *base,
+                           const struct bl_config *points, int dim_point, int dim_record)
+{
+    static const char *const names[7] = {"kappa", "resolved_optim_lr", "resolved_optim_beta1",
+                                          "resolved_optim_beta2", "resolved_optim_eps",
+                                          "resolved_optim_steps", "resolved_measure_every"};
+    static const char *const long_names[7] = {
+        "optim.batch_size / optim.base_batch_size", "learning rate the point ran with",
+        "beta1 the point ran with", "beta2 the point ran with", "eps the point ran with",
+        "optimizer steps the point ran", "steps between the point's records"};
+    int rule = base->optim.scaling_rule != BL_RULE_NONE; /* else SVAG alone: no kappa, epoch */
+    for (int k = rule ? 0 : 1; k < 7; k++) {
+        /* coordinates of every variable over point, like the swept keys */
+        size_t used = strlen(o->sweep_coords);
+        snprintf(o->sweep_coords + used, sizeof o->sweep_coords - used, "%s%s", used ? " " : "",
+                 names[k]);
+        int var;
+        NC(nc_def_var(o->ncid, names[k], NC_DOUBLE, 1, &dim_point, &var));
+        put_text_attr(o->ncid, var, "long_name", long_names[k]);
+        put_text_attr(o->ncid, var, "units", "1");
+        for (int p = 0; p < o->n_points; p++) {
+            const struct bl_optim_cfg *opt = &points[p].optim;
+            double v[7] = {(double)opt->batch_size / base->optim.base_batch_size, opt->lr,
+                           opt->beta1, opt->beta2, opt->eps, (double)opt->steps,
+                           (double)points[p].measure.every};
+            size_t at = (size_t)p;
+            NC(nc_put_var1_double(o->ncid, var, &at, &v[k]));
+        }
+    }
+    if (!rule)
+        return -1;
+    int v_epoch;
+    NC(nc_def_var(o->ncid, "epoch", NC_DOUBLE, 1, &dim_record, &v_epoch));
+    put_text_attr(o->ncid, v_epoch, "long_name",
+                  "epochs (passes over the training set) at the record, the same at every "
+                  "point under optim.scaling_rule");
+    put_text_attr(o->ncid, v_epoch, "units", "1");
+    return v_epoch;
+}
+
 /* The CF coordinates attribute of a variable over point: the step variable
  * of its record or snapshot axis (own, or NULL) and the swept keys, so
  * xarray makes them coordinates (ds.swap_dims(point="optim_lr")). */
@@ -278,7 +321,8 @@ static void write_snapshot_steps(struct bl_output *o)
 
 int bl_output_create(struct bl_output *o, const char *path, const struct bl_config *base,
                      const struct bl_run_info *info, const struct bl_result_layout *layout,
-                     const long *steps, char *err, size_t err_len)
+                     const long *steps, const struct bl_config *points, char *err,
+                     size_t err_len)
 {
     memset(o, 0, sizeof *o);
     snprintf(o->path, sizeof o->path, "%s", path);
@@ -288,6 +332,9 @@ int bl_output_create(struct bl_output *o, const char *path, const struct bl_conf
     o->n_seeds = base->experiment.seeds;
     o->n_records = layout->n_records;
     long n_records = layout->n_records;
+    int svag = base->optim.svag_l > 1; /* resolved per point, like a scaling rule */
+    for (int k = 0; k < base->n_sweep; k++)
+        svag |= !strcmp(base->sweep[k].key, "optim.svag_l");
     errno = 0;
     int rc = nc_create(o->part_path, NC_CLOBBER | NC_NETCDF4, &o->ncid);
     if (rc != NC_NOERR) {
@@ -333,13 +380,20 @@ int bl_output_create(struct bl_output *o, const char *path, const struct bl_conf
     /* coordinates */
     int v_step, v_seed, v_stat;
     NC(nc_def_var(ncid, "step", NC_INT64, 1, &d_record, &v_step));
-    put_text_attr(ncid, v_step, "long_name", "optimizer step of the record");
+    put_text_attr(ncid, v_step, "long_name",
+                  base->optim.scaling_rule == BL_RULE_NONE && !svag
+                      ? "optimizer step of the record"
+                      : "optimizer step of the record as configured (at optim.base_batch_size "
+                        "and svag_l = 1; a point's own steps are resolved_optim_steps)");
     put_text_attr(ncid, v_step, "units", "1");
     NC(nc_def_var(ncid, "seed", NC_INT, 1, &d_seed, &v_seed));
     put_text_attr(ncid, v_seed, "long_name", "random seed of the task");
     NC(nc_def_var(ncid, "stat", NC_STRING, 1, &d_stat, &v_stat));
     put_text_attr(ncid, v_stat, "long_name", "statistic across seeds");
     define_sweep_coords(o, base, d_point);
+    int v_epoch = -1;
+    if (base->optim.scaling_rule != BL_RULE_NONE || svag)
+        v_epoch = define_resolved(o, base, points, d_point, d_record);
 
     /* every field of the task's result, in layout order */
     for (int k = 0; k < layout->n_fields; k++)
@@ -356,6 +410,12 @@ int bl_output_create(struct bl_output *o, const char *path, const struct bl_conf
     NC(nc_enddef(ncid));
 
     NC(nc_put_var_longlong(ncid, v_step, (const long long *)steps));
+    if (v_epoch >= 0) /* steps at the base batch size: epoch = step B0 / n */
+        for (long r = 0; r < n_records; r++) {
+            size_t at = (size_t)r;
+            double e = (double)steps[r] * base->optim.base_batch_size / points[0].data.n_train;
+            NC(nc_put_var1_double(ncid, v_epoch, &at, &e));
+        }
     write_snapshot_steps(o);
     for (int s = 0; s < o->n_seeds; s++) {
         size_t at = (size_t)s;
@@ -612,7 +672,8 @@ int bl_output_merge(const char *out_path, const char *const *inputs, int n_input
     char *blas = text_attribute(ncids[0], "blas"), *host = text_attribute(ncids[0], "host");
     struct bl_run_info info = {command_line, ranks, group_size, blas, host};
     struct bl_output out;
-    if (bl_output_create(&out, out_path, &base, &info, &layout, plan.steps, err, sizeof err))
+    if (bl_output_create(&out, out_path, &base, &info, &layout, plan.steps, plan.points, err,
+                         sizeof err))
         bl_fatal(BL_EXIT_RUNTIME, "merge: %s", err);
     double *payload = bl_malloc(sizeof(double) * (size_t)layout.length);
     for (int p = 0; p < plan.n_points; p++)

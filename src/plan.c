@@ -49,6 +49,8 @@ static double model_bytes(const struct bl_config *cfg, double shard, int loss_ba
     double vectors = 3 * P + bl_optim_state_doubles(opt, (long)P);
     if (loss_based)
         vectors += 2 * P + bl_optim_state_doubles(opt, (long)P);
+    if (cfg->optim.svag_l > 1) /* the first batch's gradient */
+        vectors += P;
     double bytes = 8 * vectors + bl_workspace_bytes(&m, (int)shard, bl_model_has_hvp(&m));
     bl_model_free(&m);
     return bytes;
@@ -92,12 +94,51 @@ static double machine_bytes(void)
     return bytes > 0 ? bytes : 0;
 }
 
+/* optim.scaling_rule: every point sees the same data (its records are at the
+ * same epochs), and a point with kappa (1 - beta) > 0.1 is noted: the sqrt
+ * rule is a first-order statement in 1 - beta. */
+static int rule_point(const struct bl_config *base, const struct bl_config *point, int p,
+                      struct bl_plan *plan, char *err, unsigned long err_len)
+{
+    if (point->data.n_train != plan->points[0].data.n_train) {
+        snprintf(err, err_len,
+                 "optim.scaling_rule compares batch sizes at the same epochs, so every point "
+                 "needs the same data.n_train (point %d has %d, point 0 %d)",
+                 p, point->data.n_train, plan->points[0].data.n_train);
+        return 1;
+    }
+    if (base->optim.scaling_rule != BL_RULE_SQRT)
+        return 0;
+    double kappa = (double)point->optim.batch_size / base->optim.base_batch_size;
+    const double beta[2] = {base->optim.beta1, base->optim.beta2};
+    for (int k = base->optim.kind == BL_OPT_RMSPROP; k < 2; k++) {
+        if (!(kappa * (1 - beta[k]) > 0.1))
+            continue;
+        size_t used = strlen(plan->rule_note);
+        snprintf(plan->rule_note + used, sizeof plan->rule_note - used,
+                 "%spoint %d: kappa = %g, kappa (1 - beta%d) = %g > 0.1 (beta%d %g -> %g)",
+                 used ? "; " : "", p, kappa, k + 1, kappa * (1 - beta[k]), k + 1, beta[k],
+                 k ? point->optim.beta2 : point->optim.beta1);
+    }
+    return 0;
+}
+
 int bl_plan_make(const struct bl_config *base, struct bl_plan *plan, char *err,
                  unsigned long err_len)
 {
     memset(plan, 0, sizeof *plan);
     for (int k = 0; k < base->n_sweep; k++) {
         const char *key = base->sweep[k].key;
+        int no_rule = base->optim.scaling_rule == BL_RULE_NONE;
+        for (int v = 0; v < base->sweep[k].n_values && !no_rule; v++)
+            no_rule = !strcmp(base->sweep[k].values[v], "none");
+        if (!strcmp(key, "optim.scaling_rule") && no_rule) {
+            snprintf(err, err_len,
+                     "[sweep] optim.scaling_rule: every point must follow a rule (linear, sqrt), "
+                     "and optim.scaling_rule itself must name one: the points then share the "
+                     "record axis in epochs");
+            return 1;
+        }
         if (!strcmp(key, "optim.steps") || !strncmp(key, "measure.", 8)) {
             snprintf(err, err_len,
                      "[sweep] %s: all points share one record axis, so optim.steps and "
@@ -139,6 +180,9 @@ int bl_plan_make(const struct bl_config *base, struct bl_plan *plan, char *err,
                  machine / 1073741824.0);
         return 1;
     }
+    plan->resolved_rule = base->optim.scaling_rule != BL_RULE_NONE || base->optim.svag_l > 1;
+    for (int k = 0; k < base->n_sweep; k++)
+        plan->resolved_rule |= !strcmp(base->sweep[k].key, "optim.svag_l");
     plan->n_points = (int)points;
     plan->n_seeds = base->experiment.seeds;
     plan->n_tasks = (int)tasks;
@@ -167,6 +211,9 @@ int bl_plan_make(const struct bl_config *base, struct bl_plan *plan, char *err,
             plan->max_params = params;
             model_params(point, plan->layout, sizeof plan->layout, err, err_len);
         }
+        if (base->optim.scaling_rule != BL_RULE_NONE && rule_point(base, point, p, plan, err,
+                                                                  err_len))
+            return 1;
         plan->cost[p] = task_cost(point, params);
         plan->total_steps += (double)plan->points[p].optim.steps * plan->n_seeds;
     }
@@ -330,6 +377,15 @@ void bl_plan_print(const struct bl_plan *plan, int ranks, int group_size)
            plan->n_records, plan->steps[plan->n_records - 1], plan->max_params);
     if (plan->data_note[0])
         printf("# data: %s\n", plan->data_note);
+    if (plan->rule_note[0])
+        printf("# warning: the sqrt rule leaves its first-order regime at %s\n", plan->rule_note);
+    for (int p = 0; p < plan->n_points && plan->resolved_rule; p++) {
+        const struct bl_optim_cfg *o = &plan->points[p].optim;
+        printf("# point %d: batch_size %d, lr %.17g, beta1 %.17g, beta2 %.17g, eps %.17g, "
+               "steps %ld, measure.every %ld\n",
+               p, o->batch_size, o->lr, o->beta1, o->beta2, o->eps, o->steps,
+               plan->points[p].measure.every);
+    }
     printf("# memory per rank: about %.1f MiB (largest task and the plan), rank 0 %.1f MiB "
            "more\n",
            (worst + plan_bytes(plan)) / 1048576.0, rank0_bytes(plan) / 1048576.0);

@@ -428,7 +428,8 @@ static int prepare_output(struct runner *r, const char *path, const struct bl_co
     gethostname(host, sizeof host - 1);
     struct bl_run_info info = {args->command_line, par->world_size, par->group_size, r->blas,
                                host[0] ? host : NULL};
-    if (bl_output_create(&r->out, path, base, &info, &r->layout, plan->steps, err, err_len))
+    if (bl_output_create(&r->out, path, base, &info, &r->layout, plan->steps, plan->points,
+                         err, err_len))
         return PREPARE_FAILED;
     int n_left = 0;
     int *all = bl_plan_order(plan); /* (n_tasks) */
@@ -530,6 +531,9 @@ int bl_run(const struct bl_run_args *args)
                 par.world_size, par.n_groups, par.group_size, threads);
         if (plan.data_note[0])
             bl_info("biaslab: note: %s", plan.data_note);
+        if (plan.rule_note[0])
+            bl_info("biaslab: warning: the sqrt rule leaves its first-order regime at %s",
+                    plan.rule_note);
         char advice[512];
         if (bl_blas_core_advice(advice, sizeof advice))
             bl_info("biaslab: %s", advice);

@@ -170,6 +170,11 @@ def check_structure(c, ds, dims, want_points, want_seeds):
         c.fail(f"config: cannot tell which metrics apply: {e}")
         metrics, svm, loss_based, save_params, outcomes = set(METRICS), True, True, "final", set()
     required, optional = schema(dims, metrics, svm, loss_based, save_params, outcomes)
+    try:
+        if common.config(ds)["optim"].get("scaling_rule", "none").strip() != "none":
+            required["epoch"] = (("record",), "f8")  # RULE_VARS are checked as coordinates
+    except (common.CheckError, KeyError):
+        pass
     if save_params != "none":
         c.check("params" in V, f"params missing although measure.save_params = {save_params}")
     good = True
@@ -272,6 +277,12 @@ def check_config(c, ds, dims):
     c.check(dims["point"] == n_points, f"{dims['point']} points, the config's [sweep] makes {n_points}")
     coords = [n for n, v in V.items() if tuple(v.dimensions) == ("point",)]
     want_names = [k.replace(".", "_") for k, _ in sweep]
+    rule = ini["optim"].get("scaling_rule", "none").strip()
+    svag = int(ini["optim"].get("svag_l", "1")) > 1 or any(k == "optim.svag_l" for k, _ in sweep)
+    point_steps = None
+    if rule != "none" or svag:
+        want_names += RULE_VARS if rule != "none" else RULE_VARS[1:]
+        steps, point_steps = check_scaling_rule(c, ini, V, sweep, rule, steps, every, got_steps)
     for n in coords:
         c.check(n in want_names, f"{n}(point) is not a [sweep] key of the config")
     for k, (key, vals) in enumerate(sweep):
@@ -296,7 +307,72 @@ def check_config(c, ds, dims):
             c.check(np.array_equal(got, want), f"{name} = {got.tolist()}, the config's sweep gives {want.tolist()}")
         else:
             c.fail(f"{name}: type {v.dtype}, expected double (numeric key) or string")
-    return steps, reference, model_kind
+    return steps, reference, model_kind, point_steps
+
+
+RULE_VARS = ["kappa", "resolved_optim_lr", "resolved_optim_beta1", "resolved_optim_beta2",
+             "resolved_optim_eps", "resolved_optim_steps", "resolved_measure_every"]
+
+
+def swept(sweep, key, base, n_points):
+    """Each point's value of key: its sweep values (last key fastest) or base."""
+    for k, (name, vals) in enumerate(sweep):
+        if name == key:
+            stride = int(np.prod([len(v) for _, v in sweep[k + 1:]])) if k + 1 < len(sweep) else 1
+            return [vals[(p // stride) % len(vals)].strip() for p in range(n_points)]
+    return [base] * n_points
+
+
+def check_scaling_rule(c, ini, V, sweep, rule, steps, every, base_steps):
+    """optim.scaling_rule and optim.svag_l, stated independently of config.c. Per
+    point: kappa = batch_size / base_batch_size; linear: lr kappa; sqrt: lr
+    sqrt(kappa), 1 - beta -> kappa (1 - beta) (beta1 too, but not for rmsprop),
+    eps / sqrt(kappa); steps and measure.every / kappa. Then SVAG with l: m = l
+    (sgd) or l^2 (adaptive); lr / l, steps and every x m, adaptive: 1 - beta ->
+    (1 - beta) / m, eps l. With a rule, epoch = step base_batch_size / n_train.
+    Returns each point's steps (P, 1) and record steps (P, 1, R)."""
+    o = ini["optim"]
+    n_points = int(np.prod([len(v) for _, v in sweep])) if sweep else 1
+    batch = np.array([float(x) for x in swept(sweep, "optim.batch_size", o["batch_size"], n_points)])
+    rules = swept(sweep, "optim.scaling_rule", rule, n_points)
+    ls = np.array([float(x) for x in swept(sweep, "optim.svag_l", o.get("svag_l", "1"), n_points)])
+    kind = o.get("kind", "gd").strip()
+    adaptive = kind in ("rmsprop", "adam", "adamw")
+    b0 = int(o["base_batch_size"])
+    kappa = batch / b0 if rule != "none" else np.ones(n_points)
+    sqrt_rule = np.array([r == "sqrt" for r in rules])
+    lin_rule = np.array([r == "linear" for r in rules])
+    lr, b1, b2, eps = (float(o[k]) for k in ("lr", "beta1", "beta2", "eps"))
+    r_lr = np.where(sqrt_rule, lr * np.sqrt(kappa), np.where(lin_rule, lr * kappa, lr))
+    r_b1 = np.where(sqrt_rule & (kind != "rmsprop"), 1 - kappa * (1 - b1), b1)
+    r_b2 = np.where(sqrt_rule, 1 - kappa * (1 - b2), b2)
+    r_eps = np.where(sqrt_rule, eps / np.sqrt(kappa), eps)
+    m = ls * ls if adaptive else ls
+    r_lr = r_lr / ls
+    if adaptive:
+        if kind != "rmsprop":
+            r_b1 = 1 - (1 - r_b1) / m
+        r_b2 = 1 - (1 - r_b2) / m
+        r_eps = r_eps * ls
+    want = {"resolved_optim_steps": steps / kappa * m, "resolved_measure_every": every / kappa * m,
+            "resolved_optim_lr": r_lr, "resolved_optim_beta1": r_b1, "resolved_optim_beta2": r_b2,
+            "resolved_optim_eps": r_eps}
+    if rule != "none":
+        want["kappa"] = kappa
+    for name, w in want.items():
+        if not c.check(name in V, f"optim.scaling_rule / svag_l: variable {name}(point) missing"):
+            continue
+        got = np.asarray(V[name][:], dtype=np.float64)
+        c.check(got.shape == w.shape and np.allclose(got, w, rtol=1e-14, atol=0),
+                f"{name} = {got.tolist()}, the rules give {w.tolist()}")
+    if rule != "none" and c.check("epoch" in V, "optim.scaling_rule: variable epoch(record) missing"):
+        n_train = int(ini["data"]["n_train"])
+        got = np.asarray(V["epoch"][:], dtype=np.float64)
+        c.check(np.allclose(got, base_steps * b0 / n_train, rtol=1e-15),
+                f"epoch {got.tolist()[:6]}... is not step x {b0} / {n_train}")
+    factor = m / kappa
+    return (np.rint(steps * factor).astype(np.int64)[:, None],
+            np.rint(base_steps[None, :] * factor[:, None]).astype(np.int64)[:, None, :])
 
 
 def units_ok(v):
@@ -392,7 +468,8 @@ def check_grokking(c, ds, status, traj):
                 f"trajectories and config at {common.where(bad, TASK_DIMS)}")
 
 
-def check_tasks(c, ds, dims, steps_cfg, reference, model_kind, traj, allow_not_run, allow_no_ok):
+def check_tasks(c, ds, dims, steps_cfg, reference, model_kind, traj, allow_not_run, allow_no_ok,
+                point_steps=None):
     """Status, steps_done, wall time and which records must hold what."""
     V = ds.variables
     st = V["status"]
@@ -473,6 +550,8 @@ def check_tasks(c, ds, dims, steps_cfg, reference, model_kind, traj, allow_not_r
     # or diverged at (dead): a diverged state enters no statistics, so the
     # record taken at the divergence step itself is NaN too.
     step = np.asarray(V["step"][:], dtype=np.int64)[None, None, :]
+    if point_steps is not None:  # a scaling rule: each point's own steps
+        step = point_steps
     sdx = sd[:, :, None]
     alive = ok[:, :, None] | (div[:, :, None] & (step < sdx))
     edge = np.zeros_like(alive)
@@ -692,11 +771,12 @@ def check_file(path, want_points=None, want_seeds=None, allow_not_run=False, all
         c.check(labels == STATS, f"stat labels {labels}, expected {STATS}")
         check_globals(c, ds)
         cfg = check_config(c, ds, dims)
-        steps_cfg, reference, model_kind = cfg if cfg else (None, "svm", "mlp")
+        steps_cfg, reference, model_kind, point_steps = cfg if cfg else (None, "svm", "mlp", None)
         check_metric_attrs(c, ds)
         traj = {m: np.asarray(V[m][:], dtype=np.float64) for m in METRICS if m in V}
         stats = {m: np.asarray(V[m + "_stats"][:], dtype=np.float64) for m in METRICS if m + "_stats" in V}
-        check_tasks(c, ds, dims, steps_cfg, reference, model_kind, traj, allow_not_run, allow_no_ok)
+        check_tasks(c, ds, dims, steps_cfg, reference, model_kind, traj, allow_not_run, allow_no_ok,
+                    point_steps)
         check_measurements(c, ds, traj)
         check_log_pair(c, "train_loss", traj["train_loss"], traj["train_log_loss"])
         if "test_loss" in traj:

@@ -156,6 +156,13 @@ section_mpi() {
     mpirun -np 1 $BL run inputs/quickstart.ini -o $tmp/q1.nc --set optim.steps=600 --set experiment.seeds=3 &&
     mpirun -np 2 $BL run inputs/quickstart.ini -o $tmp/q2.nc --set optim.steps=600 --set experiment.seeds=3 --set parallel.group_size=2 &&
     $PY tests/compare_outputs.py $tmp/q1.nc $tmp/q2.nc --rtol 1e-9"
+  expect "adam and adamw (batches with replacement): 1 vs 2 ranks bitwise, group_size 2 agrees to 1e-9, output contract" bash -o pipefail -c "
+    mpirun -np 1 $BL run inputs/adam_quickstart.ini -o $tmp/a1.nc --set optim.steps=600 --set experiment.seeds=3 &&
+    mpirun -np 2 $BL run inputs/adam_quickstart.ini -o $tmp/a2.nc --set optim.steps=600 --set experiment.seeds=3 &&
+    mpirun -np 2 $BL run inputs/adam_quickstart.ini -o $tmp/ag.nc --set optim.steps=600 --set experiment.seeds=3 --set parallel.group_size=2 &&
+    $PY tests/compare_outputs.py $tmp/a1.nc $tmp/a2.nc &&
+    $PY tests/compare_outputs.py $tmp/a1.nc $tmp/ag.nc --rtol 1e-9 &&
+    $PY tests/check_output.py $tmp/a2.nc --points 2 --seeds 3"
   expect "Lanczos sharpness, group_size 2 agrees with 1 (to its tolerance)" bash -o pipefail -c "
     mpirun -np 2 $BL run $cfg -o $tmp/sh1.nc --set measure.sharpness=lanczos --set measure.sharpness_tol=1e-9 &&
     mpirun -np 2 $BL run $cfg -o $tmp/sh2.nc --set measure.sharpness=lanczos --set measure.sharpness_tol=1e-9 --set parallel.group_size=2 &&
@@ -181,7 +188,8 @@ section_output() {
   ensure ens1
   ensure hs1
   echo "== quickstart output"
-  expect "quickstart (shortened) on 2 ranks" run_mpi 2 inputs/quickstart.ini -o "$tmp/quick.nc" --set optim.steps=4000
+  # --force: the cli section may have made the same file already (ensure quick)
+  expect "quickstart (shortened) on 2 ranks" run_mpi 2 inputs/quickstart.ini -o "$tmp/quick.nc" --set optim.steps=4000 --force
   expect "quickstart output contract" $PY tests/check_output.py "$tmp/quick.nc" --points 1 --seeds 16
   expect "quickstart: margin rises after the data is fit" $PY tests/check_margin_rises.py "$tmp/quick.nc"
   expect "info prints a table" bash -o pipefail -c "$BL info $tmp/quick.nc >$tmp/info.txt && grep -q 'normalized_margin' $tmp/info.txt"
@@ -201,6 +209,20 @@ section_output() {
     $BL merge $tmp/merged.nc $tmp/slice0.nc $tmp/slice1.nc $tmp/slice2.nc &&
     $PY tests/check_output.py $tmp/merged.nc &&
     $PY tests/compare_outputs.py $tmp/ens1.nc $tmp/merged.nc"
+  expect "sqrt scaling rule: each point's kappa, lr, betas, eps, steps and every, epoch(record), in info, and slices merge" bash -o pipefail -c "
+    mpirun -np 2 $BL run tests/configs/sqrt_rule.ini -o $tmp/rule.nc &&
+    $PY tests/check_output.py $tmp/rule.nc --points 4 --seeds 2 &&
+    $BL info $tmp/rule.nc >$tmp/rule_info.txt && grep -q 'optim_batch_size=128 kappa=8 resolved_optim_lr=0.00282843 resolved_optim_beta1=0.2 resolved_optim_beta2=0.92 resolved_optim_eps=3.53553e-09 resolved_optim_steps=200 resolved_measure_every=20' $tmp/rule_info.txt &&
+    $PY tests/check_info_json.py $BL $tmp/rule.nc &&
+    for k in 0 1; do mpirun -np 2 $BL run tests/configs/sqrt_rule.ini -o $tmp/rslice\$k.nc --slice \$k/2 || exit 1; done &&
+    $BL merge $tmp/rmerged.nc $tmp/rslice0.nc $tmp/rslice1.nc &&
+    $PY tests/compare_outputs.py $tmp/rule.nc $tmp/rmerged.nc"
+  expect "SVAG: each l's resolved lr, steps and record spacing, output contract, info" bash -o pipefail -c "
+    mpirun -np 2 $BL run tests/configs/svag.ini -o $tmp/svag.nc &&
+    $PY tests/check_output.py $tmp/svag.nc --points 3 --seeds 2 &&
+    $BL info $tmp/svag.nc >$tmp/svag_info.txt &&
+    grep -q 'optim_svag_l=4 resolved_optim_lr=0.05 .*resolved_optim_steps=1600 resolved_measure_every=160' $tmp/svag_info.txt"
+  refuse "the sqrt rule past 1 - kappa (1 - beta) <= 0 is refused, naming the point, kappa and beta" 2 "sweep point 1 of 2 (optim.batch_size = 256)|kappa = 16 makes optim.beta1 = 1 - kappa (1 - 0.9) = -0.6" "$BL" check tests/configs/sqrt_rule.ini --set sweep.optim.batch_size=16,256
   expect "slices with spectra and densities merge to the one-run result, bitwise" bash -o pipefail -c "
     for k in 0 1; do mpirun -np 2 $BL run $cfg -o $tmp/sslice\$k.nc --slice \$k/2 --set measure.hessian_spectrum=first_last --set measure.sharpness=lanczos --set measure.sharpness_tol=1e-10 --set measure.density=first_last --set measure.trace_probes=8 || exit 1; done &&
     $PY tests/check_output.py --allow-not-run $tmp/sslice0.nc $tmp/sslice1.nc &&
@@ -223,6 +245,10 @@ section_science() {
   expect "misgrok (shortened): test accuracy >= 0.95 in the kernel phase, then below drop_threshold (ungrok_step before 3 t*)" bash -o pipefail -c "
     mpirun -np 2 $BL run inputs/misgrok.ini -o $tmp/misgrok.nc --set optim.steps=16000 --set experiment.seeds=2 &&
     $PY tests/check_grokking.py $tmp/misgrok.nc --misgrok && $PY tests/check_output.py $tmp/misgrok.nc"
+  echo "== issue 14: scaling rules on the noisy quadratic"
+  expect "sqrt_rule_quadratic: the sqrt rule keeps E f within the CI across kappa 1..8, the linear rule grows it as sqrt(kappa)" bash -o pipefail -c "
+    mpirun -np 2 $BL run inputs/sqrt_rule_quadratic.ini -o $tmp/sq.nc &&
+    $PY tests/check_sqrt_rule.py $tmp/sq.nc && $PY tests/check_output.py $tmp/sq.nc"
   echo "== issue 3: references and real data"
   expect "margin_svm (shortened): svm_cosine > 0.999" bash -o pipefail -c "
     mpirun -np 2 $BL run inputs/margin_svm.ini -o $tmp/svm.nc --set experiment.seeds=4 &&
@@ -371,6 +397,13 @@ section_resume() {
   expect "SIGUSR1 stops a data-parallel group" interrupted_with USR1 "$tmp/d1.nc" 2 --set parallel.group_size=2
   expect "resume data-parallel continues the saved states" resumed_run "$tmp/d1.nc" 2 --set parallel.group_size=2
   expect "resumed = uninterrupted, bitwise (data-parallel)" $PY tests/compare_outputs.py "$tmp/dref.nc" "$tmp/d1.nc"
+  # Adam with the loss-based rate: m, v, their log-scales and step count, and
+  # the epoch snapshot of them, must come back bitwise
+  adam=(--set optim.kind=adam --set optim.lr=0.002 --set optim.steps=10000)
+  expect "reference run (adam, loss-based)" run_mpi 2 "$rcfg" -o "$tmp/raref.nc" "${adam[@]}"
+  expect "SIGUSR1 stops an adam run" interrupted_with USR1 "$tmp/ra1.nc" 2 "${adam[@]}"
+  expect "resume adam continues the saved states" resumed_run "$tmp/ra1.nc" 1 "${adam[@]}"
+  expect "resumed = uninterrupted, bitwise (adam)" $PY tests/compare_outputs.py "$tmp/raref.nc" "$tmp/ra1.nc"
   # kill -9 after a periodic checkpoint (checkpoint_seconds = 0.2): a state
   # file must exist at the kill, or the test proves nothing about resuming it.
   # The processes are stopped before the look, so a task cannot finish (and

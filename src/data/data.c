@@ -390,10 +390,13 @@ void bl_data_free(struct bl_data *d)
     memset(d, 0, sizeof *d);
 }
 
-void bl_batcher_init(struct bl_batcher *b, int n, int batch_size, uint64_t seed)
+void bl_batcher_init(struct bl_batcher *b, int n, int batch_size, int with_replacement,
+                     uint64_t seed)
 {
     b->n = n;
     b->batch_size = batch_size;
+    b->with_replacement = with_replacement;
+    b->stream = BL_STREAM_BATCH_IID;
     b->steps_per_epoch = n / batch_size;
     b->epoch = -1;
     b->seed = seed;
@@ -402,6 +405,19 @@ void bl_batcher_init(struct bl_batcher *b, int n, int batch_size, uint64_t seed)
 
 const int *bl_batcher_batch(struct bl_batcher *b, long step)
 {
+    if (b->with_replacement) {
+        if (step != b->epoch) {
+            struct bl_rng rng;
+            bl_rng_init(&rng, b->seed, (enum bl_stream)b->stream, (uint32_t)step);
+            /* steps past 2^32 keep distinct streams: the high bits go into the
+             * stream word above the stream ids (all < 256) */
+            rng.counter[2] |= (uint32_t)((uint64_t)step >> 32) << 8;
+            for (int i = 0; i < b->batch_size; i++)
+                b->perm[i] = (int)bl_rng_below(&rng, (uint64_t)b->n);
+            b->epoch = step;
+        }
+        return b->perm;
+    }
     long epoch = step / b->steps_per_epoch;
     if (epoch != b->epoch) {
         /* Fisher-Yates from the identity, so the permutation depends on the

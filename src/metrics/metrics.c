@@ -6,6 +6,7 @@
 #include "bl_loss.h"
 #include "bl_metrics.h"
 #include "bl_model.h"
+#include "bl_optim.h"
 
 /* short names for the table's needs */
 enum { D = BL_NEEDS_DATA, T = BL_NEEDS_TEST, L = BL_NEEDS_LABELS, INV = BL_NEEDS_INVERSE,
@@ -100,7 +101,8 @@ int bl_metric_applies(enum bl_metric m, const struct bl_config *cfg, const struc
     have |= model->ops->feature_layer ? F : 0;
     have |= binary ? B : 0;
     have |= cfg->measure.reference == BL_REF_SVM && ref != BL_MARGIN_NONE ? REF : 0;
-    have |= cfg->optim.weight_decay > 0 ? DEC : 0;
+    /* its formula is GD's with weight decay, not the Adam family's */
+    have |= cfg->optim.weight_decay > 0 && !bl_optimizer_of(cfg->optim.kind)->scale_free ? DEC : 0;
     have |= cfg->measure.trace_probes > 0 ? TR : 0;
     have |= cfg->measure.kkt && model->degree > 0 ? KKT : 0;
     have |= cfg->measure.min_eigenvalue && bl_model_has_hvp(model) ? MIN : 0;

@@ -2,7 +2,12 @@
  * objective, L(theta) = 1/2 sum_i a_i theta_i^2 with a diagonal Hessian A
  * whose eigenvalues fall geometrically from model.eig_max to model.eig_min
  * over model.width coordinates. No data: GD on it diverges exactly when
- * lr * eig_max > 2 (SCIENCE.md 4). */
+ * lr * eig_max > 2 (SCIENCE.md 4).
+ * model.kind = noisy_quadratic is the same objective whose steps see the
+ * gradient A theta + (sigma / sqrt(B)) z, z ~ N(0, I) from the stream (seed,
+ * step), sigma = model.noise, B = optim.batch_size: the model of SCIENCE.md
+ * 5 with known stationary laws (SGD: Var theta_i = lr sigma_B^2 / (a_i (2 -
+ * lr a_i))). Records and the loss-based check use the noise-free objective. */
 #include <math.h>
 #include <stdio.h>
 
@@ -12,7 +17,8 @@
 
 struct quadratic {
     double init_scale;
-    double *eig; /* (P) the diagonal of A */
+    double *eig;     /* (P) the diagonal of A */
+    double sigma_b;  /* noisy_quadratic: noise / sqrt(batch_size) */
 };
 
 static int quadratic_build(struct bl_model *m, const struct bl_model_cfg *cfg, int inputs,
@@ -22,6 +28,7 @@ static int quadratic_build(struct bl_model *m, const struct bl_model_cfg *cfg, i
     struct quadratic *q = bl_calloc(1, sizeof *q);
     m->impl = q;
     q->init_scale = cfg->init_scale;
+    q->sigma_b = cfg->noise_batch > 0 ? cfg->noise / sqrt((double)cfg->noise_batch) : 0.0;
     q->eig = bl_malloc(sizeof(double) * (size_t)P);
     for (long i = 0; i < P; i++)
         q->eig[i] = P == 1 ? cfg->eig_max
@@ -82,6 +89,21 @@ static double quadratic_objective(const struct bl_model *m, const double *theta,
     return S;
 }
 
+/* log L and grad = (A theta + sigma_B z) / L */
+static double noisy_quadratic_objective(const struct bl_model *m, const double *theta,
+                                        uint64_t seed, long step, double *grad)
+{
+    const struct quadratic *q = m->impl;
+    double S = quadratic_objective(m, theta, NULL);
+    double scale = isfinite(S) ? exp(-S) : 1.0;
+    struct bl_rng rng;
+    bl_rng_init(&rng, seed, BL_STREAM_GRAD_NOISE, (uint32_t)step);
+    rng.counter[2] |= (uint32_t)((uint64_t)step >> 32) << 8; /* steps past 2^32 */
+    for (long i = 0; i < m->n_params; i++)
+        grad[i] = (q->eig[i] * theta[i] + q->sigma_b * bl_rng_normal(&rng)) * scale;
+    return S;
+}
+
 static void quadratic_hvp(const struct bl_model *m, const double *theta, const double *v,
                           double *hv)
 {
@@ -104,5 +126,18 @@ const struct bl_model_ops bl_model_quadratic = {
     .workspace_bind = quadratic_workspace_bind,
     .objective = quadratic_objective,
     .objective_hvp = quadratic_hvp,
+    .step_flops = quadratic_step_flops,
+};
+
+const struct bl_model_ops bl_model_noisy_quadratic = {
+    .name = "noisy_quadratic",
+    .build = quadratic_build,
+    .free = quadratic_free,
+    .init = quadratic_init,
+    .workspace_doubles = quadratic_workspace_doubles,
+    .workspace_bind = quadratic_workspace_bind,
+    .objective = quadratic_objective,
+    .objective_hvp = quadratic_hvp,
+    .objective_noisy = noisy_quadratic_objective,
     .step_flops = quadratic_step_flops,
 };

@@ -7,6 +7,7 @@
 
 #include "bl_log.h"
 #include "bl_loss.h"
+#include "bl_optim.h"
 #include "bl_task.h"
 
 /* Examples per forward/backward call in full-set passes: bounds the
@@ -32,7 +33,9 @@ int bl_task_setup(struct task *t, const struct bl_config *cfg, uint64_t seed,
     if (bl_data_make(&cfg->data, seed, &t->data, err, err_len))
         return 1;
     int inputs = t->data.train.arity ? t->data.train.arity : t->data.train.dim;
-    if (bl_model_build(&t->model, &cfg->model, inputs, bl_data_outputs(&cfg->data, cfg->loss.kind),
+    struct bl_model_cfg model_cfg = cfg->model;
+    model_cfg.noise_batch = cfg->optim.batch_size; /* noisy_quadratic: sigma / sqrt(B) */
+    if (bl_model_build(&t->model, &model_cfg, inputs, bl_data_outputs(&cfg->data, cfg->loss.kind),
                        err, err_len)) {
         bl_data_free(&t->data);
         return 1;
@@ -40,7 +43,8 @@ int bl_task_setup(struct task *t, const struct bl_config *cfg, uint64_t seed,
     long P = t->n_params = t->model.n_params;
     const struct bl_optim_cfg *opt = &cfg->optim;
     t->full_batch = opt->kind == BL_OPT_GD || opt->batch_size == 0 ||
-                    opt->batch_size == cfg->data.n_train;
+                    (opt->batch_size == cfg->data.n_train &&
+                     opt->sampling == BL_SAMPLE_WITHOUT_REPLACEMENT);
     t->theta = bl_malloc(sizeof(double) * (size_t)(3 * P));
     t->grad = t->theta + P;
     t->chunk_grad = t->grad + P;
@@ -55,7 +59,14 @@ int bl_task_setup(struct task *t, const struct bl_config *cfg, uint64_t seed,
     shard(cfg->data.n_test, g, &t->test_lo, &t->test_hi);
     long shard_batch = 1;
     if (!t->full_batch) {
-        bl_batcher_init(&t->batcher, cfg->data.n_train, opt->batch_size, seed);
+        bl_batcher_init(&t->batcher, cfg->data.n_train, opt->batch_size,
+                        opt->sampling == BL_SAMPLE_WITH_REPLACEMENT, seed);
+        if (opt->svag_l > 1) {
+            bl_batcher_init(&t->svag_batcher, cfg->data.n_train, opt->batch_size, 1, seed);
+            t->svag_batcher.stream = BL_STREAM_SVAG_BATCH;
+            t->svag_grad = bl_malloc(sizeof(double) * (size_t)P);
+            bl_svag_coefficients(opt, t->svag_c);
+        }
         long lo, hi;
         shard(opt->batch_size, g, &lo, &hi);
         shard_batch = hi - lo + 1;
@@ -80,6 +91,9 @@ void bl_task_free(struct task *t)
     bl_model_free(&t->model);
     if (!t->full_batch)
         bl_batcher_free(&t->batcher);
+    if (t->svag_grad)
+        bl_batcher_free(&t->svag_batcher);
+    free(t->svag_grad);
     bl_batch_buffer_free(&t->batch);
     free(t->theta);
     free(t->log_loss);
@@ -217,6 +231,11 @@ void bl_task_count_margins_within(struct task *t, double q_min, const double *ga
 
 void bl_task_batch_gradient(struct task *t, long step, struct pass_totals *totals)
 {
+    if (t->model.ops->objective_noisy) { /* data-free, the same on every rank */
+        double S = t->model.ops->objective_noisy(&t->model, t->theta, t->seed, step, t->grad);
+        *totals = (struct pass_totals){S, NAN, 1.0, NAN};
+        return;
+    }
     if (t->full_batch) {
         bl_task_pass(t, &t->data.train, NULL, t->train_lo, t->train_hi, 1, totals);
         return;
@@ -225,6 +244,17 @@ void bl_task_batch_gradient(struct task *t, long step, struct pass_totals *total
     long lo, hi;
     shard(t->cfg->optim.batch_size, t->group, &lo, &hi);
     bl_task_pass(t, &t->data.train, batch, lo, hi, 1, totals);
+    if (!t->svag_grad)
+        return;
+    /* SVAG: the gradient of c1 L_B1 + c2 L_B2, kept at B1's scale (totals
+     * stay B1's: its loss is the one judged for divergence) */
+    memcpy(t->svag_grad, t->grad, sizeof(double) * (size_t)t->n_params);
+    struct pass_totals second;
+    bl_task_pass(t, &t->data.train, bl_batcher_batch(&t->svag_batcher, step), lo, hi, 1,
+                 &second);
+    double w2 = t->svag_c[1] * exp(second.log_loss_sum - totals->log_loss_sum);
+    for (long i = 0; i < t->n_params; i++)
+        t->grad[i] = t->svag_c[0] * t->svag_grad[i] + w2 * t->grad[i];
 }
 
 void bl_task_train_pass(struct task *t, int want_grad, struct pass_totals *totals)

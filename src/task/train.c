@@ -219,7 +219,8 @@ static void retake_record(struct bl_measure *ms, struct task *t, const struct lo
                           struct pass_totals *full, double *payload)
 {
     bl_task_train_pass(t, 1, full);
-    double lr = ls->alpha / exp(ls->epoch_log_objective);
+    double lr = bl_optimizer_of(t->cfg->optim.kind)->scale_free
+                    ? ls->alpha : ls->alpha / exp(ls->epoch_log_objective);
     bl_measure_record(ms, t, full, lr, ls->next_record - 1, payload);
 }
 
@@ -370,7 +371,10 @@ int bl_train_task(const struct bl_config *cfg, uint64_t seed, const struct bl_gr
             ls.epoch_log_objective = full_log;
             ls.epoch_totals = full;
         }
-        double lr = loss_based ? ls.alpha / exp(ls.epoch_log_objective) : opt->lr;
+        /* a scale_free optimizer (Adam) takes alpha itself and the gradient of f / L */
+        double lr = !loss_based ? opt->lr
+                    : opt_state.opt->scale_free ? ls.alpha
+                                                : ls.alpha / exp(ls.epoch_log_objective);
         if (record_now) {
             bl_measure_record(&ms, &t, &full, lr, ls.next_record, payload);
             ls.next_record++;
@@ -418,6 +422,9 @@ int bl_train_task(const struct bl_config *cfg, uint64_t seed, const struct bl_gr
         in.log_scale = batch_log;
         in.lr = lr;
         in.log_lr = loss_based ? log(ls.alpha) - ls.epoch_log_objective : log(opt->lr);
+        if (loss_based && opt_state.opt->scale_free)
+            in.log_lr = log(ls.alpha);
+        in.log_norm = loss_based ? ls.epoch_log_objective : 0.0;
         in.step_scale = loss_based ? ls.alpha * exp(batch_log - ls.epoch_log_objective)
                                    : opt->lr * exp(batch_log);
         in.weight_decay = opt->weight_decay;

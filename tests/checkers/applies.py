@@ -59,7 +59,7 @@ def _point_metrics(p):
     model = p.get("model.kind", "mlp")
     loss = p.get("loss.kind", "logistic")
     classes, regression = _data_shape(p)
-    data = model != "quadratic"
+    data = model not in ("quadratic", "noisy_quadratic")
     labels = data and not regression
     outputs = 1 if (not regression and loss != "cross_entropy" and classes <= 2) else classes
     binary = labels and outputs == 1
@@ -91,7 +91,9 @@ def _point_metrics(p):
             m.add("mu_alignment")
         if svm:
             m |= {"svm_alignment", "svm_cosine", "margin_ratio"}
-    if float(p.get("optim.weight_decay", "0")) > 0:
+    # GD's equilibrium with weight decay; the Adam family has another
+    if (float(p.get("optim.weight_decay", "0")) > 0 and
+            p.get("optim.kind", "gd") not in ("rmsprop", "adam", "adamw")):
         m.add("equilibrium_norm")
     if int(p.get("measure.trace_probes", "0")) > 0:
         m |= {"hessian_trace", "hessian_trace_se"}

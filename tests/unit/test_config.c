@@ -234,6 +234,16 @@ static void test_error_out_of_range(void)
                  "2147483647");
     expect_exact("[optim]\nsteps = 1e13\n", 2,
                  "optim.steps = 1e13 is out of range: must be >= 1 and <= 1000000000000");
+    /* the Adam family: beta in [0, 1), eps > 0 */
+    expect_exact("[optim]\nkind = adam\nbeta1 = 1\n", 3,
+                 "optim.beta1 = 1 is out of range: must be >= 0 and < 1");
+    expect_exact("[optim]\nbeta2 = -0.1\n", 2,
+                 "optim.beta2 = -0.1 is out of range: must be >= 0 and < 1");
+    expect_exact("[optim]\neps = 0\n", 2,
+                 "optim.eps = 0 is out of range: must be > 0 and <= 1e+06");
+    const char *const sets[] = {"optim.kind=rmsprop", "optim.beta2=1.5"};
+    CU_ASSERT(load("[optim]\n", sets, 2) != 0);
+    CU_ASSERT_STRING_EQUAL(err, "--set: optim.beta2 = 1.5 is out of range: must be >= 0 and < 1");
     const char *const huge[] = {"optim.lr", "1e400", "out of range", NULL};
     expect_error("[optim]\nlr = 1e400\n", NULL, 0, 2, huge);
 }
@@ -276,7 +286,7 @@ static void test_error_unknown_section(void)
 static void test_error_bad_enum_and_bool(void)
 {
     expect_exact("[model]\nkind = cnn\n", 2,
-                 "model.kind = cnn is not allowed: use one of linear, mlp, quadratic, diag_linear");
+                 "model.kind = cnn is not allowed: use one of linear, mlp, quadratic, noisy_quadratic, diag_linear");
     expect_exact("[loss]\nkind = hinge\n", 2,
                  "loss.kind = hinge is not allowed: use one of logistic, exponential, "
                  "cross_entropy, squared");
@@ -420,7 +430,7 @@ static void test_sweep_errors(void)
 {
     const char *const neg[] = {"optim.lr = -1 is out of range: must be > 0", NULL};
     expect_error("[sweep]\noptim.lr = 0.1, -1\n", NULL, 0, 2, neg);
-    const char *const kind[] = {"model.kind = cnn is not allowed: use one of linear, mlp, quadratic, diag_linear", NULL};
+    const char *const kind[] = {"model.kind = cnn is not allowed: use one of linear, mlp, quadratic, noisy_quadratic, diag_linear", NULL};
     expect_error("[data]\n[sweep]\n\nmodel.kind = linear, cnn\n", NULL, 0, 4, kind);
     const char *const empty[] = {"sweep.optim.lr has an empty value", NULL};
     expect_error("[sweep]\noptim.lr = 0.1,,0.2\n", NULL, 0, 2, empty);
@@ -748,8 +758,114 @@ static void test_validate_fields_set_in_code(void)
     bl_config_write_reference(f);
     fclose(f);
     CU_ASSERT(contains(buf, "optim.lr: number, must be > 0 and <= 1e+06; default '0.1'"));
-    CU_ASSERT(contains(buf, "model.kind: one of linear, mlp, quadratic, diag_linear; default 'mlp'"));
+    CU_ASSERT(contains(buf, "model.kind: one of linear, mlp, quadratic, noisy_quadratic, diag_linear; default 'mlp'"));
     free(buf);
+}
+
+/* optim.scaling_rule: each point's resolved values against the rules written
+ * out here (kappa = B / B0; linear: lr kappa; sqrt: lr sqrt(kappa),
+ * 1 - beta -> kappa (1 - beta), eps / sqrt(kappa); steps and measure.every
+ * / kappa), and the refusals. */
+static void test_scaling_rules_resolve_each_point(void)
+{
+    const char *base_text = "[data]\nn_train = 512\n[optim]\nkind = %s\nlr = 0.01\nbeta1 = 0.9\n"
+                            "beta2 = 0.99\neps = 1e-6\nsteps = 8000\nbase_batch_size = 16\n"
+                            "batch_size = 16\nscaling_rule = %s\n[measure]\nevery = 400\n"
+                            "[sweep]\noptim.batch_size = 8, 16, 32, 64\n";
+    const char *rules[3] = {"none", "linear", "sqrt"};
+    const double batch[4] = {8, 16, 32, 64};
+    static struct bl_config point;
+    char text[1024];
+    for (int r = 0; r < 3; r++) {
+        snprintf(text, sizeof text, base_text, "adam", rules[r]);
+        CU_ASSERT_FATAL(load_ok(text, NULL, 0));
+        for (int p = 0; p < 4; p++) {
+            CU_ASSERT_EQUAL_FATAL(bl_config_for_point(&cfg, p, &point, err, sizeof err), 0);
+            double k = r ? batch[p] / 16 : 1;
+            double lr = r == 0 ? 0.01 : r == 1 ? 0.01 * k : 0.01 * sqrt(k);
+            double b1 = r == 2 ? 1 - k * 0.1 : 0.9, b2 = r == 2 ? 1 - k * 0.01 : 0.99;
+            double eps = r == 2 ? 1e-6 / sqrt(k) : 1e-6;
+            BL_ASSERT_CLOSE(point.optim.lr, lr, 1e-15);
+            BL_ASSERT_CLOSE(point.optim.beta1, b1, 1e-15);
+            BL_ASSERT_CLOSE(point.optim.beta2, b2, 1e-15);
+            BL_ASSERT_CLOSE(point.optim.eps, eps, 1e-15);
+            CU_ASSERT_EQUAL(point.optim.steps, (long)(8000 / k));
+            CU_ASSERT_EQUAL(point.measure.every, (long)(400 / k));
+            CU_ASSERT_EQUAL(point.optim.batch_size, (int)batch[p]);
+            CU_ASSERT_EQUAL(point.optim.scaling_rule, BL_RULE_NONE); /* a plain config now */
+        }
+    }
+    /* the linear rule for sgd; rmsprop's beta1 is not touched (it has none) */
+    snprintf(text, sizeof text, base_text, "sgd", "linear");
+    CU_ASSERT_FATAL(load_ok(text, NULL, 0));
+    CU_ASSERT_EQUAL_FATAL(bl_config_for_point(&cfg, 3, &point, err, sizeof err), 0);
+    BL_ASSERT_CLOSE(point.optim.lr, 0.04, 1e-15);
+    snprintf(text, sizeof text, base_text, "rmsprop", "sqrt");
+    CU_ASSERT_FATAL(load_ok(text, NULL, 0));
+    CU_ASSERT_EQUAL_FATAL(bl_config_for_point(&cfg, 3, &point, err, sizeof err), 0);
+    CU_ASSERT_EQUAL(point.optim.beta1, 0.9);
+    BL_ASSERT_CLOSE(point.optim.beta2, 0.96, 1e-15);
+
+    /* refusals name the point, kappa and beta */
+    const char *const big[] = {"sweep.optim.batch_size=16,256"};
+    snprintf(text, sizeof text, base_text, "adam", "sqrt");
+    CU_ASSERT(load(text, big, 1) != 0);
+    CU_ASSERT(contains(err, "sweep point 1 of 2 (optim.batch_size = 256)"));
+    CU_ASSERT(contains(err, "kappa = 16"));
+    CU_ASSERT(contains(err, "optim.beta1 = 1 - kappa (1 - 0.9) = -0.6"));
+    const char *const odd[] = {"sweep.optim.batch_size=16,48"};
+    CU_ASSERT(load(text, odd, 1) != 0);
+    CU_ASSERT(contains(err, "kappa = 3"));
+    CU_ASSERT(contains(err, "optim.steps = 8000 at the base batch is not a whole number"));
+    const char *const every[] = {"sweep.optim.batch_size=16,64", "measure.every=10"};
+    CU_ASSERT(load(text, every, 2) != 0);
+    CU_ASSERT(contains(err, "measure.every = 10 at the base batch is not a whole number"));
+    snprintf(text, sizeof text, base_text, "momentum", "sqrt");
+    CU_ASSERT(load(text, NULL, 0) != 0);
+    CU_ASSERT(contains(err, "optim.scaling_rule = sqrt is the rule of rmsprop, adam and adamw"));
+    const char *const no_base[] = {"optim.base_batch_size=0"};
+    snprintf(text, sizeof text, base_text, "adam", "linear");
+    CU_ASSERT(load(text, no_base, 1) != 0);
+    CU_ASSERT(contains(err, "needs optim.base_batch_size >= 1"));
+    /* without a sweep the config itself is resolved and checked */
+    CU_ASSERT(load("[optim]\nkind = adam\nscaling_rule = sqrt\nbase_batch_size = 10\n"
+                   "batch_size = 30\nsteps = 1000\n",
+                   NULL, 0) != 0);
+    CU_ASSERT(contains(err, "optim.steps = 1000 at the base batch is not a whole number"));
+}
+
+/* optim.svag_l: the Adam family's variant (lr / l, 1 - beta -> (1 - beta) /
+ * l^2, eps l, l^2 steps and record spacing), sgd's (lr / l, l x), and what
+ * it refuses. */
+static void test_svag_resolves_and_refuses(void)
+{
+    static struct bl_config point;
+    CU_ASSERT_FATAL(load_ok("[optim]\nkind = adam\nlr = 0.01\nbeta1 = 0.9\nbeta2 = 0.99\n"
+                            "eps = 1e-6\nbatch_size = 8\nsampling = with_replacement\n"
+                            "steps = 100\n[measure]\nevery = 10\n[sweep]\noptim.svag_l = 1, 3\n",
+                            NULL, 0));
+    CU_ASSERT_EQUAL_FATAL(bl_config_for_point(&cfg, 1, &point, err, sizeof err), 0);
+    BL_ASSERT_CLOSE(point.optim.lr, 0.01 / 3, 1e-15);
+    BL_ASSERT_CLOSE(point.optim.beta1, 1 - 0.1 / 9, 1e-15);
+    BL_ASSERT_CLOSE(point.optim.beta2, 1 - 0.01 / 9, 1e-15);
+    BL_ASSERT_CLOSE(point.optim.eps, 3e-6, 1e-15);
+    CU_ASSERT_EQUAL(point.optim.steps, 900);
+    CU_ASSERT_EQUAL(point.measure.every, 90);
+    CU_ASSERT_EQUAL_FATAL(bl_config_for_point(&cfg, 0, &point, err, sizeof err), 0);
+    CU_ASSERT_EQUAL(point.optim.steps, 100); /* l = 1: untouched */
+    BL_ASSERT_CLOSE(point.optim.lr, 0.01, 0);
+    const char *const sgd[] = {"optim.kind=sgd"};
+    CU_ASSERT_FATAL(load_ok("[optim]\nbatch_size = 8\nsampling = with_replacement\nlr = 0.4\n"
+                            "steps = 100\nsvag_l = 4\n[measure]\nevery = 10\n", sgd, 1));
+    CU_ASSERT_EQUAL_FATAL(bl_config_for_point(&cfg, 0, &point, err, sizeof err), 0);
+    BL_ASSERT_CLOSE(point.optim.lr, 0.1, 1e-15);
+    CU_ASSERT_EQUAL(point.optim.steps, 400);
+    CU_ASSERT_EQUAL(point.measure.every, 40);
+    const char *const mom[] = {"optim.kind=momentum"};
+    CU_ASSERT(load("[optim]\nbatch_size = 8\nsampling = with_replacement\nsvag_l = 2\n", mom, 1));
+    CU_ASSERT(contains(err, "optim.svag_l = 2 needs optim.kind = sgd, rmsprop, adam or adamw"));
+    CU_ASSERT(load("[optim]\nkind = sgd\nbatch_size = 8\nsvag_l = 2\n", NULL, 0));
+    CU_ASSERT(contains(err, "optim.sampling = with_replacement"));
 }
 
 void bl_test_register_config(void)
@@ -778,4 +894,6 @@ void bl_test_register_config(void)
     BL_ADD_TEST(s, test_counts_fit);
     BL_ADD_TEST(s, test_key_is_numeric);
     BL_ADD_TEST(s, test_validate_fields_set_in_code);
+    BL_ADD_TEST(s, test_scaling_rules_resolve_each_point);
+    BL_ADD_TEST(s, test_svag_resolves_and_refuses);
 }

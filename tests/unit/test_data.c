@@ -221,8 +221,8 @@ static void test_data_deterministic_in_seed(void)
 static void test_batches_are_epoch_permutations(void)
 {
     struct bl_batcher b, fresh;
-    bl_batcher_init(&b, 10, 3, 99); /* 3 steps per epoch, one example dropped */
-    bl_batcher_init(&fresh, 10, 3, 99);
+    bl_batcher_init(&b, 10, 3, 0, 99); /* 3 steps per epoch, one example dropped */
+    bl_batcher_init(&fresh, 10, 3, 0, 99);
     CU_ASSERT_EQUAL(b.steps_per_epoch, 3);
     int seen[10] = {0};
     for (long step = 0; step < 3; step++) {
@@ -243,6 +243,51 @@ static void test_batches_are_epoch_permutations(void)
     CU_ASSERT_NOT_EQUAL(memcmp(first, bl_batcher_batch(&fresh, 3), sizeof first), 0);
     bl_batcher_free(&b);
     bl_batcher_free(&fresh);
+}
+
+/* With replacement: a step's batch is a function of (seed, step) (asked in
+ * any order, by a fresh batcher), differs from the permutation's, and its
+ * indices repeat as i.i.d. uniform draws do: a batch of B from n has
+ * B - E[distinct] = B - n (1 - (1 - 1/n)^B) repeats on average, and every
+ * index is drawn with frequency 1/n. */
+static void test_batches_with_replacement(void)
+{
+    enum { N = 50, B = 20, STEPS = 4000 };
+    struct bl_batcher b, fresh, perm;
+    bl_batcher_init(&b, N, B, 1, 7);
+    bl_batcher_init(&fresh, N, B, 1, 7);
+    bl_batcher_init(&perm, N, B, 0, 7);
+    int later[B];
+    bl_batcher_batch(&b, 3);
+    memcpy(later, bl_batcher_batch(&b, 1234), sizeof later);
+    CU_ASSERT_EQUAL(memcmp(later, bl_batcher_batch(&fresh, 1234), sizeof later), 0);
+    CU_ASSERT_NOT_EQUAL(memcmp(bl_batcher_batch(&perm, 0), bl_batcher_batch(&b, 0),
+                               sizeof later), 0);
+    CU_ASSERT_NOT_EQUAL(memcmp(later, bl_batcher_batch(&b, 1235), sizeof later), 0);
+    /* steps 2^32 apart draw different batches */
+    memcpy(later, bl_batcher_batch(&b, 5), sizeof later);
+    CU_ASSERT_NOT_EQUAL(memcmp(later, bl_batcher_batch(&b, 5 + (1L << 32)), sizeof later), 0);
+    double repeats = 0, count[N] = {0};
+    for (long step = 0; step < STEPS; step++) {
+        const int *idx = bl_batcher_batch(&b, step);
+        int seen[N] = {0};
+        for (int i = 0; i < B; i++) {
+            CU_ASSERT(idx[i] >= 0 && idx[i] < N);
+            repeats += seen[idx[i]]++ > 0;
+            count[idx[i]]++;
+        }
+    }
+    double expected = B - N * (1 - pow(1 - 1.0 / N, B)); /* 3.38 per batch */
+    /* the per-batch repeat count has sd < 2; over 4000 batches the mean is
+     * within 0.1 of its expectation with ~5 sigma to spare */
+    CU_ASSERT(fabs(repeats / STEPS - expected) < 0.15);
+    double chi2 = 0, mean = (double)STEPS * B / N;
+    for (int i = 0; i < N; i++)
+        chi2 += (count[i] - mean) * (count[i] - mean) / mean;
+    CU_ASSERT(chi2 < 100); /* 49 degrees of freedom: P(chi2 > 100) ~ 2e-5 */
+    bl_batcher_free(&b);
+    bl_batcher_free(&fresh);
+    bl_batcher_free(&perm);
 }
 
 /* A batch carries dense rows or index tuples, labels or real targets:
@@ -294,4 +339,5 @@ void bl_test_register_data(void)
     BL_ADD_TEST(s, test_misgrok);
     BL_ADD_TEST(s, test_data_deterministic_in_seed);
     BL_ADD_TEST(s, test_batches_are_epoch_permutations);
+    BL_ADD_TEST(s, test_batches_with_replacement);
 }

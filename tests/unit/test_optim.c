@@ -8,6 +8,7 @@
 #include "bl_loss.h"
 #include "bl_model.h"
 #include "bl_optim.h"
+#include "bl_rng.h"
 #include "bl_train.h"
 #include "bl_test.h"
 
@@ -54,6 +55,147 @@ static void test_momentum_and_decay_formulas(void)
     CU_ASSERT_EQUAL(st.vectors[0][0], snap.vectors[0][0]);
     bl_optim_state_free(&snap);
     bl_optim_state_free(&st);
+}
+
+/* The Adam family against the formula written out directly in long double
+ * (exponent range to 1e-4951, so e^{-700} gradients and their squares are
+ * ordinary numbers there). The objective is e^{s_k} f with f = 1/2 sum h_i
+ * theta_i^2 + c_i theta_i: the gradient it hands the optimizer is scaled,
+ * grad = h theta + c with log_scale s_k, while the reference uses the true
+ * gradient e^{s_k} (h theta + c) (+ lambda theta for coupled decay). */
+#define ADAM_N 3
+#define ADAM_STEPS 6
+struct adam_case {
+    enum bl_optim_kind kind;
+    double beta1, beta2, eps, lambda, lr;
+    int bias_correction;
+    double log_scale[ADAM_STEPS]; /* s_k of each step */
+    double log_norm;              /* subtracted from s_k (the loss-based schedule) */
+};
+
+static const double adam_h[ADAM_N] = {2.0, 0.5, 0.05}, adam_c[ADAM_N] = {0.3, -1.0, 0.02},
+                    adam_theta0[ADAM_N] = {1.0, -0.5, 2.0};
+
+/* worst relative error of theta, m and v over the steps */
+static double adam_against_reference(const struct adam_case *k)
+{
+    struct bl_optim_cfg cfg = {0};
+    cfg.kind = k->kind;
+    cfg.beta1 = k->beta1;
+    cfg.beta2 = k->beta2;
+    cfg.eps = k->eps;
+    cfg.weight_decay = k->lambda;
+    cfg.bias_correction = k->bias_correction;
+    struct bl_optim_state st;
+    bl_optim_state_alloc(&st, bl_optimizer_of(cfg.kind), ADAM_N);
+    double theta[ADAM_N], grad[ADAM_N];
+    long double th[ADAM_N], m[ADAM_N] = {0}, v[ADAM_N] = {0};
+    for (int i = 0; i < ADAM_N; i++)
+        th[i] = theta[i] = adam_theta0[i];
+    long double b1 = k->kind == BL_OPT_RMSPROP ? 0.0L : k->beta1, b2 = k->beta2;
+    double worst = 0;
+    for (int t = 1; t <= ADAM_STEPS; t++) {
+        double s = k->log_scale[t - 1];
+        for (int i = 0; i < ADAM_N; i++)
+            grad[i] = adam_h[i] * theta[i] + adam_c[i];
+        struct bl_step_in in = {.grad = grad, .log_scale = s, .lr = k->lr, .log_lr = log(k->lr),
+                                .step_scale = k->lr * exp(s - k->log_norm),
+                                .weight_decay = k->lambda, .decay = k->lr * k->lambda,
+                                .log_norm = k->log_norm};
+        bl_optim_step(&cfg, &st, &in, theta);
+        long double c1 = k->bias_correction ? 1 - powl(b1, t) : 1;
+        long double c2 = k->bias_correction ? 1 - powl(b2, t) : 1;
+        for (int i = 0; i < ADAM_N; i++) {
+            long double g = expl((long double)s - k->log_norm) * (adam_h[i] * th[i] + adam_c[i]);
+            if (k->kind != BL_OPT_ADAMW)
+                g += (long double)k->lambda * expl(-(long double)k->log_norm) * th[i];
+            m[i] = b1 * m[i] + (1 - b1) * g;
+            v[i] = b2 * v[i] + (1 - b2) * g * g;
+            long double u = (m[i] / c1) / (sqrtl(v[i] / c2) + k->eps);
+            if (k->kind == BL_OPT_ADAMW)
+                u += (long double)k->lambda * th[i];
+            th[i] -= k->lr * u;
+        }
+        for (int i = 0; i < ADAM_N; i++) {
+            long double mi = st.vectors[0][i] * expl(st.scalars[1]);
+            long double vi = st.vectors[1][i] * expl(st.scalars[2]);
+            worst = fmax(worst, (double)fabsl((theta[i] - th[i]) / th[i]));
+            worst = fmax(worst, (double)fabsl((mi - m[i]) / m[i]));
+            worst = fmax(worst, (double)fabsl((vi - v[i]) / v[i]));
+        }
+        CU_ASSERT_EQUAL(st.scalars[0], t);
+    }
+    bl_optim_state_free(&st);
+    return worst;
+}
+
+static void test_adam_family_against_direct_formula(void)
+{
+    /* one step by hand: u = g / (|g| + eps) (bias correction makes m-hat = g,
+     * v-hat = g^2): theta = 1 - 0.1 * 0.5 / (0.5 + 1e-8) */
+    struct bl_optim_cfg cfg = {.kind = BL_OPT_ADAM, .beta1 = 0.9, .beta2 = 0.999, .eps = 1e-8,
+                               .bias_correction = 1};
+    struct bl_optim_state st;
+    bl_optim_state_alloc(&st, bl_optimizer_of(cfg.kind), 1);
+    CU_ASSERT_EQUAL(st.opt->n_vectors, 2);
+    CU_ASSERT_EQUAL(st.opt->n_scalars, 3);
+    double theta = 1.0, g = 0.5;
+    struct bl_step_in in = plain_step(&g, 0.0);
+    bl_optim_step(&cfg, &st, &in, &theta);
+    BL_ASSERT_CLOSE(theta, 1.0 - 0.1 * 0.5 / (0.5 + 1e-8), 1e-15);
+    bl_optim_state_free(&st);
+
+    const double zero[ADAM_STEPS] = {0}, tiny[ADAM_STEPS] = {-700, -700, -700, -700, -700, -700},
+                 moving[ADAM_STEPS] = {-700, -690, -720, -705, -700, -1.5};
+    struct adam_case cases[] = {
+        /* unscaled, eps large enough to matter; coupled / decoupled decay */
+        {BL_OPT_ADAM, 0.9, 0.999, 1e-3, 0.0, 0.05, 1, {0}, 0},
+        {BL_OPT_ADAM, 0.8, 0.95, 1e-3, 0.1, 0.05, 1, {0}, 0},
+        {BL_OPT_ADAMW, 0.9, 0.99, 1e-3, 0.1, 0.05, 1, {0}, 0},
+        {BL_OPT_RMSPROP, 0.9 /* ignored: rmsprop has beta1 = 0 */, 0.9, 1e-3, 0.01, 0.05, 1, {0}, 0},
+        {BL_OPT_ADAM, 0.9, 0.999, 1e-3, 0.0, 0.05, 0, {0}, 0}, /* no bias correction */
+        /* gradients of e^{-700} (squares 1e-608): eps 1e-305 still weighs */
+        {BL_OPT_ADAM, 0.9, 0.999, 1e-305, 0.0, 0.05, 1, {0}, 0},
+        {BL_OPT_RMSPROP, 0, 0.9, 1e-305, 0.0, 0.05, 1, {0}, 0},
+        {BL_OPT_ADAMW, 0.9, 0.999, 1e-305, 0.1, 0.05, 1, {0}, 0},
+        /* coupled decay dominating a tiny gradient, and a scale that jumps */
+        {BL_OPT_ADAM, 0.9, 0.999, 1e-305, 1e-3, 0.05, 1, {0}, 0},
+        {BL_OPT_ADAM, 0.9, 0.999, 1e-305, 0.0, 0.05, 1, {0}, 0},
+        {BL_OPT_RMSPROP, 0, 0.99, 1e-8, 0.0, 0.05, 1, {0}, 0},
+        /* the loss-based schedule's normalization: s - log_norm = -700 */
+        {BL_OPT_ADAM, 0.9, 0.999, 1e-305, 0.0, 0.05, 1, {0}, -300},
+        {BL_OPT_ADAM, 0.9, 0.999, 1e-305, 1e-3, 0.05, 1, {0}, -300},
+    };
+    int n_cases = (int)(sizeof cases / sizeof cases[0]);
+    for (int c = 0; c < n_cases; c++) {
+        const double *s = c < 5 ? zero : c < 9 ? tiny : c < 11 ? moving : tiny;
+        for (int k = 0; k < ADAM_STEPS; k++)
+            cases[c].log_scale[k] = s[k] + cases[c].log_norm;
+        double worst = adam_against_reference(&cases[c]);
+        if (!(worst < 1e-12))
+            fprintf(stderr, "\n    [adam] case %d: relative error %g", c, worst);
+        CU_ASSERT(worst < 1e-12);
+    }
+    /* Adam is scale-free: 20 steps on a gradient with log_scale -700 and eps
+     * e^{-700} eps0 give the theta of the unscaled run with eps0 */
+    double a[ADAM_N], b[ADAM_N], grad[ADAM_N];
+    for (int pass = 0; pass < 2; pass++) {
+        double *th = pass ? b : a, s = pass ? -700 : 0;
+        struct bl_optim_cfg ac = {.kind = BL_OPT_ADAM, .beta1 = 0.9, .beta2 = 0.999,
+                                  .eps = pass ? 1e-3 * exp(-700) : 1e-3, .bias_correction = 1};
+        bl_optim_state_alloc(&st, bl_optimizer_of(ac.kind), ADAM_N);
+        for (int i = 0; i < ADAM_N; i++)
+            th[i] = adam_theta0[i];
+        for (int t = 0; t < 20; t++) {
+            for (int i = 0; i < ADAM_N; i++)
+                grad[i] = adam_h[i] * th[i] + adam_c[i];
+            struct bl_step_in sin = {.grad = grad, .log_scale = s, .lr = 0.05, .log_lr = log(0.05)};
+            bl_optim_step(&ac, &st, &sin, th);
+        }
+        bl_optim_state_free(&st);
+    }
+    for (int i = 0; i < ADAM_N; i++)
+        BL_ASSERT_CLOSE(a[i], b[i], 1e-10); /* eps e^{-700} = 9.9e-308 is still a normal double */
 }
 
 static struct bl_config small_task(void)
@@ -194,6 +336,45 @@ static void test_loss_based_rate_goes_below_double_range(void)
     bl_task_result_free(&r);
 }
 
+/* Adam on separable data with the exponential loss, to losses far below
+ * where g^2 underflows (L < 1e-154). At a constant rate with eps = 1e-300,
+ * unscaled m and v would underflow there and u = m / (sqrt(v) + eps) blow up
+ * (or stop): the run must pass 1e-250, keep |u| within Adam's bound
+ * (1 - b1) / sqrt(1 - b2) / (1 - b1 / sqrt(b2)) per coordinate, and keep
+ * moving. With the loss-based schedule (the gradient of f / L and the rate
+ * alpha) it must go on below 1e-300. */
+static void test_adam_trains_below_double_range(void)
+{
+    struct bl_config c = small_task();
+    c.loss.kind = BL_LOSS_EXPONENTIAL;
+    c.optim.kind = BL_OPT_ADAM;
+    c.optim.beta1 = 0.5;
+    c.optim.beta2 = 0.9; /* v forgets the early large gradients fast */
+    c.optim.eps = 1e-300;
+    c.optim.steps = 15000;
+    c.measure.every = 500;
+    for (int sched = 0; sched < 2; sched++) {
+        c.optim.schedule = sched ? BL_SCHED_LOSS_BASED : BL_SCHED_CONSTANT;
+        c.optim.lr = sched ? 0.05 : 0.5;
+        struct bl_task_result r;
+        char err[128];
+        CU_ASSERT_EQUAL_FATAL(bl_train_task(&c, 2, NULL, NULL, &r, err, sizeof err), 0);
+        CU_ASSERT_EQUAL(r.status, BL_STATUS_OK);
+        long last = r.layout->n_records - 1;
+        double log_loss = metric(&r, BL_M_TRAIN_LOG_LOSS, last);
+        CU_ASSERT(log_loss < log(sched ? 1e-300 : 1e-250));
+        double bound = 0.5 / sqrt(0.1) / (1 - 0.5 / sqrt(0.9)) * c.optim.lr * sqrt(5.0);
+        for (long k = 1; k <= last; k++) {
+            double step = metric(&r, BL_M_PARAM_NORM, k) - metric(&r, BL_M_PARAM_NORM, k - 1);
+            CU_ASSERT(step <= bound * c.measure.every);
+            /* moving while the loss is above 1e-280 */
+            if (metric(&r, BL_M_TRAIN_LOG_LOSS, k) > log(1e-280))
+                CU_ASSERT(step > 0.01 * c.optim.lr * c.measure.every);
+        }
+        bl_task_result_free(&r);
+    }
+}
+
 static void test_divergence_is_marked(void)
 {
     struct bl_config c = small_task();
@@ -321,6 +502,15 @@ static void test_resume_is_bitwise_exact(void)
     check_resume_exact(&c, 500);
     c.optim.schedule = BL_SCHED_CONSTANT;
     check_resume_exact(&c, 457);
+    /* Adam's m, v, step count and log-scales, also in the epoch snapshot */
+    c.optim.kind = BL_OPT_ADAM;
+    c.optim.weight_decay = 0.01;
+    check_resume_exact(&c, 457);
+    c.optim.schedule = BL_SCHED_LOSS_BASED;
+    check_resume_exact(&c, 500);
+    c.optim.kind = BL_OPT_ADAMW;
+    c.optim.batch_size = 0;
+    check_resume_exact(&c, 333); /* full batch: an epoch is one step */
 }
 
 /* Linear model, squared loss, mean reduction: the Hessian is X^T X / n, a
@@ -616,13 +806,150 @@ static void test_log_spaced_records(void)
     bl_task_result_free(&b);
 }
 
+/* SCIENCE.md 5: SGD on the noisy quadratic is theta_i <- (1 - lr h_i) theta_i
+ * - lr sigma_B z, whose stationary variance is exactly lr sigma_B^2 / (h_i (2 -
+ * lr h_i)). 200000 steps, a sample every 10 (AR(1) correlation rho =
+ * (1 - lr h)^10 between samples): the sample variance (mean 0 known) has
+ * relative sd sqrt(2/N (1 + rho^2) / (1 - rho^2)); it must match within 4 of
+ * them, and the continuum formula lr sigma_B^2 / (2 h) must fail at lr h = 1. */
+static void test_noisy_quadratic_sgd_stationary_variance(void)
+{
+    struct bl_config c = small_task();
+    c.model.kind = BL_MODEL_NOISY_QUADRATIC;
+    c.model.width = 4;
+    c.model.eig_max = 10;
+    c.model.eig_min = 1;
+    c.model.noise = 2.0;
+    c.optim.kind = BL_OPT_SGD;
+    c.optim.batch_size = 4; /* sigma_B = 2 / sqrt(4) = 1 */
+    c.optim.lr = 0.1;
+    c.optim.steps = 200000;
+    c.measure.every = 10;
+    c.measure.save_params = BL_SAVE_RECORDS;
+    struct bl_task_result r;
+    char err[256];
+    CU_ASSERT_EQUAL_FATAL(bl_train_task(&c, 4, NULL, NULL, &r, err, sizeof err), 0);
+    CU_ASSERT_EQUAL_FATAL(r.status, BL_STATUS_OK);
+    const double *params = bl_result_params(&r);
+    long R = r.layout->n_records, burn = 100, N = R - burn;
+    for (int i = 0; i < 4; i++) {
+        double h = 10 * pow(0.1, i / 3.0), lr = c.optim.lr, sb2 = 1.0;
+        double exact = lr * sb2 / (h * (2 - lr * h)), s2 = 0;
+        for (long k = burn; k < R; k++) {
+            double th = params[k * r.n_params + i];
+            s2 += th * th / (double)N;
+        }
+        double rho = pow(1 - lr * h, 10);
+        double sd = sqrt(2.0 / N * (1 + rho * rho) / (1 - rho * rho));
+        if (!(fabs(s2 / exact - 1) < 4 * sd))
+            fprintf(stderr, "\n    [noisy_quadratic] h %g: variance %g, exact %g (sd %g)", h, s2,
+                    exact, sd * exact);
+        CU_ASSERT(fabs(s2 / exact - 1) < 4 * sd);
+        if (i == 0) /* lr h = 1: the SDE's lr sigma^2 / (2 h) is half the truth */
+            CU_ASSERT(fabs(s2 / (lr * sb2 / (2 * h)) - 1) > 10 * sd);
+    }
+    bl_task_result_free(&r);
+}
+
+/* SVAG: c1 + c2 = 1 and c1^2 + c2^2 = m (l for sgd, l^2 for the Adam
+ * family); l = 1 is the plain optimizer bitwise; and two steps of SGD with
+ * l = 2 equal theta -= (lr / 2) (c1 grad L_B1 + c2 grad L_B2), with B1 and B2
+ * drawn here from their streams and the gradients formed here. */
+static void test_svag(void)
+{
+    struct bl_optim_cfg o = {.kind = BL_OPT_SGD};
+    double c[2];
+    for (int l = 1; l <= 8; l *= 2)
+        for (int adaptive = 0; adaptive < 2; adaptive++) {
+            o.kind = adaptive ? BL_OPT_ADAM : BL_OPT_SGD;
+            o.svag_l = l;
+            bl_svag_coefficients(&o, c);
+            double m = adaptive ? l * l : l;
+            BL_ASSERT_CLOSE(c[0] + c[1], 1.0, 1e-15);
+            BL_ASSERT_CLOSE(c[0] * c[0] + c[1] * c[1], m, 1e-14);
+        }
+    struct bl_config cfg = small_task();
+    cfg.loss.reduction = BL_REDUCE_MEAN;
+    cfg.optim.kind = BL_OPT_SGD;
+    cfg.optim.batch_size = 8;
+    cfg.optim.sampling = BL_SAMPLE_WITH_REPLACEMENT;
+    cfg.optim.lr = 0.5;
+    cfg.optim.steps = 50;
+    cfg.measure.every = 10;
+    cfg.measure.save_params = BL_SAVE_FINAL;
+    /* l = 1 against a config without the key's effect: identical records */
+    struct bl_task_result plain, one;
+    char err[256];
+    CU_ASSERT_EQUAL_FATAL(bl_train_task(&cfg, 3, NULL, NULL, &plain, err, sizeof err), 0);
+    struct bl_config c1 = cfg;
+    c1.optim.svag_l = 1;
+    CU_ASSERT_EQUAL_FATAL(bl_train_task(&c1, 3, NULL, NULL, &one, err, sizeof err), 0);
+    CU_ASSERT(same_records(&plain, &one));
+    bl_task_result_free(&one);
+    /* l = 2: the resolved point (lr / 2, 2 steps) against the direct formula */
+    struct bl_config c2 = cfg, point;
+    c2.optim.svag_l = 2;
+    c2.optim.steps = 1;
+    c2.measure.every = 1;
+    CU_ASSERT_EQUAL_FATAL(bl_config_for_point(&c2, 0, &point, err, sizeof err), 0);
+    CU_ASSERT_EQUAL(point.optim.steps, 2);
+    BL_ASSERT_CLOSE(point.optim.lr, 0.25, 1e-15);
+    struct bl_task_result two;
+    CU_ASSERT_EQUAL_FATAL(bl_train_task(&point, 3, NULL, NULL, &two, err, sizeof err), 0);
+    struct bl_data d;
+    bl_data_make(&cfg.data, 3, &d, err, sizeof err);
+    struct bl_model m;
+    CU_ASSERT_EQUAL_FATAL(bl_model_build(&m, &cfg.model, cfg.data.dim, 1, err, sizeof err), 0);
+    struct bl_workspace ws;
+    bl_workspace_alloc(&ws, &m, 8, 0);
+    struct bl_batch_buffer buf;
+    bl_batch_buffer_alloc(&buf, &d.train, 8);
+    struct bl_batcher b[2];
+    bl_batcher_init(&b[0], 40, 8, 1, 3);
+    bl_batcher_init(&b[1], 40, 8, 1, 3);
+    b[1].stream = BL_STREAM_SVAG_BATCH;
+    o.kind = BL_OPT_SGD;
+    o.svag_l = 2;
+    bl_svag_coefficients(&o, c);
+    double theta[5], grad[5], step[5], log_loss[8], margin[8];
+    bl_model_init(&m, 3, theta);
+    for (long k = 0; k < 2; k++) {
+        for (int p = 0; p < 5; p++)
+            step[p] = 0;
+        for (int j = 0; j < 2; j++) {
+            struct bl_batch batch = bl_data_gather(&d.train, bl_batcher_batch(&b[j], k), 8, &buf);
+            const double *out = bl_model_forward(&m, theta, &batch, &ws);
+            bl_loss_forward(cfg.loss.kind, out, &batch, 1, log_loss, margin);
+            bl_loss_backward(cfg.loss.kind, out, &batch, 1, 0.0, ws.dout);
+            bl_model_backward(&m, theta, &batch, ws.dout, &ws, grad);
+            for (int p = 0; p < 5; p++)
+                step[p] += c[j] * grad[p] / 8; /* the mean over the batch */
+        }
+        for (int p = 0; p < 5; p++)
+            theta[p] -= 0.25 * step[p];
+    }
+    const double *got = bl_result_params(&two);
+    for (int p = 0; p < 5; p++)
+        BL_ASSERT_CLOSE(got[p], theta[p], 1e-12);
+    bl_batcher_free(&b[0]);
+    bl_batcher_free(&b[1]);
+    bl_batch_buffer_free(&buf);
+    bl_workspace_free(&ws);
+    bl_model_free(&m);
+    bl_data_free(&d);
+    bl_task_result_free(&two);
+    bl_task_result_free(&plain);
+}
+
 void bl_test_register_optim(void)
 {
     CU_pSuite s = CU_add_suite("optim", NULL, NULL);
     BL_ADD_TEST(s, test_momentum_and_decay_formulas);
+    BL_ADD_TEST(s, test_adam_family_against_direct_formula);
     BL_ADD_TEST(s, test_gd_fits_then_margin_grows);
     BL_ADD_TEST(s, test_chunked_pass_matches_direct_gradient);
     BL_ADD_TEST(s, test_loss_based_rate_goes_below_double_range);
+    BL_ADD_TEST(s, test_adam_trains_below_double_range);
     BL_ADD_TEST(s, test_divergence_is_marked);
     BL_ADD_TEST(s, test_sgd_batches_reproducible);
     BL_ADD_TEST(s, test_resume_is_bitwise_exact);
@@ -633,4 +960,6 @@ void bl_test_register_optim(void)
     BL_ADD_TEST(s, test_norm_identity_scale_invariant);
     BL_ADD_TEST(s, test_diag_linear_grokking);
     BL_ADD_TEST(s, test_log_spaced_records);
+    BL_ADD_TEST(s, test_noisy_quadratic_sgd_stationary_variance);
+    BL_ADD_TEST(s, test_svag);
 }
