@@ -1348,6 +1348,15 @@ static int resolve_scaling(struct bl_config *c, char *msg, size_t len, int invol
         return 0;
     const char *rule = scaling_rules[o->scaling_rule];
     involved[0] = find_key("optim", "scaling_rule");
+    if (c->measure.spacing != BL_SPACING_LINEAR) {
+        /* log-spaced records of steps / kappa steps would not fall at the
+         * same epochs as the base point's */
+        involved[1] = find_key("measure", "spacing");
+        return fail(msg, len, NULL, 0,
+                    "optim.scaling_rule = %s records every point at the same epochs, which "
+                    "needs measure.spacing = linear (got log)",
+                    rule);
+    }
     int adaptive = o->kind == BL_OPT_RMSPROP || o->kind == BL_OPT_ADAM || o->kind == BL_OPT_ADAMW;
     if (o->scaling_rule == BL_RULE_SQRT && !adaptive) {
         involved[1] = find_key("optim", "kind");
@@ -1419,6 +1428,13 @@ static int resolve_svag(struct bl_config *c, char *msg, size_t len, int involved
     if (o->svag_l == 1 || o->svag_applied)
         return 0;
     involved[0] = find_key("optim", "svag_l");
+    if (c->measure.spacing != BL_SPACING_LINEAR) {
+        involved[1] = find_key("measure", "spacing");
+        return fail(msg, len, NULL, 0,
+                    "optim.svag_l = %d records at the plain optimizer's times, which needs "
+                    "measure.spacing = linear (got log)",
+                    o->svag_l);
+    }
     int adaptive = o->kind == BL_OPT_RMSPROP || o->kind == BL_OPT_ADAM || o->kind == BL_OPT_ADAMW;
     if (!(adaptive || o->kind == BL_OPT_SGD) || o->batch_size < 1 ||
         o->sampling != BL_SAMPLE_WITH_REPLACEMENT || c->model.kind == BL_MODEL_QUADRATIC ||

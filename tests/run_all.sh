@@ -223,6 +223,8 @@ section_output() {
     $BL info $tmp/svag.nc >$tmp/svag_info.txt &&
     grep -q 'optim_svag_l=4 resolved_optim_lr=0.05 .*resolved_optim_steps=1600 resolved_measure_every=160' $tmp/svag_info.txt"
   refuse "the sqrt rule past 1 - kappa (1 - beta) <= 0 is refused, naming the point, kappa and beta" 2 "sweep point 1 of 2 (optim.batch_size = 256)|kappa = 16 makes optim.beta1 = 1 - kappa (1 - 0.9) = -0.6" "$BL" check tests/configs/sqrt_rule.ini --set sweep.optim.batch_size=16,256
+  refuse "a scaling rule with log-spaced records is refused" 2 "needs measure.spacing = linear" "$BL" check tests/configs/sqrt_rule.ini --set measure.spacing=log
+  refuse "SVAG with log-spaced records is refused" 2 "svag_l = 2 records at the plain optimizer's times" "$BL" check tests/configs/svag.ini --set measure.spacing=log
   expect "slices with spectra and densities merge to the one-run result, bitwise" bash -o pipefail -c "
     for k in 0 1; do mpirun -np 2 $BL run $cfg -o $tmp/sslice\$k.nc --slice \$k/2 --set measure.hessian_spectrum=first_last --set measure.sharpness=lanczos --set measure.sharpness_tol=1e-10 --set measure.density=first_last --set measure.trace_probes=8 || exit 1; done &&
     $PY tests/check_output.py --allow-not-run $tmp/sslice0.nc $tmp/sslice1.nc &&

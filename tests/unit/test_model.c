@@ -382,7 +382,7 @@ static void test_diag_linear(void)
     for (int L = 1; L <= 4; L++)
         for (int l = 0; l < 3; l++) {
             struct bl_model_cfg mc = {BL_MODEL_DIAG_LINEAR, L, 1, BL_ACT_RELU, 0.1, 0, 1.7, 0, 0,
-                                      0, 1};
+                                      0, 1, 0, 0};
             double err = gradient_error(&mc, losses[l], 1, 0.6);
             double at_init = gradient_error(&mc, losses[l], 1, 0);
             double fd, asym;
@@ -395,7 +395,7 @@ static void test_diag_linear(void)
             CU_ASSERT(fd < 1e-5);
             CU_ASSERT(asym < 1e-12);
         }
-    struct bl_model_cfg mc = {BL_MODEL_DIAG_LINEAR, 3, 1, BL_ACT_RELU, 0.1, 0, 2.5, 0, 0, 0, 1};
+    struct bl_model_cfg mc = {BL_MODEL_DIAG_LINEAR, 3, 1, BL_ACT_RELU, 0.1, 0, 2.5, 0, 0, 0, 1, 0, 0};
     struct bl_model m;
     build(&m, &mc, DIM, 1);
     CU_ASSERT_EQUAL(m.n_params, 2 * DIM);
