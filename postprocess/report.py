@@ -141,6 +141,27 @@ def is_scale_invariant_wd(pt):
     return pt.get("model.kind") == "mlp" and pt.flag("model.normalize") and pt.num("optim.weight_decay") > 0
 
 
+def kappa(pt):
+    """κ = batch_size / base_batch_size of a point under a scaling rule."""
+    return pt.num("optim.batch_size") / pt.num("optim.base_batch_size")
+
+
+def resolved_lr(pt):
+    """The point's learning rate after its scaling rule (SCIENCE.md §5)."""
+    rule, lr = pt.get("optim.scaling_rule"), pt.num("optim.lr")
+    return lr * kappa(pt) if rule == "linear" else lr * np.sqrt(kappa(pt)) if rule == "sqrt" else lr
+
+
+def frozen_v_loss(pt):
+    """E f of Adam on the noisy quadratic with its second moment frozen at σ_B²:
+    each coordinate's stationary f_i is η σ_B / 4 whatever h_i, so E f = width · η σ_B / 4
+    (η and σ_B = noise/√B of the point); None off that model."""
+    if pt.get("model.kind") != "noisy_quadratic" or pt.get("optim.kind") not in ("adam", "adamw", "rmsprop"):
+        return None
+    sigma_b = pt.num("model.noise") / np.sqrt(pt.num("optim.batch_size"))
+    return pt.num("model.width") * resolved_lr(pt) * sigma_b / 4
+
+
 PHENOMENA = [
     Phenomenon(
         id="sharpness_reduction",
@@ -254,6 +275,44 @@ PHENOMENA = [
                 Line("smoothed_margin γ̃ (≤ γ̄, non-decreasing after the fit)", metric="smoothed_margin"),
                 Line("every seed fits the training set (train_acc = 1)", x=fit_step))),
             Panel("param_norm", logx=True, logy=True, optional=True),
+        )),
+    Phenomenon(
+        id="grokking",
+        title="Grokking: the kernel regime first, the rich regime after t* = ln α / (ηλ)",
+        cite="Lyu, Jin, Li, Du, Lee, Hu 2024; SCIENCE.md §3",
+        needs=("test_acc",),
+        when=lambda pt: pt.get("model.kind") == "diag_linear",
+        about="With a large initialization ‖θ₀‖ = α and a small weight decay λ, gradient descent first fits "
+              "the training set like the kernel (max-L2-margin) predictor, while ‖θ‖ decays as (1 − ηλ)^k; "
+              "around t* = ln α / (ηλ) (dotted, per point) the net turns to the max-L1-margin (rich-regime) "
+              "solution. Look for train_acc at 1 early and test_acc near chance until t*, then rising to 1 "
+              "(grokking) or, on misgrok data, falling (misgrokking); l2_cosine falling and l1_cosine rising "
+              "through t*; and grok_step against t* across points on a line of slope about 1.",
+        panels=(
+            Panel("test_acc", logx=True, traces=True, theory=(Line("t* = ln α / (ηλ)", x=outcome_mean("t_star")),)),
+            Panel("train_acc", logx=True, optional=True, theory=(Line("t* = ln α / (ηλ)", x=outcome_mean("t_star")),)),
+            Panel("l2_cosine", logx=True, optional=True),
+            Panel("l1_cosine", logx=True, optional=True),
+            Panel("param_norm", logx=True, logy=True, optional=True),
+            Panel(kind="points", x=outcome_mean("t_star"), y=outcome_mean("grok_step"),
+                  xlabel="t* = ln α / (ηλ) (steps)", ylabel="grok_step, mean over seeds"),
+        )),
+    Phenomenon(
+        id="scaling_rule",
+        title="Scaling rules across batch sizes: curves at the same epochs",
+        cite="Malladi, Lyu, Panigrahi, Arora 2022; SCIENCE.md §5–6",
+        needs=("train_loss",),
+        when=lambda pt: pt.get("optim.scaling_rule") in ("linear", "sqrt"),
+        about="Each point is the base configuration moved to a batch size κ times larger by its rule "
+              "(linear: η → κη; sqrt: η → √κ η, 1 − β → κ(1 − β), ε → ε/√κ), for the same epochs; the "
+              "step axis is the base batch's, so every point's records fall at the same examples seen. A "
+              "rule that keeps the SDE fixed keeps the curves on top of each other within their bands. "
+              "On the noisy quadratic the dotted lines are Adam's frozen-second-moment prediction "
+              "E f = width·η σ_B/4 per point: constant under the sqrt rule, growing as √κ under the "
+              "linear one.",
+        panels=(
+            Panel("train_loss", logy=True, theory=(Line("frozen-v prediction width·η σ_B / 4", y=frozen_v_loss),)),
+            Panel("test_loss", logy=True, optional=True),
         )),
     Phenomenon(
         id="training",

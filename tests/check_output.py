@@ -443,10 +443,17 @@ def check_grokking(c, ds, status, traj):
         return
     fit = float(ini.get("measure", "fit_threshold", fallback="0.95"))
     drop = float(ini.get("measure", "drop_threshold", fallback="0.75"))
-    steps = np.asarray(V["step"][:], dtype=np.int64)
+    base_steps = np.asarray(V["step"][:], dtype=np.int64)
     want = {n: np.full(status.shape, np.nan) for n in ("memorize_step", "grok_step", "ungrok_step", "t_star")}
     pts = applies.points(ini)
     for p in range(status.shape[0]):
+        # The outcomes are the point's own steps. Under a scaling rule or SVAG the
+        # step coordinate is the base point's (records at the same epochs); the
+        # point's record k is at k every_p = step[k] steps_p / steps_base.
+        steps = base_steps
+        if "resolved_optim_steps" in V:
+            own = int(V["resolved_optim_steps"][p])
+            steps = base_steps * own // int(ini.get("optim", "steps"))
         for s in range(status.shape[1]):
             if status[p, s] not in (OK, DIVERGED):
                 continue
