@@ -3,7 +3,9 @@
 # perturbed"): two runs on one output, a full disk at every stage, two
 # SIGTERMs to mpirun, data changed under a resume, bad output paths,
 # leftover checkpoints, a reference that cannot be computed.
-#   tests/faults/run_faults.sh      PASS/FAIL lines; exit 1 when any failed
+#   tests/faults/run_faults.sh [PART...]   PASS/FAIL lines; exit 1 when any failed
+# PART (default: all): one_writer full_disk sigterm changed_data paths
+# leftover corrupt_done reference (the mutants run only the part they need).
 # The full-disk checks need a private mount namespace (unshare -m, root); where
 # the machine does not allow one they print SKIP with the reason.
 set -u -o pipefail
@@ -18,6 +20,14 @@ cfg=tests/configs/mpi_small.ini
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 failed=0
+parts=" ${*:-one_writer full_disk sigterm changed_data paths leftover corrupt_done reference} "
+for part in $parts; do
+  case " one_writer full_disk sigterm changed_data paths leftover corrupt_done reference " in
+    *" $part "*) ;;
+    *) echo "run_faults.sh: unknown part '$part'" >&2; exit 2 ;;
+  esac
+done
+want() { [[ $parts == *" $1 "* ]]; }
 pass() { echo "PASS $1"; }
 fail() { echo "FAIL $1"; shift; fail_files "$@"; }
 # fail_files FILE...: the tails of the logs of a failure already named (a
@@ -37,6 +47,7 @@ wait_done() {
 mpirun -np 2 "$BL" run "$rcfg" -o "$tmp/ref.nc" >"$tmp/ref.log" 2>&1 || fail "reference run" "$tmp/ref.log"
 
 # --- 1. two runs on one output ------------------------------------------------
+if want one_writer; then
 mpirun -np 2 "$BL" run "$rcfg" -o "$tmp/c.nc" >"$tmp/c1.log" 2>&1 &
 first=$!
 wait_done "$tmp/c.nc.ckpt"
@@ -52,7 +63,10 @@ else
   echo "two runs on one output (second exit $rc, first exit $rc1)" >"$tmp/why"; fail "$name" "$tmp/why" "$tmp/c2.log" "$tmp/c1.log" "$tmp/c.cmp"
 fi
 
+fi # one_writer
+
 # --- 2. a full disk at every stage ------------------------------------------------
+if want full_disk; then
 if ! unshare -m true 2>/dev/null; then
   echo "SKIP full disk: no private mount namespace here (unshare -m fails)"
 else
@@ -92,7 +106,10 @@ else
   fi
 fi
 
+fi # full_disk
+
 # --- 3. SIGTERM twice to mpirun -----------------------------------------------------
+if want sigterm; then
 mpirun -np 2 "$BL" run "$rcfg" -o "$tmp/s.nc" >"$tmp/s.log" 2>&1 &
 mp=$!
 wait_done "$tmp/s.nc.ckpt"
@@ -110,7 +127,10 @@ else
   echo "two SIGTERMs to mpirun" >"$tmp/why"; fail "$name" "$tmp/why" "$tmp/s.log" "$tmp/s2.log" "$tmp/s.cmp"
 fi
 
+fi # sigterm
+
 # --- 4. data changed under a resume ---------------------------------------------------
+if want changed_data; then
 $PY - "$tmp/d.nc" <<'PYEOF'
 import sys, numpy as np, netCDF4
 rng = np.random.default_rng(1)
@@ -143,7 +163,10 @@ else
   echo "changed data (interrupt $rc1, changed $rc2, restored $rc3)" >"$tmp/why"; fail "$name" "$tmp/why" "$tmp/d2.log" "$tmp/d3.log"
 fi
 
+fi # changed_data
+
 # --- 5. output paths -------------------------------------------------------------------
+if want paths; then
 mkdir -p "$tmp/adir"
 "$BL" run "$cfg" -o "" >"$tmp/o1.log" 2>&1
 r1=$?
@@ -158,7 +181,10 @@ else
   echo "bad output paths (exit $r1, $r2)" >"$tmp/why"; fail "$name" "$tmp/why" "$tmp/o1.log" "$tmp/o2.log"
 fi
 
+fi # paths
+
 # --- 6. leftover checkpoints beside a complete output ----------------------------------
+if want leftover; then
 cp "$tmp/ref.nc" "$tmp/done.nc"
 mkdir -p "$tmp/done.nc.ckpt" && echo 2 >"$tmp/done.nc.ckpt/format"
 "$BL" run "$rcfg" -o "$tmp/done.nc" >"$tmp/l.log" 2>&1
@@ -172,7 +198,10 @@ else
 fi
 [ -e "$tmp/ref.nc.ckpt" ] && fail "a finished run left its checkpoint folder"
 
+fi # leftover
+
 # --- a corrupt done file: the task runs again, saying so ----------------------------
+if want corrupt_done; then
 mpirun -np 2 "$BL" run "$rcfg" -o "$tmp/cd.nc" >"$tmp/cd1.log" 2>&1 &
 pid=$!
 wait_done "$tmp/cd.nc.ckpt"
@@ -193,7 +222,10 @@ else
   fail "$name" "$tmp/why" "$tmp/cd2.log" "$tmp/cd.cmp"
 fi
 
+fi # corrupt_done
+
 # --- 7. a reference that cannot be computed --------------------------------------------
+if want reference; then
 $PY - "$tmp/xor.nc" <<'PYEOF'
 import sys, numpy as np, netCDF4
 rng = np.random.default_rng(3)
@@ -220,4 +252,5 @@ if [ "$rc" -eq 0 ] && grep -q 'no hyperplane through the origin separates' "$tmp
 else
   echo "a reference that cannot be computed (exit $rc)" >"$tmp/why"; fail "$name" "$tmp/why" "$tmp/x.log" "$tmp/x.info" "$tmp/x.chk"
 fi
+fi # reference
 exit $failed
