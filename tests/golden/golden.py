@@ -20,9 +20,7 @@ theta on a scale-invariant model, has no size of its own); iteration counts
 and residuals of iterative solvers, whose rounding is not smooth, are then
 left out. A variable of FILE with a measured value that the golden file
 lacks is also a difference: the golden file must be refreshed on purpose
-(tests/golden/run.sh --refresh), except the few measurements added after
-most files were pinned (ADDED_SINCE_PINNED). Exits 0 when they agree, 1
-otherwise.
+(tests/golden/run.sh --refresh). Exits 0 when they agree, 1 otherwise.
 """
 import argparse
 import sys
@@ -33,12 +31,6 @@ import numpy as np
 SKIP = {"wall_seconds"}
 # not smooth in the rounding: compared only on the same core
 SAME_CORE_ONLY = {"sharpness_iters", "sharpness_residual", "hessian_trace_se"}
-# measurements added after most files were pinned (issue 13: grokking):
-# measured in an output, absent from an older pinned file, they are noted
-# but not a difference, so those pins keep checking every trajectory they
-# hold bitwise without a refresh; files pinned since (grok_*) compare them
-ADDED_SINCE_PINNED = {"init_distance", "memorize_step", "grok_step", "ungrok_step", "t_star",
-                      "init_coordinate", "init_norm"}
 CROSS_CORE_RTOL = 1e-9
 CROSS_CORE_ATOL = 1e-12
 
@@ -122,9 +114,6 @@ def compare(args):
             problems.append(f"{name}: in the golden file, not in the output (or NaN throughout there)")
             continue
         if name not in want:
-            if name in ADDED_SINCE_PINNED:
-                print(f"golden {args.golden}: note: {name} is newer than this pinned file, not compared")
-                continue
             problems.append(f"{name}: measured in the output, not in the golden file (refresh it on purpose)")
             continue
         a, b = want[name], got[name]
