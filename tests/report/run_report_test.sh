@@ -206,5 +206,29 @@ else
   fail "--stat mode (exit $rc)" "$tmp/x.log"
 fi
 
+# --- the grokking and scaling-rule phenomena (issues 13, 14), on short runs -------------
+if mpirun -np 2 "$BL" run inputs/grok_sparse.ini -o "$tmp/grok.nc" --set data.dim=1000 --set data.n_train=150 \
+     --set data.n_test=500 --set optim.weight_decay=0.05 --set optim.steps=15000 --set experiment.seeds=2 \
+     --set measure.reference=svm >"$tmp/grok.log" 2>&1 &&
+   $PY postprocess/report.py "$tmp/grok.nc" -o "$tmp/rep_grok" >"$tmp/rep_grok.log" 2>&1; then
+  # t* = ln 128 / (0.01 x 0.05) = 9704.06 (grok_sparse.ini's init_scale and lr, the weight decay set here)
+  check "grokking: its figure, with t* (9704.06) beside test_acc and grok_step against t*" \
+    bash -c "grep -qx 'phenomena: grokking, training' $tmp/rep_grok.log && test -s $tmp/rep_grok/fig_grokking.png &&
+             grep -qF -- '- test_acc: t* = ln α / (ηλ): all 9704.06' $tmp/rep_grok/report.md &&
+             grep -qF 'grok_step, mean over seeds' $tmp/rep_grok/report.md"
+else
+  fail "grokking run and report" "$tmp/grok.log" "$tmp/rep_grok.log"
+fi
+if mpirun -np 2 "$BL" run inputs/sqrt_rule_quadratic.ini -o "$tmp/sq.nc" --set experiment.seeds=4 \
+     >"$tmp/sq.log" 2>&1 && $PY postprocess/report.py "$tmp/sq.nc" -o "$tmp/rep_sq" >"$tmp/rep_sq.log" 2>&1; then
+  # frozen-v E f = width lr sigma_B / 4: 10 x 0.001 x 1 / 4 at kappa = 1, x sqrt(8) under linear at kappa = 8
+  check "scaling_rule: its figure, with the frozen-v prediction per point (0.0025 under sqrt, 0.00707107 at linear kappa 8)" \
+    bash -c "grep -qx 'phenomena: scaling_rule, training' $tmp/rep_sq.log && test -s $tmp/rep_sq/fig_scaling_rule.png &&
+             grep -qF 'optim_scaling_rule=sqrt, optim_batch_size=8 0.0025,' $tmp/rep_sq/report.md &&
+             grep -qF 'optim_scaling_rule=linear, optim_batch_size=8 0.00707107' $tmp/rep_sq/report.md"
+else
+  fail "scaling-rule run and report" "$tmp/sq.log" "$tmp/rep_sq.log"
+fi
+
 echo "total: $((SECONDS - start)) s"
 exit "$failed"
