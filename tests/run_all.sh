@@ -623,9 +623,12 @@ section_slurm() {
 
 section_sanitize() {
   echo "== sanitizers and fuzz corpus"
-  expect "unit tests under ASan + UBSan (make test-sanitize)" make -s --no-print-directory AUTO_DEPS=0 test-sanitize
+  # the sanitizer and fuzz builds compile every file again: one per core at a time
+  local jobs
+  jobs=$(nproc 2>/dev/null || echo 2)
+  expect "unit tests under ASan + UBSan (make test-sanitize)" make -s --no-print-directory AUTO_DEPS=0 -j"$jobs" test-sanitize
   expect "quickstart (300 steps, 2 seeds) valgrind-clean" bash tests/sanitize/valgrind_quickstart.sh
-  expect "fuzz targets replay their seeds and corpus" make -s --no-print-directory AUTO_DEPS=0 fuzz-replay
+  expect "fuzz targets replay their seeds and corpus" make -s --no-print-directory AUTO_DEPS=0 -j"$jobs" fuzz-replay
 
 }
 
