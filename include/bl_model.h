@@ -109,6 +109,14 @@ struct bl_model_ops {
     enum bl_margin_kind (*margin_reference)(const struct bl_model *m, double *slope);
     /* floating-point operations of one forward + backward over n examples */
     double (*step_flops)(const struct bl_model *m, int n);
+    /* --- optional facts, 0 when they do not hold --- */
+    /* Every coordinate of theta starts at the same value theta[0] (a diagonal
+     * net): the output keeps it per task as init_coordinate. */
+    int uniform_init;
+    /* The family's kernel regime is the max-L2-margin linear classifier and
+     * its rich regime the max-L1-margin one (a diagonal net, SCIENCE.md 3):
+     * measure.reference = svm then solves both. */
+    int l1_l2_references;
 };
 
 /* Build the model cfg describes for data with inputs features (or index

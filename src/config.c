@@ -958,6 +958,14 @@ static int cross_check(const struct bl_config *c, char *msg, size_t len, int inv
                     "or use model.kind = linear for a single layer",
                     c->model.depth);
     }
+    if (c->model.normalize && c->model.kind != BL_MODEL_MLP) {
+        involved[0] = find_key("model", "kind");
+        involved[1] = find_key("model", "normalize");
+        return fail(msg, len, NULL, 0,
+                    "model.normalize = true needs model.kind = mlp (got %s; it normalizes "
+                    "hidden layers)",
+                    model_kinds[c->model.kind]);
+    }
     if (!c->model.train_last && c->model.kind != BL_MODEL_MLP) {
         /* a linear model's only layer is its last: fixing it trains nothing */
         involved[0] = find_key("model", "kind");

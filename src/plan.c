@@ -73,7 +73,7 @@ static int reference_refused(const struct bl_config *cfg, char *err, size_t err_
         return 1;
     double slope;
     /* a diagonal net compares with the max-L2 and max-L1-margin classifiers */
-    int diag = cfg->model.kind == BL_MODEL_DIAG_LINEAR;
+    int diag = m.ops->l1_l2_references;
     int ok = (diag || bl_model_margin_reference(&m, &slope) != BL_MARGIN_NONE) &&
              cfg->loss.kind != BL_LOSS_CROSS_ENTROPY && cfg->data.classes == 2 &&
              cfg->data.targets == 0;
@@ -152,11 +152,6 @@ int bl_plan_make(const struct bl_config *base, struct bl_plan *plan, char *err,
         snprintf(err, err_len,
                  "model.normalize = true and model.train_last = false need model.bias = false "
                  "(a bias breaks the scale invariance they are for)");
-        return 1;
-    }
-    if (mc->normalize && mc->kind != BL_MODEL_MLP) {
-        snprintf(err, err_len, "model.normalize = true needs model.kind = mlp (it normalizes "
-                               "hidden layers)");
         return 1;
     }
     /* a loaded config is within these; one built in code may not be */

@@ -1,7 +1,8 @@
 #!/bin/bash
 # The architecture's rules, checked on the source (README "Architecture"):
 #   - nothing outside src/models/ knows how a model is built: no
-#     weight_offset, dims[, n_layers or ->eig there;
+#     weight_offset, dims[, n_layers or ->eig there, and no BL_MODEL_ kind
+#     tests (the config and the benchmark name kinds; the rest asks the ops);
 #   - only src/par.c calls MPI; the math (models, optim, data, metrics,
 #     reference, linalg, loss, stats, rng) includes neither MPI nor NetCDF;
 #   - no circle between the task's files: task.c knows neither the loop nor
@@ -23,6 +24,14 @@ model_internals() {
     grep -v '^src/models/' | grep -v '"n_layers"'
 }
 check "no model internals (weight_offset, dims[, n_layers, ->eig) outside src/models/" model_internals
+# A family's facts reach the rest through struct bl_model_ops; only the
+# registry, the config (which names the kinds) and the benchmark (which builds
+# its own configs) may name a kind.
+model_kind_tests() {
+  grep -rnE 'BL_MODEL_[A-Z_]+' src --include=*.c |
+    grep -vE '^src/(models/|config\.c|bench\.c)' | grep -v 'BL_MODEL_COUNT'
+}
+check "no model.kind tests outside src/models/, config.c and bench.c" model_kind_tests
 check "only src/par.c calls MPI" \
   bash -c "grep -rnE '\\bMPI_[A-Z][a-z_]*\\(' src --include=*.c | grep -v '^src/par.c'"
 math_dirs="src/models src/optim src/data src/metrics src/reference src/loss.c src/stats.c src/rng.c"

@@ -263,6 +263,7 @@ section_science() {
     $PY tests/check_asymmetric_gap.py $tmp/asym.nc && $PY tests/check_output.py $tmp/asym.nc"
   refuse "asymmetric data with too few examples is refused" 2 "data.n_train >= 16|16 slots" "$BL" check inputs/simplicity_asymmetric.ini --set data.n_train=8
   refuse "a fixed last layer on a linear model (nothing would train) is refused" 2 "train_last = false needs model.kind = mlp" "$BL" check inputs/margin_linear.ini --set model.train_last=false
+  refuse "normalization on a linear model (no hidden layer) is refused" 2 "normalize = true needs model.kind = mlp" "$BL" check inputs/margin_linear.ini --set model.normalize=true --set model.bias=false
   expect "Fashion-MNIST two-class run" bash -o pipefail -c "
     mpirun -np 2 $BL run inputs/margin_fashion.ini -o $tmp/fm.nc --set data.n_train=200 --set data.n_test=100 --set optim.steps=50 --set measure.every=10 --set experiment.seeds=2 &&
     $PY tests/check_output.py $tmp/fm.nc"

@@ -107,7 +107,7 @@ int bl_metric_applies(enum bl_metric m, const struct bl_config *cfg, const struc
     have |= cfg->measure.kkt && model->degree > 0 ? KKT : 0;
     have |= cfg->measure.min_eigenvalue && bl_model_has_hvp(model) ? MIN : 0;
     have |= cfg->measure.near_support ? SUP : 0;
-    have |= cfg->measure.reference == BL_REF_SVM && cfg->model.kind == BL_MODEL_DIAG_LINEAR
+    have |= cfg->measure.reference == BL_REF_SVM && model->ops->l1_l2_references
                 ? DR
                 : 0;
     return (needs & have) == needs;

@@ -228,4 +228,6 @@ const struct bl_model_ops bl_model_diag_linear = {
     .rbackward = diag_rbackward,
     .linear_predictor = diag_linear_predictor,
     .step_flops = diag_step_flops,
+    .uniform_init = 1,
+    .l1_l2_references = 1,
 };

@@ -378,7 +378,7 @@ static void grokking_predictions(struct bl_measure *ms, struct task *t, double *
                     !t->model.ops->objective
                 ? log(alpha) / (eta * lambda)
                 : NAN;
-    if (L->init_coordinate >= 0 && c->model.kind == BL_MODEL_DIAG_LINEAR) {
+    if (L->init_coordinate >= 0 && t->model.ops->uniform_init) {
         *bl_result_at(L, payload, L->init_coordinate) = t->theta[0];
         *bl_result_at(L, payload, L->init_norm) = ms->theta0_norm;
     }
@@ -441,7 +441,7 @@ static void diag_references(struct bl_measure *ms, struct task *t, double *paylo
 {
     const struct bl_result_layout *L = ms->layout;
     const struct bl_dataset *d = &t->data.train;
-    if (L->metric_field[BL_M_L1_COSINE] < 0 || t->cfg->model.kind != BL_MODEL_DIAG_LINEAR ||
+    if (L->metric_field[BL_M_L1_COSINE] < 0 || !t->model.ops->l1_l2_references ||
         t->cfg->measure.reference != BL_REF_SVM || !d->x || !d->label)
         return;
     int dim = d->dim;

@@ -120,8 +120,9 @@ void bl_result_layout_make(struct bl_result_layout *L, const struct bl_plan *pla
     int decay = 0, diag = 0;
     for (int p = 0; p < plan->n_points; p++) {
         const struct bl_config *c = &plan->points[p];
-        decay |= c->model.kind != BL_MODEL_QUADRATIC && c->optim.weight_decay > 0;
-        diag |= c->model.kind == BL_MODEL_DIAG_LINEAR;
+        const struct bl_model_ops *family = bl_model_family(c->model.kind);
+        decay |= !family->objective && c->optim.weight_decay > 0;
+        diag |= family->uniform_init;
     }
     if (decay || diag)
         L->t_star = add(L, task_value("t_star", BL_TYPE_DOUBLE,
