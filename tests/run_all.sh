@@ -379,7 +379,7 @@ section_resume() {
   # must continue from their saved state (a restart from step 0 would give the
   # same numbers, so the numbers alone cannot tell), and the run must train
   # fewer steps than its unfinished tasks take from scratch.
-  steps_per_task=30000 # tests/configs/resume.ini
+  steps_per_task=15000 # tests/configs/resume.ini
   resumed_run() {
     local out=$1 ranks=$2; shift 2
     run_mpi "$ranks" "$rcfg" -o "$out" "$@" >"$tmp/resume.log" 2>&1
