@@ -255,10 +255,12 @@ static void bench_at(int threads, int quick)
     double peak = dgemm_gflops(size, quick ? 2 : 5);
     printf("\n%d BLAS thread%s: dgemm %dx%d %.2f GFLOP/s (the reference for the ratios)\n",
            threads, threads == 1 ? "" : "s", size, size, peak);
+    /* --quick (a smoke test, not figures): a quarter of the examples */
+    int shrink = quick ? 4 : 1;
     const struct workload loads[] = {
-        {"wide_mlp", 4096, 256, 2048, 2, 10, 1, quick ? 2 : 20},
+        {"wide_mlp", 4096 / shrink, 256, 2048, 2, 10, 1, quick ? 2 : 20},
         {"tiny_ensemble", 128, 20, 32, 2, 2, quick ? 2 : 16, quick ? 200 : 2000},
-        {"deep_mlp", 1024, 64, 256, 4, 10, 1, quick ? 5 : 100},
+        {"deep_mlp", 1024 / shrink, 64, 256, 4, 10, 1, quick ? 5 : 100},
     };
     printf("%-15s %9s %12s %12s %12s %10s\n", "workload", "params", "steps/s", "GFLOP/s",
            "us/step", "vs dgemm");
@@ -271,7 +273,11 @@ int bl_bench(int quick)
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
     char blas[1024], advice[512];
     bl_blas_describe(blas, sizeof blas);
-    printf("biaslab bench: %ld cores; BLAS: %s\n", cores, blas);
+    printf("biaslab bench%s: %ld cores; BLAS: %s\n",
+           quick ? " --quick (wide_mlp and deep_mlp on a quarter of their examples: a smoke "
+                   "test, not figures)"
+                 : "",
+           cores, blas);
     if (bl_blas_core_advice(advice, sizeof advice))
         printf("%s\n", advice);
     compare_cores(quick ? 256 : 1024);
@@ -282,7 +288,8 @@ int bl_bench(int quick)
         bench_at((int)cores, quick);
     /* Hessian machinery on the deep MLP at initialization, one thread */
     bl_blas_set_threads(1);
-    const struct workload *deep = &(struct workload){"deep_mlp", 1024, 64, 256, 4, 10, 1, 1};
+    const struct workload *deep =
+        &(struct workload){"deep_mlp", quick ? 256 : 1024, 64, 256, 4, 10, 1, 1};
     struct bl_config cfg;
     workload_config(deep, &cfg);
     struct hvp_cost costs;
