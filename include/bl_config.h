@@ -44,6 +44,9 @@ enum bl_sharpness { BL_SHARP_NONE, BL_SHARP_LANCZOS, BL_SHARP_POWER, BL_SHARP_CO
 enum bl_reference { BL_REF_NONE, BL_REF_SVM, BL_REF_COUNT };
 /* measure.spacing: records every `every` steps, or per_decade per decade */
 enum bl_spacing { BL_SPACING_LINEAR, BL_SPACING_LOG, BL_SPACING_COUNT };
+/* measure.noise: how the mini-batch gradient noise is measured (README "Gradient noise") */
+enum bl_noise_method { BL_NOISE_NONE, BL_NOISE_AUTO, BL_NOISE_EXACT, BL_NOISE_BATCHES,
+                       BL_NOISE_COUNT };
 enum bl_spectrum_at { BL_SPEC_NONE, BL_SPEC_FIRST, BL_SPEC_LAST, BL_SPEC_FIRST_LAST,
                       BL_SPEC_COUNT };
 
@@ -149,6 +152,13 @@ struct bl_measure_cfg {
      * record with train / test accuracy >= fit_threshold; ungrok_step at the
      * first record after grok_step with test accuracy < drop_threshold */
     double fit_threshold, drop_threshold;
+    /* gradient-noise statistics (SCIENCE.md 6): exact from per-example
+     * gradients, or estimated from noise_batches fresh batches per record */
+    enum bl_noise_method noise;
+    int noise_batches;
+    /* metrics whose mean curves are compared with the base point's, e.g.
+     * "train_loss, test_loss" ("" = none) */
+    char compare[BL_NAME_MAX];
 };
 
 struct bl_parallel_cfg {

@@ -6,6 +6,7 @@
 #ifndef BL_MEASURE_H
 #define BL_MEASURE_H
 
+#include "bl_noise.h"
 #include "bl_result.h"
 #include "bl_task.h"
 
@@ -38,6 +39,8 @@ struct bl_measure {
                              * classifiers, or NULL */
     double *predictor;      /* (dim) u^L - v^L at a record */
     double theta0_norm;
+    int has_noise;          /* measure.noise: the gradient-noise statistics */
+    struct bl_noise noise;
 };
 
 /* Whether a config's measurements need Hessian-vector products. */

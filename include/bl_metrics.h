@@ -6,6 +6,8 @@
 #ifndef BL_METRICS_H
 #define BL_METRICS_H
 
+#include <stddef.h>
+
 #include "bl_config.h"
 
 struct bl_model;
@@ -20,7 +22,8 @@ enum bl_metric {
     BL_M_EFFECTIVE_LR, BL_M_SPHERICAL_SHARPNESS, BL_M_EQUILIBRIUM_NORM, BL_M_HESSIAN_TRACE,
     BL_M_HESSIAN_TRACE_SE, BL_M_KKT_EPSILON, BL_M_KKT_DELTA, BL_M_HESSIAN_MIN,
     BL_M_HESSIAN_MIN_RESIDUAL, BL_M_NEAR_SUPPORT_1, BL_M_NEAR_SUPPORT_2, BL_M_NEAR_SUPPORT_3,
-    BL_M_INIT_DISTANCE, BL_M_L2_COSINE, BL_M_L1_COSINE,
+    BL_M_INIT_DISTANCE, BL_M_L2_COSINE, BL_M_L1_COSINE, BL_M_GRAD_NORM_SQ, BL_M_NOISE_TRACE,
+    BL_M_NOISE_RATIO,
     BL_METRIC_COUNT
 };
 
@@ -40,6 +43,7 @@ enum bl_metric_needs {
     BL_NEEDS_MIN_EIG = 1 << 11,   /* measure.min_eigenvalue on a model with HVPs */
     BL_NEEDS_SUPPORT = 1 << 12,   /* measure.near_support */
     BL_NEEDS_DIAG_REFS = 1 << 13, /* measure.reference = svm on a diag_linear (SCIENCE.md 3) */
+    BL_NEEDS_NOISE = 1 << 14,     /* measure.noise != none */
 };
 
 struct bl_metric_info {
@@ -50,6 +54,12 @@ struct bl_metric_info {
 };
 
 extern const struct bl_metric_info bl_metric_table[BL_METRIC_COUNT];
+
+/* The metrics named in text (comma- or space-separated) into ids (at most
+ * max): their count, or -1 with err naming the first unknown or surplus
+ * name. */
+#define BL_MAX_COMPARE 8
+int bl_metric_parse_list(const char *text, int *ids, int max, char *err, size_t err_len);
 
 /* Whether metric m is measured for a point with config cfg and model. */
 int bl_metric_applies(enum bl_metric m, const struct bl_config *cfg, const struct bl_model *model);

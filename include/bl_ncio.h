@@ -7,6 +7,7 @@
 #include <stddef.h>
 
 #include "bl_config.h"
+#include "bl_metrics.h"
 #include "bl_result.h"
 
 struct bl_output {
@@ -22,6 +23,12 @@ struct bl_output {
     /* the swept keys' variables over point, space-separated: every variable
      * over point names them in its CF coordinates attribute */
     char sweep_coords[BL_MAX_SWEEP_KEYS * BL_NAME_MAX];
+    /* measure.compare: the compared metrics' fields and <metric>_distance
+     * variables, and the point the others are compared with */
+    int n_compare;
+    int compare_field[BL_MAX_COMPARE];
+    int var_compare[BL_MAX_COMPARE];
+    int compare_base;
 };
 
 /* Refuse an existing output unless force; create the parent directory.

@@ -18,6 +18,7 @@ enum bl_stream {
     BL_STREAM_BATCH_IID = 12, /* batches with replacement, sub-index = step (low 32 bits) */
     BL_STREAM_GRAD_NOISE = 13, /* noisy_quadratic's gradient noise, sub-index = step (low 32) */
     BL_STREAM_SVAG_BATCH = 14, /* SVAG's second batch, sub-index = step (low 32 bits) */
+    BL_STREAM_NOISE_BATCH = 15, /* measure.noise = batches: its draws, sub-index = record */
     BL_STREAM_TEST_ONLY = 99  /* unit tests */
 };
 

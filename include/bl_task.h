@@ -68,6 +68,14 @@ void bl_task_pass(struct task *t, const struct bl_dataset *set, const int *idx, 
 /* The scaled gradient of step's batch (the whole training set for gd). */
 void bl_task_batch_gradient(struct task *t, long step, struct pass_totals *totals);
 
+/* The scaled gradient of the training examples idx (n), split over the
+ * group the way a training batch is. */
+void bl_task_batch_pass(struct task *t, const int *idx, int n, struct pass_totals *totals);
+/* sum_i ||grad loss_i||^2 exp(-2 S) over the training set: per-example
+ * gradients, one example at a time, summed over the group. S (a log-loss
+ * scale, e.g. the full pass's log_loss_sum) keeps the sum O(1) at any loss.
+ * Leaves t->grad untouched. */
+double bl_task_example_gradient_sq(struct task *t, double S);
 /* The full training set on this rank's shard (no gradient unless asked). */
 void bl_task_train_pass(struct task *t, int want_grad, struct pass_totals *totals);
 

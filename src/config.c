@@ -62,6 +62,7 @@ static const char *const references[] = {"none", "svm", NULL};
 static const char *const spectrum_records[] = {"none", "first", "last", "first_last", NULL};
 static const char *const spectrum_solvers[] = {"pdsyev", "pdsyevd", NULL};
 static const char *const spacings[] = {"linear", "log", NULL};
+static const char *const noise_methods[] = {"none", "auto", "exact", "batches", NULL};
 
 /* Each table above is indexed by its enum of bl_config.h (one name per
  * value, then NULL): a value added to an enum without its name stops the
@@ -82,6 +83,7 @@ NAMES_FOLLOW(sharpness_methods, BL_SHARP_COUNT);
 NAMES_FOLLOW(references, BL_REF_COUNT);
 NAMES_FOLLOW(spectrum_records, BL_SPEC_COUNT);
 NAMES_FOLLOW(spacings, BL_SPACING_COUNT);
+NAMES_FOLLOW(noise_methods, BL_NOISE_COUNT);
 
 #define FIELD(m) .offset = offsetof(struct bl_config, m), .size = sizeof(((struct bl_config *)0)->m)
 
@@ -337,6 +339,21 @@ static const struct key_desc keys[] = {
      .max = 1, .def = "0.75",
      .desc = "ungrok_step: the first record after grok_step with test accuracy below this",
      FIELD(measure.drop_threshold)},
+    /* gradient-noise statistics (SCIENCE.md 6) */
+    {.section = "measure", .key = "noise", .type = T_ENUM, .names = noise_methods,
+     .def = "none",
+     .desc = "grad_norm_sq, noise_trace (tr of the mini-batch gradient covariance) and "
+             "noise_ratio at every record: exact (per-example gradients), batches (unbiased "
+             "estimate from noise_batches batches), auto (exact when n_train <= noise_batches "
+             "x batch size, the cheaper one), none", FIELD(measure.noise)},
+    {.section = "measure", .key = "noise_batches", .type = T_INT, .min = 2, .max = 1000000,
+     .def = "64", .desc = "measure.noise = batches or auto: batches drawn per record",
+     FIELD(measure.noise_batches)},
+    {.section = "measure", .key = "compare", .type = T_STRING, .def = "",
+     .desc = "metrics (comma-separated) whose mean curve at each point is compared with the "
+             "base point's: <metric>_distance, the largest |difference of means| over the "
+             "pooled 95% CI half-width (<= 1: within the bands)",
+     FIELD(measure.compare)},
     {.section = "measure", .key = "diverge_factor", .type = T_DOUBLE, .min = 1, .min_open = 1,
      .max = 1e300, .def = "1e12",
      .desc = "a task diverges when its loss is NaN/Inf or exceeds this times its initial loss",
@@ -957,6 +974,16 @@ static int cross_check(const struct bl_config *c, char *msg, size_t len, int inv
                     "model.kind = mlp needs model.depth >= 2 (got %d); set depth = 2 or more, "
                     "or use model.kind = linear for a single layer",
                     c->model.depth);
+    }
+    if (c->measure.noise != BL_NOISE_NONE &&
+        (c->model.kind == BL_MODEL_QUADRATIC || c->model.kind == BL_MODEL_NOISY_QUADRATIC)) {
+        involved[0] = find_key("measure", "noise");
+        involved[1] = find_key("model", "kind");
+        return fail(msg, len, NULL, 0,
+                    "measure.noise = %s needs a model trained on examples (got model.kind = "
+                    "%s, which has no per-example gradients; noisy_quadratic's noise is "
+                    "model.noise / sqrt(batch_size) per coordinate by construction)",
+                    noise_methods[c->measure.noise], model_kinds[c->model.kind]);
     }
     if (c->model.normalize && c->model.kind != BL_MODEL_MLP) {
         involved[0] = find_key("model", "kind");

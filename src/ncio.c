@@ -211,6 +211,42 @@ static void put_coordinates(const struct bl_output *o, int var, const char *own)
         put_text_attr(o->ncid, var, "coordinates", text);
 }
 
+/* measure.compare: <metric>_distance (point) for each compared metric that
+ * the file records. The base point is the first at kappa = 1 under a scaling
+ * rule (the batch size the rule starts from), else point 0. */
+static void define_compare(struct bl_output *o, const struct bl_config *base,
+                           const struct bl_config *points, int d_point)
+{
+    int ids[BL_MAX_COMPARE];
+    char err[256];
+    int n = bl_metric_parse_list(base->measure.compare, ids, BL_MAX_COMPARE, err, sizeof err);
+    o->n_compare = 0;
+    o->compare_base = 0;
+    if (base->optim.scaling_rule != BL_RULE_NONE)
+        for (int p = o->n_points - 1; p >= 0; p--)
+            if (points[p].optim.batch_size == base->optim.base_batch_size)
+                o->compare_base = p;
+    for (int i = 0; i < n; i++) {
+        int k = o->layout->metric_field[ids[i]];
+        if (k < 0 || o->var_stats[k] < 0)
+            continue;
+        char name[BL_NAME_MAX + 16], long_name[512];
+        snprintf(name, sizeof name, "%s_distance", bl_metric_table[ids[i]].name);
+        snprintf(long_name, sizeof long_name,
+                 "max over records of |mean %s - base point's| / sqrt(h^2 + h_base^2), h the "
+                 "95%% CI half-width of each mean (<= 1: within the bands)",
+                 bl_metric_table[ids[i]].name);
+        int var;
+        NC(nc_def_var(o->ncid, name, NC_DOUBLE, 1, &d_point, &var));
+        put_text_attr(o->ncid, var, "long_name", long_name);
+        put_text_attr(o->ncid, var, "units", "1");
+        NC(nc_put_att_int(o->ncid, var, "base_point", NC_INT, 1, &o->compare_base));
+        put_coordinates(o, var, NULL);
+        o->compare_field[o->n_compare] = k;
+        o->var_compare[o->n_compare++] = var;
+    }
+}
+
 /* The variable of each field, and the dimensions the fields share. */
 static int define_dim(int ncid, const char *name, size_t len)
 {
@@ -401,6 +437,7 @@ int bl_output_create(struct bl_output *o, const char *path, const struct bl_conf
             define_field(o, k, d_point, d_seed, d_record, d_stat);
         else
             o->var[k] = o->var_stats[k] = -1;
+    define_compare(o, base, points, d_point);
     int n_ok_dimids[2] = {d_point, d_record};
     NC(nc_def_var(ncid, "n_ok", NC_INT, 2, n_ok_dimids, &o->var_n_ok));
     put_text_attr(ncid, o->var_n_ok, "long_name",
@@ -513,6 +550,27 @@ static void read_task(int ncid, const struct bl_output *o, int point, int seed, 
     nc_path = writing;
 }
 
+/* Largest |mean - base mean| / sqrt(half^2 + base half^2) over the records
+ * where both are finite (R of each); records with equal means count 0
+ * (e.g. step 0, the same initializations), a difference with zero width
+ * infinite; NaN when no record has both. */
+static double compare_distance(const double *mean, const double *half, const double *base_mean,
+                               const double *base_half, long R)
+{
+    double worst = NAN;
+    for (long r = 0; r < R; r++) {
+        if (!isfinite(mean[r]) || !isfinite(base_mean[r]) || !isfinite(half[r]) ||
+            !isfinite(base_half[r]))
+            continue;
+        double diff = fabs(mean[r] - base_mean[r]);
+        double width = sqrt(half[r] * half[r] + base_half[r] * base_half[r]);
+        double d = diff == 0 ? 0 : width > 0 ? diff / width : INFINITY;
+        if (isnan(worst) || d > worst)
+            worst = d;
+    }
+    return worst;
+}
+
 void bl_output_finish(struct bl_output *o)
 {
     const struct bl_result_layout *L = o->layout;
@@ -532,6 +590,12 @@ void bl_output_finish(struct bl_output *o)
         draws.idx = bl_malloc(sizeof(int32_t) * (size_t)BL_BOOTSTRAP_RESAMPLES * S);
     }
     double one[BL_STAT_COUNT];
+    /* measure.compare: each compared metric's mean and CI half-width, (point, record) */
+    double *cmp_mean[BL_MAX_COMPARE], *cmp_half[BL_MAX_COMPARE];
+    for (int c = 0; c < o->n_compare; c++) {
+        cmp_mean[c] = bl_malloc(sizeof(double) * (size_t)o->n_points * R);
+        cmp_half[c] = bl_malloc(sizeof(double) * (size_t)o->n_points * R);
+    }
     for (int k = 0; k < L->n_fields; k++) {
         if (o->var_stats[k] < 0)
             continue;
@@ -550,12 +614,30 @@ void bl_output_finish(struct bl_output *o)
             }
             size_t stat_count[3] = {1, BL_STAT_COUNT, (size_t)R};
             NC(nc_put_vara_double(o->ncid, o->var_stats[k], at, stat_count, stats));
+            for (int c = 0; c < o->n_compare; c++)
+                if (o->compare_field[c] == k)
+                    for (long r = 0; r < R; r++) {
+                        cmp_mean[c][(long)p * R + r] = stats[(long)BL_STAT_MEAN * R + r];
+                        cmp_half[c][(long)p * R + r] = (stats[(long)BL_STAT_CI95_HIGH * R + r] -
+                                                        stats[(long)BL_STAT_CI95_LOW * R + r]) / 2;
+                    }
             /* the parameter norm is finite exactly when a task was measured */
             if (L->fields[k].metric == BL_M_PARAM_NORM) {
                 size_t ok_at[2] = {(size_t)p, 0}, ok_count[2] = {1, (size_t)R};
                 NC(nc_put_vara_int(o->ncid, o->var_n_ok, ok_at, ok_count, n_ok));
             }
         }
+    }
+    for (int c = 0; c < o->n_compare; c++) {
+        for (int p = 0; p < o->n_points; p++) {
+            double d = compare_distance(cmp_mean[c] + (long)p * R, cmp_half[c] + (long)p * R,
+                                        cmp_mean[c] + (long)o->compare_base * R,
+                                        cmp_half[c] + (long)o->compare_base * R, R);
+            size_t at = (size_t)p;
+            NC(nc_put_var1_double(o->ncid, o->var_compare[c], &at, &d));
+        }
+        free(cmp_mean[c]);
+        free(cmp_half[c]);
     }
     free(traj);
     free(stats);

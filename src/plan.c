@@ -6,6 +6,7 @@
 
 #include "bl_data.h"
 #include "bl_log.h"
+#include "bl_metrics.h"
 #include "bl_model.h"
 #include "bl_optim.h"
 #include "bl_plan.h"
@@ -85,6 +86,38 @@ static int reference_refused(const struct bl_config *cfg, char *err, size_t err_
                  "or squared loss, and model.kind = linear, diag_linear (also the "
                  "max-L1-margin classifier) or model.depth = 2");
     return !ok;
+}
+
+/* measure.compare names metrics that some point records. */
+static int compare_refused(const struct bl_plan *plan, const struct bl_config *base, char *err,
+                           size_t err_len)
+{
+    int ids[BL_MAX_COMPARE];
+    char why[256];
+    int n = bl_metric_parse_list(base->measure.compare, ids, BL_MAX_COMPARE, why, sizeof why);
+    if (n < 0) {
+        snprintf(err, err_len, "measure.compare: %s", why);
+        return 1;
+    }
+    for (int i = 0; i < n; i++) {
+        int somewhere = 0;
+        for (int p = 0; p < plan->n_points && !somewhere; p++) {
+            const struct bl_config *c = &plan->points[p];
+            struct bl_model m;
+            if (bl_model_build(&m, &c->model, c->data.dim,
+                               bl_data_outputs(&c->data, c->loss.kind), err, err_len))
+                return 1;
+            somewhere = bl_metric_applies(ids[i], c, &m);
+            bl_model_free(&m);
+        }
+        if (!somewhere) {
+            snprintf(err, err_len, "measure.compare: this run does not record %s (see the "
+                     "README's metric table for what each metric needs)",
+                     bl_metric_table[ids[i]].name);
+            return 1;
+        }
+    }
+    return 0;
 }
 
 /* What is physically there, or 0 when the system does not say. */
@@ -212,6 +245,8 @@ int bl_plan_make(const struct bl_config *base, struct bl_plan *plan, char *err,
         plan->cost[p] = task_cost(point, params);
         plan->total_steps += (double)plan->points[p].optim.steps * plan->n_seeds;
     }
+    if (compare_refused(plan, base, err, err_len))
+        return 1;
     if (base->measure.hessian_spectrum != BL_SPEC_NONE && plan->max_params > 4096) {
         snprintf(err, err_len,
                  "measure.hessian_spectrum needs the dense Hessian, but the model has %ld "

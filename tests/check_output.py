@@ -86,7 +86,8 @@ METRICS = ["train_loss", "train_log_loss", "train_acc", "test_loss", "test_log_l
            "trained_norm", "effective_lr", "spherical_sharpness", "equilibrium_norm",
            "hessian_trace", "hessian_trace_se", "kkt_epsilon", "kkt_delta",
            "hessian_min_eigenvalue", "hessian_min_residual", "near_support_1", "near_support_2",
-           "near_support_3", "init_distance", "l2_cosine", "l1_cosine"]
+           "near_support_3", "init_distance", "l2_cosine", "l1_cosine", "grad_norm_sq",
+           "noise_trace", "noise_ratio"]
 TRAJ_DIMS = ("point", "seed", "record")
 STATS_DIMS = ("point", "stat", "record")
 TASK_DIMS = ("point", "seed")
@@ -118,8 +119,8 @@ def schema(dims, metrics, svm, loss_based, save_params="final", outcomes=()):
         s["reference_status"] = (TASK_DIMS, "i1")
     if loss_based:
         s["epochs_undone"] = (TASK_DIMS, "i8")
-    for name in outcomes:
-        s[name] = (TASK_DIMS, "f8")
+    for name in outcomes:  # noise_exact is a flag: 1 exact, 0 estimated
+        s[name] = (TASK_DIMS, "i1" if name == "noise_exact" else "f8")
     for m in METRICS:
         if m in metrics:
             s[m] = (TRAJ_DIMS, "f8")
@@ -275,7 +276,7 @@ def check_config(c, ds, dims):
         if ini.has_section("sweep") else []
     n_points = int(np.prod([len(v) for _, v in sweep])) if sweep else 1
     c.check(dims["point"] == n_points, f"{dims['point']} points, the config's [sweep] makes {n_points}")
-    coords = [n for n, v in V.items() if tuple(v.dimensions) == ("point",)]
+    coords = [n for n, v in V.items() if tuple(v.dimensions) == ("point",) and not is_distance(n)]
     want_names = [k.replace(".", "_") for k, _ in sweep]
     rule = ini["optim"].get("scaling_rule", "none").strip()
     svag = int(ini["optim"].get("svag_l", "1")) > 1 or any(k == "optim.svag_l" for k, _ in sweep)
@@ -645,7 +646,7 @@ def check_metric_attrs(c, ds):
     # CF coordinates: every variable over record names step, every variable
     # over point the swept keys (xarray needs one of them to make a coordinate;
     # other CF tools read each variable's own)
-    sweep = [n for n, v in V.items() if v.dimensions == ("point",)]
+    sweep = [n for n, v in V.items() if v.dimensions == ("point",) and not is_distance(n)]
     for name, v in V.items():
         if name in sweep or "point" not in v.dimensions:
             continue
@@ -728,7 +729,8 @@ def check_xarray_coords(c, xds):
     over record (swap_dims(record="step").sel(step=...)), and every swept key
     is a coordinate over point (swap_dims(point=key) for a one-key sweep,
     where(key == value, drop=True) for several)."""
-    sweep = [n for n, v in xds.variables.items() if v.dims == ("point",) and n not in ("status",)]
+    sweep = [n for n, v in xds.variables.items()
+             if v.dims == ("point",) and n not in ("status",) and not is_distance(n)]
     for n in sweep:
         c.check(n in xds.coords, f"xarray: swept key {n} is not a coordinate")
     c.check("step" in xds.coords, "xarray: step is not a coordinate")
@@ -764,6 +766,56 @@ def check_xarray(c, path):
             "; ".join(f"{w.category.__name__}: {w.message}" for w in caught))
 
 
+def is_distance(name):
+    """measure.compare's <metric>_distance (point): data, not a coordinate."""
+    return name.endswith("_distance") and name.removesuffix("_distance") in METRICS
+
+
+def check_compare(c, ds, stats):
+    """measure.compare: <metric>_distance of each point recomputed from the
+    stored means and 95% CIs (README "Comparing points"): the largest
+    |mean - base mean| / sqrt(h^2 + h_base^2) over records where both are
+    finite, h = (ci95_high - ci95_low) / 2; base = the first point with
+    kappa = 1 under a scaling rule, else point 0."""
+    try:
+        ini = common.config(ds)
+    except common.CheckError:
+        return
+    names = [x for x in ini.get("measure", "compare", fallback="").replace(",", " ").split() if x]
+    V = ds.variables
+    base = 0
+    if "kappa" in V:
+        kappa = np.asarray(V["kappa"][:], dtype=np.float64)
+        ones = np.flatnonzero(kappa == 1)
+        base = int(ones[0]) if len(ones) else 0
+    mean_i, lo_i, hi_i = STATS.index("mean"), STATS.index("ci95_low"), STATS.index("ci95_high")
+    for m in names:
+        if m not in stats:
+            c.check(m + "_distance" not in V, f"{m}_distance present although {m} is not recorded")
+            continue
+        if not c.check(m + "_distance" in V, f"{m}_distance missing although measure.compare names {m}"):
+            continue
+        c.check(int(V[m + "_distance"].getncattr("base_point")) == base,
+                f"{m}_distance: base_point {V[m + '_distance'].getncattr('base_point')}, expected {base}")
+        st = stats[m]  # (point, stat, record)
+        got = np.asarray(V[m + "_distance"][:], dtype=np.float64)
+        for p in range(st.shape[0]):
+            mean, half = st[p, mean_i], (st[p, hi_i] - st[p, lo_i]) / 2
+            bmean, bhalf = st[base, mean_i], (st[base, hi_i] - st[base, lo_i]) / 2
+            ok = np.isfinite(mean) & np.isfinite(half) & np.isfinite(bmean) & np.isfinite(bhalf)
+            if not ok.any():
+                want = np.nan
+            else:
+                diff = np.abs(mean[ok] - bmean[ok])
+                width = np.hypot(half[ok], bhalf[ok])
+                with np.errstate(divide="ignore", invalid="ignore"):
+                    d = np.where(diff == 0, 0.0, np.where(width > 0, diff / width, np.inf))
+                want = float(d.max())
+            same = (np.isnan(want) and np.isnan(got[p])) or np.isclose(got[p], want, rtol=1e-12, atol=0) \
+                or (np.isinf(want) and got[p] == want)
+            c.check(same, f"{m}_distance point {p}: {got[p]}, recomputed {want}")
+
+
 def check_file(path, want_points=None, want_seeds=None, allow_not_run=False, allow_no_ok=False, rtol=RTOL):
     c = common.Report("check_output")
     ds = netCDF4.Dataset(path)
@@ -790,6 +842,7 @@ def check_file(path, want_points=None, want_seeds=None, allow_not_run=False, all
             check_log_pair(c, "test_loss", traj["test_loss"], traj["test_log_loss"])
         if labels == STATS:
             info["max_rel_dev"] = check_stats(c, traj, stats, rtol)
+            check_compare(c, ds, stats)
     finally:
         ds.close()
     check_xarray(c, path)

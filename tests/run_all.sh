@@ -214,12 +214,14 @@ section_output() {
     $BL merge $tmp/merged.nc $tmp/slice0.nc $tmp/slice1.nc $tmp/slice2.nc &&
     $PY tests/check_output.py $tmp/merged.nc &&
     $PY tests/compare_outputs.py $tmp/ens1.nc $tmp/merged.nc"
-  expect "sqrt scaling rule: each point's kappa, lr, betas, eps, steps and every, epoch(record), in info, and slices merge" bash -o pipefail -c "
-    mpirun -np 2 $BL run tests/configs/sqrt_rule.ini -o $tmp/rule.nc &&
+  expect "sqrt scaling rule: each point's kappa, lr, betas, eps, steps and every, epoch(record), in info, the compared curves' distances, and slices merge" bash -o pipefail -c "
+    mpirun -np 2 $BL run tests/configs/sqrt_rule.ini -o $tmp/rule.nc --set measure.compare=train_loss,test_acc &&
     $PY tests/check_output.py $tmp/rule.nc --points 4 --seeds 2 &&
+    grep -q 'train_loss_distance=0 test_acc_distance=0\$' <($BL info $tmp/rule.nc | grep '^point 0:') &&
+    test \$($BL info $tmp/rule.nc | grep -c 'train_loss_distance=') = 4 &&
     $BL info $tmp/rule.nc >$tmp/rule_info.txt && grep -q 'optim_batch_size=128 kappa=8 resolved_optim_lr=0.00282843 resolved_optim_beta1=0.2 resolved_optim_beta2=0.92 resolved_optim_eps=3.53553e-09 resolved_optim_steps=200 resolved_measure_every=20' $tmp/rule_info.txt &&
     $PY tests/check_info_json.py $BL $tmp/rule.nc &&
-    for k in 0 1; do mpirun -np 2 $BL run tests/configs/sqrt_rule.ini -o $tmp/rslice\$k.nc --slice \$k/2 || exit 1; done &&
+    for k in 0 1; do mpirun -np 2 $BL run tests/configs/sqrt_rule.ini -o $tmp/rslice\$k.nc --slice \$k/2 --set measure.compare=train_loss,test_acc || exit 1; done &&
     $BL merge $tmp/rmerged.nc $tmp/rslice0.nc $tmp/rslice1.nc &&
     $PY tests/compare_outputs.py $tmp/rule.nc $tmp/rmerged.nc"
   expect "SVAG: each l's resolved lr, steps and record spacing, output contract, info" bash -o pipefail -c "
@@ -228,6 +230,8 @@ section_output() {
     $BL info $tmp/svag.nc >$tmp/svag_info.txt &&
     grep -q 'optim_svag_l=4 resolved_optim_lr=0.05 .*resolved_optim_steps=1600 resolved_measure_every=160' $tmp/svag_info.txt"
   refuse "the sqrt rule past 1 - kappa (1 - beta) <= 0 is refused, naming the point, kappa and beta" 2 "sweep point 1 of 2 (optim.batch_size = 256)|kappa = 16 makes optim.beta1 = 1 - kappa (1 - 0.9) = -0.6" "$BL" check tests/configs/sqrt_rule.ini --set sweep.optim.batch_size=16,256
+  refuse "measure.compare naming no metric is refused" 2 "measure.compare: 'trian_loss' is not a metric" "$BL" check tests/configs/sqrt_rule.ini --set measure.compare=train_loss,trian_loss
+  refuse "measure.compare naming a metric the run does not record is refused" 2 "does not record sharpness" "$BL" check tests/configs/sqrt_rule.ini --set measure.compare=sharpness
   refuse "a scaling rule with log-spaced records is refused" 2 "needs measure.spacing = linear" "$BL" check tests/configs/sqrt_rule.ini --set measure.spacing=log
   refuse "SVAG with log-spaced records is refused" 2 "svag_l = 2 records at the plain optimizer's times" "$BL" check tests/configs/svag.ini --set measure.spacing=log
   expect "slices with spectra and densities merge to the one-run result, bitwise" bash -o pipefail -c "
@@ -236,6 +240,21 @@ section_output() {
     $BL merge $tmp/smerged.nc $tmp/sslice0.nc $tmp/sslice1.nc &&
     $PY tests/check_output.py $tmp/smerged.nc &&
     $PY tests/compare_outputs.py $tmp/hs1.nc $tmp/smerged.nc"
+  expect "gradient noise: auto picks exact for a small set, grad_norm_sq = grad_norm^2, output contract; data-parallel agrees" bash -o pipefail -c "
+    mpirun -np 2 $BL run $cfg -o $tmp/noise.nc --set optim.kind=sgd --set measure.noise=auto --set experiment.seeds=2 &&
+    mpirun -np 2 $BL run $cfg -o $tmp/noise_dp.nc --set optim.kind=sgd --set measure.noise=auto --set experiment.seeds=2 --set parallel.group_size=2 &&
+    $PY tests/check_output.py $tmp/noise.nc $tmp/noise_dp.nc &&
+    $PY -c \"
+import netCDF4, numpy as np, sys
+a, b = netCDF4.Dataset('$tmp/noise.nc'), netCDF4.Dataset('$tmp/noise_dp.nc')
+assert (a['noise_exact'][:] == 1).all(), 'auto should pick exact: n_train 96 <= 64 x 24'
+g = np.asarray(a['grad_norm'][:]); assert np.allclose(a['grad_norm_sq'][:], g * g, rtol=1e-12, atol=0)
+for v in ('grad_norm_sq', 'noise_trace', 'noise_ratio'):
+    x, y = np.asarray(a[v][:]), np.asarray(b[v][:])
+    assert np.all(x[:, :, 0] > 0) and np.allclose(x, y, rtol=1e-9, atol=0), v
+print('noise: trace at init', float(a['noise_trace'][0, 0, 0]), 'ratio', float(a['noise_ratio'][0, 0, 0]))
+\""
+  refuse "gradient noise on a data-free model is refused" 2 "measure.noise = exact needs a model trained on examples" "$BL" check inputs/eos_quadratic.ini --set measure.noise=exact
   refuse "overlapping slices are refused" 2 "both|slice0.nc" "$BL" merge "$tmp/out/m.nc" "$tmp/slice0.nc" "$tmp/slice0.nc"
   refuse "slices of different configs are refused" 2 "another config" "$BL" merge "$tmp/out/m.nc" "$tmp/slice0.nc" "$tmp/quick.nc"
 
@@ -331,11 +350,12 @@ CDL
     mpirun -np 2 "$BL" run inputs/quickstart.ini -o "$tmp/every1000.nc" $common --set measure.every=1000 &&
       mpirun -np 2 "$BL" run inputs/quickstart.ini -o "$tmp/every1.nc" $common --set measure.every=1 &&
       mpirun -np 2 "$BL" run inputs/quickstart.ini -o "$tmp/every50m.nc" $common --set measure.every=50 \
-        --set measure.sharpness=lanczos --set measure.trace_probes=2 --set measure.kkt=true --set measure.reference=svm &&
+        --set measure.sharpness=lanczos --set measure.trace_probes=2 --set measure.kkt=true --set measure.reference=svm \
+        --set measure.noise=batches --set measure.noise_batches=4 &&
       $PY tests/compare_params.py "$tmp/every1000.nc" "$tmp/every1.nc" &&
       $PY tests/compare_params.py "$tmp/every1000.nc" "$tmp/every50m.nc"
   }
-  expect "what is measured and how often never changes the trajectory (sgd, loss-based; every 1000, 1, 50 with Hessian, KKT and SVM)" same_trajectory
+  expect "what is measured and how often never changes the trajectory (sgd, loss-based; every 1000, 1, 50 with Hessian, KKT, SVM and gradient noise)" same_trajectory
   # ~170 epochs undone per task, many mid-epoch at a record's step (which is
   # then measured again on the restored state)
   expect "epochs undone mid-way at records' steps: the records are taken again, the trajectory is the unrecorded one" bash -o pipefail -c "

@@ -1,5 +1,7 @@
 /* Metric names and the margin formulas (SCIENCE.md section 1). */
 #include <math.h>
+#include <stdio.h>
+#include <string.h>
 
 #include <assert.h>
 
@@ -12,7 +14,8 @@
 enum { D = BL_NEEDS_DATA, T = BL_NEEDS_TEST, L = BL_NEEDS_LABELS, INV = BL_NEEDS_INVERSE,
        SH = BL_NEEDS_SHARPNESS, F = BL_NEEDS_FEATURES, B = BL_NEEDS_BINARY,
        REF = BL_NEEDS_REFERENCE, DEC = BL_NEEDS_DECAY, TR = BL_NEEDS_TRACE, KKT = BL_NEEDS_KKT,
-       MIN = BL_NEEDS_MIN_EIG, SUP = BL_NEEDS_SUPPORT, DR = BL_NEEDS_DIAG_REFS };
+       MIN = BL_NEEDS_MIN_EIG, SUP = BL_NEEDS_SUPPORT, DR = BL_NEEDS_DIAG_REFS,
+       NZ = BL_NEEDS_NOISE };
 
 const struct bl_metric_info bl_metric_table[BL_METRIC_COUNT] = {
     [BL_M_TRAIN_LOSS] = {"train_loss", "training loss (data term, configured reduction)", "1", 0},
@@ -76,6 +79,15 @@ const struct bl_metric_info bl_metric_table[BL_METRIC_COUNT] = {
     [BL_M_L1_COSINE] = {"l1_cosine",
                         "cos(u^L - v^L, w) with the max-L1-margin classifier w (rich regime)",
                         "1", D | B | DR},
+    [BL_M_GRAD_NORM_SQ] = {"grad_norm_sq",
+                           "squared norm of the full-batch gradient of the training loss", "1",
+                           D | NZ},
+    [BL_M_NOISE_TRACE] = {"noise_trace",
+                          "trace of the covariance of one mini-batch gradient (batch_size "
+                          "examples, the configured sampling)", "1", D | NZ},
+    [BL_M_NOISE_RATIO] = {"noise_ratio",
+                          "noise_trace / ||E mini-batch gradient||^2 (noise-to-signal)", "1",
+                          D | NZ},
     [BL_M_EQUILIBRIUM_NORM] = {"equilibrium_norm",
                                "predicted ||w|| at equilibrium (lr G / (wd (2 - lr wd)))^(1/4)",
                                "1", DEC},
@@ -83,6 +95,34 @@ const struct bl_metric_info bl_metric_table[BL_METRIC_COUNT] = {
 
 static_assert(sizeof bl_metric_table / sizeof bl_metric_table[0] == BL_METRIC_COUNT,
               "one table entry per metric");
+
+int bl_metric_parse_list(const char *text, int *ids, int max, char *err, size_t err_len)
+{
+    int n = 0;
+    const char *c = text;
+    for (;;) {
+        while (*c == ',' || *c == ' ' || *c == '\t')
+            c++;
+        if (!*c)
+            return n;
+        size_t len = strcspn(c, ", \t");
+        int found = -1;
+        for (int m = 0; m < BL_METRIC_COUNT && found < 0; m++)
+            if (strlen(bl_metric_table[m].name) == len && !strncmp(bl_metric_table[m].name, c, len))
+                found = m;
+        if (found < 0) {
+            snprintf(err, err_len, "'%.*s' is not a metric (see the README's metric table, "
+                     "e.g. train_loss, test_loss, train_acc, test_acc)", (int)len, c);
+            return -1;
+        }
+        if (n == max) {
+            snprintf(err, err_len, "at most %d metrics can be compared", max);
+            return -1;
+        }
+        ids[n++] = found;
+        c += len;
+    }
+}
 
 int bl_metric_applies(enum bl_metric m, const struct bl_config *cfg, const struct bl_model *model)
 {
@@ -107,6 +147,7 @@ int bl_metric_applies(enum bl_metric m, const struct bl_config *cfg, const struc
     have |= cfg->measure.kkt && model->degree > 0 ? KKT : 0;
     have |= cfg->measure.min_eigenvalue && bl_model_has_hvp(model) ? MIN : 0;
     have |= cfg->measure.near_support ? SUP : 0;
+    have |= cfg->measure.noise != BL_NOISE_NONE ? NZ : 0;
     have |= cfg->measure.reference == BL_REF_SVM && model->ops->l1_l2_references
                 ? DR
                 : 0;

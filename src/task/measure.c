@@ -496,6 +496,11 @@ void bl_measure_setup(struct bl_measure *ms, struct task *t, const struct bl_res
     ms->theta0_norm = bl_norm2(t->theta, P);
     grokking_predictions(ms, t, payload);
     diag_references(ms, t, payload);
+    if (L->metric_field[BL_M_NOISE_TRACE] >= 0 && !t->model.ops->objective) {
+        bl_noise_setup(&ms->noise, t);
+        ms->has_noise = 1;
+        *bl_result_at(L, payload, L->noise_exact) = ms->noise.exact;
+    }
     int rows;
     if (t->model.ops->feature_layer && t->model.ops->feature_layer(&t->model, t->theta, &rows))
         ms->feature_work = bl_malloc(sizeof(double) * (size_t)(3 * t->model.inputs + rows));
@@ -539,6 +544,8 @@ void bl_measure_free(struct bl_measure *ms)
     free(ms->w_l2);
     free(ms->w_l1);
     free(ms->predictor);
+    if (ms->has_noise)
+        bl_noise_free(&ms->noise);
     memset(ms, 0, sizeof *ms);
 }
 
@@ -629,6 +636,13 @@ void bl_measure_record(struct bl_measure *ms, struct task *t, const struct pass_
          * within ln 10, ln 100, ln 1000 of the smallest margin */
         double gaps[3] = {log(10.0), log(100.0), log(1000.0)};
         bl_task_count_margins_within(t, train->q_min, gaps, 3, &value[BL_M_NEAR_SUPPORT_1]);
+    }
+    if (ms->has_noise) { /* last: its batches pass over the data (t->grad comes back) */
+        double noise[3];
+        bl_noise_measure(&ms->noise, t, train, r, noise);
+        value[BL_M_GRAD_NORM_SQ] = noise[0];
+        value[BL_M_NOISE_TRACE] = noise[1];
+        value[BL_M_NOISE_RATIO] = noise[2];
     }
     for (int m = 0; m < BL_METRIC_COUNT; m++)
         if (L->metric_field[m] >= 0)

@@ -150,6 +150,17 @@ void bl_result_layout_make(struct bl_result_layout *L, const struct bl_plan *pla
                                            "classifier (LP; diag_linear's rich regime)",
                                            "1"));
     }
+    L->noise_exact = -1;
+    if (applies[BL_M_NOISE_TRACE]) {
+        struct bl_field f = task_value("noise_exact", BL_TYPE_BYTE,
+                                       "how noise_trace was measured: from per-example "
+                                       "gradients, or estimated from measure.noise_batches "
+                                       "batches",
+                                       NULL);
+        f.attr_name[0] = "flag_meanings";
+        f.attr_value[0] = "estimated exact";
+        L->noise_exact = add(L, f);
+    }
     int loss_based = 0;
     for (int p = 0; p < plan->n_points; p++)
         loss_based |= plan->points[p].optim.schedule == BL_SCHED_LOSS_BASED;

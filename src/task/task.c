@@ -229,6 +229,13 @@ void bl_task_count_margins_within(struct task *t, double q_min, const double *ga
     bl_group_sum(t->group, counts, n);
 }
 
+void bl_task_batch_pass(struct task *t, const int *idx, int n, struct pass_totals *totals)
+{
+    long lo, hi;
+    shard(n, t->group, &lo, &hi);
+    bl_task_pass(t, &t->data.train, idx, lo, hi, 1, totals);
+}
+
 void bl_task_batch_gradient(struct task *t, long step, struct pass_totals *totals)
 {
     if (t->model.ops->objective_noisy) { /* data-free, the same on every rank */
@@ -240,21 +247,43 @@ void bl_task_batch_gradient(struct task *t, long step, struct pass_totals *total
         bl_task_pass(t, &t->data.train, NULL, t->train_lo, t->train_hi, 1, totals);
         return;
     }
-    const int *batch = bl_batcher_batch(&t->batcher, step);
-    long lo, hi;
-    shard(t->cfg->optim.batch_size, t->group, &lo, &hi);
-    bl_task_pass(t, &t->data.train, batch, lo, hi, 1, totals);
+    bl_task_batch_pass(t, bl_batcher_batch(&t->batcher, step), t->cfg->optim.batch_size, totals);
     if (!t->svag_grad)
         return;
     /* SVAG: the gradient of c1 L_B1 + c2 L_B2, kept at B1's scale (totals
      * stay B1's: its loss is the one judged for divergence) */
     memcpy(t->svag_grad, t->grad, sizeof(double) * (size_t)t->n_params);
     struct pass_totals second;
-    bl_task_pass(t, &t->data.train, bl_batcher_batch(&t->svag_batcher, step), lo, hi, 1,
-                 &second);
+    bl_task_batch_pass(t, bl_batcher_batch(&t->svag_batcher, step), t->cfg->optim.batch_size,
+                       &second);
     double w2 = t->svag_c[1] * exp(second.log_loss_sum - totals->log_loss_sum);
     for (long i = 0; i < t->n_params; i++)
         t->grad[i] = t->svag_c[0] * t->svag_grad[i] + w2 * t->grad[i];
+}
+
+double bl_task_example_gradient_sq(struct task *t, double S)
+{
+    const struct bl_dataset *set = &t->data.train;
+    int k = t->model.outputs;
+    double sum = 0;
+    for (long i = t->train_lo; i < t->train_hi; i++) {
+        struct bl_batch b = bl_dataset_rows(set, i, 1);
+        const double *out = bl_model_forward(&t->model, t->theta, &b, &t->ws);
+        bl_loss_forward(t->cfg->loss.kind, out, &b, k, t->log_loss, t->margin);
+        double s = t->log_loss[0];
+        if (s == -INFINITY)
+            continue; /* a loss of exactly 0 has no gradient */
+        bl_loss_backward(t->cfg->loss.kind, out, &b, k, s, t->ws.dout);
+        bl_model_backward(&t->model, t->theta, &b, t->ws.dout, &t->ws, t->chunk_grad);
+        for (long j = t->model.frozen_lo; j < t->model.frozen_hi; j++)
+            t->chunk_grad[j] = 0;
+        double sq = 0;
+        for (long j = 0; j < t->n_params; j++)
+            sq += t->chunk_grad[j] * t->chunk_grad[j];
+        sum += sq * exp(2 * (s - S));
+    }
+    bl_group_sum(t->group, &sum, 1);
+    return sum;
 }
 
 void bl_task_train_pass(struct task *t, int want_grad, struct pass_totals *totals)

@@ -101,6 +101,8 @@ def _point_metrics(p):
         m |= {"hessian_min_eigenvalue", "hessian_min_residual"}
     if p.get("measure.kkt", "false") == "true" and binary and homogeneous:
         m |= {"kkt_epsilon", "kkt_delta"}
+    if data and p.get("measure.noise", "none") != "none":
+        m |= {"grad_norm_sq", "noise_trace", "noise_ratio"}
     # a diagonal net with reference = svm: the max-L2 and max-L1-margin classifiers
     if model == "diag_linear" and binary and p.get("measure.reference", "none") == "svm":
         m |= {"l2_cosine", "l1_cosine"}
@@ -144,6 +146,8 @@ def grokking_outcomes(ini):
         out |= {"init_coordinate", "init_norm"}
     if "l1_cosine" in metrics:
         out |= {"l2_test_acc", "l1_test_acc"}
+    if "noise_trace" in metrics:
+        out.add("noise_exact")
     return out
 
 
