@@ -247,6 +247,13 @@ section_science() {
   expect "misgrok (shortened): test accuracy >= 0.95 in the kernel phase, then below drop_threshold (ungrok_step before 3 t*)" bash -o pipefail -c "
     mpirun -np 2 $BL run inputs/misgrok.ini -o $tmp/misgrok.nc --set optim.steps=16000 --set experiment.seeds=2 &&
     $PY tests/check_grokking.py $tmp/misgrok.nc --misgrok && $PY tests/check_output.py $tmp/misgrok.nc"
+  expect "grok_matrix (shortened, 3000 steps): test MSE on the kernel plateau within 1% (numpy's kernel predictor on the rebuilt observed set), norm decay (1 - eta lambda)^k" bash -o pipefail -c "
+    mpirun -np 2 $BL run inputs/grok_matrix.ini -o $tmp/gmatrix.nc --set optim.steps=3000 &&
+    $PY tests/check_completion.py $tmp/gmatrix.nc && $PY tests/check_output.py $tmp/gmatrix.nc"
+  expect "grok_nowd (shortened): without weight decay the constant rate stays at the L2 classifier, the loss-based rate reaches the L1 one" bash -o pipefail -c "
+    mpirun -np 2 $BL run inputs/grok_nowd.ini -o $tmp/gnowd.nc --set optim.steps=3000 &&
+    $PY tests/check_output.py $tmp/gnowd.nc &&
+    $PY tests/check_final.py $tmp/gnowd.nc test_acc '<' 0.7 --point 0 && $PY tests/check_final.py $tmp/gnowd.nc l1_cosine '>' 0.9 --point 1"
   echo "== issue 14: scaling rules on the noisy quadratic"
   expect "sqrt_rule_quadratic: the sqrt rule keeps E f within the CI across kappa 1..8, the linear rule grows it as sqrt(kappa)" bash -o pipefail -c "
     mpirun -np 2 $BL run inputs/sqrt_rule_quadratic.ini -o $tmp/sq.nc &&
@@ -480,6 +487,13 @@ section_cli() {
   refuse "sparse_sign with an even data.sparsity" 2 "data.sparsity|odd|got 4" "$BL" check inputs/quickstart.ini --set data.kind=sparse_sign --set data.sparsity=4
   refuse "sparse_sign with data.sparsity > data.dim" 2 "data.sparsity = 11 is larger than data.dim = 10" "$BL" check inputs/quickstart.ini --set data.kind=sparse_sign --set data.sparsity=11
   refuse "diag_linear on three classes" 2 "model.kind = diag_linear has one output|cross_entropy loss, 3 classes" "$BL" check "$cfg" --set model.kind=diag_linear
+  # matrix completion (issue 13): data.size >= 2, data.observed in (0, 1), index pairs need the factorization
+  refuse "matrix_completion with data.observed = 1" 2 "data.observed = 1 is out of range|> 0 and < 1" "$BL" check inputs/grok_matrix.ini --set data.observed=1
+  refuse "matrix_completion with data.observed = 0" 2 "data.observed = 0 is out of range" "$BL" check inputs/grok_matrix.ini --set data.observed=0
+  refuse "matrix_completion with data.size = 1" 2 "data.size = 1 is out of range|>= 2" "$BL" check inputs/grok_matrix.ini --set data.size=1
+  refuse "matrix_completion with a classification loss" 2 "it needs loss.kind = squared (got logistic)" "$BL" check inputs/grok_matrix.ini --set loss.kind=logistic
+  refuse "matrix_completion with a dense model" 2 "it needs model.kind = factorization (got mlp)" "$BL" check inputs/grok_matrix.ini --set model.kind=mlp
+  refuse "factorization on dense data" 2 "model.kind = factorization reads index pairs|data.kind = matrix_completion (got separable)" "$BL" check "$cfg" --set model.kind=factorization --set loss.kind=squared
   refuse "measure.fit_threshold above 1" 2 "measure.fit_threshold|1.5" "$BL" check "$cfg" --set measure.fit_threshold=1.5
   refuse "measure.spacing must be linear or log" 2 "measure.spacing = geometric|linear, log" "$BL" check "$cfg" --set measure.spacing=geometric
   refuse "measure.per_decade at least 1" 2 "measure.per_decade = 0" "$BL" check "$cfg" --set measure.per_decade=0
