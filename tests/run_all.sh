@@ -148,6 +148,9 @@ section_mpi() {
   expect "diag_linear ensemble bitwise identical, 1 vs 2 ranks (its products are loops, not thread-split GEMVs)" bash -o pipefail -c "
     for n in 1 2; do mpirun -np \$n $BL run inputs/grok_sparse.ini -o $tmp/diag\$n.nc --set data.dim=300 --set data.n_train=50 --set data.n_test=100 --set optim.steps=2000 --set experiment.seeds=3 || exit 1; done &&
     $PY tests/compare_outputs.py $tmp/diag1.nc $tmp/diag2.nc"
+  expect "factorization ensemble bitwise identical, 1 vs 2 ranks (loops, and LAPACK's spectra on one BLAS thread)" bash -o pipefail -c "
+    for n in 1 2; do mpirun -np \$n $BL run inputs/grok_matrix.ini -o $tmp/fact\$n.nc --set data.size=60 --set data.observed=0.1 --set optim.steps=300 --set experiment.seeds=3 || exit 1; done &&
+    $PY tests/compare_outputs.py $tmp/fact1.nc $tmp/fact2.nc"
   expect "data-parallel run, group_size 2 on 2 ranks" run_mpi 2 "$cfg" -o "$tmp/dp2.nc" --set parallel.group_size=2
   expect "data-parallel run, two groups of 2 on 4 ranks" run_mpi 4 "$cfg" -o "$tmp/dp4.nc" --set parallel.group_size=2
   expect "group_size 2 agrees with group_size 1 to 1e-9" $PY tests/compare_outputs.py "$tmp/ens1.nc" "$tmp/dp2.nc" --rtol 1e-9
@@ -493,7 +496,7 @@ section_cli() {
   refuse "matrix_completion with data.size = 1" 2 "data.size = 1 is out of range|>= 2" "$BL" check inputs/grok_matrix.ini --set data.size=1
   refuse "matrix_completion with a classification loss" 2 "it needs loss.kind = squared (got logistic)" "$BL" check inputs/grok_matrix.ini --set loss.kind=logistic
   refuse "matrix_completion with a dense model" 2 "it needs model.kind = factorization (got mlp)" "$BL" check inputs/grok_matrix.ini --set model.kind=mlp
-  refuse "factorization on dense data" 2 "model.kind = factorization reads index pairs|data.kind = matrix_completion (got separable)" "$BL" check "$cfg" --set model.kind=factorization --set loss.kind=squared
+  refuse "factorization on dense data" 2 "model.kind = factorization reads index pairs|it needs data.kind = matrix_completion (got clusters)" "$BL" check "$cfg" --set model.kind=factorization --set loss.kind=squared
   refuse "measure.fit_threshold above 1" 2 "measure.fit_threshold|1.5" "$BL" check "$cfg" --set measure.fit_threshold=1.5
   refuse "measure.spacing must be linear or log" 2 "measure.spacing = geometric|linear, log" "$BL" check "$cfg" --set measure.spacing=geometric
   refuse "measure.per_decade at least 1" 2 "measure.per_decade = 0" "$BL" check "$cfg" --set measure.per_decade=0

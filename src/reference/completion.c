@@ -4,6 +4,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "bl_blas.h"
 #include "bl_completion.h"
 #include "bl_log.h"
 
@@ -12,6 +13,24 @@ void dgesvd_(const char *jobu, const char *jobvt, const int *m, const int *n, do
              double *work, const int *lwork, int *info);
 void dsyev_(const char *jobz, const char *uplo, const int *n, double *a, const int *lda,
             double *w, double *work, const int *lwork, int *info);
+
+/* LAPACK's reductions split their sums by BLAS thread, so the same matrix
+ * gives other last bits on 1 and 2 ranks (threads = cores / ranks): an
+ * ensemble task must not. The two drivers below run on one thread and put
+ * the count back (a BLAS that does not say its count keeps its own). */
+static int single_thread(void)
+{
+    int keep = bl_blas_threads();
+    if (keep > 1)
+        bl_blas_set_threads(1);
+    return keep;
+}
+
+static void restore_threads(int keep)
+{
+    if (keep > 1)
+        bl_blas_set_threads(keep);
+}
 
 double bl_kernel_completion_mse(const struct bl_dataset *train, const struct bl_dataset *test,
                                 int d)
@@ -67,7 +86,9 @@ int bl_singular_values(double *a, int d, double *sigma)
         return info;
     lwork = (int)query;
     double *work = bl_malloc(sizeof(double) * (size_t)lwork);
+    int keep = single_thread();
     dgesvd_("N", "N", &d, &d, a, &d, sigma, &dummy, &one, &dummy, &one, work, &lwork, &info);
+    restore_threads(keep);
     free(work);
     return info;
 }
@@ -87,7 +108,9 @@ int bl_symmetric_singular_values(double *a, int d, double *sigma)
         return info;
     lwork = (int)query;
     double *work = bl_malloc(sizeof(double) * (size_t)lwork);
+    int keep = single_thread();
     dsyev_("N", "U", &d, a, &d, sigma, work, &lwork, &info);
+    restore_threads(keep);
     free(work);
     for (int k = 0; k < d; k++)
         sigma[k] = fabs(sigma[k]);
