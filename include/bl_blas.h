@@ -14,6 +14,9 @@ int bl_blas_is_openblas(void);
  * no call for it (its own environment variable then decides). */
 int bl_blas_set_threads(int threads);
 
+/* The BLAS's thread count, or -1 when the linked BLAS does not say. */
+int bl_blas_threads(void);
+
 /* OpenBLAS's kernel core ("Cooperlake", "Prescott", ...) or "unknown". */
 const char *bl_blas_core(void);
 

@@ -23,9 +23,10 @@
 
 enum bl_data_kind { BL_DATA_SEPARABLE, BL_DATA_SYMMETRIC, BL_DATA_CLUSTERS,
                     BL_DATA_FASHION_MNIST, BL_DATA_NETCDF, BL_DATA_ASYMMETRIC,
-                    BL_DATA_SPARSE_SIGN, BL_DATA_MISGROK, BL_DATA_COUNT };
+                    BL_DATA_SPARSE_SIGN, BL_DATA_MISGROK, BL_DATA_MATRIX_COMPLETION,
+                    BL_DATA_COUNT };
 enum bl_model_kind { BL_MODEL_LINEAR, BL_MODEL_MLP, BL_MODEL_QUADRATIC, BL_MODEL_NOISY_QUADRATIC,
-                     BL_MODEL_DIAG_LINEAR,
+                     BL_MODEL_DIAG_LINEAR, BL_MODEL_FACTORIZATION,
                      BL_MODEL_COUNT };
 enum bl_activation { BL_ACT_RELU, BL_ACT_LEAKY_RELU, BL_ACT_IDENTITY, BL_ACT_COUNT };
 enum bl_loss_kind { BL_LOSS_LOGISTIC, BL_LOSS_EXPONENTIAL, BL_LOSS_CROSS_ENTROPY, BL_LOSS_SQUARED,
@@ -77,6 +78,8 @@ struct bl_data_cfg {
     /* grokking data (SCIENCE.md 3) */
     int sparsity;               /* sparse_sign: k, the odd number of coordinates of w* */
     double gamma;               /* misgrok: x = z + y (gamma / 2) w* */
+    int size;                   /* matrix_completion: d, the target is d x d */
+    double observed;            /* matrix_completion: fraction of the d^2 entries that train */
     /* not a key: real-valued targets per example (regression), read off a
      * data file by bl_data_shape; 0 = class labels */
     int targets;
@@ -98,6 +101,10 @@ struct bl_model_cfg {
     int train_last;             /* 0: the last layer stays at its initialization */
     double noise;               /* noisy_quadratic: sigma, gradient noise sigma / sqrt(B) */
     int noise_batch;            /* not a key: B = optim.batch_size, set by task.c for the build */
+    /* not a key: the values each index of index data takes, [0, index_range)
+     * (matrix_completion: data.size), set by config.c from the data; 0 for
+     * dense rows */
+    int index_range;
 };
 
 struct bl_loss_cfg {

@@ -38,6 +38,8 @@ struct bl_measure {
     double *w_l2, *w_l1;    /* (dim) diag_linear's references: max-L2 / max-L1-margin
                              * classifiers, or NULL */
     double *predictor;      /* (dim) u^L - v^L at a record */
+    double *matrix_work;    /* (d^2 + d) a symmetric-matrix model's W and its singular
+                             * values, or NULL */
     double theta0_norm;
     int has_noise;          /* measure.noise: the gradient-noise statistics */
     struct bl_noise noise;

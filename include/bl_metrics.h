@@ -22,8 +22,9 @@ enum bl_metric {
     BL_M_EFFECTIVE_LR, BL_M_SPHERICAL_SHARPNESS, BL_M_EQUILIBRIUM_NORM, BL_M_HESSIAN_TRACE,
     BL_M_HESSIAN_TRACE_SE, BL_M_KKT_EPSILON, BL_M_KKT_DELTA, BL_M_HESSIAN_MIN,
     BL_M_HESSIAN_MIN_RESIDUAL, BL_M_NEAR_SUPPORT_1, BL_M_NEAR_SUPPORT_2, BL_M_NEAR_SUPPORT_3,
-    BL_M_INIT_DISTANCE, BL_M_L2_COSINE, BL_M_L1_COSINE, BL_M_GRAD_NORM_SQ, BL_M_NOISE_TRACE,
-    BL_M_NOISE_RATIO,
+    BL_M_INIT_DISTANCE, BL_M_L2_COSINE, BL_M_L1_COSINE,
+    BL_M_TRAIN_MSE, BL_M_TEST_MSE, BL_M_NUCLEAR_NORM, BL_M_EFFECTIVE_RANK, BL_M_GRAD_NORM_SQ,
+    BL_M_NOISE_TRACE, BL_M_NOISE_RATIO,
     BL_METRIC_COUNT
 };
 
@@ -43,7 +44,9 @@ enum bl_metric_needs {
     BL_NEEDS_MIN_EIG = 1 << 11,   /* measure.min_eigenvalue on a model with HVPs */
     BL_NEEDS_SUPPORT = 1 << 12,   /* measure.near_support */
     BL_NEEDS_DIAG_REFS = 1 << 13, /* measure.reference = svm on a diag_linear (SCIENCE.md 3) */
-    BL_NEEDS_NOISE = 1 << 14,     /* measure.noise != none */
+    BL_NEEDS_TARGETS = 1 << 14,   /* real-valued targets (regression): mean squared errors */
+    BL_NEEDS_MATRIX = 1 << 15,    /* a model whose outputs are one symmetric matrix's entries */
+    BL_NEEDS_NOISE = 1 << 16,     /* measure.noise != none */
 };
 
 struct bl_metric_info {

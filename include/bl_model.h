@@ -107,6 +107,12 @@ struct bl_model_ops {
     /* Which best-margin reference applies (SCIENCE.md 1-2), and the slope s
      * of a two-layer net's leaky ReLU (0 relu, 1 identity) */
     enum bl_margin_kind (*margin_reference)(const struct bl_model *m, double *slope);
+    /* A model whose output at the index pair (i, j) is the entry W_ij of one
+     * symmetric matrix W (factorization): returns its order d and, when w is
+     * not NULL, writes W (d, d) row-major into w. Its kernel regime at a
+     * symmetric init fits the observed entries and their transposes and is 0
+     * elsewhere (SCIENCE.md 3): the matrix-completion references use that. */
+    int (*symmetric_matrix)(const struct bl_model *m, const double *theta, double *w);
     /* floating-point operations of one forward + backward over n examples */
     double (*step_flops)(const struct bl_model *m, int n);
     /* --- optional facts, 0 when they do not hold --- */

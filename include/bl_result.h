@@ -68,11 +68,13 @@ struct bl_result_layout {
     int reference_status;              /* why a reference is missing, -1 without them */
     int epochs_undone;                 /* loss_based: epochs undone, -1 without it */
     /* grokking (SCIENCE.md 3), -1 without them: the first record steps with
-     * train / test accuracy >= fit_threshold and, after grok_step, test
+     * train / test accuracy >= fit_threshold (regression: MSE <= it) and,
+     * after grok_step, test
      * accuracy < drop_threshold; the predicted ln(alpha) / (eta lambda); and
      * diag_linear's per-coordinate init c and ||theta_0|| */
     int memorize_step, grok_step, ungrok_step, t_star, init_coordinate, init_norm;
     int l2_test_acc, l1_test_acc;      /* the diagonal net's references, -1 without them */
+    int kernel_test_mse, target_nuclear_norm; /* matrix completion's references, or -1 */
     int noise_exact;                   /* measure.noise: 1 exact, 0 estimated; -1 without */
     int params, spectra, density_nodes, density_weights; /* ARRAY fields, or -1 */
     enum bl_save_params params_at;     /* which parameter vectors params holds */

@@ -298,6 +298,28 @@ PHENOMENA = [
                   xlabel="t* = ln α / (ηλ) (steps)", ylabel="grok_step, mean over seeds"),
         )),
     Phenomenon(
+        id="grokking_matrix",
+        title="Grokking in matrix completion: the kernel plateau, then a low-rank completion after t*",
+        cite="Lyu, Jin, Li, Du, Lee, Hu 2024; SCIENCE.md §3",
+        needs=("test_mse",),
+        when=lambda pt: pt.get("model.kind") == "factorization",
+        about="W = UUᵀ − VVᵀ started at U = V = αI fits the observed entries at once like the kernel "
+              "predictor (the observed entries and their transposes, 0 elsewhere), so the test MSE sits on "
+              "kernel_test_mse (dotted, per point) while ‖θ‖ decays as (1 − ηλ)^k; around t* = ln α / (ηλ) "
+              "(dotted) it falls as W turns low rank and ‖θ‖² approaches the target's nuclear norm "
+              "‖X*‖_* (target_nuclear_norm, dotted on the nuclear_norm panel). Look for the plateau on the kernel line, the drop after t*, "
+              "effective_rank falling to about 1 and nuclear_norm settling at ‖X*‖_*.",
+        panels=(
+            Panel("test_mse", logx=True, logy=True, traces=True,
+                  theory=(Line("t* = ln α / (ηλ)", x=outcome_mean("t_star")),
+                          Line("kernel_test_mse (the kernel-regime predictor)", y=outcome_mean("kernel_test_mse")))),
+            Panel("train_mse", logx=True, logy=True, optional=True),
+            Panel("nuclear_norm", logx=True, optional=True,
+                  theory=(Line("‖X*‖_* (target_nuclear_norm)", y=outcome_mean("target_nuclear_norm")),)),
+            Panel("effective_rank", logx=True, optional=True),
+            Panel("param_norm", logx=True, logy=True, optional=True),
+        )),
+    Phenomenon(
         id="scaling_rule",
         title="Scaling rules across batch sizes: curves at the same epochs",
         cite="Malladi, Lyu, Panigrahi, Arora 2022; SCIENCE.md §5–6",

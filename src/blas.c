@@ -12,6 +12,7 @@
 extern void openblas_set_num_threads(int num_threads) __attribute__((weak));
 extern char *openblas_get_corename(void) __attribute__((weak));
 extern char *openblas_get_config(void) __attribute__((weak));
+extern int openblas_get_num_threads(void) __attribute__((weak));
 
 int bl_blas_is_openblas(void)
 {
@@ -24,6 +25,11 @@ int bl_blas_set_threads(int threads)
         return -1;
     openblas_set_num_threads(threads);
     return 0;
+}
+
+int bl_blas_threads(void)
+{
+    return bl_blas_is_openblas() && openblas_get_num_threads ? openblas_get_num_threads() : -1;
 }
 
 const char *bl_blas_core(void)

@@ -44,9 +44,10 @@ _Static_assert(sizeof(enum bl_data_kind) == sizeof(int), "enums are int-sized");
 
 static const char *const data_kinds[] = {"separable", "symmetric", "clusters",
                                          "fashion_mnist", "netcdf", "asymmetric",
-                                         "sparse_sign", "misgrok", NULL};
+                                         "sparse_sign", "misgrok", "matrix_completion", NULL};
 static const char *const model_kinds[] = {"linear",          "mlp",         "quadratic",
-                                          "noisy_quadratic", "diag_linear", NULL};
+                                          "noisy_quadratic", "diag_linear", "factorization",
+                                          NULL};
 static const char *const activations[] = {"relu", "leaky_relu", "identity", NULL};
 static const char *const loss_kinds[] = {"logistic", "exponential", "cross_entropy", "squared",
                                          NULL};
@@ -110,7 +111,8 @@ static const struct key_desc keys[] = {
     {.section = "data", .key = "kind", .type = T_ENUM, .names = data_kinds, .def = "separable",
      .desc = "separable (margin around w*), symmetric (pairs (x,y),(-x,-y)), asymmetric "
              "(planar counterexample, see README), clusters, fashion_mnist, netcdf, sparse_sign "
-             "or misgrok (grokking, SCIENCE.md 3)",
+             "or misgrok (grokking, SCIENCE.md 3), matrix_completion (index pairs of the d x d "
+             "matrix i j / d^2)",
      FIELD(data.kind)},
     {.section = "data", .key = "n_train", .type = T_INT, .min = 1, .max = 1e8, .def = "200",
      .desc = "training examples", FIELD(data.n_train)},
@@ -157,6 +159,14 @@ static const struct key_desc keys[] = {
     {.section = "data", .key = "gamma", .type = T_DOUBLE, .min = 0, .max = 1e6, .def = "25",
      .desc = "misgrok: x = z + y (gamma / 2) w*, z ~ N(0, I), y = sign <z, w*>",
      FIELD(data.gamma)},
+    {.section = "data", .key = "size", .type = T_INT, .min = 2, .max = 4096, .def = "97",
+     .desc = "matrix_completion: d, the target X*_ij = i j / d^2 (i, j = 0 .. d-1)",
+     FIELD(data.size)},
+    {.section = "data", .key = "observed", .type = T_DOUBLE, .min = 0, .min_open = 1, .max = 1,
+     .max_open = 1, .def = "0.05",
+     .desc = "matrix_completion: fraction of the d^2 entries that train (the first of a seeded "
+             "permutation, at least one); all the others are the test set",
+     FIELD(data.observed)},
     {.section = "data", .key = "standardize", .type = T_BOOL, .def = "true",
      .desc = "file data: z-score each feature with the training set's mean and std",
      FIELD(data.standardize)},
@@ -165,7 +175,9 @@ static const struct key_desc keys[] = {
      .desc = "linear (one weight layer), mlp, quadratic (loss 1/2 theta^T A theta with "
              "width parameters and eigenvalues eig_max .. eig_min; no data), noisy_quadratic "
              "(the same with gradient noise noise / sqrt(batch_size)), or diag_linear "
-             "(f = <u^L - v^L, x>, L = depth, u = v = init_scale / sqrt(2 dim) at init)",
+             "(f = <u^L - v^L, x>, L = depth, u = v = init_scale / sqrt(2 dim) at init), or "
+             "factorization (W = U U^T - V V^T, output W_ij at the index pair (i, j); U = V = "
+             "init_scale I at init)",
      FIELD(model.kind)},
     {.section = "model", .key = "depth", .type = T_INT, .min = 1, .max = 64, .def = "2",
      .desc = "weight layers; linear is 1, mlp needs at least 2", FIELD(model.depth)},
@@ -197,7 +209,9 @@ static const struct key_desc keys[] = {
              "loss is then scale-invariant in all trained weights)",
      FIELD(model.train_last)},
     {.section = "model", .key = "init_scale", .type = T_DOUBLE, .min = 0, .min_open = 1,
-     .max = 1e6, .def = "1.0", .desc = "multiplies the default N(0, 1/fan_in) initialization",
+     .max = 1e6, .def = "1.0",
+     .desc = "multiplies the default N(0, 1/fan_in) initialization; diag_linear: ||theta_0||; "
+             "factorization: alpha in U = V = alpha I",
      FIELD(model.init_scale)},
 
     {.section = "loss", .key = "kind", .type = T_ENUM, .names = loss_kinds, .def = "logistic",
@@ -334,7 +348,8 @@ static const struct key_desc keys[] = {
     {.section = "measure", .key = "fit_threshold", .type = T_DOUBLE, .min = 0, .min_open = 1,
      .max = 1, .def = "0.95",
      .desc = "memorize_step / grok_step: the first record with train / test accuracy at "
-             "least this", FIELD(measure.fit_threshold)},
+             "least this (regression targets: with train / test MSE at most this)",
+     FIELD(measure.fit_threshold)},
     {.section = "measure", .key = "drop_threshold", .type = T_DOUBLE, .min = 0, .min_open = 1,
      .max = 1, .def = "0.75",
      .desc = "ungrok_step: the first record after grok_step with test accuracy below this",
@@ -955,6 +970,30 @@ static int check_field(const struct key_desc *d, const struct bl_config *c, char
 /* Cross-key rules. On failure writes the message (without a location) and
  * the keys involved (indices in keys[], -1 for unused) so that the caller
  * can say where they were set. */
+/* What index data decide for the rest of the config: matrix_completion's
+ * sizes follow from data.size and data.observed (n_train = round(observed
+ * d^2), at least 1 and at most d^2 - 1; every other entry tests), each
+ * example is an index pair (dim 2) with one real target, and the model sees
+ * indices in [0, d). Run after every change of a key, so the printed config
+ * holds the values used. */
+static void derive_index_data(struct bl_config *c)
+{
+    struct bl_data_cfg *d = &c->data;
+    c->model.index_range = 0;
+    if (d->kind != BL_DATA_MATRIX_COMPLETION) {
+        if (d->kind != BL_DATA_NETCDF && d->kind != BL_DATA_FASHION_MNIST)
+            d->targets = 0; /* synthetic labels; a file's targets come from bl_data_shape */
+        return;
+    }
+    long entries = (long)d->size * d->size;
+    long n = lround(d->observed * (double)entries);
+    d->n_train = (int)(n < 1 ? 1 : n > entries - 1 ? entries - 1 : n);
+    d->n_test = (int)(entries - d->n_train);
+    d->dim = 2;
+    d->targets = 1;
+    c->model.index_range = d->size;
+}
+
 static int cross_check(const struct bl_config *c, char *msg, size_t len, int involved[3])
 {
     involved[0] = involved[1] = involved[2] = -1;
@@ -1040,6 +1079,26 @@ static int cross_check(const struct bl_config *c, char *msg, size_t len, int inv
                     "logistic, exponential or squared, or one regression target (got %s loss, "
                     "%d classes)",
                     loss_kinds[c->loss.kind], data->classes);
+    }
+    if ((data->kind == BL_DATA_MATRIX_COMPLETION) != (c->model.kind == BL_MODEL_FACTORIZATION)) {
+        involved[0] = find_key("data", "kind");
+        involved[1] = find_key("model", "kind");
+        return fail(msg, len, NULL, 0,
+                    data->kind == BL_DATA_MATRIX_COMPLETION
+                        ? "data.kind = matrix_completion gives index pairs (i, j), not feature "
+                          "rows: it needs model.kind = factorization (got %s)"
+                        : "model.kind = factorization reads index pairs (i, j): it needs "
+                          "data.kind = matrix_completion (got %s)",
+                    data->kind == BL_DATA_MATRIX_COMPLETION ? model_kinds[c->model.kind]
+                                                            : data_kind);
+    }
+    if (data->kind == BL_DATA_MATRIX_COMPLETION && c->loss.kind != BL_LOSS_SQUARED) {
+        involved[0] = find_key("data", "kind");
+        involved[1] = find_key("loss", "kind");
+        return fail(msg, len, NULL, 0,
+                    "data.kind = matrix_completion has real-valued targets (the entries i j / "
+                    "d^2): it needs loss.kind = squared (got %s)",
+                    loss_kinds[c->loss.kind]);
     }
     if (data->targets > 0 && c->loss.kind != BL_LOSS_SQUARED) {
         involved[0] = find_key("loss", "kind");
@@ -1279,6 +1338,7 @@ void bl_config_defaults(struct bl_config *cfg)
         if (set_value(d, cfg, d->def, "defaults", 0, err, sizeof err))
             bl_fatal_at(__FILE__, __LINE__, "bad default: %s", err);
     }
+    derive_index_data(cfg);
 }
 
 int bl_config_set(struct bl_config *cfg, const char *section, const char *key, const char *value,
@@ -1305,6 +1365,8 @@ int bl_config_set(struct bl_config *cfg, const char *section, const char *key, c
             cfg->data.n_train_given = 1;
         if (rc == 0 && !strcmp(section, "data") && !strcmp(key, "n_test"))
             cfg->data.n_test_given = 1;
+        if (rc == 0)
+            derive_index_data(cfg);
     }
     free(text);
     return rc;
@@ -1527,6 +1589,7 @@ static int apply_point(struct bl_config *c, const struct bl_config *base, int po
         if (key == find_key("model", "depth"))
             depth_swept = 1;
     }
+    derive_index_data(c);
     /* A linear model has one layer whatever the depth says, unless this
      * point asks for another depth on purpose. */
     if (c->model.kind == BL_MODEL_LINEAR) {

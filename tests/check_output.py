@@ -86,8 +86,8 @@ METRICS = ["train_loss", "train_log_loss", "train_acc", "test_loss", "test_log_l
            "trained_norm", "effective_lr", "spherical_sharpness", "equilibrium_norm",
            "hessian_trace", "hessian_trace_se", "kkt_epsilon", "kkt_delta",
            "hessian_min_eigenvalue", "hessian_min_residual", "near_support_1", "near_support_2",
-           "near_support_3", "init_distance", "l2_cosine", "l1_cosine", "grad_norm_sq",
-           "noise_trace", "noise_ratio"]
+           "near_support_3", "init_distance", "l2_cosine", "l1_cosine", "train_mse", "test_mse",
+           "nuclear_norm", "effective_rank", "grad_norm_sq", "noise_trace", "noise_ratio"]
 TRAJ_DIMS = ("point", "seed", "record")
 STATS_DIMS = ("point", "stat", "record")
 TASK_DIMS = ("point", "seed")
@@ -422,11 +422,12 @@ def check_log_pair(c, name, loss, log_loss, rtol=LOG_RTOL):
         c.check(True, "")
 
 
-def first_step(steps, acc, threshold, above, start=0):
-    """The step of the first record r >= start with acc >= threshold (above)
-    or acc < threshold, and r; (NaN, len) when there is none."""
+def first_step(steps, acc, threshold, above, start=0, at_most=False):
+    """The step of the first record r >= start with acc >= threshold (above),
+    acc <= threshold (at_most) or acc < threshold, and r; (NaN, len) when
+    there is none."""
     for r in range(start, len(steps)):
-        if (acc[r] >= threshold) if above else (acc[r] < threshold):
+        if (acc[r] >= threshold) if above else (acc[r] <= threshold) if at_most else (acc[r] < threshold):
             return float(steps[r]), r
     return float("nan"), len(steps)
 
@@ -434,7 +435,8 @@ def first_step(steps, acc, threshold, above, start=0):
 def check_grokking(c, ds, status, traj):
     """The grokking outcomes recomputed from the stored trajectories and
     config: memorize_step / grok_step the first record step with train /
-    test accuracy >= measure.fit_threshold, ungrok_step the first after
+    test accuracy >= measure.fit_threshold (regression: train / test MSE <=
+    it), ungrok_step the first after
     grok_step with test accuracy < measure.drop_threshold, t_star =
     ln(init_scale) / (lr weight_decay) per point; NaN for not_run tasks."""
     V = ds.variables
@@ -458,6 +460,12 @@ def check_grokking(c, ds, status, traj):
         for s in range(status.shape[1]):
             if status[p, s] not in (OK, DIVERGED):
                 continue
+            if "train_mse" in traj:  # regression: the first MSE at most fit_threshold
+                want["memorize_step"][p, s] = first_step(steps, traj["train_mse"][p, s], fit, False,
+                                                         at_most=True)[0]
+            if "test_mse" in traj:
+                want["grok_step"][p, s] = first_step(steps, traj["test_mse"][p, s], fit, False,
+                                                     at_most=True)[0]
             if "train_acc" in traj:
                 want["memorize_step"][p, s] = first_step(steps, traj["train_acc"][p, s], fit, True)[0]
             if "test_acc" in traj:

@@ -45,8 +45,8 @@ METRICS = ["train_loss", "train_log_loss", "train_acc", "test_loss", "test_log_l
            "trained_norm", "effective_lr", "spherical_sharpness", "equilibrium_norm",
            "hessian_trace", "hessian_trace_se", "kkt_epsilon", "kkt_delta",
            "hessian_min_eigenvalue", "hessian_min_residual", "near_support_1", "near_support_2",
-           "near_support_3", "init_distance", "l2_cosine", "l1_cosine", "grad_norm_sq",
-           "noise_trace", "noise_ratio"]
+           "near_support_3", "init_distance", "l2_cosine", "l1_cosine", "train_mse", "test_mse",
+           "nuclear_norm", "effective_rank", "grad_norm_sq", "noise_trace", "noise_ratio"]
 OK, DIVERGED, INTERRUPTED, NOT_RUN = 0, 1, 2, 3
 FILL_INT64 = int(netCDF4.default_fillvals["i8"])
 

@@ -153,6 +153,9 @@ section_mpi() {
   expect "diag_linear ensemble bitwise identical, 1 vs 2 ranks (its products are loops, not thread-split GEMVs)" bash -o pipefail -c "
     for n in 1 2; do mpirun -np \$n $BL run inputs/grok_sparse.ini -o $tmp/diag\$n.nc --set data.dim=300 --set data.n_train=50 --set data.n_test=100 --set optim.steps=2000 --set experiment.seeds=3 || exit 1; done &&
     $PY tests/compare_outputs.py $tmp/diag1.nc $tmp/diag2.nc"
+  expect "factorization ensemble bitwise identical, 1 vs 2 ranks (loops, and LAPACK's spectra on one BLAS thread)" bash -o pipefail -c "
+    for n in 1 2; do mpirun -np \$n $BL run inputs/grok_matrix.ini -o $tmp/fact\$n.nc --set data.size=60 --set data.observed=0.1 --set optim.steps=300 --set experiment.seeds=3 || exit 1; done &&
+    $PY tests/compare_outputs.py $tmp/fact1.nc $tmp/fact2.nc"
   expect "data-parallel run, group_size 2 on 2 ranks" run_mpi 2 "$cfg" -o "$tmp/dp2.nc" --set parallel.group_size=2
   expect "data-parallel run, two groups of 2 on 4 ranks" run_mpi 4 "$cfg" -o "$tmp/dp4.nc" --set parallel.group_size=2
   expect "group_size 2 agrees with group_size 1 to 1e-9" $PY tests/compare_outputs.py "$tmp/ens1.nc" "$tmp/dp2.nc" --rtol 1e-9
@@ -271,6 +274,13 @@ section_science() {
   expect "misgrok (shortened): test accuracy >= 0.95 in the kernel phase, then below drop_threshold (ungrok_step before 3 t*)" bash -o pipefail -c "
     mpirun -np 2 $BL run inputs/misgrok.ini -o $tmp/misgrok.nc --set optim.steps=16000 --set experiment.seeds=2 &&
     $PY tests/check_grokking.py $tmp/misgrok.nc --misgrok && $PY tests/check_output.py $tmp/misgrok.nc"
+  expect "grok_matrix (shortened, 3000 steps): test MSE on the kernel plateau within 1% (numpy's kernel predictor on the rebuilt observed set), norm decay (1 - eta lambda)^k" bash -o pipefail -c "
+    mpirun -np 2 $BL run inputs/grok_matrix.ini -o $tmp/gmatrix.nc --set optim.steps=3000 &&
+    $PY tests/check_completion.py $tmp/gmatrix.nc && $PY tests/check_output.py $tmp/gmatrix.nc"
+  expect "grok_nowd (shortened): without weight decay the constant rate stays at the L2 classifier, the loss-based rate reaches the L1 one" bash -o pipefail -c "
+    mpirun -np 2 $BL run inputs/grok_nowd.ini -o $tmp/gnowd.nc --set optim.steps=3000 &&
+    $PY tests/check_output.py $tmp/gnowd.nc &&
+    $PY tests/check_final.py $tmp/gnowd.nc test_acc '<' 0.7 --point 0 && $PY tests/check_final.py $tmp/gnowd.nc l1_cosine '>' 0.9 --point 1"
   echo "== issue 14: scaling rules on the noisy quadratic"
   expect "sqrt_rule_quadratic: the sqrt rule keeps E f within the CI across kappa 1..8, the linear rule grows it as sqrt(kappa)" bash -o pipefail -c "
     mpirun -np 2 $BL run inputs/sqrt_rule_quadratic.ini -o $tmp/sq.nc &&
@@ -510,6 +520,13 @@ section_cli() {
   refuse "sparse_sign with an even data.sparsity" 2 "data.sparsity|odd|got 4" "$BL" check inputs/quickstart.ini --set data.kind=sparse_sign --set data.sparsity=4
   refuse "sparse_sign with data.sparsity > data.dim" 2 "data.sparsity = 11 is larger than data.dim = 10" "$BL" check inputs/quickstart.ini --set data.kind=sparse_sign --set data.sparsity=11
   refuse "diag_linear on three classes" 2 "model.kind = diag_linear has one output|cross_entropy loss, 3 classes" "$BL" check "$cfg" --set model.kind=diag_linear
+  # matrix completion (issue 13): data.size >= 2, data.observed in (0, 1), index pairs need the factorization
+  refuse "matrix_completion with data.observed = 1" 2 "data.observed = 1 is out of range|> 0 and < 1" "$BL" check inputs/grok_matrix.ini --set data.observed=1
+  refuse "matrix_completion with data.observed = 0" 2 "data.observed = 0 is out of range" "$BL" check inputs/grok_matrix.ini --set data.observed=0
+  refuse "matrix_completion with data.size = 1" 2 "data.size = 1 is out of range|>= 2" "$BL" check inputs/grok_matrix.ini --set data.size=1
+  refuse "matrix_completion with a classification loss" 2 "it needs loss.kind = squared (got logistic)" "$BL" check inputs/grok_matrix.ini --set loss.kind=logistic
+  refuse "matrix_completion with a dense model" 2 "it needs model.kind = factorization (got mlp)" "$BL" check inputs/grok_matrix.ini --set model.kind=mlp
+  refuse "factorization on dense data" 2 "model.kind = factorization reads index pairs|it needs data.kind = matrix_completion (got clusters)" "$BL" check "$cfg" --set model.kind=factorization --set loss.kind=squared
   refuse "measure.fit_threshold above 1" 2 "measure.fit_threshold|1.5" "$BL" check "$cfg" --set measure.fit_threshold=1.5
   refuse "measure.spacing must be linear or log" 2 "measure.spacing = geometric|linear, log" "$BL" check "$cfg" --set measure.spacing=geometric
   refuse "measure.per_decade at least 1" 2 "measure.per_decade = 0" "$BL" check "$cfg" --set measure.per_decade=0

@@ -139,6 +139,48 @@ static void make_sparse_sign(struct bl_dataset *s, const double *truth, struct b
     }
 }
 
+/* matrix_completion (SCIENCE.md 3): the d^2 entries of X*_ij = i j / d^2
+ * as index pairs (i, j) with real targets, in the order of a permutation of
+ * all entries drawn from the stream (seed, BL_STREAM_DATA_TRAIN); the first
+ * data.n_train (config.c: round(observed d^2)) train, all the others test. */
+static void index_pairs_alloc(struct bl_dataset *s, int n)
+{
+    memset(s, 0, sizeof *s);
+    s->n = n;
+    s->arity = 2;
+    s->targets = 1;
+    s->index = bl_malloc(sizeof(int) * (2 * (size_t)n + 1));
+    s->target = bl_malloc(sizeof(double) * ((size_t)n + 1));
+}
+
+static void make_matrix_completion(const struct bl_data_cfg *cfg, uint64_t seed,
+                                   struct bl_data *out)
+{
+    int d = cfg->size, entries = d * d;
+    int *order = bl_malloc(sizeof(int) * (size_t)entries); /* (d^2) entry e = i d + j */
+    for (int e = 0; e < entries; e++)
+        order[e] = e;
+    struct bl_rng rng;
+    bl_rng_init(&rng, seed, BL_STREAM_DATA_TRAIN, 0);
+    for (int e = entries - 1; e > 0; e--) { /* Fisher-Yates */
+        int k = (int)bl_rng_below(&rng, (uint64_t)e + 1);
+        int t = order[e];
+        order[e] = order[k];
+        order[k] = t;
+    }
+    index_pairs_alloc(&out->train, cfg->n_train);
+    index_pairs_alloc(&out->test, cfg->n_test);
+    for (int e = 0; e < entries; e++) {
+        struct bl_dataset *s = e < cfg->n_train ? &out->train : &out->test;
+        int r = e < cfg->n_train ? e : e - cfg->n_train;
+        int i = order[e] / d, j = order[e] % d;
+        s->index[2 * r] = i;
+        s->index[2 * r + 1] = j;
+        s->target[r] = (double)i * j / ((double)d * d);
+    }
+    free(order);
+}
+
 /* Class c of example i is i mod classes (balanced); x = centre_c + std N(0, I). */
 static void make_clusters(struct bl_dataset *s, const double *centres, double std,
                           struct bl_rng *rng)
@@ -305,6 +347,16 @@ int bl_data_make(const struct bl_data_cfg *cfg, uint64_t seed, struct bl_data *o
         }
         return 0;
     }
+    if (cfg->kind == BL_DATA_MATRIX_COMPLETION) {
+        if (cfg->n_train + cfg->n_test != cfg->size * cfg->size) {
+            snprintf(err, err_len, "data.kind = matrix_completion needs n_train + n_test = "
+                     "size^2 = %d (got %d + %d)", cfg->size * cfg->size, cfg->n_train,
+                     cfg->n_test);
+            return 1;
+        }
+        make_matrix_completion(cfg, seed, out);
+        return 0;
+    }
     int dim = cfg->dim;
     dataset_alloc(&out->train, cfg->n_train, dim, cfg->classes);
     dataset_alloc(&out->test, cfg->n_test, dim, cfg->classes);
@@ -377,6 +429,7 @@ int bl_data_make(const struct bl_data_cfg *cfg, uint64_t seed, struct bl_data *o
     }
     case BL_DATA_FASHION_MNIST:
     case BL_DATA_NETCDF: /* loaded above */
+    case BL_DATA_MATRIX_COMPLETION:
     case BL_DATA_COUNT: break;
     }
     return 0;

@@ -15,7 +15,7 @@ enum { D = BL_NEEDS_DATA, T = BL_NEEDS_TEST, L = BL_NEEDS_LABELS, INV = BL_NEEDS
        SH = BL_NEEDS_SHARPNESS, F = BL_NEEDS_FEATURES, B = BL_NEEDS_BINARY,
        REF = BL_NEEDS_REFERENCE, DEC = BL_NEEDS_DECAY, TR = BL_NEEDS_TRACE, KKT = BL_NEEDS_KKT,
        MIN = BL_NEEDS_MIN_EIG, SUP = BL_NEEDS_SUPPORT, DR = BL_NEEDS_DIAG_REFS,
-       NZ = BL_NEEDS_NOISE };
+       TG = BL_NEEDS_TARGETS, MX = BL_NEEDS_MATRIX, NZ = BL_NEEDS_NOISE };
 
 const struct bl_metric_info bl_metric_table[BL_METRIC_COUNT] = {
     [BL_M_TRAIN_LOSS] = {"train_loss", "training loss (data term, configured reduction)", "1", 0},
@@ -91,6 +91,14 @@ const struct bl_metric_info bl_metric_table[BL_METRIC_COUNT] = {
     [BL_M_EQUILIBRIUM_NORM] = {"equilibrium_norm",
                                "predicted ||w|| at equilibrium (lr G / (wd (2 - lr wd)))^(1/4)",
                                "1", DEC},
+    [BL_M_TRAIN_MSE] = {"train_mse", "training mean squared error mean (f - t)^2 (regression)",
+                        "1", D | TG},
+    [BL_M_TEST_MSE] = {"test_mse", "test mean squared error mean (f - t)^2 (regression)", "1",
+                       D | T | TG},
+    [BL_M_NUCLEAR_NORM] = {"nuclear_norm", "nuclear norm ||W||_* (sum of singular values) of "
+                           "the model's matrix W", "1", MX},
+    [BL_M_EFFECTIVE_RANK] = {"effective_rank", "effective rank exp(-sum p_k ln p_k), p_k = "
+                             "sigma_k / ||W||_* (Roy and Vetterli 2007)", "1", MX},
 };
 
 static_assert(sizeof bl_metric_table / sizeof bl_metric_table[0] == BL_METRIC_COUNT,
@@ -147,6 +155,8 @@ int bl_metric_applies(enum bl_metric m, const struct bl_config *cfg, const struc
     have |= cfg->measure.kkt && model->degree > 0 ? KKT : 0;
     have |= cfg->measure.min_eigenvalue && bl_model_has_hvp(model) ? MIN : 0;
     have |= cfg->measure.near_support ? SUP : 0;
+    have |= data && cfg->data.targets > 0 ? TG : 0;
+    have |= model->ops->symmetric_matrix ? MX : 0;
     have |= cfg->measure.noise != BL_NOISE_NONE ? NZ : 0;
     have |= cfg->measure.reference == BL_REF_SVM && model->ops->l1_l2_references
                 ? DR

@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "bl_completion.h"
 #include "bl_l1_margin.h"
 #include "bl_log.h"
 #include "bl_loss.h"
@@ -385,12 +386,16 @@ static void grokking_predictions(struct bl_measure *ms, struct task *t, double *
 }
 
 /* The step of the first record r >= from whose value passes (above: value >=
- * threshold, else value < threshold), or NaN; *at gets r (or n). */
+ * threshold; else value < threshold, or <= it when inclusive), or NaN; *at
+ * gets r (or n). */
 static double first_record(const double *value, long from, long n, double threshold, int above,
-                           const struct bl_config *c, bl_record_step_fn record_step, long *at)
+                           const struct bl_config *c, bl_record_step_fn record_step, long *at,
+                           int inclusive)
 {
     for (long r = from; r < n; r++)
-        if (above ? value[r] >= threshold : value[r] < threshold) {
+        if (above       ? value[r] >= threshold
+            : inclusive ? value[r] <= threshold
+                        : value[r] < threshold) {
             *at = r;
             return (double)record_step(&c->optim, &c->measure, r);
         }
@@ -404,16 +409,28 @@ void bl_measure_finish(struct bl_measure *ms, struct task *t, bl_record_step_fn 
     const struct bl_result_layout *L = ms->layout;
     const struct bl_measure_cfg *mc = &t->cfg->measure;
     long n = L->n_records, at;
+    if (t->cfg->data.targets > 0) { /* regression: the first MSE at most fit_threshold */
+        if (L->memorize_step >= 0 && L->metric_field[BL_M_TRAIN_MSE] >= 0)
+            *bl_result_at(L, payload, L->memorize_step) =
+                first_record(bl_result_at(L, payload, L->metric_field[BL_M_TRAIN_MSE]), 0, n,
+                             mc->fit_threshold, 0, t->cfg, record_step, &at, 1);
+        if (L->grok_step >= 0 && L->metric_field[BL_M_TEST_MSE] >= 0)
+            *bl_result_at(L, payload, L->grok_step) =
+                first_record(bl_result_at(L, payload, L->metric_field[BL_M_TEST_MSE]), 0, n,
+                             mc->fit_threshold, 0, t->cfg, record_step, &at, 1);
+        return;
+    }
     if (L->memorize_step >= 0 && L->metric_field[BL_M_TRAIN_ACC] >= 0)
         *bl_result_at(L, payload, L->memorize_step) =
             first_record(bl_result_at(L, payload, L->metric_field[BL_M_TRAIN_ACC]), 0, n,
-                         mc->fit_threshold, 1, t->cfg, record_step, &at);
+                         mc->fit_threshold, 1, t->cfg, record_step, &at, 0);
     if (L->grok_step >= 0 && L->metric_field[BL_M_TEST_ACC] >= 0) {
         const double *test = bl_result_at(L, payload, L->metric_field[BL_M_TEST_ACC]);
         *bl_result_at(L, payload, L->grok_step) =
-            first_record(test, 0, n, mc->fit_threshold, 1, t->cfg, record_step, &at);
+            first_record(test, 0, n, mc->fit_threshold, 1, t->cfg, record_step, &at, 0);
         *bl_result_at(L, payload, L->ungrok_step) =
-            at < n ? first_record(test, at + 1, n, mc->drop_threshold, 0, t->cfg, record_step, &at)
+            at < n ? first_record(test, at + 1, n, mc->drop_threshold, 0, t->cfg, record_step,
+                                  &at, 0)
                    : NAN;
     }
 }
@@ -471,6 +488,29 @@ static void diag_references(struct bl_measure *ms, struct task *t, double *paylo
     *bl_result_at(L, payload, L->l1_test_acc) = ms->w_l1 ? linear_accuracy(test, ms->w_l1) : NAN;
 }
 
+/* SCIENCE.md 3, matrix completion: a model whose outputs are the entries of
+ * one symmetric matrix W gets W's nuclear norm and effective rank at every
+ * record; on index-pair data with a test set, the kernel-regime predictor's
+ * test MSE (the plateau) and ||X*||_* are outcomes, computed from the data
+ * alone. */
+static void matrix_references(struct bl_measure *ms, struct task *t, double *payload)
+{
+    const struct bl_result_layout *L = ms->layout;
+    if (!t->model.ops->symmetric_matrix)
+        return;
+    int d = t->model.ops->symmetric_matrix(&t->model, t->theta, NULL);
+    ms->matrix_work = bl_malloc(sizeof(double) * ((size_t)d * d + d));
+    const struct bl_dataset *train = &t->data.train, *test = &t->data.test;
+    if (L->kernel_test_mse < 0 || train->arity != 2 || !train->target)
+        return;
+    *bl_result_at(L, payload, L->kernel_test_mse) = bl_kernel_completion_mse(train, test, d);
+    double *x = ms->matrix_work, *sigma = x + (long)d * d;
+    *bl_result_at(L, payload, L->target_nuclear_norm) =
+        bl_completion_target(train, test, d, x) == 0 && bl_singular_values(x, d, sigma) == 0
+            ? bl_nuclear_norm(sigma, d)
+            : NAN;
+}
+
 int bl_measure_needs_hvp(const struct bl_measure_cfg *mc)
 {
     return mc->sharpness != BL_SHARP_NONE || mc->trace_probes > 0 || mc->min_eigenvalue ||
@@ -496,6 +536,7 @@ void bl_measure_setup(struct bl_measure *ms, struct task *t, const struct bl_res
     ms->theta0_norm = bl_norm2(t->theta, P);
     grokking_predictions(ms, t, payload);
     diag_references(ms, t, payload);
+    matrix_references(ms, t, payload);
     if (L->metric_field[BL_M_NOISE_TRACE] >= 0 && !t->model.ops->objective) {
         bl_noise_setup(&ms->noise, t);
         ms->has_noise = 1;
@@ -544,6 +585,7 @@ void bl_measure_free(struct bl_measure *ms)
     free(ms->w_l2);
     free(ms->w_l1);
     free(ms->predictor);
+    free(ms->matrix_work);
     if (ms->has_noise)
         bl_noise_free(&ms->noise);
     memset(ms, 0, sizeof *ms);
@@ -582,6 +624,20 @@ void bl_measure_record(struct bl_measure *ms, struct task *t, const struct pass_
         test.count > 0 ? bl_task_objective_log(t, test.log_loss_sum, test.count) : NAN;
     value[BL_M_TEST_LOSS] = exp(value[BL_M_TEST_LOG_LOSS]);
     value[BL_M_TEST_ACC] = test.count > 0 ? test.correct / test.count : NAN;
+    if (t->data.train.target) { /* l = 1/2 |f - t|^2 summed: MSE = 2 l / (n targets) */
+        double per = t->data.train.targets;
+        value[BL_M_TRAIN_MSE] = 2 * exp(train->log_loss_sum) / (train->count * per);
+        value[BL_M_TEST_MSE] =
+            test.count > 0 ? 2 * exp(test.log_loss_sum) / (test.count * per) : NAN;
+    }
+    if (ms->matrix_work) {
+        int d = t->model.ops->symmetric_matrix(&t->model, t->theta, ms->matrix_work);
+        double *sigma = ms->matrix_work + (long)d * d;
+        if (bl_symmetric_singular_values(ms->matrix_work, d, sigma) == 0) {
+            value[BL_M_NUCLEAR_NORM] = bl_nuclear_norm(sigma, d);
+            value[BL_M_EFFECTIVE_RANK] = bl_effective_rank(sigma, d);
+        }
+    }
     value[BL_M_NORMALIZED_MARGIN] = bl_normalized_margin(train->q_min, norm, degree);
     value[BL_M_SMOOTHED_MARGIN] =
         bl_smoothed_margin(cfg->loss.kind, train->log_loss_sum, norm, degree);

@@ -102,16 +102,19 @@ void bl_result_layout_make(struct bl_result_layout *L, const struct bl_plan *pla
     }
     L->memorize_step = L->grok_step = L->ungrok_step = -1;
     L->t_star = L->init_coordinate = L->init_norm = -1;
-    if (applies[BL_M_TRAIN_ACC])
+    if (applies[BL_M_TRAIN_ACC] || applies[BL_M_TRAIN_MSE])
         L->memorize_step = add(L, task_value("memorize_step", BL_TYPE_DOUBLE,
                                              "first record step with train accuracy >= "
-                                             "measure.fit_threshold (NaN: never)",
+                                             "measure.fit_threshold (regression: train MSE <= "
+                                             "it; NaN: never)",
                                              "1"));
-    if (applies[BL_M_TEST_ACC]) {
+    if (applies[BL_M_TEST_ACC] || applies[BL_M_TEST_MSE])
         L->grok_step = add(L, task_value("grok_step", BL_TYPE_DOUBLE,
                                          "first record step with test accuracy >= "
-                                         "measure.fit_threshold (NaN: never)",
+                                         "measure.fit_threshold (regression: test MSE <= it; "
+                                         "NaN: never)",
                                          "1"));
+    if (applies[BL_M_TEST_ACC]) {
         L->ungrok_step = add(L, task_value("ungrok_step", BL_TYPE_DOUBLE,
                                            "first record step after grok_step with test "
                                            "accuracy < measure.drop_threshold (NaN: never)",
@@ -149,6 +152,18 @@ void bl_result_layout_make(struct bl_result_layout *L, const struct bl_plan *pla
                                            "test accuracy of the max-L1-margin linear "
                                            "classifier (LP; diag_linear's rich regime)",
                                            "1"));
+    }
+    L->kernel_test_mse = L->target_nuclear_norm = -1;
+    if (applies[BL_M_NUCLEAR_NORM] && applies[BL_M_TEST_MSE]) {
+        L->kernel_test_mse = add(L, task_value("kernel_test_mse", BL_TYPE_DOUBLE,
+                                               "test MSE of the kernel-regime predictor (the "
+                                               "observed entries and their transposes, 0 "
+                                               "elsewhere): the plateau",
+                                               "1"));
+        L->target_nuclear_norm = add(L, task_value("target_nuclear_norm", BL_TYPE_DOUBLE,
+                                                   "nuclear norm ||X*||_* of the target "
+                                                   "matrix (LAPACK SVD)",
+                                                   "1"));
     }
     L->noise_exact = -1;
     if (applies[BL_M_NOISE_TRACE]) {

@@ -450,7 +450,8 @@ int bl_train_task(const struct bl_config *cfg, uint64_t seed, const struct bl_gr
     payload[L->fields[BL_FIELD_STEPS_RUN].offset] = (double)res->steps_run;
     payload[L->fields[BL_FIELD_RESUMED_STEP].offset] = (double)res->resumed_step;
     if (L->epochs_undone >= 0)
-        *bl_result_at(L, payload, L->epochs_undone) = loss_based ? (double)ls.epochs_undone : NAN;
+        /* a constant-rate point of a sweep over optim.schedule undid none */
+        *bl_result_at(L, payload, L->epochs_undone) = loss_based ? (double)ls.epochs_undone : 0.0;
     if (res->status != BL_STATUS_INTERRUPTED)
         bl_measure_finish(&ms, &t, bl_record_step, payload);
     bl_measure_free(&ms);

@@ -35,6 +35,8 @@ def _data_shape(p):
     """(classes, regression) of a point's data: the config's own for synthetic
     data, read off the files for fashion_mnist and netcdf."""
     kind = p.get("data.kind", "separable")
+    if kind == "matrix_completion":  # index pairs with one real target each
+        return 1, True
     if kind == "fashion_mnist":
         sel = [x for x in p.get("data.select", "").replace(",", " ").split() if x]
         return (len(sel) if sel else 10), False
@@ -53,6 +55,16 @@ def _data_shape(p):
                 k = max(k, int(np.asarray(d["y_test"][:]).max()) + 1)
             return k, False
     return int(p.get("data.classes", "2")), False
+
+
+def _n_test(p):
+    """Test examples: matrix_completion tests every entry it does not train on,
+    d^2 - max(1, min(d^2 - 1, round(observed d^2)))."""
+    if p.get("data.kind", "separable") == "matrix_completion":
+        d = int(p.get("data.size", "97"))
+        n = min(max(int(np.floor(float(p.get("data.observed", "0.05")) * d * d + 0.5)), 1), d * d - 1)
+        return d * d - n
+    return int(p.get("data.n_test", "1000"))
 
 
 def _point_metrics(p):
@@ -78,10 +90,16 @@ def _point_metrics(p):
             m |= {"near_support_1", "near_support_2", "near_support_3"}
         if loss != "squared":
             m.add("smoothed_margin")
-    if data and int(p.get("data.n_test", "1000")) > 0:
+    if regression and data:
+        m.add("train_mse")
+    if model == "factorization":  # its outputs are the entries of one symmetric matrix
+        m |= {"nuclear_norm", "effective_rank"}
+    if data and _n_test(p) > 0:
         m |= {"test_loss", "test_log_loss"}
         if labels:
             m.add("test_acc")
+        if regression:
+            m.add("test_mse")
     if sharp:
         m |= {"sharpness", "sharpness_residual", "sharpness_iters", "eta_sharpness",
               "spherical_sharpness"}
@@ -127,15 +145,21 @@ def loss_based(ini):
 
 def grokking_outcomes(ini):
     """The per-task grokking outcomes the file holds (README "Grokking"):
-    memorize_step with train_acc, grok_step and ungrok_step with test_acc,
+    memorize_step with train_acc (or train_mse), grok_step with test_acc (or
+    test_mse), ungrok_step with test_acc, kernel_test_mse and
+    target_nuclear_norm with a factorization's nuclear_norm and a test set,
     t_star when some point trains a model on data with weight decay or is a
     diag_linear, init_coordinate and init_norm with a diag_linear."""
     metrics, _ = expected(ini)
     out = set()
-    if "train_acc" in metrics:
+    if "train_acc" in metrics or "train_mse" in metrics:
         out.add("memorize_step")
+    if "test_acc" in metrics or "test_mse" in metrics:
+        out.add("grok_step")
     if "test_acc" in metrics:
-        out |= {"grok_step", "ungrok_step"}
+        out.add("ungrok_step")
+    if "nuclear_norm" in metrics and "test_mse" in metrics:
+        out |= {"kernel_test_mse", "target_nuclear_norm"}
     pts = _points(ini)
     diag = any(p.get("model.kind", "mlp") == "diag_linear" for p in pts)
     decay = any(p.get("model.kind", "mlp") != "quadratic" and float(p.get("optim.weight_decay", "0")) > 0

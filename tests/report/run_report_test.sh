@@ -219,6 +219,17 @@ if mpirun -np 2 "$BL" run inputs/grok_sparse.ini -o "$tmp/grok.nc" --set data.di
 else
   fail "grokking run and report" "$tmp/grok.log" "$tmp/rep_grok.log"
 fi
+if mpirun -np 2 "$BL" run inputs/grok_matrix.ini -o "$tmp/gm.nc" --set optim.steps=3000 >"$tmp/gm.log" 2>&1 &&
+   $PY postprocess/report.py "$tmp/gm.nc" -o "$tmp/rep_gm" >"$tmp/rep_gm.log" 2>&1; then
+  # t* = ln 10 / (0.2 x 2e-4) = 57564.6; the kernel plateau is the mean of the two seeds' kernel_test_mse
+  check "grokking_matrix: its figure, with t* (57564.6) and the kernel plateau beside test_mse, ||X*||_* beside nuclear_norm" \
+    bash -c "grep -qx 'phenomena: grokking_matrix, training' $tmp/rep_gm.log && test -s $tmp/rep_gm/fig_grokking_matrix.png &&
+             grep -qF -- '- test_mse: t* = ln α / (ηλ): all 57564.6' $tmp/rep_gm/report.md &&
+             grep -qF -- '- test_mse: kernel_test_mse (the kernel-regime predictor): all 0.102764' $tmp/rep_gm/report.md &&
+             grep -qF -- '- nuclear_norm: ‖X*‖_* (target_nuclear_norm): all 31.8351' $tmp/rep_gm/report.md"
+else
+  fail "grokking_matrix run and report" "$tmp/gm.log" "$tmp/rep_gm.log"
+fi
 if mpirun -np 2 "$BL" run inputs/sqrt_rule_quadratic.ini -o "$tmp/sq.nc" --set experiment.seeds=4 \
      >"$tmp/sq.log" 2>&1 && $PY postprocess/report.py "$tmp/sq.nc" -o "$tmp/rep_sq" >"$tmp/rep_sq.log" 2>&1; then
   # frozen-v E f = width lr sigma_B / 4: 10 x 0.001 x 1 / 4 at kappa = 1, x sqrt(8) under linear at kappa = 8
