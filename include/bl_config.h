@@ -134,6 +134,10 @@ struct bl_optim_cfg {
     /* SVAG (config.c, resolve_svag; task.c): each step the gradient of c1 L_B1 + c2 L_B2 */
     int svag_l;                 /* l >= 1; 1 = the plain optimizer */
     int svag_applied;           /* not a key: the point's lr, steps, ... are already scaled */
+    /* Euler-Maruyama of SGD's SDE on the noisy quadratic (config.c,
+     * resolve_sde): m substeps of time lr / m per SGD step; 1 = SGD itself */
+    int sde_substeps;
+    int sde_applied;            /* not a key: the point's lr, steps, noise are already scaled */
 };
 
 struct bl_measure_cfg {
@@ -215,6 +219,10 @@ int bl_config_validate(const struct bl_config *cfg, char *err, size_t err_len);
 /* Number of sweep points: the product of the sweep value counts (1 if none),
  * exact; at most BL_MAX_SWEEP_POINTS in a loaded config. */
 long bl_config_n_points(const struct bl_config *cfg);
+/* Whether each point's lr, steps, measure.every ... are resolved from the
+ * given values (optim.scaling_rule, or svag_l or sde_substeps set or swept):
+ * the output then holds them per point (resolved_*). */
+int bl_config_resolves_points(const struct bl_config *cfg);
 
 /* Tasks: points x seeds, exact or LLONG_MAX when larger (a loaded config
  * has at most BL_MAX_TASKS). */

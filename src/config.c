@@ -270,6 +270,11 @@ static const struct key_desc keys[] = {
      .desc = "SVAG: two batches per step, gradient of c1 L_B1 + c2 L_B2; sgd: lr / l, l x "
              "steps; rmsprop/adam/adamw: lr / l, 1-beta / l^2, eps x l, l^2 x steps",
      FIELD(optim.svag_l)},
+    {.section = "optim", .key = "sde_substeps", .type = T_INT, .min = 1, .max = 100000,
+     .def = "1",
+     .desc = "sgd on noisy_quadratic: integrate SGD's SDE by Euler-Maruyama with m substeps "
+             "of time lr / m per step (lr / m, noise x sqrt(m), m x steps and measure.every); "
+             "1 = SGD itself", FIELD(optim.sde_substeps)},
 
     {.section = "measure", .key = "every", .type = T_LONG, .min = 1, .max = 1e12, .def = "10",
      .desc = "record the metrics every this many steps", FIELD(measure.every)},
@@ -1565,6 +1570,56 @@ static int resolve_svag(struct bl_config *c, char *msg, size_t len, int involved
     return 0;
 }
 
+/* optim.sde_substeps = m (SCIENCE.md 5-6): SGD's SDE dtheta = -grad f dt +
+ * sqrt(lr) sigma_B dW, t = lr x steps, on the noisy quadratic, integrated by
+ * Euler-Maruyama with time step lr / m: theta -= (lr / m) (grad f +
+ * sqrt(m) sigma_B z), i.e. SGD with lr / m and noise sqrt(m) sigma_B, m x the
+ * steps and measure.every (records at the same times t). Its stationary
+ * variance lr sigma_B^2 / (h (2 - lr h / m)) tends to the SDE's
+ * lr sigma_B^2 / (2 h) as m grows; m = 1 is SGD itself. */
+static int resolve_sde(struct bl_config *c, char *msg, size_t len, int involved[3])
+{
+    struct bl_optim_cfg *o = &c->optim;
+    if (o->sde_substeps == 1 || o->sde_applied)
+        return 0;
+    involved[0] = find_key("optim", "sde_substeps");
+    if (o->kind != BL_OPT_SGD || c->model.kind != BL_MODEL_NOISY_QUADRATIC ||
+        o->schedule != BL_SCHED_CONSTANT || o->svag_l > 1 ||
+        c->measure.spacing != BL_SPACING_LINEAR) {
+        involved[1] = find_key("optim", "kind");
+        involved[2] = find_key("model", "kind");
+        return fail(msg, len, NULL, 0,
+                    "optim.sde_substeps = %d integrates SGD's SDE on the noisy quadratic: it "
+                    "needs optim.kind = sgd (got %s), model.kind = noisy_quadratic (got %s), "
+                    "the constant rate, svag_l = 1 and measure.spacing = linear",
+                    o->sde_substeps, optim_kinds[o->kind], model_kinds[c->model.kind]);
+    }
+    long m = o->sde_substeps;
+    if (o->steps > 1000000000000L / m || c->measure.every > 1000000000000L / m) {
+        involved[1] = find_key("optim", "steps");
+        return fail(msg, len, NULL, 0,
+                    "optim.sde_substeps = %ld makes optim.steps = %ld x %ld, more than 1e12", m,
+                    o->steps, m);
+    }
+    o->steps *= m;
+    c->measure.every *= m;
+    o->lr /= (double)m;
+    c->model.noise *= sqrt((double)m);
+    o->sde_applied = 1;
+    involved[0] = involved[1] = involved[2] = -1;
+    return 0;
+}
+
+int bl_config_resolves_points(const struct bl_config *cfg)
+{
+    int resolved = cfg->optim.scaling_rule != BL_RULE_NONE || cfg->optim.svag_l > 1 ||
+                   cfg->optim.sde_substeps > 1;
+    for (int k = 0; k < cfg->n_sweep; k++)
+        resolved |= !strcmp(cfg->sweep[k].key, "optim.svag_l") ||
+                    !strcmp(cfg->sweep[k].key, "optim.sde_substeps");
+    return resolved;
+}
+
 static int apply_point(struct bl_config *c, const struct bl_config *base, int point, char *msg,
                        size_t len, int involved[3])
 {
@@ -1603,7 +1658,8 @@ static int apply_point(struct bl_config *c, const struct bl_config *base, int po
         }
         c->model.depth = 1;
     }
-    return resolve_scaling(c, msg, len, involved) || resolve_svag(c, msg, len, involved);
+    return resolve_scaling(c, msg, len, involved) || resolve_svag(c, msg, len, involved) ||
+           resolve_sde(c, msg, len, involved);
 }
 
 int bl_config_for_point(const struct bl_config *base, int point, struct bl_config *out, char *err,
@@ -1995,8 +2051,7 @@ int bl_config_load(const char *path, const char *const *overrides, int n_overrid
         rc = resolve_base(st);
     if (!rc)
         rc = check_task_count(st);
-    if (!rc && (cfg->n_sweep > 0 || cfg->optim.scaling_rule != BL_RULE_NONE ||
-                cfg->optim.svag_l > 1)) {
+    if (!rc && (cfg->n_sweep > 0 || bl_config_resolves_points(cfg))) {
         rc = validate_points(st);
     } else if (!rc) {
         char msg[BL_ERR_MAX];

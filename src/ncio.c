@@ -156,7 +156,7 @@ static void define_sweep_coords(struct bl_output *o, const struct bl_config *bas
     }
 }
 
-/* optim.scaling_rule and optim.svag_l: what they resolved for each point
+/* optim.scaling_rule, svag_l and sde_substeps: what they resolved for each point
  * (kappa with a rule, and the values the tasks ran with), and with a rule
  * epoch(record). Returns the epoch variable, or -1. */
 static int define_resolved(struct bl_output *o, const struct bl_config *base,
@@ -368,9 +368,7 @@ int bl_output_create(struct bl_output *o, const char *path, const struct bl_conf
     o->n_seeds = base->experiment.seeds;
     o->n_records = layout->n_records;
     long n_records = layout->n_records;
-    int svag = base->optim.svag_l > 1; /* resolved per point, like a scaling rule */
-    for (int k = 0; k < base->n_sweep; k++)
-        svag |= !strcmp(base->sweep[k].key, "optim.svag_l");
+    int resolved = bl_config_resolves_points(base); /* resolved per point, like a scaling rule */
     errno = 0;
     int rc = nc_create(o->part_path, NC_CLOBBER | NC_NETCDF4, &o->ncid);
     if (rc != NC_NOERR) {
@@ -417,10 +415,11 @@ int bl_output_create(struct bl_output *o, const char *path, const struct bl_conf
     int v_step, v_seed, v_stat;
     NC(nc_def_var(ncid, "step", NC_INT64, 1, &d_record, &v_step));
     put_text_attr(ncid, v_step, "long_name",
-                  base->optim.scaling_rule == BL_RULE_NONE && !svag
+                  base->optim.scaling_rule == BL_RULE_NONE && !resolved
                       ? "optimizer step of the record"
-                      : "optimizer step of the record as configured (at optim.base_batch_size "
-                        "and svag_l = 1; a point's own steps are resolved_optim_steps)");
+                      : "optimizer step of the record as configured (at optim.base_batch_size, "
+                        "svag_l = 1 and sde_substeps = 1; a point's own steps are "
+                        "resolved_optim_steps)");
     put_text_attr(ncid, v_step, "units", "1");
     NC(nc_def_var(ncid, "seed", NC_INT, 1, &d_seed, &v_seed));
     put_text_attr(ncid, v_seed, "long_name", "random seed of the task");
@@ -428,7 +427,7 @@ int bl_output_create(struct bl_output *o, const char *path, const struct bl_conf
     put_text_attr(ncid, v_stat, "long_name", "statistic across seeds");
     define_sweep_coords(o, base, d_point);
     int v_epoch = -1;
-    if (base->optim.scaling_rule != BL_RULE_NONE || svag)
+    if (base->optim.scaling_rule != BL_RULE_NONE || resolved)
         v_epoch = define_resolved(o, base, points, d_point, d_record);
 
     /* every field of the task's result, in layout order */

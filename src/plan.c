@@ -208,9 +208,7 @@ int bl_plan_make(const struct bl_config *base, struct bl_plan *plan, char *err,
                  machine / 1073741824.0);
         return 1;
     }
-    plan->resolved_rule = base->optim.scaling_rule != BL_RULE_NONE || base->optim.svag_l > 1;
-    for (int k = 0; k < base->n_sweep; k++)
-        plan->resolved_rule |= !strcmp(base->sweep[k].key, "optim.svag_l");
+    plan->resolved_rule = bl_config_resolves_points(base);
     plan->n_points = (int)points;
     plan->n_seeds = base->experiment.seeds;
     plan->n_tasks = (int)tasks;

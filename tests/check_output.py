@@ -279,7 +279,8 @@ def check_config(c, ds, dims):
     coords = [n for n, v in V.items() if tuple(v.dimensions) == ("point",) and not is_distance(n)]
     want_names = [k.replace(".", "_") for k, _ in sweep]
     rule = ini["optim"].get("scaling_rule", "none").strip()
-    svag = int(ini["optim"].get("svag_l", "1")) > 1 or any(k == "optim.svag_l" for k, _ in sweep)
+    svag = any(int(ini["optim"].get(key, "1")) > 1 or any(k == "optim." + key for k, _ in sweep)
+               for key in ("svag_l", "sde_substeps"))
     point_steps = None
     if rule != "none" or svag:
         want_names += RULE_VARS if rule != "none" else RULE_VARS[1:]
@@ -330,7 +331,8 @@ def check_scaling_rule(c, ini, V, sweep, rule, steps, every, base_steps):
     sqrt(kappa), 1 - beta -> kappa (1 - beta) (beta1 too, but not for rmsprop),
     eps / sqrt(kappa); steps and measure.every / kappa. Then SVAG with l: m = l
     (sgd) or l^2 (adaptive); lr / l, steps and every x m, adaptive: 1 - beta ->
-    (1 - beta) / m, eps l. With a rule, epoch = step base_batch_size / n_train.
+    (1 - beta) / m, eps l. Euler-Maruyama with sde_substeps = s (sgd): lr / s,
+    steps and every x s. With a rule, epoch = step base_batch_size / n_train.
     Returns each point's steps (P, 1) and record steps (P, 1, R)."""
     o = ini["optim"]
     n_points = int(np.prod([len(v) for _, v in sweep])) if sweep else 1
@@ -348,8 +350,10 @@ def check_scaling_rule(c, ini, V, sweep, rule, steps, every, base_steps):
     r_b1 = np.where(sqrt_rule & (kind != "rmsprop"), 1 - kappa * (1 - b1), b1)
     r_b2 = np.where(sqrt_rule, 1 - kappa * (1 - b2), b2)
     r_eps = np.where(sqrt_rule, eps / np.sqrt(kappa), eps)
-    m = ls * ls if adaptive else ls
-    r_lr = r_lr / ls
+    subs = np.array([float(x) for x in swept(sweep, "optim.sde_substeps", o.get("sde_substeps", "1"),
+                                             n_points)])
+    m = (ls * ls if adaptive else ls) * subs
+    r_lr = r_lr / ls / subs
     if adaptive:
         if kind != "rmsprop":
             r_b1 = 1 - (1 - r_b1) / m

@@ -232,6 +232,11 @@ section_output() {
     $PY tests/check_output.py $tmp/svag.nc --points 3 --seeds 2 &&
     $BL info $tmp/svag.nc >$tmp/svag_info.txt &&
     grep -q 'optim_svag_l=4 resolved_optim_lr=0.05 .*resolved_optim_steps=1600 resolved_measure_every=160' $tmp/svag_info.txt"
+  expect "SGD's SDE by Euler-Maruyama: each m's resolved lr, steps and record spacing, output contract, distances" bash -o pipefail -c "
+    mpirun -np 2 $BL run inputs/sde_quadratic.ini -o $tmp/sde.nc --set optim.steps=400 --set experiment.seeds=4 &&
+    $PY tests/check_output.py $tmp/sde.nc --points 4 --seeds 4 &&
+    $BL info $tmp/sde.nc | grep -q 'optim_sde_substeps=16 resolved_optim_lr=0.00625 .*resolved_optim_steps=6400 resolved_measure_every=800 train_loss_distance='"
+  refuse "sde_substeps off SGD on the noisy quadratic is refused" 2 "sde_substeps = 64 integrates SGD's SDE|got adam" "$BL" check inputs/sde_quadratic.ini --set optim.kind=adam
   refuse "the sqrt rule past 1 - kappa (1 - beta) <= 0 is refused, naming the point, kappa and beta" 2 "sweep point 1 of 2 (optim.batch_size = 256)|kappa = 16 makes optim.beta1 = 1 - kappa (1 - 0.9) = -0.6" "$BL" check tests/configs/sqrt_rule.ini --set sweep.optim.batch_size=16,256
   refuse "measure.compare naming no metric is refused" 2 "measure.compare: 'trian_loss' is not a metric" "$BL" check tests/configs/sqrt_rule.ini --set measure.compare=train_loss,trian_loss
   refuse "measure.compare naming a metric the run does not record is refused" 2 "does not record sharpness" "$BL" check tests/configs/sqrt_rule.ini --set measure.compare=sharpness

@@ -851,6 +851,66 @@ static void test_noisy_quadratic_sgd_stationary_variance(void)
     bl_task_result_free(&r);
 }
 
+/* optim.sde_substeps = m: Euler-Maruyama of SGD's SDE with time step lr / m,
+ * theta_i <- (1 - lr h_i / m) theta_i - (lr / m) sqrt(m) sigma_B z, whose
+ * stationary variance is exactly lr sigma_B^2 / (h_i (2 - lr h_i / m)): at
+ * m = 16 and lr h = 1 within 3% of the SDE's lr sigma_B^2 / (2 h), where SGD
+ * (m = 1) is twice it. The same run length in time (200000 SGD steps, a
+ * sample every 10 of them) and the same sd bound as the SGD test above. */
+static void test_noisy_quadratic_sde_substeps(void)
+{
+    struct bl_config base = small_task();
+    base.model.kind = BL_MODEL_NOISY_QUADRATIC;
+    base.model.width = 4;
+    base.model.eig_max = 10;
+    base.model.eig_min = 1;
+    base.model.noise = 2.0;
+    base.optim.kind = BL_OPT_SGD;
+    base.optim.batch_size = 4; /* sigma_B = 1 */
+    base.optim.lr = 0.1;
+    base.optim.steps = 200000;
+    base.measure.every = 10;
+    base.measure.save_params = BL_SAVE_RECORDS;
+    base.optim.sde_substeps = 16;
+    struct bl_config c;
+    char err[256];
+    CU_ASSERT_EQUAL_FATAL(bl_config_for_point(&base, 0, &c, err, sizeof err), 0);
+    CU_ASSERT_EQUAL(c.optim.steps, 16 * 200000L);
+    CU_ASSERT_EQUAL(c.measure.every, 160);
+    CU_ASSERT_DOUBLE_EQUAL(c.optim.lr, 0.1 / 16, 1e-18);
+    CU_ASSERT_DOUBLE_EQUAL(c.model.noise, 8.0, 1e-15);
+    struct bl_config again; /* resolving a resolved point changes nothing */
+    CU_ASSERT_EQUAL_FATAL(bl_config_for_point(&c, 0, &again, err, sizeof err), 0);
+    CU_ASSERT_EQUAL(again.optim.steps, c.optim.steps);
+    struct bl_task_result r;
+    CU_ASSERT_EQUAL_FATAL(bl_train_task(&c, 4, NULL, NULL, &r, err, sizeof err), 0);
+    CU_ASSERT_EQUAL_FATAL(r.status, BL_STATUS_OK);
+    const double *params = bl_result_params(&r);
+    long R = r.layout->n_records, burn = 100, N = R - burn;
+    for (int i = 0; i < 4; i++) {
+        double h = 10 * pow(0.1, i / 3.0), lr = base.optim.lr, m = 16;
+        double exact = lr / (h * (2 - lr * h / m)), sde = lr / (2 * h), s2 = 0;
+        for (long k = burn; k < R; k++) {
+            double th = params[k * r.n_params + i];
+            s2 += th * th / (double)N;
+        }
+        double rho = pow(1 - lr * h / m, 10 * m);
+        double sd = sqrt(2.0 / N * (1 + rho * rho) / (1 - rho * rho));
+        if (!(fabs(s2 / exact - 1) < 4 * sd))
+            fprintf(stderr, "\n    [sde_substeps] h %g: variance %g, exact %g (sd %g)", h, s2,
+                    exact, sd * exact);
+        CU_ASSERT(fabs(s2 / exact - 1) < 4 * sd);
+        CU_ASSERT(fabs(s2 / sde - 1) < 4 * sd + 0.033);
+        if (i == 0) /* SGD's own variance, lr / (h (2 - lr h)), is twice the SDE's here */
+            CU_ASSERT(fabs(s2 / (lr / (h * (2 - lr * h))) - 1) > 10 * sd);
+    }
+    bl_task_result_free(&r);
+    /* refused off its domain, naming the key */
+    base.optim.kind = BL_OPT_ADAM;
+    CU_ASSERT_NOT_EQUAL(bl_config_for_point(&base, 0, &c, err, sizeof err), 0);
+    CU_ASSERT_PTR_NOT_NULL(strstr(err, "sde_substeps = 16 integrates SGD's SDE"));
+}
+
 /* SVAG: c1 + c2 = 1 and c1^2 + c2^2 = m (l for sgd, l^2 for the Adam
  * family); l = 1 is the plain optimizer bitwise; and two steps of SGD with
  * l = 2 equal theta -= (lr / 2) (c1 grad L_B1 + c2 grad L_B2), with B1 and B2
@@ -961,5 +1021,6 @@ void bl_test_register_optim(void)
     BL_ADD_TEST(s, test_diag_linear_grokking);
     BL_ADD_TEST(s, test_log_spaced_records);
     BL_ADD_TEST(s, test_noisy_quadratic_sgd_stationary_variance);
+    BL_ADD_TEST(s, test_noisy_quadratic_sde_substeps);
     BL_ADD_TEST(s, test_svag);
 }
