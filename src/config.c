@@ -1517,6 +1517,21 @@ static int resolve_scaling(struct bl_config *c, char *msg, size_t len, int invol
     return 0;
 }
 
+/* optim.steps and measure.every times m for optim.<key> = value (SVAG and
+ * the SDE substeps: records stay at the same times), refused past 1e12. */
+static int more_steps(struct bl_config *c, long m, const char *key, long value, char *msg,
+                      size_t len, int involved[3])
+{
+    if (c->optim.steps > 1000000000000L / m || c->measure.every > 1000000000000L / m) {
+        involved[1] = find_key("optim", "steps");
+        return fail(msg, len, NULL, 0, "optim.%s = %ld makes optim.steps = %ld x %ld, more than 1e12",
+                    key, value, c->optim.steps, m);
+    }
+    c->optim.steps *= m;
+    c->measure.every *= m;
+    return 0;
+}
+
 /* optim.svag_l = l (SCIENCE.md 5, 6; Li, Malladi, Arora 2021): each step
  * uses two independent batches and the gradient of c1 L_B1 + c2 L_B2 with
  * c1 + c2 = 1 and c1^2 + c2^2 = m (task.c), which multiplies the gradient
@@ -1550,14 +1565,8 @@ static int resolve_svag(struct bl_config *c, char *msg, size_t len, int involved
                     o->svag_l, optim_kinds[o->kind]);
     }
     long l = o->svag_l, m = adaptive ? l * l : l;
-    if (o->steps > 1000000000000L / m || c->measure.every > 1000000000000L / m) {
-        involved[1] = find_key("optim", "steps");
-        return fail(msg, len, NULL, 0,
-                    "optim.svag_l = %ld makes optim.steps = %ld x %ld, more than 1e12", l,
-                    o->steps, m);
-    }
-    o->steps *= m;
-    c->measure.every *= m;
+    if (more_steps(c, m, "svag_l", l, msg, len, involved))
+        return -1;
     o->lr /= (double)l;
     if (adaptive) {
         if (o->kind != BL_OPT_RMSPROP)
@@ -1595,14 +1604,8 @@ static int resolve_sde(struct bl_config *c, char *msg, size_t len, int involved[
                     o->sde_substeps, optim_kinds[o->kind], model_kinds[c->model.kind]);
     }
     long m = o->sde_substeps;
-    if (o->steps > 1000000000000L / m || c->measure.every > 1000000000000L / m) {
-        involved[1] = find_key("optim", "steps");
-        return fail(msg, len, NULL, 0,
-                    "optim.sde_substeps = %ld makes optim.steps = %ld x %ld, more than 1e12", m,
-                    o->steps, m);
-    }
-    o->steps *= m;
-    c->measure.every *= m;
+    if (more_steps(c, m, "sde_substeps", m, msg, len, involved))
+        return -1;
     o->lr /= (double)m;
     c->model.noise *= sqrt((double)m);
     o->sde_applied = 1;

@@ -806,13 +806,9 @@ static void test_log_spaced_records(void)
     bl_task_result_free(&b);
 }
 
-/* SCIENCE.md 5: SGD on the noisy quadratic is theta_i <- (1 - lr h_i) theta_i
- * - lr sigma_B z, whose stationary variance is exactly lr sigma_B^2 / (h_i (2 -
- * lr h_i)). 200000 steps, a sample every 10 (AR(1) correlation rho =
- * (1 - lr h)^10 between samples): the sample variance (mean 0 known) has
- * relative sd sqrt(2/N (1 + rho^2) / (1 - rho^2)); it must match within 4 of
- * them, and the continuum formula lr sigma_B^2 / (2 h) must fail at lr h = 1. */
-static void test_noisy_quadratic_sgd_stationary_variance(void)
+/* SGD at lr 0.1 on a 4-coordinate noisy quadratic (h from 10 to 1, sigma_B
+ * = 2 / sqrt(4) = 1), 200000 steps, the parameters kept every 10. */
+static struct bl_config noisy_quadratic_sgd(void)
 {
     struct bl_config c = small_task();
     c.model.kind = BL_MODEL_NOISY_QUADRATIC;
@@ -821,11 +817,23 @@ static void test_noisy_quadratic_sgd_stationary_variance(void)
     c.model.eig_min = 1;
     c.model.noise = 2.0;
     c.optim.kind = BL_OPT_SGD;
-    c.optim.batch_size = 4; /* sigma_B = 2 / sqrt(4) = 1 */
+    c.optim.batch_size = 4;
     c.optim.lr = 0.1;
     c.optim.steps = 200000;
     c.measure.every = 10;
     c.measure.save_params = BL_SAVE_RECORDS;
+    return c;
+}
+
+/* SCIENCE.md 5: SGD on the noisy quadratic is theta_i <- (1 - lr h_i) theta_i
+ * - lr sigma_B z, whose stationary variance is exactly lr sigma_B^2 / (h_i (2 -
+ * lr h_i)). 200000 steps, a sample every 10 (AR(1) correlation rho =
+ * (1 - lr h)^10 between samples): the sample variance (mean 0 known) has
+ * relative sd sqrt(2/N (1 + rho^2) / (1 - rho^2)); it must match within 4 of
+ * them, and the continuum formula lr sigma_B^2 / (2 h) must fail at lr h = 1. */
+static void test_noisy_quadratic_sgd_stationary_variance(void)
+{
+    struct bl_config c = noisy_quadratic_sgd();
     struct bl_task_result r;
     char err[256];
     CU_ASSERT_EQUAL_FATAL(bl_train_task(&c, 4, NULL, NULL, &r, err, sizeof err), 0);
@@ -859,18 +867,7 @@ static void test_noisy_quadratic_sgd_stationary_variance(void)
  * sample every 10 of them) and the same sd bound as the SGD test above. */
 static void test_noisy_quadratic_sde_substeps(void)
 {
-    struct bl_config base = small_task();
-    base.model.kind = BL_MODEL_NOISY_QUADRATIC;
-    base.model.width = 4;
-    base.model.eig_max = 10;
-    base.model.eig_min = 1;
-    base.model.noise = 2.0;
-    base.optim.kind = BL_OPT_SGD;
-    base.optim.batch_size = 4; /* sigma_B = 1 */
-    base.optim.lr = 0.1;
-    base.optim.steps = 200000;
-    base.measure.every = 10;
-    base.measure.save_params = BL_SAVE_RECORDS;
+    struct bl_config base = noisy_quadratic_sgd();
     base.optim.sde_substeps = 16;
     struct bl_config c;
     char err[256];
