@@ -31,6 +31,7 @@ struct outcome {
     char flag_name[INFO_MAX_FLAGS][64];
     int flag_count[INFO_MAX_FLAGS];
     double mean, min, max;
+    double ci95_low, ci95_high; /* percentile bootstrap of the mean, as the metrics' */
 };
 
 /* A metric's statistics at its last record with a known mean. */
@@ -60,6 +61,7 @@ struct info_file {
     double *stats;       /* (stat, record) of one metric at one point */
     signed char *status; /* (seed) of one point */
     double *values;      /* (seed) of one outcome at one point */
+    double *stats_work;  /* (2 seeds + resamples) bl_stats_compute's scratch */
 };
 
 static int info_fail(const char *path, int rc, const char *what)
@@ -141,14 +143,18 @@ static void read_outcomes(const struct info_file *f, struct point_info *pi)
         size_t at[2] = {p, 0}, count[2] = {1, f->n_seeds};
         if (nc_get_vara_double(f->ncid, var, at, count, f->values) != NC_NOERR)
             continue;
-        double sum = 0;
-        o->min = INFINITY, o->max = -INFINITY;
+        /* the statistics of the tasks that ran, like a metric's across seeds */
         for (size_t s = 0; s < f->n_seeds; s++)
-            if (f->status[s] != BL_STATUS_NOT_RUN && isfinite(f->values[s])) {
-                sum += f->values[s], o->n_tasks++;
-                o->min = fmin(o->min, f->values[s]), o->max = fmax(o->max, f->values[s]);
-            }
-        o->mean = o->n_tasks ? sum / o->n_tasks : NAN;
+            if (f->status[s] == BL_STATUS_NOT_RUN)
+                f->values[s] = NAN;
+        double stats[BL_STAT_COUNT];
+        o->n_tasks = bl_stats_compute(f->values, (int)f->n_seeds, BL_BOOTSTRAP_SEED, NULL, stats,
+                                      f->stats_work);
+        o->mean = stats[BL_STAT_MEAN];
+        o->min = stats[BL_STAT_MIN];
+        o->max = stats[BL_STAT_MAX];
+        o->ci95_low = stats[BL_STAT_CI95_LOW];
+        o->ci95_high = stats[BL_STAT_CI95_HIGH];
         pi->n_outcomes++;
     }
 }
@@ -225,8 +231,8 @@ static void text_point(const struct point_info *pi)
                     printf(" %s %d", o->flag_name[j], o->flag_count[j]);
             printf("\n");
         } else if (o->n_tasks) {
-            printf("  %-22s mean %.6g, min %.6g, max %.6g over %d tasks\n", o->name, o->mean,
-                   o->min, o->max, o->n_tasks);
+            printf("  %-22s mean %.6g [95%% CI %.6g, %.6g], min %.6g, max %.6g over %d tasks\n",
+                   o->name, o->mean, o->ci95_low, o->ci95_high, o->min, o->max, o->n_tasks);
         } else {
             printf("  %-22s not computed for any task\n", o->name);
         }
@@ -297,6 +303,10 @@ static void json_point(const struct point_info *pi, int first)
         } else {
             printf(": {\"mean\": ");
             json_number(o->mean);
+            printf(", \"ci95_low\": ");
+            json_number(o->n_tasks ? o->ci95_low : NAN);
+            printf(", \"ci95_high\": ");
+            json_number(o->n_tasks ? o->ci95_high : NAN);
             printf(", \"min\": ");
             json_number(o->n_tasks ? o->min : NAN);
             printf(", \"max\": ");
@@ -364,6 +374,7 @@ int bl_output_info(const char *path, int json)
     f.stats = bl_malloc(sizeof(double) * f.n_stat * (f.n_records ? f.n_records : 1));
     f.status = bl_malloc(f.n_seeds + 1);
     f.values = bl_malloc(sizeof(double) * (f.n_seeds + 1));
+    f.stats_work = bl_malloc(sizeof(double) * (2 * f.n_seeds + BL_BOOTSTRAP_RESAMPLES));
     struct point_info *pi = bl_malloc(sizeof *pi);
     if (json)
         json_header(&f);
@@ -382,6 +393,7 @@ int bl_output_info(const char *path, int json)
     free(f.stats);
     free(f.status);
     free(f.values);
+    free(f.stats_work);
     nc_close(f.ncid);
     return BL_EXIT_OK;
 }

@@ -7,16 +7,20 @@ Runs BIASLAB info --json FILE.nc, parses the output as JSON (strict: no NaN)
 and checks, per point: the sweep values, the status counts, every metric of
 the file (each <metric>_stats) at its last record with a known mean, the
 mean and CI bitwise (%.17g round-trips), the flag counts of every flag
-variable over (point, seed), and the mean/min/max of the other per-task
+variable over (point, seed), and the mean/min/max and the bootstrap CI of the mean of the other per-task
 numbers. Exits 0 or 1.
 """
 import json
 import math
+import os
 import subprocess
 import sys
 
 import netCDF4
 import numpy as np
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from checkers import contract  # noqa: E402  (the bootstrap, stated independently)
 
 STATS = ["mean", "std", "min", "q25", "median", "q75", "max", "ci95_low", "ci95_high", "iqm"]
 
@@ -110,6 +114,12 @@ def main():
                         want = float(f(x[good]))
                         expect(got[k] is not None and abs(got[k] - want) <= 1e-12 * abs(want),
                                f"point {p}: {n} {k} {got[k]!r}, file {want!r}")
+                    # the 95% CI of the mean: the same bootstrap as the metrics' (contract.py)
+                    st = contract.stats_of_sorted(np.sort(x[good])[None, :])[0]
+                    for k in ("ci95_low", "ci95_high"):
+                        want = float(st[STATS.index(k)])
+                        expect(got.get(k) is not None and abs(got[k] - want) <= 1e-12 * max(abs(want), 1e-300),
+                               f"point {p}: {n} {k} {got.get(k)!r}, recomputed {want!r}")
     for msg in problems[:20]:
         print(f"check_info_json: FAIL: {msg}")
     if not problems:
