@@ -107,6 +107,12 @@ struct bl_model_ops {
     /* Which best-margin reference applies (SCIENCE.md 1-2), and the slope s
      * of a two-layer net's leaky ReLU (0 relu, 1 identity) */
     enum bl_margin_kind (*margin_reference)(const struct bl_model *m, double *slope);
+    /* The empirical neural tangent kernel at theta, averaged over the k
+     * outputs: K_ij = (1/k) sum_c <d f_c(x_i) / d theta, d f_c(x_j) / d theta>
+     * for the examples i of rows and j of cols, K (rows->n, cols->n)
+     * row-major; for the kernel-regime references, in closed form */
+    void (*ntk_gram)(const struct bl_model *m, const double *theta, const struct bl_batch *rows,
+                     const struct bl_batch *cols, double *K);
     /* floating-point operations of one forward + backward over n examples */
     double (*step_flops)(const struct bl_model *m, int n);
 };
