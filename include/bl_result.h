@@ -73,6 +73,7 @@ struct bl_result_layout {
      * diag_linear's per-coordinate init c and ||theta_0|| */
     int memorize_step, grok_step, ungrok_step, t_star, init_coordinate, init_norm;
     int l2_test_acc, l1_test_acc;      /* the diagonal net's references, -1 without them */
+    int kernel_test_acc;               /* the NTK-at-init predictor's test accuracy, or -1 */
     int params, spectra, density_nodes, density_weights; /* ARRAY fields, or -1 */
     enum bl_save_params params_at;     /* which parameter vectors params holds */
     int sharpness_top, sharpness_top_residual; /* (record, top) with sharpness_k > 1, or -1 */
