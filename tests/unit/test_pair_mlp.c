@@ -7,6 +7,7 @@
 
 #include "bl_config.h"
 #include "bl_data.h"
+#include "bl_kernel_predictor.h"
 #include "bl_loss.h"
 #include "bl_model.h"
 #include "bl_rng.h"
@@ -376,6 +377,118 @@ static void test_modular_add_data(void)
     CU_ASSERT_PTR_NOT_NULL(strstr(err, "data.n_train = 21"));
 }
 
+/* Solve the d x d system M z = r in place by Gaussian elimination with
+ * partial pivoting (M (d, d) row-major, r (d)); the test's own reference. */
+static void gauss_solve(double *M, double *r, int d)
+{
+    for (int c = 0; c < d; c++) {
+        int piv = c;
+        for (int i = c + 1; i < d; i++)
+            if (fabs(M[i * d + c]) > fabs(M[piv * d + c]))
+                piv = i;
+        for (int j = 0; j < d; j++) {
+            double t = M[c * d + j];
+            M[c * d + j] = M[piv * d + j];
+            M[piv * d + j] = t;
+        }
+        double t = r[c];
+        r[c] = r[piv];
+        r[piv] = t;
+        for (int i = c + 1; i < d; i++) {
+            double f = M[i * d + c] / M[c * d + c];
+            for (int j = c; j < d; j++)
+                M[i * d + j] -= f * M[c * d + j];
+            r[i] -= f * r[c];
+        }
+    }
+    for (int c = d - 1; c >= 0; c--) {
+        for (int j = c + 1; j < d; j++)
+            r[c] -= M[c * d + j] * r[j];
+        r[c] /= M[c * d + c];
+    }
+}
+
+/* bl_kernel_fit: with a nonsingular K = G G^T (G (n, 30)) the predictor
+ * interpolates the one-hot labels (K A = Y to 1e-7, every training label
+ * recovered); with a rank-4 K = G G^T (G (n, 4)) its test outputs K(x, X) A
+ * equal the least-squares linear fit on the features, G_t (G^T G)^-1 G^T Y,
+ * solved independently by elimination: the ridgeless limit it documents
+ * (to 1e-5: the ridge leaves K + r I with condition ~1e10). */
+static void test_kernel_predictor(void)
+{
+    enum { N = 20, CL = 3, M = 7 };
+    struct bl_rng rng;
+    bl_rng_init(&rng, 5, BL_STREAM_TEST_ONLY, 7);
+    int label[N];
+    for (int i = 0; i < N; i++)
+        label[i] = i % CL;
+    for (int case_ = 0; case_ < 2; case_++) {
+        int d = case_ ? 4 : 30;
+        double G[N * 30], Gt[M * 30], K[N * N], K0[N * N], Kt[M * N], A[N * CL];
+        for (int i = 0; i < N * d; i++)
+            G[i] = bl_rng_normal(&rng);
+        for (int i = 0; i < M * d; i++)
+            Gt[i] = bl_rng_normal(&rng);
+        for (int i = 0; i < N; i++)
+            for (int j = 0; j < N; j++) {
+                double s = 0;
+                for (int q = 0; q < d; q++)
+                    s += G[i * d + q] * G[j * d + q];
+                K[i * N + j] = K0[i * N + j] = s;
+            }
+        for (int i = 0; i < M; i++)
+            for (int j = 0; j < N; j++) {
+                double s = 0;
+                for (int q = 0; q < d; q++)
+                    s += Gt[i * d + q] * G[j * d + q];
+                Kt[i * N + j] = s;
+            }
+        CU_ASSERT_EQUAL_FATAL(bl_kernel_fit(K, N, label, CL, A), 0);
+        if (!case_) {
+            double worst = 0;
+            for (int i = 0; i < N; i++)
+                for (int c = 0; c < CL; c++) {
+                    double f = 0;
+                    for (int j = 0; j < N; j++)
+                        f += K0[i * N + j] * A[j * CL + c];
+                    worst = fmax(worst, fabs(f - (label[i] == c)));
+                }
+            CU_ASSERT(worst < 1e-7);
+            CU_ASSERT_EQUAL(bl_kernel_correct(K0, N, N, A, CL, label), N);
+            continue;
+        }
+        /* W (d, CL) = (G^T G)^-1 G^T Y, one class at a time */
+        double worst = 0, big = 0;
+        for (int c = 0; c < CL; c++) {
+            double GtG[16], r[4];
+            for (int a = 0; a < d; a++) {
+                r[a] = 0;
+                for (int i = 0; i < N; i++)
+                    r[a] += G[i * d + a] * (label[i] == c);
+                for (int b = 0; b < d; b++) {
+                    GtG[a * d + b] = 0;
+                    for (int i = 0; i < N; i++)
+                        GtG[a * d + b] += G[i * d + a] * G[i * d + b];
+                }
+            }
+            gauss_solve(GtG, r, d);
+            for (int i = 0; i < M; i++) {
+                double want = 0, got = 0;
+                for (int a = 0; a < d; a++)
+                    want += Gt[i * d + a] * r[a];
+                for (int j = 0; j < N; j++)
+                    got += Kt[i * N + j] * A[j * CL + c];
+                worst = fmax(worst, fabs(got - want));
+                big = fmax(big, fabs(want));
+            }
+        }
+        CU_ASSERT(big > 0.1);
+        CU_ASSERT(worst < 1e-5 * big); /* rounding times the ridge's 1e10 condition */
+        if (!(worst < 1e-5 * big))
+            printf("\nrank-deficient kernel predictor off by %g (scale %g)\n", worst, big);
+    }
+}
+
 void bl_test_register_pair_mlp(void)
 {
     CU_pSuite s = CU_add_suite("pair_mlp", NULL, NULL);
@@ -383,4 +496,5 @@ void bl_test_register_pair_mlp(void)
     BL_ADD_TEST(s, test_pair_mlp_equals_mlp_on_one_hots);
     BL_ADD_TEST(s, test_pair_mlp_ntk_gram);
     BL_ADD_TEST(s, test_modular_add_data);
+    BL_ADD_TEST(s, test_kernel_predictor);
 }
