@@ -127,7 +127,8 @@ def grokking_outcomes(ini):
     """The per-task grokking outcomes the file holds (README "Grokking"):
     memorize_step with train_acc, grok_step and ungrok_step with test_acc,
     t_star when some point trains a model on data with weight decay or is a
-    diag_linear, init_coordinate and init_norm with a diag_linear."""
+    diag_linear, init_coordinate and init_norm with a diag_linear,
+    kernel_test_acc with a pair_mlp and a test set."""
     metrics, _ = expected(ini)
     out = set()
     if "train_acc" in metrics:
@@ -144,6 +145,11 @@ def grokking_outcomes(ini):
         out |= {"init_coordinate", "init_norm"}
     if "l1_cosine" in metrics:
         out |= {"l2_test_acc", "l1_test_acc"}
+    # the kernel (NTK at init) predictor: a pair_mlp (the model with a
+    # closed-form NTK) trained on labels with a test set
+    if any(p.get("model.kind", "mlp") == "pair_mlp" and int(p.get("data.n_test", "1000")) > 0
+           for p in pts):
+        out.add("kernel_test_acc")
     return out
 
 
