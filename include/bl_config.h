@@ -24,9 +24,9 @@
 enum bl_data_kind { BL_DATA_SEPARABLE, BL_DATA_SYMMETRIC, BL_DATA_CLUSTERS,
                     BL_DATA_FASHION_MNIST, BL_DATA_NETCDF, BL_DATA_ASYMMETRIC,
                     BL_DATA_SPARSE_SIGN, BL_DATA_MISGROK, BL_DATA_MATRIX_COMPLETION,
-                    BL_DATA_COUNT };
+                    BL_DATA_MODULAR_ADD, BL_DATA_COUNT };
 enum bl_model_kind { BL_MODEL_LINEAR, BL_MODEL_MLP, BL_MODEL_QUADRATIC, BL_MODEL_NOISY_QUADRATIC,
-                     BL_MODEL_DIAG_LINEAR, BL_MODEL_FACTORIZATION,
+                     BL_MODEL_DIAG_LINEAR, BL_MODEL_FACTORIZATION, BL_MODEL_PAIR_MLP,
                      BL_MODEL_COUNT };
 enum bl_activation { BL_ACT_RELU, BL_ACT_LEAKY_RELU, BL_ACT_IDENTITY, BL_ACT_COUNT };
 enum bl_loss_kind { BL_LOSS_LOGISTIC, BL_LOSS_EXPONENTIAL, BL_LOSS_CROSS_ENTROPY, BL_LOSS_SQUARED,
@@ -86,6 +86,8 @@ struct bl_data_cfg {
     /* not keys: whether n_train / n_test were set (in the file, by --set or
      * a sweep); a NetCDF data file's own sizes replace unset ones */
     int n_train_given, n_test_given;
+    int modulus;                /* modular_add: p; all p^2 pairs (a, b), label (a + b) mod p */
+    double train_fraction;      /* modular_add: the share of the permuted pairs that trains */
 };
 
 struct bl_model_cfg {
@@ -105,6 +107,7 @@ struct bl_model_cfg {
      * (matrix_completion: data.size), set by config.c from the data; 0 for
      * dense rows */
     int index_range;
+    int last_zero;              /* pair_mlp: the second layer starts at zero */
 };
 
 struct bl_loss_cfg {

@@ -113,6 +113,12 @@ struct bl_model_ops {
      * symmetric init fits the observed entries and their transposes and is 0
      * elsewhere (SCIENCE.md 3): the matrix-completion references use that. */
     int (*symmetric_matrix)(const struct bl_model *m, const double *theta, double *w);
+    /* The empirical neural tangent kernel at theta, averaged over the k
+     * outputs: K_ij = (1/k) sum_c <d f_c(x_i) / d theta, d f_c(x_j) / d theta>
+     * for the examples i of rows and j of cols, K (rows->n, cols->n)
+     * row-major; for the kernel-regime references, in closed form */
+    void (*ntk_gram)(const struct bl_model *m, const double *theta, const struct bl_batch *rows,
+                     const struct bl_batch *cols, double *K);
     /* floating-point operations of one forward + backward over n examples */
     double (*step_flops)(const struct bl_model *m, int n);
     /* --- optional facts, 0 when they do not hold --- */

@@ -76,6 +76,7 @@ struct bl_result_layout {
     int l2_test_acc, l1_test_acc;      /* the diagonal net's references, -1 without them */
     int kernel_test_mse, target_nuclear_norm; /* matrix completion's references, or -1 */
     int noise_exact;                   /* measure.noise: 1 exact, 0 estimated; -1 without */
+    int kernel_test_acc;               /* the NTK-at-init predictor's test accuracy, or -1 */
     int params, spectra, density_nodes, density_weights; /* ARRAY fields, or -1 */
     enum bl_save_params params_at;     /* which parameter vectors params holds */
     int sharpness_top, sharpness_top_residual; /* (record, top) with sharpness_k > 1, or -1 */

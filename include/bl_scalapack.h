@@ -65,4 +65,16 @@ int bl_scalapack_eigenvalues_ex(long n, int nb, bl_column_fn column, void *ctx,
                                 const struct bl_scalapack_opts *opts, double *eigenvalues,
                                 struct bl_scalapack_timing *timing, char *err, size_t err_len);
 
+/* Solve A X = B for the symmetric positive definite n x n matrix A whose
+ * columns column(ctx, j, .) yields, with ScaLAPACK's pdposv on the same
+ * 1 x nprocs grid as above (block size nb; A assembled column by column on
+ * the rank owning each column). b (n, nrhs) column-major is the right-hand
+ * side, given on every grid rank, and is replaced by X there. COLLECTIVE
+ * like bl_scalapack_eigenvalues_ex (opts: system_context only). Returns 0,
+ * or non-zero with err set (bad arguments, or pdposv's info: A not
+ * positive definite). */
+int bl_scalapack_solve_spd(long n, int nrhs, int nb, bl_column_fn column, void *ctx,
+                           const int *ranks, int nprocs, const struct bl_scalapack_opts *opts,
+                           double *b, char *err, size_t err_len);
+
 #endif

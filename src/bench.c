@@ -24,6 +24,9 @@ struct workload {
     const char *name;
     int n, dim, width, depth, classes, seeds;
     long steps;
+    /* mlp: on clusters or separable data; the grokking workloads (issue 13):
+     * diag_linear on sparse_sign, pair_mlp on modular_add */
+    enum bl_model_kind model;
 };
 
 /* GFLOP/s of C (n, n) = A (n, n) B (n, n), the best of reps. */
@@ -153,9 +156,50 @@ static void compare_cores(int n)
     free(c);
 }
 
+/* The grokking workloads at the sizes of their inputs (SCIENCE.md 3):
+ * grok_sparse's diagonal net (d = dim, n = 200, ||theta_0|| = 128) and
+ * grok_modadd's pair_mlp (p = 59: n = round(0.4 p^2) = 1392 training pairs,
+ * the other 2089 test, which the config would derive). */
+static void grokking_config(const struct workload *w, struct bl_config *cfg)
+{
+    cfg->model.kind = w->model;
+    cfg->model.width = w->width;
+    cfg->optim.kind = BL_OPT_GD;
+    cfg->optim.steps = w->steps;
+    cfg->measure.every = w->steps;
+    cfg->measure.near_support = 0;
+    if (w->model == BL_MODEL_DIAG_LINEAR) {
+        cfg->data.kind = BL_DATA_SPARSE_SIGN;
+        cfg->data.n_train = w->n;
+        cfg->data.n_test = 0;
+        cfg->data.dim = w->dim;
+        cfg->model.init_scale = 128;
+        cfg->loss.kind = BL_LOSS_LOGISTIC;
+        cfg->optim.lr = 0.01;
+        cfg->optim.weight_decay = 0.02;
+        return;
+    }
+    cfg->data.kind = BL_DATA_MODULAR_ADD;
+    cfg->data.modulus = w->classes;
+    cfg->data.train_fraction = 0.4;
+    cfg->data.n_train = w->n;
+    cfg->data.n_test = w->classes * w->classes - w->n;
+    cfg->data.dim = 2;
+    cfg->data.classes = w->classes;
+    cfg->model.init_scale = 10;
+    cfg->model.last_zero = 1;
+    cfg->loss.kind = BL_LOSS_CROSS_ENTROPY;
+    cfg->optim.lr = 0.5;
+    cfg->optim.weight_decay = 1e-3;
+}
+
 static void workload_config(const struct workload *w, struct bl_config *cfg)
 {
     bl_config_defaults(cfg);
+    if (w->model != BL_MODEL_MLP) {
+        grokking_config(w, cfg);
+        return;
+    }
     cfg->data.kind = w->classes > 2 ? BL_DATA_CLUSTERS : BL_DATA_SEPARABLE;
     cfg->data.n_train = w->n;
     cfg->data.n_test = 0;
@@ -181,18 +225,30 @@ static void run_workload(const struct workload *w, double peak)
                        sizeof err))
         bl_fatal(BL_EXIT_RUNTIME, "bench %s: %s", w->name, err);
     double wall = 0, steps = 0;
-    for (int s = 0; s < w->seeds; s++) {
-        struct bl_task_result res;
-        if (bl_train_task(&cfg, (uint64_t)s, NULL, NULL, &res, err, sizeof err))
-            bl_fatal(BL_EXIT_RUNTIME, "bench %s: %s", w->name, err);
-        wall += res.wall_seconds;
-        steps += (double)res.steps_done;
-        bl_task_result_free(&res);
-    }
+    /* the grokking workloads: the task's setup (data, the kernel reference
+     * of pair_mlp) is taken out by also timing half the steps: the
+     * difference is the time of the other half, steps only */
+    int halves = w->model != BL_MODEL_MLP;
+    for (int h = 0; h <= halves; h++)
+        for (int s = 0; s < w->seeds; s++) {
+            if (halves) {
+                cfg.optim.steps = h ? w->steps : w->steps / 2;
+                cfg.measure.every = cfg.optim.steps;
+            }
+            struct bl_task_result res;
+            if (bl_train_task(&cfg, (uint64_t)s, NULL, NULL, &res, err, sizeof err))
+                bl_fatal(BL_EXIT_RUNTIME, "bench %s: %s", w->name, err);
+            double sign = halves && !h ? -1.0 : 1.0;
+            wall += sign * res.wall_seconds;
+            steps += sign * (double)res.steps_done;
+            bl_task_result_free(&res);
+        }
     double gflops = bl_model_step_flops(&m, w->n) * steps / wall / 1e9;
     bl_model_free(&m);
-    printf("%-15s %9ld %12.1f %12.2f %12.1f %10.3f\n", w->name, m.n_params, steps / wall,
-           gflops, 1e6 * wall / steps, gflops / peak);
+    /* outside: the share of a step not explained by its arithmetic run at
+     * this machine's dgemm rate (1 - the ratio before it) */
+    printf("%-15s %9ld %12.1f %12.2f %12.1f %10.3f %8.2f\n", w->name, m.n_params, steps / wall,
+           gflops, 1e6 * wall / steps, gflops / peak, 1 - gflops / peak);
 }
 
 /* Costs of the Hessian machinery at a task's initialization: full-batch
@@ -258,12 +314,14 @@ static void bench_at(int threads, int quick)
     /* --quick (a smoke test, not figures): a quarter of the examples */
     int shrink = quick ? 4 : 1;
     const struct workload loads[] = {
-        {"wide_mlp", 4096 / shrink, 256, 2048, 2, 10, 1, quick ? 2 : 20},
-        {"tiny_ensemble", 128, 20, 32, 2, 2, quick ? 2 : 16, quick ? 200 : 2000},
-        {"deep_mlp", 1024 / shrink, 64, 256, 4, 10, 1, quick ? 5 : 100},
+        {"wide_mlp", 4096 / shrink, 256, 2048, 2, 10, 1, quick ? 2 : 20, BL_MODEL_MLP},
+        {"tiny_ensemble", 128, 20, 32, 2, 2, quick ? 2 : 16, quick ? 200 : 2000, BL_MODEL_MLP},
+        {"deep_mlp", 1024 / shrink, 64, 256, 4, 10, 1, quick ? 5 : 100, BL_MODEL_MLP},
+        {"diag_net", 200, 5000, 1, 2, 2, 1, quick ? 100 : 2000, BL_MODEL_DIAG_LINEAR},
+        {"pair_mlp", 1392, 2, 128, 2, 59, 1, quick ? 20 : 600, BL_MODEL_PAIR_MLP},
     };
-    printf("%-15s %9s %12s %12s %12s %10s\n", "workload", "params", "steps/s", "GFLOP/s",
-           "us/step", "vs dgemm");
+    printf("%-15s %9s %12s %12s %12s %10s %8s\n", "workload", "params", "steps/s", "GFLOP/s",
+           "us/step", "vs dgemm", "outside");
     for (size_t i = 0; i < sizeof loads / sizeof loads[0]; i++)
         run_workload(&loads[i], peak);
 }
@@ -289,7 +347,7 @@ int bl_bench(int quick)
     /* Hessian machinery on the deep MLP at initialization, one thread */
     bl_blas_set_threads(1);
     const struct workload *deep =
-        &(struct workload){"deep_mlp", quick ? 256 : 1024, 64, 256, 4, 10, 1, 1};
+        &(struct workload){"deep_mlp", quick ? 256 : 1024, 64, 256, 4, 10, 1, 1, BL_MODEL_MLP};
     struct bl_config cfg;
     workload_config(deep, &cfg);
     struct hvp_cost costs;
@@ -305,6 +363,12 @@ int bl_bench(int quick)
            costs.lanczos_hvps, costs.lanczos_value, costs.power_hvps, costs.power_value);
     printf("\nGFLOP/s counts the dense-layer flops of a step (forward 2 n in out per layer,\n"
            "backward 4 n in out, less the first layer's input gradient); the time includes\n"
-           "data generation, loss, metrics at the first and last step, and the update.\n");
+           "data generation, loss, metrics at the first and last step, and the update.\n"
+           "diag_net (grok_sparse's diagonal net, d = 5000, n = 200) counts its two\n"
+           "matrix-vector loops, pair_mlp (grok_modadd's net, p = 59, width 128, n = 1392)\n"
+           "its three GEMMs; both exclude the task's setup (timed at half and all steps).\n"
+           "outside = 1 - (vs dgemm): the share of a step not explained by its arithmetic\n"
+           "at the dgemm rate (lookups, activations, loss, update; for diag_net also its\n"
+           "memory-bound loops running below the dgemm rate).\n");
     return BL_EXIT_OK;
 }

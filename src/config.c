@@ -44,10 +44,11 @@ _Static_assert(sizeof(enum bl_data_kind) == sizeof(int), "enums are int-sized");
 
 static const char *const data_kinds[] = {"separable", "symmetric", "clusters",
                                          "fashion_mnist", "netcdf", "asymmetric",
-                                         "sparse_sign", "misgrok", "matrix_completion", NULL};
+                                         "sparse_sign", "misgrok", "matrix_completion",
+                                         "modular_add", NULL};
 static const char *const model_kinds[] = {"linear",          "mlp",         "quadratic",
                                           "noisy_quadratic", "diag_linear", "factorization",
-                                          NULL};
+                                          "pair_mlp",        NULL};
 static const char *const activations[] = {"relu", "leaky_relu", "identity", NULL};
 static const char *const loss_kinds[] = {"logistic", "exponential", "cross_entropy", "squared",
                                          NULL};
@@ -112,7 +113,7 @@ static const struct key_desc keys[] = {
      .desc = "separable (margin around w*), symmetric (pairs (x,y),(-x,-y)), asymmetric "
              "(planar counterexample, see README), clusters, fashion_mnist, netcdf, sparse_sign "
              "or misgrok (grokking, SCIENCE.md 3), matrix_completion (index pairs of the d x d "
-             "matrix i j / d^2)",
+             "matrix i j / d^2), modular_add (token pairs (a, b), label (a + b) mod p)",
      FIELD(data.kind)},
     {.section = "data", .key = "n_train", .type = T_INT, .min = 1, .max = 1e8, .def = "200",
      .desc = "training examples", FIELD(data.n_train)},
@@ -167,6 +168,14 @@ static const struct key_desc keys[] = {
      .desc = "matrix_completion: fraction of the d^2 entries that train (the first of a seeded "
              "permutation, at least one); all the others are the test set",
      FIELD(data.observed)},
+    {.section = "data", .key = "modulus", .type = T_INT, .min = 3, .max = 1000, .def = "59",
+     .desc = "modular_add: p; the examples are all p^2 pairs (a, b) of tokens in [0, p), label "
+             "(a + b) mod p (sets data.dim = 2, data.classes = p, n_train and n_test)",
+     FIELD(data.modulus)},
+    {.section = "data", .key = "train_fraction", .type = T_DOUBLE, .min = 0, .min_open = 1,
+     .max = 1, .max_open = 1, .def = "0.4",
+     .desc = "modular_add: the first round(fraction p^2) pairs of a seeded permutation train, "
+             "all the others test", FIELD(data.train_fraction)},
     {.section = "data", .key = "standardize", .type = T_BOOL, .def = "true",
      .desc = "file data: z-score each feature with the training set's mean and std",
      FIELD(data.standardize)},
@@ -177,7 +186,8 @@ static const struct key_desc keys[] = {
              "(the same with gradient noise noise / sqrt(batch_size)), or diag_linear "
              "(f = <u^L - v^L, x>, L = depth, u = v = init_scale / sqrt(2 dim) at init), or "
              "factorization (W = U U^T - V V^T, output W_ij at the index pair (i, j); U = V = "
-             "init_scale I at init)",
+             "init_scale I at init), pair_mlp (W2 relu(E_a + F_b + b1) on a token pair; "
+             "modular_add data)",
      FIELD(model.kind)},
     {.section = "model", .key = "depth", .type = T_INT, .min = 1, .max = 64, .def = "2",
      .desc = "weight layers; linear is 1, mlp needs at least 2", FIELD(model.depth)},
@@ -208,6 +218,9 @@ static const struct key_desc keys[] = {
      .desc = "false: keep the last layer fixed at its initialization (with normalize, the "
              "loss is then scale-invariant in all trained weights)",
      FIELD(model.train_last)},
+    {.section = "model", .key = "last_zero", .type = T_BOOL, .def = "false",
+     .desc = "pair_mlp: the second layer W2 starts at zero (the output is 0 at init)",
+     FIELD(model.last_zero)},
     {.section = "model", .key = "init_scale", .type = T_DOUBLE, .min = 0, .min_open = 1,
      .max = 1e6, .def = "1.0",
      .desc = "multiplies the default N(0, 1/fan_in) initialization; diag_linear: ||theta_0||; "
@@ -1047,7 +1060,42 @@ static int cross_check(const struct bl_config *c, char *msg, size_t len, int inv
                     model_kinds[c->model.kind],
                     c->model.kind == BL_MODEL_LINEAR        ? "its only layer is the last"
                     : c->model.kind == BL_MODEL_DIAG_LINEAR ? "u and v are both its last layer"
-                                                            : "it has no layers");
+                    : c->model.kind == BL_MODEL_PAIR_MLP
+                        ? "a pair_mlp trains both layers; model.last_zero = true starts the "
+                          "second at zero"
+                        : "it has no layers");
+    }
+    /* pair_mlp reads token pairs, which only modular_add provides, and the
+     * other models read dense rows, which modular_add does not have */
+    if ((c->model.kind == BL_MODEL_PAIR_MLP) != (data->kind == BL_DATA_MODULAR_ADD)) {
+        involved[0] = find_key("model", "kind");
+        involved[1] = find_key("data", "kind");
+        return fail(msg, len, NULL, 0,
+                    c->model.kind == BL_MODEL_PAIR_MLP
+                        ? "model.kind = pair_mlp reads a pair of tokens (a, b) per example: it "
+                          "needs data.kind = modular_add (got %s)"
+                        : "data.kind = modular_add gives token pairs (a, b), not feature rows: "
+                          "it needs model.kind = pair_mlp (got %s)",
+                    c->model.kind == BL_MODEL_PAIR_MLP ? data_kind
+                                                       : model_kinds[c->model.kind]);
+    }
+    if (c->model.kind == BL_MODEL_PAIR_MLP && (c->model.depth != 2 || c->model.normalize)) {
+        involved[0] = find_key("model", "kind");
+        involved[1] = find_key("model", c->model.normalize ? "normalize" : "depth");
+        return fail(msg, len, NULL, 0,
+                    c->model.normalize
+                        ? "model.normalize = true is for model.kind = mlp; a pair_mlp has no "
+                          "normalization layer"
+                        : "model.kind = pair_mlp has exactly two weight layers, so model.depth "
+                          "must be 2 (got %d)",
+                    c->model.depth);
+    }
+    if (c->model.last_zero && c->model.kind != BL_MODEL_PAIR_MLP) {
+        involved[0] = find_key("model", "last_zero");
+        involved[1] = find_key("model", "kind");
+        return fail(msg, len, NULL, 0,
+                    "model.last_zero = true needs model.kind = pair_mlp (got %s)",
+                    model_kinds[c->model.kind]);
     }
     if ((data->kind == BL_DATA_SEPARABLE || data->kind == BL_DATA_SYMMETRIC ||
          data->kind == BL_DATA_ASYMMETRIC || data->kind == BL_DATA_SPARSE_SIGN ||
@@ -1623,6 +1671,43 @@ int bl_config_resolves_points(const struct bl_config *cfg)
     return resolved;
 }
 
+/* data.kind = modular_add (SCIENCE.md 3): all p^2 pairs, the first
+ * round(train_fraction p^2) of a seeded permutation train and the rest
+ * test, so n_train and n_test follow from modulus and train_fraction; each
+ * example is a token pair (dim 2, the arity models receive) with p classes.
+ * Sizes given in the config must agree (a resolved config read back does). */
+static int resolve_modular(struct bl_config *c, char *msg, size_t len, int involved[3])
+{
+    struct bl_data_cfg *d = &c->data;
+    if (d->kind != BL_DATA_MODULAR_ADD)
+        return 0;
+    long pairs = (long)d->modulus * d->modulus;
+    long n_train = lround(d->train_fraction * (double)pairs);
+    if (n_train < 1) {
+        involved[0] = find_key("data", "train_fraction");
+        return fail(msg, len, NULL, 0,
+                    "data.train_fraction = %g of the %ld pairs of data.modulus = %d trains on "
+                    "no pair; raise it to at least %g",
+                    d->train_fraction, pairs, d->modulus, 0.5 / (double)pairs);
+    }
+    int train_off = d->n_train_given && d->n_train != n_train;
+    if (train_off || (d->n_test_given && d->n_test != pairs - n_train)) {
+        involved[0] = find_key("data", train_off ? "n_train" : "n_test");
+        involved[1] = find_key("data", "train_fraction");
+        return fail(msg, len, NULL, 0,
+                    "data.kind = modular_add trains on round(train_fraction p^2) = %ld of the "
+                    "%ld pairs and tests on the other %ld, but data.%s = %d; remove it (it "
+                    "follows from data.modulus and data.train_fraction)",
+                    n_train, pairs, pairs - n_train, train_off ? "n_train" : "n_test",
+                    train_off ? d->n_train : d->n_test);
+    }
+    d->n_train = (int)n_train;
+    d->n_test = (int)(pairs - n_train);
+    d->dim = 2;
+    d->classes = d->modulus;
+    return 0;
+}
+
 static int apply_point(struct bl_config *c, const struct bl_config *base, int point, char *msg,
                        size_t len, int involved[3])
 {
@@ -1661,8 +1746,8 @@ static int apply_point(struct bl_config *c, const struct bl_config *base, int po
         }
         c->model.depth = 1;
     }
-    return resolve_scaling(c, msg, len, involved) || resolve_svag(c, msg, len, involved) ||
-           resolve_sde(c, msg, len, involved);
+    return resolve_modular(c, msg, len, involved) || resolve_scaling(c, msg, len, involved) ||
+           resolve_svag(c, msg, len, involved) || resolve_sde(c, msg, len, involved);
 }
 
 int bl_config_for_point(const struct bl_config *base, int point, struct bl_config *out, char *err,
@@ -2052,6 +2137,15 @@ int bl_config_load(const char *path, const char *const *overrides, int n_overrid
         rc = apply_overrides(st, overrides, n_overrides);
     if (!rc)
         rc = resolve_base(st);
+    if (!rc) {
+        char msg[BL_ERR_MAX];
+        int involved[3] = {-1, -1, -1};
+        if (resolve_modular(cfg, msg, sizeof msg, involved)) {
+            const char *origin;
+            int line = where_of(st, involved, &origin);
+            rc = fail(err, err_len, origin, line, "%s", msg);
+        }
+    }
     if (!rc)
         rc = check_task_count(st);
     if (!rc && (cfg->n_sweep > 0 || bl_config_resolves_points(cfg))) {

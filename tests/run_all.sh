@@ -203,6 +203,9 @@ section_output() {
   expect "info prints a table" bash -o pipefail -c "$BL info $tmp/quick.nc >$tmp/info.txt && grep -q 'normalized_margin' $tmp/info.txt"
   expect "info --json: the same table as JSON, checked against the file" $PY tests/check_info_json.py "$BL" "$tmp/quick.nc"
   expect "plot script writes a PNG" bash -o pipefail -c "$PY postprocess/plot_metric.py $tmp/quick.nc --metric normalized_margin --out $tmp/m.png && test -s $tmp/m.png"
+  expect "pair_mlp on modular_add (p = 23, 2 ranks): output contract, kernel_test_acc in info" bash -o pipefail -c "
+    mpirun -np 2 $BL run inputs/grok_modadd.ini -o $tmp/modadd.nc --force --set data.modulus=23 --set optim.steps=300 &&
+    $PY tests/check_output.py $tmp/modadd.nc --points 1 --seeds 2 && $BL info $tmp/modadd.nc | grep -q 'kernel_test_acc'"
   run_script checkers bash tests/checkers/selftest.sh
   run_script report bash tests/report/run_report_test.sh
   expect "save_params first_last and records keep final's vectors, and nothing else changes" bash -o pipefail -c "
@@ -524,6 +527,18 @@ section_cli() {
   # grokking inputs (issue 13): sparse_sign needs an odd k <= dim, diag_linear one output
   refuse "sparse_sign with an even data.sparsity" 2 "data.sparsity|odd|got 4" "$BL" check inputs/quickstart.ini --set data.kind=sparse_sign --set data.sparsity=4
   refuse "sparse_sign with data.sparsity > data.dim" 2 "data.sparsity = 11 is larger than data.dim = 10" "$BL" check inputs/quickstart.ini --set data.kind=sparse_sign --set data.sparsity=11
+  # modular addition (issue 13): the token-pair data and net go together, and the sizes follow from p
+  expect "modular_add derives n_train = round(0.4 p^2), n_test and classes = p" bash -o pipefail -c "
+    $BL check inputs/grok_modadd.ini | grep -qx 'n_train = 1392' && $BL check inputs/grok_modadd.ini | grep -qx 'n_test = 2089' &&
+    $BL check inputs/grok_modadd.ini | grep -qx 'classes = 59'"
+  refuse "modular_add with a dense model is refused" 2 "data.kind = modular_add gives token pairs|needs model.kind = pair_mlp (got mlp)" "$BL" check inputs/grok_modadd.ini --set model.kind=mlp --set model.last_zero=false
+  refuse "pair_mlp on dense data is refused" 2 "model.kind = pair_mlp reads a pair of tokens|needs data.kind = modular_add (got separable)" "$BL" check inputs/quickstart.ini --set model.kind=pair_mlp
+  refuse "data.modulus below 3 is refused" 2 "data.modulus = 2 is out of range" "$BL" check inputs/grok_modadd.ini --set data.modulus=2
+  refuse "data.train_fraction = 1 is refused" 2 "data.train_fraction = 1 is out of range" "$BL" check inputs/grok_modadd.ini --set data.train_fraction=1
+  refuse "a data.n_train that disagrees with modulus and train_fraction is refused" 2 "round(train_fraction p^2) = 1392|data.n_train = 100; remove it" "$BL" check inputs/grok_modadd.ini --set data.n_train=100
+  refuse "model.last_zero without pair_mlp is refused" 2 "model.last_zero = true needs model.kind = pair_mlp (got mlp)" "$BL" check inputs/quickstart.ini --set model.last_zero=true
+  refuse "modular_add with the logistic loss is refused" 2 "loss.kind = logistic needs data.classes = 2|59 classes" "$BL" check inputs/grok_modadd.ini --set loss.kind=logistic
+  refuse "pair_mlp with depth 3 is refused" 2 "pair_mlp has exactly two weight layers|got 3" "$BL" check inputs/grok_modadd.ini --set model.depth=3
   refuse "diag_linear on three classes" 2 "model.kind = diag_linear has one output|cross_entropy loss, 3 classes" "$BL" check "$cfg" --set model.kind=diag_linear
   # matrix completion (issue 13): data.size >= 2, data.observed in (0, 1), index pairs need the factorization
   refuse "matrix_completion with data.observed = 1" 2 "data.observed = 1 is out of range|> 0 and < 1" "$BL" check inputs/grok_matrix.ini --set data.observed=1

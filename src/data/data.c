@@ -181,6 +181,45 @@ static void make_matrix_completion(const struct bl_data_cfg *cfg, uint64_t seed,
     free(order);
 }
 
+/* modular_add (SCIENCE.md 3): every pair (a, b) in [0, p)^2 once, labelled
+ * (a + b) mod p, in the order of a permutation of the p^2 pairs drawn from
+ * the stream (seed, BL_STREAM_DATA_TRAIN) by Fisher-Yates from the identity;
+ * the first train->n pairs train, the rest test (the authors' split). */
+static void make_modular_add(struct bl_dataset *train, struct bl_dataset *test, int p,
+                             struct bl_rng *rng)
+{
+    long pairs = (long)p * p;
+    long *order = bl_malloc(sizeof(long) * (size_t)pairs); /* (p^2) pair a p + b */
+    for (long i = 0; i < pairs; i++)
+        order[i] = i;
+    for (long i = pairs - 1; i > 0; i--) {
+        long j = (long)bl_rng_below(rng, (uint64_t)i + 1);
+        long t = order[i];
+        order[i] = order[j];
+        order[j] = t;
+    }
+    for (long i = 0; i < pairs; i++) {
+        struct bl_dataset *s = i < train->n ? train : test;
+        long r = i < train->n ? i : i - train->n;
+        int a = (int)(order[i] / p), b = (int)(order[i] % p);
+        s->index[2 * r] = a;
+        s->index[2 * r + 1] = b;
+        s->label[r] = (a + b) % p;
+    }
+    free(order);
+}
+
+/* A set of n token pairs (index (n, 2)) with class labels, no dense rows. */
+static void pair_dataset_alloc(struct bl_dataset *s, int n, int classes)
+{
+    memset(s, 0, sizeof *s);
+    s->n = n;
+    s->classes = classes;
+    s->arity = 2;
+    s->index = bl_malloc(sizeof(int) * (2 * (size_t)n + 1));
+    s->label = bl_malloc(sizeof(int) * ((size_t)n + 1));
+}
+
 /* Class c of example i is i mod classes (balanced); x = centre_c + std N(0, I). */
 static void make_clusters(struct bl_dataset *s, const double *centres, double std,
                           struct bl_rng *rng)
@@ -357,6 +396,24 @@ int bl_data_make(const struct bl_data_cfg *cfg, uint64_t seed, struct bl_data *o
         make_matrix_completion(cfg, seed, out);
         return 0;
     }
+    if (cfg->kind == BL_DATA_MODULAR_ADD) {
+        /* the config derived n_train, n_test and classes from p (config.c) */
+        long pairs = (long)cfg->modulus * cfg->modulus;
+        if (cfg->n_train < 1 || (long)cfg->n_train + cfg->n_test != pairs ||
+            cfg->classes != cfg->modulus) {
+            snprintf(err, err_len,
+                     "data.kind = modular_add needs n_train + n_test = p^2 = %ld and classes = "
+                     "p = %d (got %d + %d, %d classes)",
+                     pairs, cfg->modulus, cfg->n_train, cfg->n_test, cfg->classes);
+            return 1;
+        }
+        pair_dataset_alloc(&out->train, cfg->n_train, cfg->modulus);
+        pair_dataset_alloc(&out->test, cfg->n_test, cfg->modulus);
+        struct bl_rng rng;
+        bl_rng_init(&rng, seed, BL_STREAM_DATA_TRAIN, 0);
+        make_modular_add(&out->train, &out->test, cfg->modulus, &rng);
+        return 0;
+    }
     int dim = cfg->dim;
     dataset_alloc(&out->train, cfg->n_train, dim, cfg->classes);
     dataset_alloc(&out->test, cfg->n_test, dim, cfg->classes);
@@ -430,6 +487,7 @@ int bl_data_make(const struct bl_data_cfg *cfg, uint64_t seed, struct bl_data *o
     case BL_DATA_FASHION_MNIST:
     case BL_DATA_NETCDF: /* loaded above */
     case BL_DATA_MATRIX_COMPLETION:
+    case BL_DATA_MODULAR_ADD:
     case BL_DATA_COUNT: break;
     }
     return 0;

@@ -10,6 +10,7 @@
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include "bl_log.h"
 
@@ -21,6 +22,8 @@ void Cblacs_gridexit(int icontxt);
 void Cdgebs2d(int icontxt, const char *scope, const char *top, int m, int n, double *a, int lda);
 void Cdgebr2d(int icontxt, const char *scope, const char *top, int m, int n, double *a, int lda,
               int rsrc, int csrc);
+void Cdgsum2d(int icontxt, const char *scope, const char *top, int m, int n, double *a, int lda,
+              int rdest, int cdest);
 
 int numroc_(const int *n, const int *nb, const int *iproc, const int *isrcproc,
             const int *nprocs);
@@ -34,6 +37,10 @@ void pdsyevd_(const char *jobz, const char *uplo, const int *n, double *a, const
               const int *ja, const int *desca, double *w, double *z, const int *iz,
               const int *jz, const int *descz, double *work, const int *lwork, int *iwork,
               const int *liwork, int *info, size_t jobz_len, size_t uplo_len);
+
+void pdposv_(const char *uplo, const int *n, const int *nrhs, double *a, const int *ia,
+             const int *ja, const int *desca, double *b, const int *ib, const int *jb,
+             const int *descb, int *info, size_t uplo_len);
 
 /* ScaLAPACK array descriptors have 9 integers (DLEN_). */
 #define DESC_LEN 9
@@ -229,5 +236,74 @@ int bl_scalapack_eigenvalues_ex(long n, int nb, bl_column_fn column, void *ctx,
         return fail(err, err_len, "scalapack: %s failed, info %d (n %ld, nb %d, %d ranks)",
                     o.solver == BL_SCALAPACK_PDSYEV ? "pdsyev" : "pdsyevd", info, n, nb,
                     nprocs);
+    return 0;
+}
+
+/* Global column of local column jl on grid column mycol of npcol (block nb). */
+static long global_column(int jl, int nb, int npcol, int mycol)
+{
+    return ((long)(jl / nb) * npcol + mycol) * nb + jl % nb;
+}
+
+int bl_scalapack_solve_spd(long n, int nrhs, int nb, bl_column_fn column, void *ctx,
+                           const int *ranks, int nprocs, const struct bl_scalapack_opts *opts,
+                           double *b, char *err, size_t err_len)
+{
+    if (n < 1 || n > INT_MAX || nrhs < 1 || nb < 1 || nprocs < 1 || !ranks || !column || !b)
+        return fail(err, err_len, "scalapack solve: bad arguments (n %ld, nrhs %d, nb %d)", n,
+                    nrhs, nb);
+    int ctxt = -1;
+    if (opts && opts->system_context >= 0)
+        ctxt = opts->system_context;
+    else
+        Cblacs_get(-1, 0, &ctxt);
+    int *usermap = bl_malloc((size_t)nprocs * sizeof(int));
+    for (int c = 0; c < nprocs; c++)
+        usermap[c] = ranks[c];
+    Cblacs_gridmap(&ctxt, usermap, 1, 1, nprocs);
+    free(usermap);
+    if (ctxt < 0)
+        return 0;
+    int nprow = 0, npcol = 0, myrow = -1, mycol = -1;
+    Cblacs_gridinfo(ctxt, &nprow, &npcol, &myrow, &mycol);
+    if (myrow < 0) {
+        Cblacs_gridexit(ctxt);
+        return 0;
+    }
+    /* A and B both block-cyclic over the columns; one process row holds all
+     * n rows, so every local column is a whole global column */
+    const int zero = 0, one = 1, ni = (int)n;
+    int nloc = numroc_(&ni, &nb, &mycol, &zero, &npcol);
+    int bloc = numroc_(&nrhs, &nb, &mycol, &zero, &npcol);
+    int desca[DESC_LEN], descb[DESC_LEN], info = 0;
+    descinit_(desca, &ni, &ni, &nb, &nb, &zero, &zero, &ctxt, &ni, &info);
+    if (info == 0)
+        descinit_(descb, &ni, &nrhs, &nb, &nb, &zero, &zero, &ctxt, &ni, &info);
+    if (info != 0) {
+        Cblacs_gridexit(ctxt);
+        return fail(err, err_len, "scalapack solve: descinit failed, info %d", info);
+    }
+    double *a = bl_malloc(((size_t)ni * nloc + 1) * sizeof(double));  /* (n, nloc) */
+    double *bl = bl_malloc(((size_t)ni * bloc + 1) * sizeof(double)); /* (n, bloc) */
+    for (int jl = 0; jl < nloc; jl++)
+        column(ctx, global_column(jl, nb, npcol, mycol), a + (size_t)jl * ni);
+    for (int jl = 0; jl < bloc; jl++)
+        memcpy(bl + (size_t)jl * ni, b + (size_t)global_column(jl, nb, npcol, mycol) * ni,
+               sizeof(double) * (size_t)ni);
+    pdposv_("U", &ni, &nrhs, a, &one, &one, desca, bl, &one, &one, descb, &info, 1);
+    /* every rank gets all of X: its own columns, zeros elsewhere, summed */
+    for (long i = 0; i < n * nrhs; i++)
+        b[i] = 0;
+    for (int jl = 0; info == 0 && jl < bloc; jl++)
+        memcpy(b + (size_t)global_column(jl, nb, npcol, mycol) * ni, bl + (size_t)jl * ni,
+               sizeof(double) * (size_t)ni);
+    if (npcol > 1)
+        Cdgsum2d(ctxt, "Row", " ", ni, nrhs, b, ni, -1, -1);
+    free(a);
+    free(bl);
+    Cblacs_gridexit(ctxt);
+    if (info != 0)
+        return fail(err, err_len, "scalapack: pdposv failed, info %d (n %ld, nb %d, %d ranks)",
+                    info, n, nb, nprocs);
     return 0;
 }

@@ -10,7 +10,7 @@
 #include "bl_model.h"
 
 extern const struct bl_model_ops bl_model_dense, bl_model_quadratic, bl_model_noisy_quadratic,
-    bl_model_diag_linear, bl_model_factorization;
+    bl_model_diag_linear, bl_model_factorization, bl_model_pair_mlp;
 
 /* indexed by enum bl_model_kind */
 static const struct bl_model_ops *const families[] = {
@@ -20,6 +20,7 @@ static const struct bl_model_ops *const families[] = {
     [BL_MODEL_DIAG_LINEAR] = &bl_model_diag_linear,
     [BL_MODEL_NOISY_QUADRATIC] = &bl_model_noisy_quadratic,
     [BL_MODEL_FACTORIZATION] = &bl_model_factorization,
+    [BL_MODEL_PAIR_MLP] = &bl_model_pair_mlp,
 };
 static_assert(sizeof families / sizeof families[0] == BL_MODEL_COUNT,
               "one family per model kind");

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "bl_completion.h"
+#include "bl_kernel_predictor.h"
 #include "bl_l1_margin.h"
 #include "bl_log.h"
 #include "bl_loss.h"
@@ -511,6 +512,44 @@ static void matrix_references(struct bl_measure *ms, struct task *t, double *pay
             : NAN;
 }
 
+/* SCIENCE.md 3: the kernel regime's predictor of a multi-class net, kernel
+ * regression with its NTK at init (the model's closed-form ntk_gram) of
+ * the one-hot training labels (bl_kernel_predictor.h), solved once per task
+ * from the training set; its test accuracy is an outcome. The test Gram
+ * rows go in chunks, so the memory is n^2 + 1024 n doubles. */
+static void kernel_reference(struct bl_measure *ms, struct task *t, double *payload)
+{
+    const struct bl_result_layout *L = ms->layout;
+    const struct bl_dataset *train = &t->data.train, *test = &t->data.test;
+    if (L->kernel_test_acc < 0 || !t->model.ops->ntk_gram || !train->label || test->n == 0)
+        return;
+    int n = train->n, k = t->model.outputs, chunk = 1024;
+    double *K = bl_malloc(sizeof(double) * (size_t)n * n);              /* (n, n) */
+    double *A = bl_malloc(sizeof(double) * (size_t)n * k);              /* (n, k) */
+    double *Kt = bl_malloc(sizeof(double) * (size_t)chunk * n);         /* (chunk, n) */
+    struct bl_batch all = bl_dataset_rows(train, 0, n);
+    t->model.ops->ntk_gram(&t->model, ms->theta0, &all, &all, K);
+    double acc = NAN;
+    if (bl_kernel_fit(K, n, train->label, k, A) == 0) {
+        long right = 0;
+        for (int lo = 0; lo < test->n; lo += chunk) {
+            int m = test->n - lo < chunk ? test->n - lo : chunk;
+            struct bl_batch rows = bl_dataset_rows(test, lo, m);
+            t->model.ops->ntk_gram(&t->model, ms->theta0, &rows, &all, Kt);
+            right += bl_kernel_correct(Kt, m, n, A, k, test->label + lo);
+        }
+        acc = (double)right / test->n;
+    } else {
+        bl_info("warning: seed %llu: the kernel predictor's Gram matrix is not positive "
+                "definite even with its ridge: kernel_test_acc is NaN",
+                (unsigned long long)t->seed);
+    }
+    *bl_result_at(L, payload, L->kernel_test_acc) = acc;
+    free(K);
+    free(A);
+    free(Kt);
+}
+
 int bl_measure_needs_hvp(const struct bl_measure_cfg *mc)
 {
     return mc->sharpness != BL_SHARP_NONE || mc->trace_probes > 0 || mc->min_eigenvalue ||
@@ -542,6 +581,7 @@ void bl_measure_setup(struct bl_measure *ms, struct task *t, const struct bl_res
         ms->has_noise = 1;
         *bl_result_at(L, payload, L->noise_exact) = ms->noise.exact;
     }
+    kernel_reference(ms, t, payload);
     int rows;
     if (t->model.ops->feature_layer && t->model.ops->feature_layer(&t->model, t->theta, &rows))
         ms->feature_work = bl_malloc(sizeof(double) * (size_t)(3 * t->model.inputs + rows));

@@ -62,6 +62,24 @@ static void measured_metrics(const struct bl_plan *plan, int *applies)
     }
 }
 
+/* Whether some point's model has a closed-form NTK (ntk_gram) and trains on
+ * class labels with a test set: the kernel predictor's test accuracy. */
+static int kernel_reference_applies(const struct bl_plan *plan)
+{
+    int any = 0;
+    for (int p = 0; p < plan->n_points && !any; p++) {
+        const struct bl_config *cfg = &plan->points[p];
+        struct bl_model model;
+        char err[BL_ERR_MAX];
+        if (bl_model_build(&model, &cfg->model, cfg->data.dim,
+                           bl_data_outputs(&cfg->data, cfg->loss.kind), err, sizeof err))
+            bl_fatal(BL_EXIT_USAGE, "%s", err);
+        any = model.ops->ntk_gram && cfg->data.targets == 0 && cfg->data.n_test > 0;
+        bl_model_free(&model);
+    }
+    return any;
+}
+
 void bl_result_layout_make(struct bl_result_layout *L, const struct bl_plan *plan)
 {
     memset(L, 0, sizeof *L);
@@ -176,6 +194,14 @@ void bl_result_layout_make(struct bl_result_layout *L, const struct bl_plan *pla
         f.attr_value[0] = "estimated exact";
         L->noise_exact = add(L, f);
     }
+    L->kernel_test_acc = -1;
+    if (kernel_reference_applies(plan))
+        L->kernel_test_acc = add(L, task_value("kernel_test_acc", BL_TYPE_DOUBLE,
+                                               "test accuracy of the kernel predictor: argmax "
+                                               "of K(x, X) (K + r I)^-1 Y with the NTK at init "
+                                               "K and one-hot training labels Y, r = 1e-10 "
+                                               "trace(K) / n",
+                                               "1"));
     int loss_based = 0;
     for (int p = 0; p < plan->n_points; p++)
         loss_based |= plan->points[p].optim.schedule == BL_SCHED_LOSS_BASED;

@@ -149,7 +149,8 @@ def grokking_outcomes(ini):
     test_mse), ungrok_step with test_acc, kernel_test_mse and
     target_nuclear_norm with a factorization's nuclear_norm and a test set,
     t_star when some point trains a model on data with weight decay or is a
-    diag_linear, init_coordinate and init_norm with a diag_linear."""
+    diag_linear, init_coordinate and init_norm with a diag_linear,
+    kernel_test_acc with a pair_mlp and a test set."""
     metrics, _ = expected(ini)
     out = set()
     if "train_acc" in metrics or "train_mse" in metrics:
@@ -172,6 +173,11 @@ def grokking_outcomes(ini):
         out |= {"l2_test_acc", "l1_test_acc"}
     if "noise_trace" in metrics:
         out.add("noise_exact")
+    # the kernel (NTK at init) predictor: a pair_mlp (the model with a
+    # closed-form NTK) trained on labels with a test set
+    if any(p.get("model.kind", "mlp") == "pair_mlp" and int(p.get("data.n_test", "1000")) > 0
+           for p in pts):
+        out.add("kernel_test_acc")
     return out
 
 

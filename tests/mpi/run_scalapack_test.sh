@@ -1,6 +1,7 @@
 #!/bin/bash
 # Build tests/mpi/test_scalapack.c into bin/ and run it on 1, 2 and 4 ranks
-# for n = 300 (nb 32) and n = 1000 (nb 64) with both ScaLAPACK drivers.
+# for n = 300 (nb 32) and n = 1000 (nb 64) with both ScaLAPACK drivers, and
+# the kernel predictor's Gram system through pdposv against LAPACK's dposv.
 # With --timing, also time n = 2000 on 1 and 2 ranks (one OpenBLAS thread
 # per rank). Exits non-zero if any run fails.
 #   usage: tests/mpi/run_scalapack_test.sh [--timing]
@@ -10,7 +11,8 @@ CC=${CC:-mpicc}
 exe=bin/test_scalapack
 mkdir -p bin
 $CC -std=c11 -O2 -g -Wall -Wextra -D_GNU_SOURCE -Iinclude \
-  src/linalg/scalapack.c src/log.c tests/mpi/test_scalapack.c \
+  src/linalg/scalapack.c src/log.c src/rng.c src/models/*.c src/reference/kernel_predictor.c \
+  tests/mpi/test_scalapack.c \
   -lscalapack-openmpi -lopenblas -lm -o "$exe" || { echo "FAIL build $exe"; exit 1; }
 
 # Open MPI refuses root unless told it is deliberate (containers, CI), and

@@ -15,7 +15,9 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "bl_kernel_predictor.h"
 #include "bl_log.h"
+#include "bl_model.h"
 #include "bl_scalapack.h"
 
 /* LAPACK (in libopenblas): eigenvalues of a dense symmetric matrix. */
@@ -349,6 +351,87 @@ static void case_groups(long n, int nb, enum bl_scalapack_solver solver)
     MPI_Comm_free(&comm);
 }
 
+/* Column j of a Gram matrix K (n, n) plus ridge r on the diagonal. */
+struct gram {
+    const double *K;
+    long n;
+    double ridge;
+};
+static void gram_column(void *ctx, long j, double *col)
+{
+    const struct gram *g = ctx;
+    for (long i = 0; i < g->n; i++)
+        col[i] = g->K[i * g->n + j] + (i == j ? g->ridge : 0.0);
+}
+
+/* The kernel predictor's system (bl_kernel_predictor.h): the NTK Gram
+ * matrix of a pair_mlp at init on modular-addition pairs, (K + r I) A = Y
+ * with one-hot Y, solved by pdposv over the world agrees with LAPACK's
+ * dposv (bl_kernel_fit) to 1e-10 relative. */
+static void case_kernel_solve(int nb)
+{
+    enum { P = 13, WIDTH = 64, N = 120 };
+    struct bl_model_cfg mc;
+    memset(&mc, 0, sizeof mc);
+    mc.kind = BL_MODEL_PAIR_MLP;
+    mc.depth = 2;
+    mc.width = WIDTH;
+    mc.activation = BL_ACT_RELU;
+    mc.bias = 1;
+    mc.init_scale = 2.0;
+    mc.train_last = 1;
+    struct bl_model m;
+    char err[256] = "";
+    if (bl_model_build(&m, &mc, 2, P, err, sizeof err)) {
+        report(0, "kernel solve: pair_mlp does not build: %s", err);
+        return;
+    }
+    double *theta = bl_malloc(sizeof(double) * (size_t)m.n_params);
+    bl_model_init(&m, 3, theta);
+    int index[2 * N], label[N];
+    for (int i = 0; i < N; i++) { /* the first N of the P^2 pairs, in a scrambled order */
+        int pair = (i * 37) % (P * P);
+        index[2 * i] = pair / P;
+        index[2 * i + 1] = pair % P;
+        label[i] = (index[2 * i] + index[2 * i + 1]) % P;
+    }
+    struct bl_batch b = {.n = N, .arity = 2, .index = index, .label = label};
+    double *K = bl_malloc(sizeof(double) * N * N), *work = bl_malloc(sizeof(double) * N * N);
+    m.ops->ntk_gram(&m, theta, &b, &b, K);
+    double trace = 0;
+    for (int i = 0; i < N; i++)
+        trace += K[i * N + i];
+    struct gram g = {K, N, 1e-10 * trace / N};
+    memcpy(work, K, sizeof(double) * N * N);
+    double *A = bl_malloc(sizeof(double) * N * P), *X = bl_calloc(N * P, sizeof(double));
+    int lapack = bl_kernel_fit(work, N, label, P, A);
+    for (int i = 0; i < N; i++)
+        X[(long)label[i] * N + i] = 1.0; /* Y (N, P) column-major */
+    int *ranks = bl_malloc((size_t)size * sizeof(int));
+    for (int r = 0; r < size; r++)
+        ranks[r] = r;
+    int rc = bl_scalapack_solve_spd(N, P, nb, gram_column, &g, ranks, size, NULL, X, err,
+                                    sizeof err);
+    double diff = 0, big = 0;
+    for (int i = 0; i < N; i++)
+        for (int c = 0; c < P; c++) {
+            diff = fmax(diff, fabs(X[(long)c * N + i] - A[(long)i * P + c]));
+            big = fmax(big, fabs(A[(long)i * P + c]));
+        }
+    double rel = diff / big;
+    report(all(rc == 0 && lapack == 0), "kernel solve nb=%d: pdposv and dposv return 0 (%s)", nb,
+           err);
+    report(all(rel <= 1e-10), "kernel solve nb=%d: pdposv = dposv to %.2e relative (max |A| %.3g)",
+           nb, rel, big);
+    free(ranks);
+    free(A);
+    free(X);
+    free(K);
+    free(work);
+    free(theta);
+    bl_model_free(&m);
+}
+
 /* Bad arguments fail on every rank without entering BLACS (no hang). */
 static void case_bad_args(void)
 {
@@ -411,8 +494,10 @@ int main(int argc, char **argv)
             case_groups(n, nb, solvers[s]);
         }
     }
-    if (!timing_only)
+    if (!timing_only) {
         case_bad_args();
+        case_kernel_solve(16);
+    }
 
     if (rank == 0)
         printf("%s test_scalapack ranks=%d n=%ld nb=%d: %d failed\n",

@@ -286,7 +286,7 @@ static void test_error_unknown_section(void)
 static void test_error_bad_enum_and_bool(void)
 {
     expect_exact("[model]\nkind = cnn\n", 2,
-                 "model.kind = cnn is not allowed: use one of linear, mlp, quadratic, noisy_quadratic, diag_linear, factorization");
+                 "model.kind = cnn is not allowed: use one of linear, mlp, quadratic, noisy_quadratic, diag_linear, factorization, pair_mlp");
     expect_exact("[loss]\nkind = hinge\n", 2,
                  "loss.kind = hinge is not allowed: use one of logistic, exponential, "
                  "cross_entropy, squared");
@@ -430,7 +430,7 @@ static void test_sweep_errors(void)
 {
     const char *const neg[] = {"optim.lr = -1 is out of range: must be > 0", NULL};
     expect_error("[sweep]\noptim.lr = 0.1, -1\n", NULL, 0, 2, neg);
-    const char *const kind[] = {"model.kind = cnn is not allowed: use one of linear, mlp, quadratic, noisy_quadratic, diag_linear, factorization", NULL};
+    const char *const kind[] = {"model.kind = cnn is not allowed: use one of linear, mlp, quadratic, noisy_quadratic, diag_linear, factorization, pair_mlp", NULL};
     expect_error("[data]\n[sweep]\n\nmodel.kind = linear, cnn\n", NULL, 0, 4, kind);
     const char *const empty[] = {"sweep.optim.lr has an empty value", NULL};
     expect_error("[sweep]\noptim.lr = 0.1,,0.2\n", NULL, 0, 2, empty);
@@ -758,7 +758,7 @@ static void test_validate_fields_set_in_code(void)
     bl_config_write_reference(f);
     fclose(f);
     CU_ASSERT(contains(buf, "optim.lr: number, must be > 0 and <= 1e+06; default '0.1'"));
-    CU_ASSERT(contains(buf, "model.kind: one of linear, mlp, quadratic, noisy_quadratic, diag_linear, factorization; default 'mlp'"));
+    CU_ASSERT(contains(buf, "model.kind: one of linear, mlp, quadratic, noisy_quadratic, diag_linear, factorization, pair_mlp; default 'mlp'"));
     free(buf);
 }
 

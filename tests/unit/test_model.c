@@ -158,7 +158,7 @@ static int model_cases(struct model_case *cases)
                 for (int bias = 0; bias < 2; bias++)
                     for (int l = 0; l < 5; l++) {
                         struct bl_model_cfg mc = {kind ? BL_MODEL_MLP : BL_MODEL_LINEAR,
-                                                  depth, 5, acts[a], 0.2, bias, 1.0, 0, 0, 0, 1, 0, 0, 0};
+                                                  depth, 5, acts[a], 0.2, bias, 1.0, 0, 0, 0, 1, 0, 0, 0, 0};
                         mc.normalize = kind && !bias && l % 2;
                         cases[n++] = (struct model_case){mc, losses[l].loss, losses[l].outputs};
                     }
@@ -200,7 +200,7 @@ static double output_and_gradient(const struct bl_model *m, const double *theta,
 static double euler_defect(int depth, enum bl_activation act, int bias)
 {
     struct bl_model_cfg mc = {depth == 1 ? BL_MODEL_LINEAR : BL_MODEL_MLP, depth, 6, act, 0.1,
-                              bias, 1.0, 0, 0, 0, 1, 0, 0, 0};
+                              bias, 1.0, 0, 0, 0, 1, 0, 0, 0, 0};
     struct bl_model m;
     build(&m, &mc, DIM, 1);
     struct bl_workspace ws;
@@ -236,7 +236,7 @@ static void test_euler_identity_homogeneous(void)
 
 static void test_rescaling_is_power_of_scale(void)
 {
-    struct bl_model_cfg mc = {BL_MODEL_MLP, 3, 8, BL_ACT_LEAKY_RELU, 0.1, 0, 1.0, 0, 0, 0, 1, 0, 0, 0};
+    struct bl_model_cfg mc = {BL_MODEL_MLP, 3, 8, BL_ACT_LEAKY_RELU, 0.1, 0, 1.0, 0, 0, 0, 1, 0, 0, 0, 0};
     struct bl_model m;
     build(&m, &mc, DIM, 1);
     CU_ASSERT_EQUAL(m.degree, 3);
@@ -258,7 +258,7 @@ static void test_rescaling_is_power_of_scale(void)
 
 static void test_layout_and_init(void)
 {
-    struct bl_model_cfg mc = {BL_MODEL_MLP, 2, 3, BL_ACT_RELU, 0.1, 1, 2.0, 0, 0, 0, 1, 0, 0, 0};
+    struct bl_model_cfg mc = {BL_MODEL_MLP, 2, 3, BL_ACT_RELU, 0.1, 1, 2.0, 0, 0, 0, 1, 0, 0, 0, 0};
     struct bl_model m;
     build(&m, &mc, 4, 2);
     /* W1 (3,4), W2 (2,3), b1 (3), b2 (2) */
@@ -272,7 +272,7 @@ static void test_layout_and_init(void)
     bl_model_layout(&m, layout, sizeof layout);
     CU_ASSERT_STRING_EQUAL(layout, "W1(3,4) W2(2,3) b1(3) b2(2)");
     /* a big layer's weights have std init_scale / sqrt(fan_in) */
-    struct bl_model_cfg wide = {BL_MODEL_LINEAR, 1, 1, BL_ACT_RELU, 0.1, 0, 2.0, 0, 0, 0, 1, 0, 0, 0};
+    struct bl_model_cfg wide = {BL_MODEL_LINEAR, 1, 1, BL_ACT_RELU, 0.1, 0, 2.0, 0, 0, 0, 1, 0, 0, 0, 0};
     bl_model_free(&m);
     struct bl_model lin;
     build(&lin, &wide, 400, 100);
@@ -382,7 +382,7 @@ static void test_diag_linear(void)
     for (int L = 1; L <= 4; L++)
         for (int l = 0; l < 3; l++) {
             struct bl_model_cfg mc = {BL_MODEL_DIAG_LINEAR, L, 1, BL_ACT_RELU, 0.1, 0, 1.7, 0, 0,
-                                      0, 1, 0, 0, 0};
+                                      0, 1, 0, 0, 0, 0};
             double err = gradient_error(&mc, losses[l], 1, 0.6);
             double at_init = gradient_error(&mc, losses[l], 1, 0);
             double fd, asym;
@@ -395,7 +395,7 @@ static void test_diag_linear(void)
             CU_ASSERT(fd < 1e-5);
             CU_ASSERT(asym < 1e-12);
         }
-    struct bl_model_cfg mc = {BL_MODEL_DIAG_LINEAR, 3, 1, BL_ACT_RELU, 0.1, 0, 2.5, 0, 0, 0, 1, 0, 0, 0};
+    struct bl_model_cfg mc = {BL_MODEL_DIAG_LINEAR, 3, 1, BL_ACT_RELU, 0.1, 0, 2.5, 0, 0, 0, 1, 0, 0, 0, 0};
     struct bl_model m;
     build(&m, &mc, DIM, 1);
     CU_ASSERT_EQUAL(m.n_params, 2 * DIM);
@@ -437,7 +437,7 @@ static void test_diag_linear(void)
  * when a hidden layer's weights are scaled, so <W_l, grad_{W_l} f> = 0. */
 static void test_normalized_layers_are_scale_invariant(void)
 {
-    struct bl_model_cfg mc = {BL_MODEL_MLP, 3, 7, BL_ACT_RELU, 0.1, 0, 1.0, 0, 0, 1, 1, 0, 0, 0};
+    struct bl_model_cfg mc = {BL_MODEL_MLP, 3, 7, BL_ACT_RELU, 0.1, 0, 1.0, 0, 0, 1, 1, 0, 0, 0, 0};
     struct bl_model m;
     build(&m, &mc, DIM, 3);
     struct bl_workspace ws;
