@@ -609,6 +609,7 @@ section_cli() {
     grep -q '^# ranks: 4, group_size: 1, groups: 4, tasks per group: 2.5' $tmp/check4.txt &&
     grep -q '^# ranks: 1, group_size: 1, groups: 1, tasks per group: 10.0' $tmp/check1.txt &&
     grep -q 'memory per rank' $tmp/check4.txt && grep -q '^init_scale = 1' $tmp/check1.txt"
+  run_script rule_inputs $PY tests/check_rule_inputs.py "$BL" inputs/linear_rule_sgd.ini inputs/sqrt_rule_rmsprop.ini inputs/sqrt_rule_adam.ini inputs/svag.ini
   expect "check output parses back as a config" bash -o pipefail -c "$BL check $cfg | grep -v '^#' > $tmp/resolved.ini && $BL check $tmp/resolved.ini >/dev/null"
   expect "--help and --version" bash -o pipefail -c "$BL --help >$tmp/help.txt && grep -q 'biaslab run' $tmp/help.txt && $BL --version | grep -q '^biaslab [0-9]'"
   expect "bench runs (quick), names the BLAS and compares its kernels with the CPU's best" bash -o pipefail -c "
