@@ -1471,14 +1471,19 @@ static void describe_point(const struct bl_config *base, int point, char *buf, s
  * from base, then each sweep value is applied, then model.depth resolved.
  * [experiment] and [parallel] are never swept, so they are left alone. */
 /* n * num / den when that is a whole number (0 when not), without overflow */
-static long scaled_count(long n, long num, long den)
+static long gcd(long a, long b)
 {
-    long a = num, b = den;
     while (b) {
         long r = a % b;
         a = b;
         b = r;
     }
+    return a;
+}
+
+static long scaled_count(long n, long num, long den)
+{
+    long a = gcd(num, den);
     long num_g = num / a, den_g = den / a;
     if (n % den_g || n / den_g > LONG_MAX / num_g)
         return 0;
@@ -1532,11 +1537,12 @@ static int resolve_scaling(struct bl_config *c, char *msg, size_t len, int invol
         return fail(msg, len, NULL, 0,
                     "optim.scaling_rule = %s with kappa = %g (batch_size %d / base_batch_size "
                     "%d): %s = %ld at the base batch is not a whole number of steps at this "
-                    "batch (%ld x %d / %d); choose %s divisible by %d",
+                    "batch (%ld x %d / %d); choose %s divisible by %ld",
                     rule, kappa, o->batch_size, o->base_batch_size,
                     steps ? "measure.every" : "optim.steps", steps ? c->measure.every : o->steps,
                     steps ? c->measure.every : o->steps, o->base_batch_size, o->batch_size,
-                    steps ? "measure.every" : "optim.steps", o->batch_size);
+                    steps ? "measure.every" : "optim.steps",
+                    (long)o->batch_size / gcd(o->batch_size, o->base_batch_size));
     }
     o->steps = steps;
     c->measure.every = every;
@@ -1608,9 +1614,13 @@ static int resolve_svag(struct bl_config *c, char *msg, size_t len, int involved
         involved[2] = find_key("optim", "sampling");
         return fail(msg, len, NULL, 0,
                     "optim.svag_l = %d needs optim.kind = sgd, rmsprop, adam or adamw (got %s), "
-                    "optim.batch_size >= 1, optim.sampling = with_replacement (its two batches "
-                    "are independent) and a model with data",
-                    o->svag_l, optim_kinds[o->kind]);
+                    "optim.batch_size >= 1 (got %d), optim.sampling = with_replacement (its two "
+                    "batches are independent; got %s) and a model with data (got %s%s)",
+                    o->svag_l, optim_kinds[o->kind], o->batch_size, samplings[o->sampling],
+                    model_kinds[c->model.kind],
+                    c->model.kind == BL_MODEL_NOISY_QUADRATIC
+                        ? ": optim.sde_substeps integrates its SDE instead"
+                        : "");
     }
     long l = o->svag_l, m = adaptive ? l * l : l;
     if (more_steps(c, m, "svag_l", l, msg, len, involved))

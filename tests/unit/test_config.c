@@ -817,9 +817,12 @@ static void test_scaling_rules_resolve_each_point(void)
     CU_ASSERT(load(text, odd, 1) != 0);
     CU_ASSERT(contains(err, "kappa = 3"));
     CU_ASSERT(contains(err, "optim.steps = 8000 at the base batch is not a whole number"));
+    CU_ASSERT(contains(err, "choose optim.steps divisible by 3"));
     const char *const every[] = {"sweep.optim.batch_size=16,64", "measure.every=10"};
     CU_ASSERT(load(text, every, 2) != 0);
     CU_ASSERT(contains(err, "measure.every = 10 at the base batch is not a whole number"));
+    /* the smallest divisor that works: 64 / gcd(64, 16), not the batch size */
+    CU_ASSERT(contains(err, "choose measure.every divisible by 4"));
     snprintf(text, sizeof text, base_text, "momentum", "sqrt");
     CU_ASSERT(load(text, NULL, 0) != 0);
     CU_ASSERT(contains(err, "optim.scaling_rule = sqrt is the rule of rmsprop, adam and adamw"));
