@@ -528,14 +528,14 @@ section_cli() {
   refuse "sparse_sign with an even data.sparsity" 2 "data.sparsity|odd|got 4" "$BL" check inputs/quickstart.ini --set data.kind=sparse_sign --set data.sparsity=4
   refuse "sparse_sign with data.sparsity > data.dim" 2 "data.sparsity = 11 is larger than data.dim = 10" "$BL" check inputs/quickstart.ini --set data.kind=sparse_sign --set data.sparsity=11
   # modular addition (issue 13): the token-pair data and net go together, and the sizes follow from p
-  expect "modular_add derives n_train = round(0.4 p^2), n_test and classes = p" bash -o pipefail -c "
-    $BL check inputs/grok_modadd.ini | grep -qx 'n_train = 1392' && $BL check inputs/grok_modadd.ini | grep -qx 'n_test = 2089' &&
+  expect "modular_add derives n_train = round(0.6 p^2), n_test and classes = p" bash -o pipefail -c "
+    $BL check inputs/grok_modadd.ini | grep -qx 'n_train = 2089' && $BL check inputs/grok_modadd.ini | grep -qx 'n_test = 1392' &&
     $BL check inputs/grok_modadd.ini | grep -qx 'classes = 59'"
   refuse "modular_add with a dense model is refused" 2 "data.kind = modular_add gives token pairs|needs model.kind = pair_mlp (got mlp)" "$BL" check inputs/grok_modadd.ini --set model.kind=mlp --set model.last_zero=false
   refuse "pair_mlp on dense data is refused" 2 "model.kind = pair_mlp reads a pair of tokens|needs data.kind = modular_add (got separable)" "$BL" check inputs/quickstart.ini --set model.kind=pair_mlp
   refuse "data.modulus below 3 is refused" 2 "data.modulus = 2 is out of range" "$BL" check inputs/grok_modadd.ini --set data.modulus=2
   refuse "data.train_fraction = 1 is refused" 2 "data.train_fraction = 1 is out of range" "$BL" check inputs/grok_modadd.ini --set data.train_fraction=1
-  refuse "a data.n_train that disagrees with modulus and train_fraction is refused" 2 "round(train_fraction p^2) = 1392|data.n_train = 100; remove it" "$BL" check inputs/grok_modadd.ini --set data.n_train=100
+  refuse "a data.n_train that disagrees with modulus and train_fraction is refused" 2 "round(train_fraction p^2) = 2089|data.n_train = 100; remove it" "$BL" check inputs/grok_modadd.ini --set data.n_train=100
   refuse "model.last_zero without pair_mlp is refused" 2 "model.last_zero = true needs model.kind = pair_mlp (got mlp)" "$BL" check inputs/quickstart.ini --set model.last_zero=true
   refuse "modular_add with the logistic loss is refused" 2 "loss.kind = logistic needs data.classes = 2|59 classes" "$BL" check inputs/grok_modadd.ini --set loss.kind=logistic
   refuse "pair_mlp with depth 3 is refused" 2 "pair_mlp has exactly two weight layers|got 3" "$BL" check inputs/grok_modadd.ini --set model.depth=3
