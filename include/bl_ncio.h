@@ -29,6 +29,7 @@ struct bl_output {
     int compare_field[BL_MAX_COMPARE];
     int var_compare[BL_MAX_COMPARE];
     int compare_base;
+    double last_sync; /* bl_now() of the last nc_sync while tasks are written */
 };
 
 /* Refuse an existing output unless force; create the parent directory.

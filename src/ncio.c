@@ -364,6 +364,7 @@ int bl_output_create(struct bl_output *o, const char *path, const struct bl_conf
     snprintf(o->path, sizeof o->path, "%s", path);
     snprintf(o->part_path, sizeof o->part_path, "%s.part", path);
     o->layout = layout;
+    o->last_sync = 0;
     o->n_points = (int)bl_config_n_points(base); /* at most BL_MAX_SWEEP_POINTS */
     o->n_seeds = base->experiment.seeds;
     o->n_records = layout->n_records;
@@ -511,7 +512,15 @@ void bl_output_write_task(struct bl_output *o, int point, int seed_index, const 
             NC(nc_put_vara_double(o->ncid, o->var[k], at, count, v));
         }
     }
-    NC(nc_sync(o->ncid));
+    /* The done files are the durable copy (a resume rebuilds <out>.part from
+     * them), so the file is flushed at most once a second: a flush per task
+     * cost more as the file grew (2000 tiny tasks: 42 s -> 34 s, the ingest
+     * rate no longer falling), and a full disk still shows within a second. */
+    double now = bl_now();
+    if (now - o->last_sync >= 1.0) {
+        NC(nc_sync(o->ncid));
+        o->last_sync = now;
+    }
 }
 
 /* Read task (point, seed)'s fields of layout L back from an open file into
