@@ -137,6 +137,63 @@ int bl_scalapack_eigenvalues(long n, int nb, bl_column_fn column, void *ctx, con
                                        NULL, err, err_len);
 }
 
+/* Global column of local column jl on grid column mycol of npcol (block
+ * nb): offset jl % nb in this rank's (jl / nb)-th block, which is global
+ * block (jl / nb) * npcol + mycol. */
+static long global_column(int jl, int nb, int npcol, int mycol)
+{
+    return ((long)(jl / nb) * npcol + mycol) * nb + jl % nb;
+}
+
+/* ranks (nprocs) must be distinct ranks of the world; every rank checks the
+ * same arguments, so all return here or all reach the grid creation. */
+static int ranks_refused(const int *ranks, int nprocs, char *err, size_t err_len)
+{
+    int me = 0, world = 0;
+    Cblacs_pinfo(&me, &world);
+    if (nprocs > world)
+        return fail(err, err_len, "scalapack: %d ranks requested, %d exist", nprocs, world);
+    for (int c = 0; c < nprocs; c++) {
+        /* A custom system context's size is unknown here; the world bounds it. */
+        if (ranks[c] < 0 || ranks[c] >= world)
+            return fail(err, err_len, "scalapack: rank %d out of range [0, %d)", ranks[c],
+                        world);
+        for (int c2 = 0; c2 < c; c2++)
+            if (ranks[c2] == ranks[c])
+                return fail(err, err_len, "scalapack: rank %d listed twice", ranks[c]);
+    }
+    return 0;
+}
+
+/* The 1 x nprocs grid with grid column c = ranks[c] (Cblacs_gridinit would
+ * be the special case ranks = 0..p-1; gridmap covers that and sub-grids),
+ * from system_context (or BLACS's default when < 0). Returns its context
+ * with this rank's column, or -1 when this rank is not in it (collective
+ * over the system context either way). */
+static int join_row_grid(const int *ranks, int nprocs, int system_context, int *npcol,
+                         int *mycol)
+{
+    int ctxt = -1;
+    if (system_context >= 0)
+        ctxt = system_context;
+    else
+        Cblacs_get(-1, 0, &ctxt);
+    int *usermap = bl_malloc((size_t)nprocs * sizeof(int));
+    for (int c = 0; c < nprocs; c++)
+        usermap[c] = ranks[c];
+    Cblacs_gridmap(&ctxt, usermap, 1, 1, nprocs);
+    free(usermap);
+    if (ctxt < 0)
+        return -1;
+    int nprow = 0, myrow = -1;
+    Cblacs_gridinfo(ctxt, &nprow, npcol, &myrow, mycol);
+    if (myrow < 0) {
+        Cblacs_gridexit(ctxt);
+        return -1;
+    }
+    return ctxt;
+}
+
 int bl_scalapack_eigenvalues_ex(long n, int nb, bl_column_fn column, void *ctx,
                                 const int *ranks, int nprocs,
                                 const struct bl_scalapack_opts *opts, double *eigenvalues,
@@ -160,40 +217,12 @@ int bl_scalapack_eigenvalues_ex(long n, int nb, bl_column_fn column, void *ctx,
         return fail(err, err_len, "scalapack: column callback and eigenvalues are required");
     if (o.solver != BL_SCALAPACK_PDSYEV && o.solver != BL_SCALAPACK_PDSYEVD)
         return fail(err, err_len, "scalapack: unknown solver %d", (int)o.solver);
-    int me = 0, world = 0;
-    Cblacs_pinfo(&me, &world);
-    if (nprocs > world)
-        return fail(err, err_len, "scalapack: %d ranks requested, %d exist", nprocs, world);
-    for (int c = 0; c < nprocs; c++) {
-        /* A custom system context's size is unknown here; the world bounds it. */
-        if (ranks[c] < 0 || ranks[c] >= world)
-            return fail(err, err_len, "scalapack: rank %d out of range [0, %d)", ranks[c],
-                        world);
-        for (int c2 = 0; c2 < c; c2++)
-            if (ranks[c2] == ranks[c])
-                return fail(err, err_len, "scalapack: rank %d listed twice", ranks[c]);
-    }
-
-    /* 1 x nprocs grid, grid column c = ranks[c]. Cblacs_gridinit would be
-     * the special case ranks = 0..p-1; gridmap covers that and sub-grids. */
-    int ctxt = -1;
-    if (o.system_context >= 0)
-        ctxt = o.system_context;
-    else
-        Cblacs_get(-1, 0, &ctxt);
-    int *usermap = bl_malloc((size_t)nprocs * sizeof(int));
-    for (int c = 0; c < nprocs; c++)
-        usermap[c] = ranks[c];
-    Cblacs_gridmap(&ctxt, usermap, 1, 1, nprocs);
-    free(usermap);
+    if (ranks_refused(ranks, nprocs, err, err_len))
+        return 1;
+    int npcol, mycol;
+    int ctxt = join_row_grid(ranks, nprocs, o.system_context, &npcol, &mycol);
     if (ctxt < 0)
         return 0; /* not a member of this grid */
-    int nprow = 0, npcol = 0, myrow = -1, mycol = -1;
-    Cblacs_gridinfo(ctxt, &nprow, &npcol, &myrow, &mycol);
-    if (myrow < 0) {
-        Cblacs_gridexit(ctxt);
-        return 0;
-    }
 
     /* With one process row every rank holds all n rows of its columns, so
      * the local array is n x nloc column-major with leading dimension n, and
@@ -213,10 +242,7 @@ int bl_scalapack_eigenvalues_ex(long n, int nb, bl_column_fn column, void *ctx,
 
     double t0 = bl_now();
     for (int jl = 0; jl < nloc; jl++) {
-        /* local column jl is offset jl % nb in this rank's (jl / nb)-th block,
-         * which is global block (jl / nb) * npcol + mycol */
-        long jg = ((long)(jl / nb) * npcol + mycol) * nb + jl % nb;
-        column(ctx, jg, a + (size_t)jl * lld);
+        column(ctx, global_column(jl, nb, npcol, mycol), a + (size_t)jl * lld);
     }
     double t1 = bl_now();
     if (o.solver == BL_SCALAPACK_PDSYEV)
@@ -239,12 +265,6 @@ int bl_scalapack_eigenvalues_ex(long n, int nb, bl_column_fn column, void *ctx,
     return 0;
 }
 
-/* Global column of local column jl on grid column mycol of npcol (block nb). */
-static long global_column(int jl, int nb, int npcol, int mycol)
-{
-    return ((long)(jl / nb) * npcol + mycol) * nb + jl % nb;
-}
-
 int bl_scalapack_solve_spd(long n, int nrhs, int nb, bl_column_fn column, void *ctx,
                            const int *ranks, int nprocs, const struct bl_scalapack_opts *opts,
                            double *b, char *err, size_t err_len)
@@ -252,24 +272,12 @@ int bl_scalapack_solve_spd(long n, int nrhs, int nb, bl_column_fn column, void *
     if (n < 1 || n > INT_MAX || nrhs < 1 || nb < 1 || nprocs < 1 || !ranks || !column || !b)
         return fail(err, err_len, "scalapack solve: bad arguments (n %ld, nrhs %d, nb %d)", n,
                     nrhs, nb);
-    int ctxt = -1;
-    if (opts && opts->system_context >= 0)
-        ctxt = opts->system_context;
-    else
-        Cblacs_get(-1, 0, &ctxt);
-    int *usermap = bl_malloc((size_t)nprocs * sizeof(int));
-    for (int c = 0; c < nprocs; c++)
-        usermap[c] = ranks[c];
-    Cblacs_gridmap(&ctxt, usermap, 1, 1, nprocs);
-    free(usermap);
+    if (ranks_refused(ranks, nprocs, err, err_len))
+        return 1;
+    int npcol, mycol;
+    int ctxt = join_row_grid(ranks, nprocs, opts ? opts->system_context : -1, &npcol, &mycol);
     if (ctxt < 0)
-        return 0;
-    int nprow = 0, npcol = 0, myrow = -1, mycol = -1;
-    Cblacs_gridinfo(ctxt, &nprow, &npcol, &myrow, &mycol);
-    if (myrow < 0) {
-        Cblacs_gridexit(ctxt);
-        return 0;
-    }
+        return 0; /* not a member of this grid */
     /* A and B both block-cyclic over the columns; one process row holds all
      * n rows, so every local column is a whole global column */
     const int zero = 0, one = 1, ni = (int)n;
