@@ -99,24 +99,24 @@ static int compare_refused(const struct bl_plan *plan, const struct bl_config *b
         snprintf(err, err_len, "measure.compare: %s", why);
         return 1;
     }
-    for (int i = 0; i < n; i++) {
-        int somewhere = 0;
-        for (int p = 0; p < plan->n_points && !somewhere; p++) {
-            const struct bl_config *c = &plan->points[p];
-            struct bl_model m;
-            if (bl_model_build(&m, &c->model, c->data.dim,
-                               bl_data_outputs(&c->data, c->loss.kind), err, err_len))
-                return 1;
-            somewhere = bl_metric_applies(ids[i], c, &m);
-            bl_model_free(&m);
-        }
-        if (!somewhere) {
+    int recorded[BL_MAX_COMPARE] = {0}; /* some point records metric ids[i] */
+    for (int p = 0; p < plan->n_points && n > 0; p++) {
+        const struct bl_config *c = &plan->points[p];
+        struct bl_model m;
+        if (bl_model_build(&m, &c->model, c->data.dim, bl_data_outputs(&c->data, c->loss.kind),
+                           err, err_len))
+            return 1;
+        for (int i = 0; i < n; i++)
+            recorded[i] |= bl_metric_applies(ids[i], c, &m);
+        bl_model_free(&m);
+    }
+    for (int i = 0; i < n; i++)
+        if (!recorded[i]) {
             snprintf(err, err_len, "measure.compare: this run does not record %s (see the "
                      "README's metric table for what each metric needs)",
                      bl_metric_table[ids[i]].name);
             return 1;
         }
-    }
     return 0;
 }
 
