@@ -20,10 +20,8 @@ struct bl_noise {
     double *full;         /* (P) the full-batch scaled gradient, kept while batches run */
 };
 
-/* Whether measure.noise resolves to the exact method for cfg: exact, or
- * auto with n_train <= noise_batches x batch size (then no dearer). */
-int bl_noise_is_exact(const struct bl_config *cfg);
-
+/* Buffers for task t; exact when measure.noise = exact, or auto with
+ * n_train <= noise_batches x batch size (then no dearer than the estimate). */
 void bl_noise_setup(struct bl_noise *nz, const struct task *t);
 void bl_noise_free(struct bl_noise *nz);
 
