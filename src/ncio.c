@@ -586,8 +586,8 @@ void bl_output_finish(struct bl_output *o)
     long R = o->n_records;
     double *traj = bl_malloc(sizeof(double) * (size_t)S * R);     /* (seed, record) */
     double *stats = bl_malloc(sizeof(double) * BL_STAT_COUNT * R); /* (stat, record) */
-    double *column = bl_malloc(sizeof(double) * S);                /* (seed) */
-    double *work = bl_malloc(sizeof(double) * (2 * S + BL_BOOTSTRAP_RESAMPLES));
+    double *by_record = bl_malloc(sizeof(double) * BL_STAT_COUNT * R); /* (record, stat) */
+    double *work = bl_malloc(sizeof(double) * bl_stats_columns_work_doubles(S, (int)R));
     int *n_ok = bl_malloc(sizeof(int) * (size_t)R); /* (record) */
     /* The bootstrap's draws for S values, drawn once for every column with
      * all S finite (stats.h); up to 2^25 indices (128 MB: 16777 seeds),
@@ -597,7 +597,6 @@ void bl_output_finish(struct bl_output *o)
         draws.capacity = S;
         draws.idx = bl_malloc(sizeof(int32_t) * (size_t)BL_BOOTSTRAP_RESAMPLES * S);
     }
-    double one[BL_STAT_COUNT];
     /* measure.compare: each compared metric's mean and CI half-width, (point, record) */
     double *cmp_mean[BL_MAX_COMPARE], *cmp_half[BL_MAX_COMPARE];
     for (int c = 0; c < o->n_compare; c++) {
@@ -611,15 +610,11 @@ void bl_output_finish(struct bl_output *o)
             size_t at[3] = {(size_t)p, 0, 0};
             size_t count[3] = {1, (size_t)S, (size_t)R};
             NC(nc_get_vara_double(o->ncid, o->var[k], at, count, traj));
-            for (long r = 0; r < R; r++) {
-                for (int s = 0; s < S; s++)
-                    column[s] = traj[(long)s * R + r];
-                int finite =
-                    bl_stats_compute(column, S, BL_BOOTSTRAP_SEED, &draws, one, work);
+            bl_stats_columns(traj, S, (int)R, BL_BOOTSTRAP_SEED, &draws, by_record, n_ok,
+                             work);
+            for (long r = 0; r < R; r++)
                 for (int st = 0; st < BL_STAT_COUNT; st++)
-                    stats[(long)st * R + r] = one[st];
-                n_ok[r] = finite;
-            }
+                    stats[(long)st * R + r] = by_record[r * BL_STAT_COUNT + st];
             size_t stat_count[3] = {1, BL_STAT_COUNT, (size_t)R};
             NC(nc_put_vara_double(o->ncid, o->var_stats[k], at, stat_count, stats));
             for (int c = 0; c < o->n_compare; c++)
@@ -649,7 +644,7 @@ void bl_output_finish(struct bl_output *o)
     }
     free(traj);
     free(stats);
-    free(column);
+    free(by_record);
     free(work);
     free(n_ok);
     free(draws.idx);

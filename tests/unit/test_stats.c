@@ -331,6 +331,79 @@ static void test_cached_draws_bitwise(void)
     CU_ASSERT(same);
 }
 
+static int ascending(const void *pa, const void *pb)
+{
+    double a = *(const double *)pa, b = *(const double *)pb;
+    return (a > b) - (a < b);
+}
+
+/* The CI's quantiles are found by selection, not by sorting: against a sort
+ * of the resample means recomputed here from the cached draws, on values
+ * with many ties (resample means repeat, the selection's equal-pivot case)
+ * and on distinct ones. */
+static void test_ci_selection_matches_sort(void)
+{
+    enum { N = 6 };
+    static int32_t idx[BL_BOOTSTRAP_RESAMPLES * N];
+    static double means[BL_BOOTSTRAP_RESAMPLES], work[N + BL_BOOTSTRAP_RESAMPLES];
+    struct bl_bootstrap_draws draws = {.idx = idx, .capacity = N};
+    bl_bootstrap_draws_fill(&draws, N, KEY);
+    const double sets[2][N] = {{0, 0, 0, 1, 1, 2}, {-3.5, -1.25, 0.1, 0.7, 2.0, 9.0}};
+    for (int t = 0; t < 2; t++) {
+        const double *x = sets[t];
+        for (int b = 0; b < BL_BOOTSTRAP_RESAMPLES; b++) {
+            double sum = 0;
+            for (int j = 0; j < N; j++)
+                sum += x[idx[b * N + j]] - x[0];
+            means[b] = x[0] + sum / N;
+        }
+        qsort(means, BL_BOOTSTRAP_RESAMPLES, sizeof means[0], ascending);
+        double lo, hi;
+        bl_bootstrap_ci95(x, N, KEY, &draws, &lo, &hi, work);
+        CU_ASSERT_EQUAL(lo, bl_quantile_sorted(means, BL_BOOTSTRAP_RESAMPLES, 0.025));
+        CU_ASSERT_EQUAL(hi, bl_quantile_sorted(means, BL_BOOTSTRAP_RESAMPLES, 0.975));
+        CU_ASSERT(lo < hi);
+    }
+}
+
+/* bl_stats_columns over a (seed, record) block gives bitwise each column's
+ * bl_stats_compute: 19 columns (two full lane groups and a ragged third),
+ * some with a NaN or an Inf (their own draws), one all NaN, one constant,
+ * interleaved with the full ones; and the same when the cache is too small
+ * for n (every column drawn directly). */
+static void test_columns_bitwise(void)
+{
+    enum { N = 37, COLS = 19 };
+    static int32_t idx[BL_BOOTSTRAP_RESAMPLES * N];
+    static double x[N * COLS], column[N];
+    static double work[N * COLS + 8 + N * BL_STATS_LANES + BL_BOOTSTRAP_RESAMPLES * BL_STATS_LANES +
+                       2 * N + BL_BOOTSTRAP_RESAMPLES];
+    CU_ASSERT_EQUAL(bl_stats_columns_work_doubles(N, COLS), sizeof work / sizeof work[0]);
+    for (int i = 0; i < N; i++)
+        for (int c = 0; c < COLS; c++)
+            x[i * COLS + c] = c == 5 ? 3.0 : sin(0.3 + 0.71 * i * (c + 1)) * pow(10.0, c % 4);
+    x[4 * COLS + 2] = NAN;
+    x[9 * COLS + 11] = INFINITY;
+    for (int i = 0; i < N; i++)
+        x[i * COLS + 13] = NAN;
+    for (int capacity = N; capacity >= N - 1; capacity--) {
+        struct bl_bootstrap_draws draws = {.idx = idx, .capacity = capacity};
+        double stats[COLS * BL_STAT_COUNT], one[BL_STAT_COUNT];
+        int finite[COLS];
+        bl_stats_columns(x, N, COLS, KEY, &draws, stats, finite, work);
+        for (int c = 0; c < COLS; c++) {
+            for (int i = 0; i < N; i++)
+                column[i] = x[i * COLS + c];
+            CU_ASSERT_EQUAL(finite[c], bl_stats_compute(column, N, KEY, NULL, one, scratch));
+            CU_ASSERT_EQUAL(memcmp(stats + c * BL_STAT_COUNT, one, sizeof one), 0);
+        }
+        CU_ASSERT_EQUAL(finite[2], N - 1);
+        CU_ASSERT_EQUAL(finite[13], 0);
+        CU_ASSERT(stats[0 * BL_STAT_COUNT + BL_STAT_CI95_LOW] <
+                  stats[0 * BL_STAT_COUNT + BL_STAT_CI95_HIGH]);
+    }
+}
+
 void bl_test_register_stats(void)
 {
     CU_pSuite suite = CU_add_suite("stats", NULL, NULL);
@@ -350,4 +423,6 @@ void bl_test_register_stats(void)
     BL_ADD_TEST(suite, test_bootstrap_reference_values);
     BL_ADD_TEST(suite, test_compute_ci_matches_bootstrap);
     BL_ADD_TEST(suite, test_cached_draws_bitwise);
+    BL_ADD_TEST(suite, test_ci_selection_matches_sort);
+    BL_ADD_TEST(suite, test_columns_bitwise);
 }
