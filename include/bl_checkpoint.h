@@ -18,6 +18,27 @@ enum bl_blob_kind { BL_BLOB_TASK_STATE = 1, BL_BLOB_RESULT = 2 };
 int bl_blob_write(const char *path, enum bl_blob_kind kind, const double *data, long n,
                   char *err, size_t err_len);
 
+/* A blob written under its temporary name, not yet flushed or renamed:
+ * many of them are made durable by one bl_blobs_commit (finished tasks,
+ * batched). */
+struct bl_pending_blob {
+    int fd;
+    char path[4096], tmp[4160];
+};
+
+/* bl_blob_write's first half: data (n) into path's temporary, left open in
+ * *pending. Returns 0, or non-zero with err set and nothing left behind. */
+int bl_blob_write_pending(const char *path, enum bl_blob_kind kind, const double *data, long n,
+                          struct bl_pending_blob *pending, char *err, size_t err_len);
+
+/* Flush p[0..count-1] to disk together, then rename each into place.
+ * Returns 0, or non-zero with err naming the first file that failed (the
+ * temporaries are then removed, nothing renamed after it). */
+int bl_blobs_commit(struct bl_pending_blob *p, int count, char *err, size_t err_len);
+
+/* Close and remove pending temporaries (nothing becomes durable). */
+void bl_blobs_discard(struct bl_pending_blob *p, int count);
+
 /* Read a blob of this kind: *data is malloc'd (n doubles). Returns 0 on
  * success, 1 when the file does not exist, 2 when it is corrupt or of
  * another kind (err says which). */

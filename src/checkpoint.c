@@ -48,41 +48,84 @@ static int write_all(int fd, const void *buf, size_t len)
     return 0;
 }
 
+/* The first step of an atomic write: the parts into a new temporary beside
+ * path (p->tmp), left open and not yet flushed. Returns 0, or 1 with err
+ * set and nothing left behind. */
+static int write_temporary(const char *path, const void *const *parts, const size_t *sizes,
+                           int n_parts, struct bl_pending_blob *p, char *err, size_t err_len)
+{
+    snprintf(p->path, sizeof p->path, "%s", path);
+    snprintf(p->tmp, sizeof p->tmp, "%s.tmp.%ld", path, (long)getpid());
+    p->fd = open(p->tmp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+    if (p->fd < 0) {
+        snprintf(err, err_len, "cannot create '%s' (for '%s'): %s", p->tmp, path,
+                 strerror(errno));
+        return 1;
+    }
+    for (int i = 0; i < n_parts; i++)
+        if (write_all(p->fd, parts[i], sizes[i]) != 0) {
+            snprintf(err, err_len, "cannot write '%s' (for '%s'): %s", p->tmp, path,
+                     strerror(errno));
+            close(p->fd);
+            unlink(p->tmp);
+            return 1;
+        }
+    return 0;
+}
+
+void bl_blobs_discard(struct bl_pending_blob *p, int count)
+{
+    for (int i = 0; i < count; i++) {
+        close(p[i].fd);
+        unlink(p[i].tmp);
+    }
+}
+
+int bl_blobs_commit(struct bl_pending_blob *p, int count, char *err, size_t err_len)
+{
+    /* One syncfs writes every file of the batch in one journal commit, where
+     * an fsync per file commits once per file (1.4-8 ms each here); the
+     * fsyncs after it find the data written and return at once, and report
+     * a failed write (a full disk) per file, naming it. */
+    if (count > 1)
+        syncfs(p[0].fd);
+    for (int i = 0; i < count; i++) {
+        if (fsync(p[i].fd) != 0 || close(p[i].fd) != 0) {
+            snprintf(err, err_len, "cannot flush '%s' (for '%s') to disk: %s", p[i].tmp,
+                     p[i].path, strerror(errno));
+            for (int j = 0; j <= i; j++)
+                unlink(p[j].tmp);
+            bl_blobs_discard(p + i + 1, count - i - 1);
+            return 1;
+        }
+        p[i].fd = -1;
+    }
+    /* renamed only once all are on disk: after a crash each file is either
+     * whole under its name or absent */
+    for (int i = 0; i < count; i++)
+        if (rename(p[i].tmp, p[i].path) != 0) {
+            snprintf(err, err_len, "cannot rename '%s' to '%s': %s", p[i].tmp, p[i].path,
+                     strerror(errno));
+            for (int j = i; j < count; j++)
+                unlink(p[j].tmp);
+            return 1;
+        }
+    return 0;
+}
+
 /* tmp file -> fsync -> rename: after a crash either the old file or the new
  * one is there, never a mixture. */
 static int atomic_write(const char *path, const void *const *parts, const size_t *sizes,
                         int n_parts, char *err, size_t err_len)
 {
-    char tmp[4096];
-    snprintf(tmp, sizeof tmp, "%s.tmp.%ld", path, (long)getpid());
-    int fd = open(tmp, O_WRONLY | O_CREAT | O_TRUNC, 0644);
-    if (fd < 0) {
-        snprintf(err, err_len, "cannot create '%s' (for '%s'): %s", tmp, path, strerror(errno));
+    struct bl_pending_blob p;
+    if (write_temporary(path, parts, sizes, n_parts, &p, err, err_len))
         return 1;
-    }
-    for (int i = 0; i < n_parts; i++)
-        if (write_all(fd, parts[i], sizes[i]) != 0) {
-            snprintf(err, err_len, "cannot write '%s' (for '%s'): %s", tmp, path, strerror(errno));
-            close(fd);
-            unlink(tmp);
-            return 1;
-        }
-    if (fsync(fd) != 0 || close(fd) != 0) {
-        snprintf(err, err_len, "cannot flush '%s' (for '%s') to disk: %s", tmp, path,
-                 strerror(errno));
-        unlink(tmp);
-        return 1;
-    }
-    if (rename(tmp, path) != 0) {
-        snprintf(err, err_len, "cannot rename '%s' to '%s': %s", tmp, path, strerror(errno));
-        unlink(tmp);
-        return 1;
-    }
-    return 0;
+    return bl_blobs_commit(&p, 1, err, err_len);
 }
 
-int bl_blob_write(const char *path, enum bl_blob_kind kind, const double *data, long n,
-                  char *err, size_t err_len)
+int bl_blob_write_pending(const char *path, enum bl_blob_kind kind, const double *data, long n,
+                          struct bl_pending_blob *pending, char *err, size_t err_len)
 {
     struct blob_header h;
     memset(&h, 0, sizeof h);
@@ -96,7 +139,16 @@ int bl_blob_write(const char *path, enum bl_blob_kind kind, const double *data, 
     uint32_t crc32_value = (uint32_t)crc;
     const void *parts[3] = {&h, data, &crc32_value};
     size_t sizes[3] = {sizeof h, sizeof(double) * (size_t)n, sizeof crc32_value};
-    return atomic_write(path, parts, sizes, 3, err, err_len);
+    return write_temporary(path, parts, sizes, 3, pending, err, err_len);
+}
+
+int bl_blob_write(const char *path, enum bl_blob_kind kind, const double *data, long n,
+                  char *err, size_t err_len)
+{
+    struct bl_pending_blob p;
+    if (bl_blob_write_pending(path, kind, data, n, &p, err, err_len))
+        return 1;
+    return bl_blobs_commit(&p, 1, err, err_len);
 }
 
 /* Read and check a header: 0, or 2 with err set. */

@@ -69,6 +69,11 @@ static void install_signal_handlers(void)
     sigaction(SIGINT, &sa, NULL);
 }
 
+/* Finished tasks whose done files one flush makes durable: at most this
+ * many, and none waits longer than DONE_FLUSH_SECONDS. */
+#define DONE_BATCH 64
+#define DONE_FLUSH_SECONDS 1.0
+
 struct runner {
     const struct bl_plan *plan;
     struct bl_result_layout layout;
@@ -90,6 +95,13 @@ struct runner {
     double steps_trained; /* this group's steps in finished tasks of this run */
     double task_steps;    /* steps of the running task in this run */
     double last_report;
+    double store_seconds; /* rank 0's time storing this run's finished tasks */
+    /* rank 0: finished tasks whose done files are written but not yet on
+     * disk, made durable together (flush_done) */
+    struct bl_pending_blob *pending; /* [DONE_BATCH] */
+    int pending_task[DONE_BATCH];
+    int n_pending;
+    double pending_since;
 };
 
 static void task_file(const struct runner *r, const char *kind, int task, char *path,
@@ -98,8 +110,25 @@ static void task_file(const struct runner *r, const char *kind, int task, char *
     snprintf(path, len, "%s/%s_%06d.bin", r->ckpt_dir, kind, task);
 }
 
-/* Rank 0: a finished task goes to its done file first (the durable copy),
- * then into the output, and its running state is no longer needed. */
+/* Rank 0: the pending done files onto the disk in one flush; only then is
+ * each task's running state no longer needed (until then a crash resumes
+ * it from that state, to the same result). */
+static void flush_done(struct runner *r)
+{
+    if (r->n_pending == 0)
+        return;
+    char path[BL_PATH_MAX + 64], err[BL_ERR_MAX];
+    if (bl_blobs_commit(r->pending, r->n_pending, err, sizeof err))
+        bl_fatal_now(BL_EXIT_RUNTIME, "%s", err);
+    for (int i = 0; i < r->n_pending; i++) {
+        task_file(r, "state", r->pending_task[i], path, sizeof path);
+        unlink(path);
+    }
+    r->n_pending = 0;
+}
+
+/* Rank 0: a finished task goes to its done file (the durable copy, flushed
+ * with others within DONE_FLUSH_SECONDS), and into the output. */
 static void store_result(struct runner *r, int task, const double *payload, long n,
                          int write_done_file)
 {
@@ -107,10 +136,14 @@ static void store_result(struct runner *r, int task, const double *payload, long
     char path[BL_PATH_MAX + 64], err[BL_ERR_MAX];
     if (write_done_file) {
         task_file(r, "done", task, path, sizeof path);
-        if (bl_blob_write(path, BL_BLOB_RESULT, payload, n, err, sizeof err))
+        if (bl_blob_write_pending(path, BL_BLOB_RESULT, payload, n, &r->pending[r->n_pending],
+                                  err, sizeof err))
             bl_fatal_now(BL_EXIT_RUNTIME, "%s", err);
-        task_file(r, "state", task, path, sizeof path);
-        unlink(path);
+        if (r->n_pending == 0)
+            r->pending_since = bl_now();
+        r->pending_task[r->n_pending++] = task;
+        if (r->n_pending == DONE_BATCH)
+            flush_done(r);
     }
     bl_output_write_task(&r->out, bl_task_point(plan, task), bl_task_seed_index(plan, task),
                          payload);
@@ -126,7 +159,10 @@ static void store_result(struct runner *r, int task, const double *payload, long
 
 static void on_result(void *ctx, int task, const double *payload, long n)
 {
-    store_result(ctx, task, payload, n, 1);
+    struct runner *r = ctx;
+    double started = bl_now();
+    store_result(r, task, payload, n, 1);
+    r->store_seconds += bl_now() - started;
 }
 
 static void format_seconds(double s, char *buf, size_t len)
@@ -144,6 +180,11 @@ static void format_seconds(double s, char *buf, size_t len)
 static void on_progress(void *ctx, int results_in)
 {
     struct runner *r = ctx;
+    if (r->n_pending > 0 && bl_now() - r->pending_since >= DONE_FLUSH_SECONDS) {
+        double started = bl_now();
+        flush_done(r);
+        r->store_seconds += bl_now() - started;
+    }
     if (signal_received)
         bl_sched_request_stop();
     double now = bl_now();
@@ -545,6 +586,8 @@ int bl_run(const struct bl_run_args *args)
                     "ones continue from their saved state)",
                     r.ckpt_dir, r.tasks_resumed, r.tasks_resumed == 1 ? "" : "s", n_left);
     }
+    if (rank == 0)
+        r.pending = bl_malloc(sizeof(struct bl_pending_blob) * DONE_BATCH);
     bl_sched_start(order, n_left, r.payload_len, on_result, on_progress, &r);
     struct bl_train_io io = {step_hook, &r, NULL, &r.layout, payload};
     char state_path[BL_PATH_MAX + 64];
@@ -569,6 +612,8 @@ int bl_run(const struct bl_run_args *args)
         if (r.group_leader)
             bl_sched_report_steps(r.steps_trained);
         if (emergency) {
+            if (rank == 0)
+                flush_done(&r); /* the results already in keep their place */
             fprintf(stderr,
                     "biaslab: stopped at once (%s); task %d's state is saved in %s: run the "
                     "same command again to resume\n",
@@ -587,6 +632,11 @@ int bl_run(const struct bl_run_args *args)
             bl_sched_poll();
     }
     bl_sched_finish();
+    if (rank == 0) {
+        double started = bl_now();
+        flush_done(&r);
+        r.store_seconds += bl_now() - started;
+    }
     int interrupted = rank == 0 ? bl_sched_stopping() : 0;
     bl_par_bcast_int(&interrupted);
     char wall[32];
@@ -604,10 +654,15 @@ int bl_run(const struct bl_run_args *args)
         char stats_time[32];
         format_seconds(bl_now() - stats_started, stats_time, sizeof stats_time);
         format_seconds(bl_now() - r.started, wall, sizeof wall);
+        /* what a rank 0 costs per finished task tells how many ranks it can
+         * serve (README, "How many ranks one rank 0 serves") */
+        int stored = r.tasks_done - r.tasks_resumed;
         bl_info("biaslab: wrote %s (%d of %d tasks, %.0f steps trained by this run, wall %s, "
-                "of which statistics %s)",
-                path, r.tasks_done, plan.n_tasks, r.steps_run, wall, stats_time);
+                "of which statistics %s; rank 0 stored %d results in %.1f s, %.2f ms each)",
+                path, r.tasks_done, plan.n_tasks, r.steps_run, wall, stats_time, stored,
+                r.store_seconds, stored > 0 ? 1e3 * r.store_seconds / stored : 0.0);
     }
+    free(r.pending);
     free(payload);
     free(order);
     bl_plan_free(&plan);

@@ -669,7 +669,7 @@ section_cli() {
     cat "$tmp/lines.log"
     grep -qE '^biaslab: resume: 2 points x 4 seeds = 8 tasks on 2 ranks \(2 groups of 1; 1 BLAS thread per rank\)$' "$tmp/lines.log" &&
       grep -qE '^biaslab: [0-9]+/8 tasks done, [0-9.e+]+ steps/s, elapsed [0-9.]+(s|min), ETA ' "$tmp/lines.log" &&
-      grep -qE "^biaslab: wrote $tmp/lines.nc \(8 of 8 tasks, 120000 steps trained by this run, wall [0-9.]+(s|min), of which statistics [0-9.]+(s|min)\)$" "$tmp/lines.log"
+      grep -qE "^biaslab: wrote $tmp/lines.nc \(8 of 8 tasks, 120000 steps trained by this run, wall [0-9.]+(s|min), of which statistics [0-9.]+(s|min); rank 0 stored 8 results in [0-9.]+ s, [0-9.]+ ms each\)$" "$tmp/lines.log"
   }
   expect "the start line, progress lines (every 0.3 s) and the final line" lines_printed
   expect "progress counts the steps of running tasks (a rate before the first task ends)" bash -o pipefail -c "
