@@ -85,4 +85,18 @@ void bl_sched_request_stop(void);
  * announcement without blocking). */
 int bl_sched_stopping(void);
 
+/* ---- end-of-run statistics, spread over every rank ---- */
+
+/* Rank 0: bl_stats_columns of x (n, cols) (bootstrap key BL_BOOTSTRAP_SEED)
+ * into stats (cols, BL_STAT_COUNT) and finite[cols], the columns dealt out
+ * in contiguous ranges of whole lanes to every rank (the others wait in
+ * bl_par_stats_serve). A column's statistics come from the same code
+ * wherever it lands, so they are bitwise those of one rank. Without MPI
+ * (merge) or on one rank everything runs here. */
+void bl_par_stats_columns(const double *x, int n, int cols, double *stats, int *finite);
+/* Ranks but 0: take part in every block rank 0 sends, until bl_par_stats_end. */
+void bl_par_stats_serve(void);
+/* Rank 0: no more blocks. */
+void bl_par_stats_end(void);
+
 #endif

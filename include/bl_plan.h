@@ -14,6 +14,8 @@ struct bl_plan {
     long n_records;
     long *steps;              /* (n_records) step of each record */
     long max_params;          /* largest model over the points */
+    double max_step_work;     /* largest batch x parameters over the points: how big a
+                               * step's GEMMs are (the BLAS thread policy) */
     char layout[512];         /* parameter layout of the largest model */
     double total_steps;       /* sum of optimizer steps over all tasks */
     char data_note[1024];     /* what the data loaders want said once, or "" */

@@ -62,12 +62,12 @@ int bl_stats_compute(const double *x, int n, uint64_t bootstrap_key,
 #define BL_STATS_LANES 8
 
 /* bl_stats_compute of every column of x (n, cols) at once (column c is
- * x[i cols + c], e.g. a (seed, record) trajectory), bitwise the same
- * results: stats (cols, BL_STAT_COUNT), finite[cols] the counts. The columns
- * with all n finite share one pass over the draws, BL_STATS_LANES at a time;
- * draws must have room for n for that (else each column draws its own).
- * work: bl_stats_columns_work_doubles(n, cols) doubles. */
-void bl_stats_columns(const double *x, int n, int cols, uint64_t bootstrap_key,
+ * x[i ld + c], e.g. a (seed, record) trajectory, or some of its columns),
+ * bitwise the same results: stats (cols, BL_STAT_COUNT), finite[cols] the
+ * counts. The columns with all n finite share one pass over the draws,
+ * BL_STATS_LANES at a time; draws must have room for n for that (else each
+ * column draws its own). work: bl_stats_columns_work_doubles(n, cols). */
+void bl_stats_columns(const double *x, int n, int cols, long ld, uint64_t bootstrap_key,
                       struct bl_bootstrap_draws *draws, double *stats, int *finite,
                       double *work);
 size_t bl_stats_columns_work_doubles(int n, int cols);

@@ -14,6 +14,7 @@
 #include "bl_log.h"
 #include "bl_metrics.h"
 #include "bl_ncio.h"
+#include "bl_par.h"
 #include "bl_plan.h"
 #include "bl_result.h"
 #include "bl_stats.h"
@@ -587,16 +588,7 @@ void bl_output_finish(struct bl_output *o)
     double *traj = bl_malloc(sizeof(double) * (size_t)S * R);     /* (seed, record) */
     double *stats = bl_malloc(sizeof(double) * BL_STAT_COUNT * R); /* (stat, record) */
     double *by_record = bl_malloc(sizeof(double) * BL_STAT_COUNT * R); /* (record, stat) */
-    double *work = bl_malloc(sizeof(double) * bl_stats_columns_work_doubles(S, (int)R));
     int *n_ok = bl_malloc(sizeof(int) * (size_t)R); /* (record) */
-    /* The bootstrap's draws for S values, drawn once for every column with
-     * all S finite (stats.h); up to 2^25 indices (128 MB: 16777 seeds),
-     * beyond that each column draws its own, as fast as before. */
-    struct bl_bootstrap_draws draws = {0};
-    if ((long)BL_BOOTSTRAP_RESAMPLES * S <= (1L << 25)) {
-        draws.capacity = S;
-        draws.idx = bl_malloc(sizeof(int32_t) * (size_t)BL_BOOTSTRAP_RESAMPLES * S);
-    }
     /* measure.compare: each compared metric's mean and CI half-width, (point, record) */
     double *cmp_mean[BL_MAX_COMPARE], *cmp_half[BL_MAX_COMPARE];
     for (int c = 0; c < o->n_compare; c++) {
@@ -610,8 +602,8 @@ void bl_output_finish(struct bl_output *o)
             size_t at[3] = {(size_t)p, 0, 0};
             size_t count[3] = {1, (size_t)S, (size_t)R};
             NC(nc_get_vara_double(o->ncid, o->var[k], at, count, traj));
-            bl_stats_columns(traj, S, (int)R, BL_BOOTSTRAP_SEED, &draws, by_record, n_ok,
-                             work);
+            /* every record's statistics, spread over the ranks (par.c) */
+            bl_par_stats_columns(traj, S, (int)R, by_record, n_ok);
             for (long r = 0; r < R; r++)
                 for (int st = 0; st < BL_STAT_COUNT; st++)
                     stats[(long)st * R + r] = by_record[r * BL_STAT_COUNT + st];
@@ -645,9 +637,7 @@ void bl_output_finish(struct bl_output *o)
     free(traj);
     free(stats);
     free(by_record);
-    free(work);
     free(n_ok);
-    free(draws.idx);
     NC(nc_close(o->ncid));
     if (rename(o->part_path, o->path) != 0)
         bl_fatal_now(BL_EXIT_RUNTIME, "cannot rename '%s' to '%s': %s", o->part_path, o->path,

@@ -11,11 +11,13 @@
  * for a dedicated master. */
 #include <mpi.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
 #include "bl_log.h"
 #include "bl_par.h"
+#include "bl_stats.h"
 
 enum { TAG_REQUEST = 1, TAG_ASSIGN = 2, TAG_RESULT = 3, TAG_STOP = 4, TAG_STOPPED = 5,
        TAG_PROGRESS = 6 };
@@ -366,5 +368,143 @@ void bl_sched_finish(void)
         /* nothing waiting: sleep a little rather than spin on a shared core */
         struct timespec pause = {0, 2000000};
         nanosleep(&pause, NULL);
+    }
+}
+
+/* ---- end-of-run statistics over every rank ---- */
+
+/* Each rank's scratch for its share of a block, grown as blocks need. */
+static struct {
+    struct bl_bootstrap_draws draws; /* for the block's n, when it fits */
+    double *x;                       /* ranks but 0: (n, cols) the block */
+    double *work, *stats;            /* bl_stats_columns' work; (share, BL_STAT_COUNT) */
+    int *finite;                     /* (share) */
+    size_t x_len, work_len, share_len;
+} stats_scratch;
+
+static void *grown(void *p, size_t *len, size_t need, size_t size)
+{
+    if (need <= *len)
+        return p;
+    free(p);
+    *len = need;
+    return bl_malloc(size * need);
+}
+
+/* Columns [*lo, *hi) of cols for rank of size: contiguous, whole lanes,
+ * the lanes shared as evenly as they go. */
+static void column_share(int cols, int rank, int size, int *lo, int *hi)
+{
+    long lanes = (cols + BL_STATS_LANES - 1) / BL_STATS_LANES;
+    long a = lanes * rank / size * BL_STATS_LANES, b = lanes * (rank + 1) / size * BL_STATS_LANES;
+    *lo = (int)(a < cols ? a : cols);
+    *hi = (int)(b < cols ? b : cols);
+}
+
+/* This rank's columns of x (n, cols) into the scratch's stats and finite. */
+static void share_statistics(const double *x, int n, int cols, int lo, int hi)
+{
+    struct bl_bootstrap_draws *d = &stats_scratch.draws;
+    /* the draws for n values: 2000 n indices, up to 2^25 (128 MB: 16777
+     * seeds); beyond that each column draws its own, as fast as before */
+    if (d->capacity < n && (long)BL_BOOTSTRAP_RESAMPLES * n <= (1L << 25)) {
+        free(d->idx);
+        d->idx = bl_malloc(sizeof(int32_t) * (size_t)BL_BOOTSTRAP_RESAMPLES * n);
+        d->capacity = n;
+        d->n = 0;
+    }
+    int share = hi - lo;
+    stats_scratch.work = grown(stats_scratch.work, &stats_scratch.work_len,
+                               bl_stats_columns_work_doubles(n, share), sizeof(double));
+    size_t old_len = stats_scratch.share_len;
+    stats_scratch.stats = grown(stats_scratch.stats, &stats_scratch.share_len,
+                                (size_t)share * BL_STAT_COUNT + 1, sizeof(double));
+    if (stats_scratch.share_len != old_len) {
+        free(stats_scratch.finite);
+        stats_scratch.finite = bl_malloc(sizeof(int) * stats_scratch.share_len);
+    }
+    if (share > 0)
+        bl_stats_columns(x + lo, n, share, cols, BL_BOOTSTRAP_SEED, d->capacity ? d : NULL,
+                         stats_scratch.stats, stats_scratch.finite, stats_scratch.work);
+}
+
+/* x (count) from world rank 0, in pieces MPI's int counts can hold. */
+static void bcast_doubles(double *x, size_t count)
+{
+    const size_t piece = (size_t)1 << 30;
+    for (size_t at = 0; at < count; at += piece) {
+        size_t k = count - at < piece ? count - at : piece;
+        check(MPI_Bcast(x + at, (int)k, MPI_DOUBLE, 0, MPI_COMM_WORLD), "MPI_Bcast (block)");
+    }
+}
+
+/* One block, on every rank: header[] = {n, cols} already known; x on rank 0. */
+static void block_statistics(const double *x, int n, int cols, double *stats, int *finite)
+{
+    int rank = 0, size = 1;
+    MPI_Comm_rank(MPI_COMM_WORLD, &rank);
+    MPI_Comm_size(MPI_COMM_WORLD, &size);
+    int lo, hi;
+    column_share(cols, rank, size, &lo, &hi);
+    share_statistics(x, n, cols, lo, hi);
+    int counts[size], offsets[size], stat_counts[size], stat_offsets[size];
+    for (int k = 0; k < size; k++) {
+        int a, b;
+        column_share(cols, k, size, &a, &b);
+        counts[k] = b - a, offsets[k] = a;
+        stat_counts[k] = (b - a) * BL_STAT_COUNT, stat_offsets[k] = a * BL_STAT_COUNT;
+    }
+    check(MPI_Gatherv(stats_scratch.stats, stat_counts[rank], MPI_DOUBLE, stats, stat_counts,
+                      stat_offsets, MPI_DOUBLE, 0, MPI_COMM_WORLD),
+          "MPI_Gatherv (statistics)");
+    check(MPI_Gatherv(stats_scratch.finite, counts[rank], MPI_INT, finite, counts, offsets,
+                      MPI_INT, 0, MPI_COMM_WORLD),
+          "MPI_Gatherv (counts)");
+}
+
+static int world_size_or_one(void)
+{
+    int initialized = 0, finalized = 0, size = 1;
+    MPI_Initialized(&initialized);
+    MPI_Finalized(&finalized);
+    if (initialized && !finalized)
+        MPI_Comm_size(MPI_COMM_WORLD, &size);
+    return size;
+}
+
+void bl_par_stats_columns(const double *x, int n, int cols, double *stats, int *finite)
+{
+    if (world_size_or_one() == 1) {
+        share_statistics(x, n, cols, 0, cols);
+        memcpy(stats, stats_scratch.stats, sizeof(double) * (size_t)cols * BL_STAT_COUNT);
+        memcpy(finite, stats_scratch.finite, sizeof(int) * (size_t)cols);
+        return;
+    }
+    int header[2] = {n, cols};
+    check(MPI_Bcast(header, 2, MPI_INT, 0, MPI_COMM_WORLD), "MPI_Bcast (block header)");
+    bcast_doubles((double *)x, (size_t)n * cols);
+    block_statistics(x, n, cols, stats, finite);
+}
+
+void bl_par_stats_serve(void)
+{
+    for (;;) {
+        int header[2];
+        check(MPI_Bcast(header, 2, MPI_INT, 0, MPI_COMM_WORLD), "MPI_Bcast (block header)");
+        if (header[1] == 0)
+            break;
+        int n = header[0], cols = header[1];
+        stats_scratch.x = grown(stats_scratch.x, &stats_scratch.x_len, (size_t)n * cols,
+                                sizeof(double));
+        bcast_doubles(stats_scratch.x, (size_t)n * cols);
+        block_statistics(stats_scratch.x, n, cols, NULL, NULL);
+    }
+}
+
+void bl_par_stats_end(void)
+{
+    if (world_size_or_one() > 1) {
+        int header[2] = {0, 0};
+        check(MPI_Bcast(header, 2, MPI_INT, 0, MPI_COMM_WORLD), "MPI_Bcast (block header)");
     }
 }

@@ -241,6 +241,9 @@ int bl_plan_make(const struct bl_config *base, struct bl_plan *plan, char *err,
                                                                   err_len))
             return 1;
         plan->cost[p] = task_cost(point, params);
+        double batch = point->optim.batch_size ? point->optim.batch_size : point->data.n_train;
+        if (batch * (double)params > plan->max_step_work)
+            plan->max_step_work = batch * (double)params;
         plan->total_steps += (double)plan->points[p].optim.steps * plan->n_seeds;
     }
     if (compare_refused(plan, base, err, err_len))

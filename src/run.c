@@ -249,14 +249,24 @@ static int refuse(int rank, int code, const char *msg)
     return code;
 }
 
-/* Returns the BLAS threads per rank, or 0 when the BLAS's own variable decides. */
-static int set_blas_threads(const struct bl_config *cfg, int per_node, int rank)
+/* Below this batch x parameters (about 1.5 MFLOP a step) every GEMM of a
+ * step is under OpenBLAS's own threading threshold (m n k < 2^18: it runs
+ * them on one thread), so more threads would only wait: one rank of a tiny
+ * model on 2 cores spent 20% more CPU time in their sched_yield calls. */
+#define BL_TINY_STEP_WORK (1 << 18)
+
+/* The BLAS threads policy: parallel.blas_threads when set; else one thread
+ * for tiny steps, and cores / ranks on the node otherwise (ranks that fill
+ * the cores run one thread each, so no thread ever spins). Returns the
+ * threads per rank, or 0 when the BLAS's own variable decides. */
+static int set_blas_threads(const struct bl_config *cfg, const struct bl_plan *plan,
+                            int per_node, int rank)
 {
     int threads = cfg->parallel.blas_threads;
     if (threads == 0) {
         long cores = sysconf(_SC_NPROCESSORS_ONLN);
         threads = (int)(cores / per_node);
-        if (threads < 1)
+        if (threads < 1 || plan->max_step_work < BL_TINY_STEP_WORK)
             threads = 1;
     }
     if (bl_blas_set_threads(threads) == 0)
@@ -544,7 +554,7 @@ int bl_run(const struct bl_run_args *args)
     r.group_leader = bl_group_rank(par.group) == 0;
     r.node_ranks = bl_par_node_ranks(); /* collective: every rank calls it */
 
-    int blas_threads = set_blas_threads(&base, r.node_ranks, rank);
+    int blas_threads = set_blas_threads(&base, &plan, r.node_ranks, rank);
     char blas_line[256];
     bl_blas_describe(blas_line, sizeof blas_line);
     snprintf(r.blas, sizeof r.blas, "%s; %d thread%s per rank", blas_line, blas_threads,
@@ -647,9 +657,10 @@ int bl_run(const struct bl_run_args *args)
                 "the same command again to resume.",
                 wall, r.tasks_done, plan.n_tasks, r.ckpt_dir);
     } else if (rank == 0) {
-        /* the wall time includes the statistics (the other ranks wait for them) */
+        /* the wall time includes the statistics (every rank computes a share) */
         double stats_started = bl_now();
         bl_output_finish(&r.out);
+        bl_par_stats_end();
         remove_checkpoints(r.ckpt_dir, 1); /* the result is in place: nothing to resume */
         char stats_time[32];
         format_seconds(bl_now() - stats_started, stats_time, sizeof stats_time);
@@ -661,6 +672,8 @@ int bl_run(const struct bl_run_args *args)
                 "of which statistics %s; rank 0 stored %d results in %.1f s, %.2f ms each)",
                 path, r.tasks_done, plan.n_tasks, r.steps_run, wall, stats_time, stored,
                 r.store_seconds, stored > 0 ? 1e3 * r.store_seconds / stored : 0.0);
+    } else {
+        bl_par_stats_serve(); /* rank 0's statistics, a share of every block */
     }
     free(r.pending);
     free(payload);

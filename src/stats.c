@@ -272,7 +272,7 @@ static void lane_means(const double *lanes, int n, const double *shift,
     }
 }
 
-void bl_stats_columns(const double *x, int n, int cols, uint64_t bootstrap_key,
+void bl_stats_columns(const double *x, int n, int cols, long ld, uint64_t bootstrap_key,
                       struct bl_bootstrap_draws *draws, double *stats, int *finite,
                       double *work)
 {
@@ -292,7 +292,7 @@ void bl_stats_columns(const double *x, int n, int cols, uint64_t bootstrap_key,
     for (int c = 0; c < cols; c++) {
         double *st = stats + (long)c * BL_STAT_COUNT;
         for (int i = 0; i < n; i++)
-            sorted[i] = x[(long)i * cols + c];
+            sorted[i] = x[(long)i * ld + c];
         int count = sorted_finite(sorted, n, sorted);
         finite[c] = count;
         if (count == 0) {

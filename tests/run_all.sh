@@ -149,6 +149,12 @@ section_mpi() {
   done
   expect "ensemble results bitwise identical, 1 vs 2 ranks" $PY tests/compare_outputs.py "$tmp/ens1.nc" "$tmp/ens2.nc"
   expect "ensemble results bitwise identical, 1 vs 3 ranks" $PY tests/compare_outputs.py "$tmp/ens1.nc" "$tmp/ens3.nc"
+  # 31 records: the end-of-run statistics are dealt out in 4 lanes of 8
+  # records, 1 + 1 + 2 on 3 ranks, so every rank computes some
+  expect "statistics spread over 3 ranks = computed on 1 (31 records)" bash -c "set -o pipefail
+    $BL run $cfg --set measure.every=10 -o $tmp/st1.nc --force >/dev/null 2>&1 &&
+    mpirun -np 3 $BL run $cfg --set measure.every=10 -o $tmp/st3.nc --force >/dev/null 2>&1 &&
+    $PY tests/compare_outputs.py $tmp/st1.nc $tmp/st3.nc"
   expect "output contract (ensemble, 2 ranks)" $PY tests/check_output.py "$tmp/ens2.nc" --points 2 --seeds 5
   expect "diag_linear ensemble bitwise identical, 1 vs 2 ranks (its products are loops, not thread-split GEMVs)" bash -o pipefail -c "
     for n in 1 2; do mpirun -np \$n $BL run inputs/grok_sparse.ini -o $tmp/diag\$n.nc --set data.dim=300 --set data.n_train=50 --set data.n_test=100 --set optim.steps=2000 --set experiment.seeds=3 || exit 1; done &&
@@ -678,6 +684,11 @@ section_cli() {
   expect "parallel.blas_threads = 2 is applied and leaves the results unchanged, bitwise" bash -o pipefail -c "
     mpirun -np 1 $BL run $cfg -o $tmp/bt2.nc --set parallel.blas_threads=2 >$tmp/bt2.log &&
     grep -q '2 BLAS threads per rank' $tmp/bt2.log && $PY tests/compare_outputs.py $tmp/ens1.nc $tmp/bt2.nc"
+  expect "blas_threads = 0: one thread for a tiny step even on a rank alone, cores / ranks for a big one" bash -o pipefail -c "
+    mpirun -np 1 $BL run $cfg -o $tmp/bt0.nc --set experiment.seeds=1 --set optim.steps=2 >$tmp/bt0.log &&
+    grep -q '(1 groups of 1; 1 BLAS thread per rank)' $tmp/bt0.log &&
+    mpirun -np 1 $BL run $cfg -o $tmp/bt0w.nc --set experiment.seeds=1 --set optim.steps=2 --set model.width=400 >$tmp/bt0w.log &&
+    grep -q \"(1 groups of 1; \$(nproc) BLAS thread\" $tmp/bt0w.log"
   expect "the file records the resolved config, the params layout, source and history" bash -o pipefail -c "
     $BL check $cfg >$tmp/resolved_small.ini &&
     $PY tests/check_provenance.py $tmp/ens1.nc --resolved $tmp/resolved_small.ini --layout 'W1(12,6) W2(12,12) W3(3,12) b1(12) b2(12) b3(3)' --command-contains '-o $tmp/ens1.nc'"

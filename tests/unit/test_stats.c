@@ -390,13 +390,21 @@ static void test_columns_bitwise(void)
         struct bl_bootstrap_draws draws = {.idx = idx, .capacity = capacity};
         double stats[COLS * BL_STAT_COUNT], one[BL_STAT_COUNT];
         int finite[COLS];
-        bl_stats_columns(x, N, COLS, KEY, &draws, stats, finite, work);
+        bl_stats_columns(x, N, COLS, COLS, KEY, &draws, stats, finite, work);
         for (int c = 0; c < COLS; c++) {
             for (int i = 0; i < N; i++)
                 column[i] = x[i * COLS + c];
             CU_ASSERT_EQUAL(finite[c], bl_stats_compute(column, N, KEY, NULL, one, scratch));
             CU_ASSERT_EQUAL(memcmp(stats + c * BL_STAT_COUNT, one, sizeof one), 0);
         }
+        /* columns 8..18 alone, read with the full row stride, as a rank
+         * computing its share of the records does */
+        double part[COLS * BL_STAT_COUNT];
+        int part_finite[COLS];
+        bl_stats_columns(x + 8, N, COLS - 8, COLS, KEY, &draws, part, part_finite, work);
+        CU_ASSERT_EQUAL(memcmp(part, stats + 8 * BL_STAT_COUNT,
+                               sizeof(double) * (COLS - 8) * BL_STAT_COUNT), 0);
+        CU_ASSERT_EQUAL(memcmp(part_finite, finite + 8, sizeof(int) * (COLS - 8)), 0);
         CU_ASSERT_EQUAL(finite[2], N - 1);
         CU_ASSERT_EQUAL(finite[13], 0);
         CU_ASSERT(stats[0 * BL_STAT_COUNT + BL_STAT_CI95_LOW] <
