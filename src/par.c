@@ -373,13 +373,14 @@ void bl_sched_finish(void)
 
 /* ---- end-of-run statistics over every rank ---- */
 
-/* Each rank's scratch for its share of a block, grown as blocks need. */
+/* Each rank's scratch for its share of a block, grown as blocks need
+ * (blocks of one run all have the same shape: allocated once). */
 static struct {
     struct bl_bootstrap_draws draws; /* for the block's n, when it fits */
     double *x;                       /* ranks but 0: (n, cols) the block */
     double *work, *stats;            /* bl_stats_columns' work; (share, BL_STAT_COUNT) */
     int *finite;                     /* (share) */
-    size_t x_len, work_len, share_len;
+    size_t x_len, work_len, stats_len, finite_len; /* what each holds */
 } stats_scratch;
 
 static void *grown(void *p, size_t *len, size_t need, size_t size)
@@ -416,13 +417,10 @@ static void share_statistics(const double *x, int n, int cols, int lo, int hi)
     int share = hi - lo;
     stats_scratch.work = grown(stats_scratch.work, &stats_scratch.work_len,
                                bl_stats_columns_work_doubles(n, share), sizeof(double));
-    size_t old_len = stats_scratch.share_len;
-    stats_scratch.stats = grown(stats_scratch.stats, &stats_scratch.share_len,
+    stats_scratch.stats = grown(stats_scratch.stats, &stats_scratch.stats_len,
                                 (size_t)share * BL_STAT_COUNT + 1, sizeof(double));
-    if (stats_scratch.share_len != old_len) {
-        free(stats_scratch.finite);
-        stats_scratch.finite = bl_malloc(sizeof(int) * stats_scratch.share_len);
-    }
+    stats_scratch.finite = grown(stats_scratch.finite, &stats_scratch.finite_len,
+                                 (size_t)share + 1, sizeof(int));
     if (share > 0)
         bl_stats_columns(x + lo, n, share, cols, BL_BOOTSTRAP_SEED, d->capacity ? d : NULL,
                          stats_scratch.stats, stats_scratch.finite, stats_scratch.work);
