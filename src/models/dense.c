@@ -2,12 +2,14 @@
  * A stack of dense layers over a batch: each layer is one GEMM (OpenBLAS),
  * then the bias, an optional layer normalization and the activation in one
  * pass. Parameters: every layer's weight matrix W_l (dims[l+1], dims[l]) in
- * order, each row-major, then every layer's bias b_l (dims[l+1]). */
+ * order, each row-major, then every layer's bias b_l (dims[l+1]). The
+ * products go through bl_gemm: plain C for small shapes, else OpenBLAS. */
 #include <cblas.h>
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "bl_gemm.h"
 #include "bl_log.h"
 #include "bl_model.h"
 #include "bl_rng.h"
@@ -34,6 +36,8 @@ struct dense_ws {
                                   * phi'(z) is read off a */
     double *delta;               /* (batch, max dim) gradient wrt a pre-activation */
     double *delta_prev;          /* (batch, max dim) the same for the layer below */
+    double *wt;                  /* (max dims[l] dims[l+1]) a weight matrix transposed,
+                                  * bl_gemm's scratch */
     /* Hessian-vector products, R{.} = directional derivative along v: */
     double *rpost[BL_MAX_LAYERS]; /* R{a_l} (batch, dims[l+1]); last = R{outputs} */
     double *rdelta;               /* (batch, max dim) R{delta} */
@@ -129,8 +133,19 @@ static int max_dim(const struct dense *m)
     return d;
 }
 
+/* The largest weight matrix, dims[l] dims[l+1]. */
+static size_t max_weights(const struct dense *m)
+{
+    size_t most = 0;
+    for (int l = 0; l < m->n_layers; l++)
+        if ((size_t)m->dims[l] * m->dims[l + 1] > most)
+            most = (size_t)m->dims[l] * m->dims[l + 1];
+    return most;
+}
+
 /* activations (2 max-dim buffers + every layer's output), their R{} twins
- * with hvp, and the normalization's h and r (and R{}) per hidden layer */
+ * with hvp, the normalization's h and r (and R{}) per hidden layer, and one
+ * transposed weight matrix */
 static size_t dense_workspace_doubles(const struct bl_model *model, int max_batch, int hvp)
 {
     const struct dense *m = D(model);
@@ -140,7 +155,7 @@ static size_t dense_workspace_doubles(const struct bl_model *model, int max_batc
     for (int l = 0; m->normalize && l < m->n_layers - 1; l++)
         norm += 2 * n * ((size_t)m->dims[l + 1] + 1);
     size_t one = 2 * n * (size_t)max_dim(m) + layers;
-    return one * (hvp ? 2 : 1) + norm;
+    return one * (hvp ? 2 : 1) + norm + max_weights(m);
 }
 
 static void dense_workspace_bind(const struct bl_model *model, struct bl_workspace *ws,
@@ -155,6 +170,7 @@ static void dense_workspace_bind(const struct bl_model *model, struct bl_workspa
         w->post[l] = p, p += n * m->dims[l + 1];
     w->delta = p, p += n * max_dim(m);
     w->delta_prev = p, p += n * max_dim(m);
+    w->wt = p, p += max_weights(m);
     if (hvp) {
         for (int l = 0; l < m->n_layers; l++)
             w->rpost[l] = p, p += n * m->dims[l + 1];
@@ -252,8 +268,7 @@ static const double *dense_forward(const struct bl_model *model, const double *t
         int din = m->dims[l], dout = m->dims[l + 1];
         const double *w = theta + m->weight_offset[l]; /* (dout, din) */
         double *a = ws->post[l]; /* (n, dout): z, then phi(z) in place */
-        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, dout, din, 1.0, in, din, w,
-                    din, 0.0, a, dout);
+        bl_gemm(0, 1, n, dout, din, in, din, w, din, 0.0, a, dout, ws->wt);
         int hidden = l < m->n_layers - 1 && m->activation != BL_ACT_IDENTITY;
         double slope = m->activation == BL_ACT_LEAKY_RELU ? m->leaky_slope : 0.0;
         const double *b = m->bias ? theta + m->bias_offset[l] : NULL;
@@ -286,8 +301,7 @@ static void dense_backward(const struct bl_model *model, const double *theta,
         const double *in = l == 0 ? x : ws->post[l - 1]; /* (n, din) */
         double *delta = ws->delta;
         /* dW (dn, din) = delta^T (dn, n) * in (n, din) */
-        cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, dn, din, n, 1.0, delta, dn, in,
-                    din, 0.0, grad + m->weight_offset[l], din);
+        bl_gemm(1, 0, dn, din, n, delta, dn, in, din, 0.0, grad + m->weight_offset[l], din, NULL);
         if (m->bias) {
             double *db = grad + m->bias_offset[l];
             for (int j = 0; j < dn; j++)
@@ -301,8 +315,7 @@ static void dense_backward(const struct bl_model *model, const double *theta,
         /* delta_prev (n, din) = delta (n, dn) * W (dn, din), then times phi'(z_{l-1}) */
         const double *w = theta + m->weight_offset[l];
         double *prev = ws->delta_prev;
-        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, din, dn, 1.0, delta, dn, w,
-                    din, 0.0, prev, din);
+        bl_gemm(0, 0, n, din, dn, delta, dn, w, din, 0.0, prev, din, NULL);
         if (m->activation != BL_ACT_IDENTITY) {
             const double *a = ws->post[l - 1];
             double slope = m->activation == BL_ACT_LEAKY_RELU ? m->leaky_slope : 0.0;
@@ -356,11 +369,9 @@ static const double *dense_rforward(const struct bl_model *model, const double *
         int din = m->dims[l], dout = m->dims[l + 1];
         const double *w = theta + m->weight_offset[l], *vw = v + m->weight_offset[l];
         double *rz = ws->rpost[l]; /* (n, dout) */
-        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, dout, din, 1.0, in, din, vw,
-                    din, 0.0, rz, dout);
+        bl_gemm(0, 1, n, dout, din, in, din, vw, din, 0.0, rz, dout, ws->wt);
         if (rin)
-            cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, dout, din, 1.0, rin, din,
-                        w, din, 1.0, rz, dout);
+            bl_gemm(0, 1, n, dout, din, rin, din, w, din, 1.0, rz, dout, ws->wt);
         if (m->bias) {
             const double *c = v + m->bias_offset[l];
             for (int i = 0; i < n; i++)
@@ -412,11 +423,9 @@ static void dense_rbackward(const struct bl_model *model, const double *theta, c
         double *delta = ws->delta, *rdelta = ws->rdelta;       /* (n, dn) */
         /* R{dW_l} = R{delta}^T a_{l-1} + delta^T R{a_{l-1}} */
         double *hw = hv + m->weight_offset[l];
-        cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, dn, din, n, 1.0, rdelta, dn, in,
-                    din, 0.0, hw, din);
+        bl_gemm(1, 0, dn, din, n, rdelta, dn, in, din, 0.0, hw, din, NULL);
         if (rin)
-            cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, dn, din, n, 1.0, delta, dn,
-                        rin, din, 1.0, hw, din);
+            bl_gemm(1, 0, dn, din, n, delta, dn, rin, din, 1.0, hw, din, NULL);
         if (m->bias) {
             double *hb = hv + m->bias_offset[l];
             for (int j = 0; j < dn; j++)
@@ -431,12 +440,9 @@ static void dense_rbackward(const struct bl_model *model, const double *theta, c
          * (phi'' = 0, so phi' does not move) */
         const double *w = theta + m->weight_offset[l], *vw = v + m->weight_offset[l];
         double *prev = ws->delta_prev, *rprev = ws->rdelta_prev; /* (n, din) */
-        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, din, dn, 1.0, delta, dn, w,
-                    din, 0.0, prev, din);
-        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, din, dn, 1.0, delta, dn, vw,
-                    din, 0.0, rprev, din);
-        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, din, dn, 1.0, rdelta, dn, w,
-                    din, 1.0, rprev, din);
+        bl_gemm(0, 0, n, din, dn, delta, dn, w, din, 0.0, prev, din, NULL);
+        bl_gemm(0, 0, n, din, dn, delta, dn, vw, din, 0.0, rprev, din, NULL);
+        bl_gemm(0, 0, n, din, dn, rdelta, dn, w, din, 1.0, rprev, din, NULL);
         if (m->activation != BL_ACT_IDENTITY) {
             multiply_by_slope(prev, ws->post[l - 1], (long)n * din, slope);
             multiply_by_slope(rprev, ws->post[l - 1], (long)n * din, slope);

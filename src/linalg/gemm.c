@@ -1,0 +1,138 @@
+/* bl_gemm (bl_gemm.h): small products in plain C, in OpenBLAS's order.
+ *
+ * OpenBLAS's Prescott dgemm, as measured on 0.3.21 (tests/unit/test_gemm.c
+ * checks it bitwise): for output rows in whole groups of 4 (row-major), each
+ * entry is a running sum over p = 0, 1, ..., k-1 of a_ip b_pj, started at 0,
+ * one product and one addition at a time (no fused multiply-add); k is cut
+ * into blocks of at most 128 (a remainder between 128 and 256 is halved,
+ * rounded up to a multiple of 4) and each block's sum is added to C in
+ * turn. The rows of a remainder (m not a multiple of 4) use other orders,
+ * so such products go to the BLAS. */
+#include <cblas.h>
+#include <string.h>
+
+#include "bl_gemm.h"
+
+/* OpenBLAS's k-block (GEMM_Q) and the unroll its halving rounds to */
+#define K_BLOCK 128
+#define K_UNROLL 4
+/* the register block: 4 rows of C by 2 vectors of 8 columns, 8 sums in
+ * flight (AVX-512: 8 registers; AVX2 and SSE2 split each vector in 2 or 4) */
+#define ROWS 4
+#define LANES 8
+/* the plain-C kernel up to this many multiply-adds (m n k), the BLAS above */
+#define SMALL_MACS (1L << 22)
+
+/* 8 doubles; GCC's vector extension, lowered to each clone's registers */
+typedef double vec8 __attribute__((vector_size(LANES * sizeof(double))));
+
+/* v = p[0..8), an unaligned load (a macro: a function returning a vec8
+ * would have a different ABI in each clone) */
+#define LOAD8(v, p) memcpy(&(v), (p), sizeof(vec8))
+
+/* Length of the k-block starting at p0 of k, OpenBLAS's rule. */
+static int block_length(int p0, int k)
+{
+    int left = k - p0;
+    if (left >= 2 * K_BLOCK)
+        return K_BLOCK;
+    if (left > K_BLOCK)
+        return (left / 2 + K_UNROLL - 1) / K_UNROLL * K_UNROLL;
+    return left;
+}
+
+/* sums (ROWS, vectors * LANES) of a (ROWS, len), read as a[r * a_row + p *
+ * a_col], times b (len, vectors * LANES) with row stride ldb. Every sum runs
+ * over p in order, one product and one addition at a time: the lanes are
+ * different columns, never different p. */
+static inline __attribute__((always_inline)) void tile(int vectors, int len, const double *a,
+                                                       long a_row, long a_col, const double *b,
+                                                       long ldb, vec8 sums[ROWS][2])
+{
+    for (int r = 0; r < ROWS; r++)
+        sums[r][0] = sums[r][1] = (vec8){0};
+    for (int p = 0; p < len; p++, a += a_col, b += ldb) {
+        vec8 b0, b1;
+        LOAD8(b0, b);
+        if (vectors == 2)
+            LOAD8(b1, b + LANES);
+        for (int r = 0; r < ROWS; r++) {
+            double ar = a[r * a_row];
+            sums[r][0] += ar * b0;
+            if (vectors == 2)
+                sums[r][1] += ar * b1;
+        }
+    }
+}
+
+/* C (ROWS, cols) = sums, or C + sums when add */
+static inline __attribute__((always_inline)) void store(int cols, vec8 sums[ROWS][2], int add,
+                                                        double *c, int ldc)
+{
+    for (int r = 0; r < ROWS; r++) {
+        double s[2 * LANES];
+        memcpy(s, sums[r], sizeof s);
+        for (int j = 0; j < cols; j++)
+            c[(long)r * ldc + j] = add ? c[(long)r * ldc + j] + s[j] : s[j];
+    }
+}
+
+/* The clones: the same source, so the same sums, at three vector widths. */
+__attribute__((target_clones("avx512f", "avx2", "default")))
+void bl_gemm_small(int m, int n, int k, const double *a, long a_row, long a_col,
+                   const double *b, int ldb, double beta, double *c, int ldc)
+{
+    double tail[K_BLOCK * LANES]; /* (len, LANES): the last n % 8 columns of b, 0-padded */
+    vec8 sums[ROWS][2];
+    for (int p0 = 0, first = 1; p0 < k || first; first = 0) {
+        int len = block_length(p0, k), add = !first || beta != 0.0;
+        const double *bp = b + (long)p0 * ldb, *ap = a + p0 * a_col;
+        int j0 = 0;
+        for (; j0 + 2 * LANES <= n; j0 += 2 * LANES)
+            for (int i0 = 0; i0 < m; i0 += ROWS) {
+                tile(2, len, ap + i0 * a_row, a_row, a_col, bp + j0, ldb, sums);
+                store(2 * LANES, sums, add, c + (long)i0 * ldc + j0, ldc);
+            }
+        for (; j0 + LANES <= n; j0 += LANES)
+            for (int i0 = 0; i0 < m; i0 += ROWS) {
+                tile(1, len, ap + i0 * a_row, a_row, a_col, bp + j0, ldb, sums);
+                store(LANES, sums, add, c + (long)i0 * ldc + j0, ldc);
+            }
+        if (j0 < n) {
+            int cols = n - j0;
+            for (int p = 0; p < len; p++)
+                for (int j = 0; j < LANES; j++)
+                    tail[p * LANES + j] = j < cols ? bp[(long)p * ldb + j0 + j] : 0.0;
+            for (int i0 = 0; i0 < m; i0 += ROWS) {
+                tile(1, len, ap + i0 * a_row, a_row, a_col, tail, LANES, sums);
+                store(cols, sums, add, c + (long)i0 * ldc + j0, ldc);
+            }
+        }
+        p0 += len;
+    }
+}
+
+int bl_gemm_is_small(int m, int n, int k)
+{
+    return m % ROWS == 0 && (long)m * n * k <= SMALL_MACS;
+}
+
+void bl_gemm(int trans_a, int trans_b, int m, int n, int k, const double *a, int lda,
+             const double *b, int ldb, double beta, double *c, int ldc, double *scratch)
+{
+    if (!bl_gemm_is_small(m, n, k) || (trans_b && !scratch)) {
+        cblas_dgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans,
+                    trans_b ? CblasTrans : CblasNoTrans, m, n, k, 1.0, a, lda, b, ldb, beta, c,
+                    ldc);
+        return;
+    }
+    if (trans_b) { /* B (n, k) -> B^T (k, n) in scratch */
+        for (int p = 0; p < k; p++)
+            for (int j = 0; j < n; j++)
+                scratch[(long)p * n + j] = b[(long)j * ldb + p];
+        b = scratch;
+        ldb = n;
+    }
+    long a_row = trans_a ? 1 : lda, a_col = trans_a ? lda : 1;
+    bl_gemm_small(m, n, k, a, a_row, a_col, b, ldb, beta, c, ldc);
+}
