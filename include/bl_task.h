@@ -41,6 +41,7 @@ struct task {
     struct bl_batch_buffer batch; /* gathered mini-batches (chunk rows) */
     double *log_loss;       /* (chunk) per-example log losses */
     double *margin;         /* (chunk) per-example margins */
+    double *loss_keep;      /* (chunk) what the loss's gradient reuses from its forward */
     struct bl_batcher batcher;
     struct bl_batcher svag_batcher; /* optim.svag_l > 1: the second, independent batch */
     double *svag_grad;      /* (P) SVAG: the first batch's scaled gradient, NULL without */

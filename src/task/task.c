@@ -81,6 +81,7 @@ int bl_task_setup(struct task *t, const struct bl_config *cfg, uint64_t seed,
     bl_batch_buffer_alloc(&t->batch, &t->data.train, chunk);
     t->log_loss = bl_malloc(sizeof(double) * (size_t)chunk);
     t->margin = bl_malloc(sizeof(double) * (size_t)chunk);
+    t->loss_keep = bl_malloc(sizeof(double) * (size_t)chunk);
     return 0;
 }
 
@@ -98,6 +99,7 @@ void bl_task_free(struct task *t)
     free(t->theta);
     free(t->log_loss);
     free(t->margin);
+    free(t->loss_keep);
     free(t->frozen);
     free(t->hvp_in);
 }
@@ -160,7 +162,7 @@ void bl_task_pass(struct task *t, const struct bl_dataset *set, const int *idx, 
         struct bl_batch b = idx ? bl_data_gather(set, idx + start, n, &t->batch)
                                 : bl_dataset_rows(set, start, n);
         const double *out = bl_model_forward(&t->model, t->theta, &b, &t->ws);
-        bl_loss_forward(loss->kind, out, &b, k, t->log_loss, t->margin);
+        bl_loss_forward_keep(loss->kind, out, &b, k, t->log_loss, t->margin, t->loss_keep);
         for (int i = 0; i < n; i++) {
             correct += t->margin[i] > 0;
             if (t->margin[i] < q_min)
@@ -168,7 +170,7 @@ void bl_task_pass(struct task *t, const struct bl_dataset *set, const int *idx, 
         }
         double s = log_sum(t->log_loss, n);
         if (want_grad) {
-            bl_loss_backward(loss->kind, out, &b, k, s, t->ws.dout);
+            bl_loss_backward_kept(loss->kind, out, &b, k, s, t->loss_keep, t->ws.dout);
             bl_model_backward(&t->model, t->theta, &b, t->ws.dout, &t->ws,
                               start == lo ? t->grad : t->chunk_grad);
             if (start == lo)
@@ -269,11 +271,12 @@ double bl_task_example_gradient_sq(struct task *t, double S)
     for (long i = t->train_lo; i < t->train_hi; i++) {
         struct bl_batch b = bl_dataset_rows(set, i, 1);
         const double *out = bl_model_forward(&t->model, t->theta, &b, &t->ws);
-        bl_loss_forward(t->cfg->loss.kind, out, &b, k, t->log_loss, t->margin);
+        bl_loss_forward_keep(t->cfg->loss.kind, out, &b, k, t->log_loss, t->margin,
+                             t->loss_keep);
         double s = t->log_loss[0];
         if (s == -INFINITY)
             continue; /* a loss of exactly 0 has no gradient */
-        bl_loss_backward(t->cfg->loss.kind, out, &b, k, s, t->ws.dout);
+        bl_loss_backward_kept(t->cfg->loss.kind, out, &b, k, s, t->loss_keep, t->ws.dout);
         bl_model_backward(&t->model, t->theta, &b, t->ws.dout, &t->ws, t->chunk_grad);
         for (long j = t->model.frozen_lo; j < t->model.frozen_hi; j++)
             t->chunk_grad[j] = 0;
