@@ -21,7 +21,7 @@ void bl_gemm(int trans_a, int trans_b, int m, int n, int k, const double *a, int
 /* Whether bl_gemm takes the plain-C kernel for this shape (for tests). */
 int bl_gemm_is_small(int m, int n, int k);
 
-/* The plain-C kernel alone, whatever the shape (for tests): op(B) row-major
+/* The plain-C kernel alone (for tests): m a multiple of 4, or 1; op(B) row-major
  * (k, n) with row stride ldb, op(A) read as a[i * a_row + p * a_col]. */
 void bl_gemm_small(int m, int n, int k, const double *a, long a_row, long a_col,
                    const double *b, int ldb, double beta, double *c, int ldc);

@@ -6,8 +6,11 @@
  * one product and one addition at a time (no fused multiply-add); k is cut
  * into blocks of at most 128 (a remainder between 128 and 256 is halved,
  * rounded up to a multiple of 4) and each block's sum is added to C in
- * turn. The rows of a remainder (m not a multiple of 4) use other orders,
- * so such products go to the BLAS. */
+ * turn. A single row (m = 1) with n a multiple of 4 sums each k-block in
+ * two halves instead: of its first len - len % 8 products the even p go to
+ * one sum and the odd p to another, the last len % 8 to the first, and the
+ * block is first + second. Other rows of a remainder (m not a multiple of
+ * 4) use other orders, so such products go to the BLAS. */
 #include <cblas.h>
 #include <string.h>
 
@@ -77,11 +80,57 @@ static inline __attribute__((always_inline)) void store(int cols, vec8 sums[ROWS
     }
 }
 
+/* c (1, n) = a (1, k) b, or c + a b: the single-row order. Columns in
+ * vectors of 8, the last n % 8 one at a time. */
+static inline __attribute__((always_inline)) void single_row(int n, int k, const double *a,
+                                                             long a_col, const double *b,
+                                                             int ldb, double beta, double *c)
+{
+    for (int p0 = 0, first = 1; p0 < k || first; first = 0) {
+        int len = block_length(p0, k), paired = len - len % 8;
+        int add = !first || beta != 0.0;
+        const double *bp = b + (long)p0 * ldb, *ap = a + p0 * a_col;
+        int j0 = 0;
+        for (; j0 + LANES <= n; j0 += LANES) {
+            vec8 even = {0}, odd = {0}, bv;
+            for (int p = 0; p < len; p++) {
+                LOAD8(bv, bp + (long)p * ldb + j0);
+                if (p < paired && p % 2)
+                    odd += ap[p * a_col] * bv;
+                else
+                    even += ap[p * a_col] * bv;
+            }
+            vec8 sum = even + odd, old;
+            if (add) {
+                LOAD8(old, c + j0);
+                sum = old + sum;
+            }
+            memcpy(c + j0, &sum, sizeof sum);
+        }
+        for (; j0 < n; j0++) {
+            double even = 0, odd = 0;
+            for (int p = 0; p < len; p++) {
+                double product = ap[p * a_col] * bp[(long)p * ldb + j0];
+                if (p < paired && p % 2)
+                    odd += product;
+                else
+                    even += product;
+            }
+            c[j0] = add ? c[j0] + (even + odd) : even + odd;
+        }
+        p0 += len;
+    }
+}
+
 /* The clones: the same source, so the same sums, at three vector widths. */
 __attribute__((target_clones("avx512f", "avx2", "default")))
 void bl_gemm_small(int m, int n, int k, const double *a, long a_row, long a_col,
                    const double *b, int ldb, double beta, double *c, int ldc)
 {
+    if (m == 1) {
+        single_row(n, k, a, a_col, b, ldb, beta, c);
+        return;
+    }
     double tail[K_BLOCK * LANES]; /* (len, LANES): the last n % 8 columns of b, 0-padded */
     vec8 sums[ROWS][2];
     for (int p0 = 0, first = 1; p0 < k || first; first = 0) {
@@ -114,7 +163,7 @@ void bl_gemm_small(int m, int n, int k, const double *a, long a_row, long a_col,
 
 int bl_gemm_is_small(int m, int n, int k)
 {
-    return m % ROWS == 0 && (long)m * n * k <= SMALL_MACS;
+    return (m % ROWS == 0 || (m == 1 && n % 4 == 0)) && (long)m * n * k <= SMALL_MACS;
 }
 
 void bl_gemm(int trans_a, int trans_b, int m, int n, int k, const double *a, int lda,

@@ -185,26 +185,30 @@ static void dense_workspace_bind(const struct bl_model *model, struct bl_workspa
     }
 }
 
-/* delta *= phi'(z), read off a = phi(z): a > 0 exactly when z > 0 (slope >=
- * 0). At z = 0 this is the left derivative (0 for relu), the usual
- * subgradient, which keeps Euler's identity exact. */
+/* phi'(z) read off a = phi(z): 1 where a > 0, else the slope (a > 0 exactly
+ * when z > 0, for slopes >= 0). At z = 0 this is the left derivative (0 for
+ * relu), the usual subgradient, which keeps Euler's identity exact. A
+ * select, not a branch, so the loops vectorize: a data dependent branch
+ * here costs more than the GEMM on tiny models. */
+static inline double slope_at(double a, double slope) { return a > 0 ? 1.0 : slope; }
+
+/* delta *= phi'(z); cloned like bl_gemm's kernel, as these passes over the
+ * activations cost as much as the products on a tiny net */
+__attribute__((target_clones("avx512f", "avx2", "default")))
 static void multiply_by_slope(double *restrict delta, const double *restrict a, long count,
                               double slope)
 {
-    for (long i = 0; i < count; i++) {
-        double positive = (double)(a[i] > 0);
-        delta[i] *= positive + (1.0 - positive) * slope;
-    }
+    for (long i = 0; i < count; i++)
+        delta[i] *= slope_at(a[i], slope);
 }
 
-/* a = max(a, slope a) without branches, so the loop vectorizes: a data
- * dependent branch here costs more than the GEMM on tiny models. */
+/* a = phi(a) = a phi'(a): the product keeps relu's -0 for a negative z, as
+ * always */
+__attribute__((target_clones("avx512f", "avx2", "default")))
 static void leaky_relu_in_place(double *restrict a, long count, double slope)
 {
-    for (long i = 0; i < count; i++) {
-        double positive = (double)(a[i] > 0);
-        a[i] *= positive + (1.0 - positive) * slope;
-    }
+    for (long i = 0; i < count; i++)
+        a[i] *= slope_at(a[i], slope);
 }
 
 /* Subtract each row's mean: the projection P = I - 1 1^T / d, linear, so it

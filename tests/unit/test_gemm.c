@@ -16,13 +16,17 @@
  * vector length, k = 0 */
 static const int shapes[][3] = {{128, 32, 20}, {128, 1, 32},  {32, 20, 128}, {128, 32, 1},
                                 {8, 3, 129},   {12, 17, 300}, {4, 40, 7},    {64, 10, 256},
-                                {16, 9, 1000}, {8, 5, 0}};
+                                {16, 9, 1000}, {8, 5, 0},    {1, 32, 128},  {1, 20, 129},
+                                {1, 8, 300},   {1, 12, 17},  {1, 4, 1},     {2, 32, 128},
+                                {1, 30, 128}};
 enum { N_SHAPES = sizeof shapes / sizeof shapes[0] };
 
-/* The order of bl_gemm.h by hand: k in blocks of 128 (a rest between 128
- * and 256 halved, rounded up to a multiple of 4), each block summed from 0
- * one product at a time, the blocks added to C in turn. op(A) (m, k) and
- * op(B) (k, n) given as functions of their row-major storage. */
+/* The order of src/linalg/gemm.c by hand: k in blocks of 128 (a rest
+ * between 128 and 256 halved, rounded up to a multiple of 4), each block
+ * summed from 0 one product at a time (one row: even and odd p of the first
+ * len - len % 8 into two sums, the rest into the first, then first +
+ * second), the blocks added to C in turn. op(A) (m, k) and op(B) (k, n)
+ * given as functions of their row-major storage. */
 static void reference(int ta, int tb, int m, int n, int k, const double *a, const double *b,
                       double beta, double *c)
 {
@@ -36,9 +40,17 @@ static void reference(int ta, int tb, int m, int n, int k, const double *a, cons
                     len = 128;
                 else if (len > 128)
                     len = (len / 2 + 3) / 4 * 4;
-                double s = 0.0;
-                for (int q = p; q < p + len; q++)
-                    s += (ta ? a[q * m + i] : a[i * k + q]) * (tb ? b[j * k + q] : b[q * n + j]);
+                double s = 0.0, odd = 0.0;
+                for (int q = p; q < p + len; q++) {
+                    double x = (ta ? a[q * m + i] : a[i * k + q]) *
+                               (tb ? b[j * k + q] : b[q * n + j]);
+                    if (m == 1 && q - p < len - len % 8 && (q - p) % 2)
+                        odd += x;
+                    else
+                        s += x;
+                }
+                if (m == 1)
+                    s = s + odd;
                 cij = (p == 0 && beta == 0.0) ? s : cij + s;
                 p += len;
             } while (p < k);
@@ -111,7 +123,9 @@ static int all_shapes(int m, int n, int k) { return m >= 0 && n >= 0 && k >= 0; 
 static void test_gemm_small_order(void)
 {
     CU_ASSERT_TRUE(bl_gemm_is_small(128, 32, 20));
-    CU_ASSERT_FALSE(bl_gemm_is_small(1, 32, 128)); /* a remainder row */
+    CU_ASSERT_TRUE(bl_gemm_is_small(1, 32, 128));
+    CU_ASSERT_FALSE(bl_gemm_is_small(2, 32, 128)); /* remainder rows */
+    CU_ASSERT_FALSE(bl_gemm_is_small(1, 30, 128));
     CU_ASSERT_EQUAL(count_differences(small_shapes, 1, 0), 0);
 }
 
