@@ -68,15 +68,58 @@ static inline __attribute__((always_inline)) void tile(int vectors, int len, con
     }
 }
 
-/* C (ROWS, cols) = sums, or C + sums when add */
+/* C (ROWS, cols) = sums, or C + sums when add: whole vectors at once, the
+ * columns of a last partial one singly */
 static inline __attribute__((always_inline)) void store(int cols, vec8 sums[ROWS][2], int add,
                                                         double *c, int ldc)
 {
     for (int r = 0; r < ROWS; r++) {
-        double s[2 * LANES];
-        memcpy(s, sums[r], sizeof s);
-        for (int j = 0; j < cols; j++)
-            c[(long)r * ldc + j] = add ? c[(long)r * ldc + j] + s[j] : s[j];
+        double *cr = c + (long)r * ldc;
+        int q = 0;
+        for (; (q + 1) * LANES <= cols; q++) {
+            vec8 v = sums[r][q], old;
+            if (add) {
+                LOAD8(old, cr + q * LANES);
+                v = old + v;
+            }
+            memcpy(cr + q * LANES, &v, sizeof v);
+        }
+        if (q * LANES < cols) {
+            double s[LANES];
+            memcpy(s, &sums[r][q], sizeof s);
+            for (int j = q * LANES; j < cols; j++)
+                cr[j] = add ? cr[j] + s[j - q * LANES] : s[j - q * LANES];
+        }
+    }
+}
+
+/* c (m, 1) = a (m, k) b (k, 1), or c + a b, for m a multiple of 4: one
+ * running sum per row over p in order, as in a tile, but with the lanes
+ * over 8 rows (a gathered column of a) instead of 8 columns of b, of which
+ * there is only one. */
+static inline __attribute__((always_inline)) void single_column(int m, int len, const double *a,
+                                                                long a_row, long a_col,
+                                                                const double *b, long ldb,
+                                                                int add, double *c, int ldc)
+{
+    int i0 = 0;
+    for (; i0 + LANES <= m; i0 += LANES) {
+        vec8 sum = {0};
+        for (int p = 0; p < len; p++) {
+            const double *ap = a + i0 * a_row + p * a_col;
+            vec8 column;
+            for (int r = 0; r < LANES; r++)
+                column[r] = ap[r * a_row];
+            sum += column * b[p * ldb];
+        }
+        for (int r = 0; r < LANES; r++)
+            c[(long)(i0 + r) * ldc] = add ? c[(long)(i0 + r) * ldc] + sum[r] : sum[r];
+    }
+    for (; i0 < m; i0++) {
+        double sum = 0;
+        for (int p = 0; p < len; p++)
+            sum += a[i0 * a_row + p * a_col] * b[p * ldb];
+        c[(long)i0 * ldc] = add ? c[(long)i0 * ldc] + sum : sum;
     }
 }
 
@@ -136,6 +179,11 @@ void bl_gemm_small(int m, int n, int k, const double *a, long a_row, long a_col,
     for (int p0 = 0, first = 1; p0 < k || first; first = 0) {
         int len = block_length(p0, k), add = !first || beta != 0.0;
         const double *bp = b + (long)p0 * ldb, *ap = a + p0 * a_col;
+        if (n == 1) {
+            single_column(m, len, ap, a_row, a_col, bp, ldb, add, c, ldc);
+            p0 += len;
+            continue;
+        }
         int j0 = 0;
         for (; j0 + 2 * LANES <= n; j0 += 2 * LANES)
             for (int i0 = 0; i0 < m; i0 += ROWS) {
