@@ -157,7 +157,9 @@ void bl_task_pass(struct task *t, const struct bl_dataset *set, const int *idx, 
     int k = t->model.outputs;
     double S = -INFINITY, correct = 0, q_min = INFINITY;
     t->hvp_kept_lo = t->hvp_kept_hi = -1; /* the workspace gets this pass's rows */
-    if (want_grad)
+    /* the first chunk's backward writes all of grad (bl_model.h), so only a
+     * shard without rows needs zeros */
+    if (want_grad && lo >= hi)
         memset(t->grad, 0, sizeof(double) * t->n_params);
     for (long start = lo; start < hi; start += t->ws.max_batch) {
         int n = (int)(hi - start < t->ws.max_batch ? hi - start : t->ws.max_batch);
