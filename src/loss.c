@@ -74,10 +74,12 @@ static void squared_on_targets(const double *out, const struct bl_batch *b, int 
 static double logistic_values(double q, double *sp_q)
 {
     double e = exp(-fabs(q)), t = log1p(e);
-    *sp_q = q > 0 ? q + t : t;
+    /* selects, not branches (margins of either sign mispredict): 0 + t is
+     * exactly t, so these are q + t or t */
+    *sp_q = (q > 0 ? q : 0.0) + t;
     if (-q < -30) /* log_softplus's small-loss branch: e = exp(-q) here */
         return -q + log1p(-0.5 * e);
-    return log(-q > 0 ? -q + t : t);
+    return log((-q > 0 ? -q : 0.0) + t);
 }
 
 void bl_loss_forward(enum bl_loss_kind kind, const double *out, const struct bl_batch *b, int k,
