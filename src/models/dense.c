@@ -42,6 +42,12 @@ struct dense_ws {
     double *rpost[BL_MAX_LAYERS]; /* R{a_l} (batch, dims[l+1]); last = R{outputs} */
     double *rdelta;               /* (batch, max dim) R{delta} */
     double *rdelta_prev;          /* (batch, max dim) */
+    /* The deltas do not depend on v: the first HVP after a forward keeps
+     * them for the next ones (unnormalized stacks; the normalization's
+     * R-backward needs its input gradient too). */
+    double *kept_delta[BL_MAX_LAYERS]; /* (batch, dims[l+1]) delta of layer l < L-1 */
+    double *kept_dout;                 /* (batch, outputs) the dout they came from */
+    int deltas_kept;                   /* 1 while they match the last forward */
     /* normalized hidden layers: h = c / r, c = z - mean(z), r = sqrt(mean c^2),
      * per example */
     double *norm_h[BL_MAX_LAYERS];  /* (batch, dims[l+1]) */
@@ -155,7 +161,8 @@ static size_t dense_workspace_doubles(const struct bl_model *model, int max_batc
     for (int l = 0; m->normalize && l < m->n_layers - 1; l++)
         norm += 2 * n * ((size_t)m->dims[l + 1] + 1);
     size_t one = 2 * n * (size_t)max_dim(m) + layers;
-    return one * (hvp ? 2 : 1) + norm + max_weights(m);
+    size_t kept = hvp && !m->normalize ? layers : 0; /* the hidden deltas and dout */
+    return one * (hvp ? 2 : 1) + norm + max_weights(m) + kept;
 }
 
 static void dense_workspace_bind(const struct bl_model *model, struct bl_workspace *ws,
@@ -177,6 +184,10 @@ static void dense_workspace_bind(const struct bl_model *model, struct bl_workspa
         w->rdelta = p, p += n * max_dim(m);
         w->rdelta_prev = p, p += n * max_dim(m);
     }
+    for (int l = 0; hvp && !m->normalize && l < m->n_layers - 1; l++)
+        w->kept_delta[l] = p, p += n * m->dims[l + 1];
+    if (hvp && !m->normalize)
+        w->kept_dout = p, p += n * m->dims[m->n_layers];
     for (int l = 0; m->normalize && l < m->n_layers - 1; l++) {
         w->norm_h[l] = p, p += n * m->dims[l + 1];
         w->rnorm_h[l] = p, p += n * m->dims[l + 1];
@@ -268,6 +279,7 @@ static const double *dense_forward(const struct bl_model *model, const double *t
     struct dense_ws *ws = W(wsp);
     int n = batch->n;
     const double *in = batch->x; /* (n, dims[l]) */
+    ws->deltas_kept = 0;
     for (int l = 0; l < m->n_layers; l++) {
         int din = m->dims[l], dout = m->dims[l + 1];
         const double *w = theta + m->weight_offset[l]; /* (dout, din) */
@@ -415,16 +427,19 @@ static void dense_rbackward(const struct bl_model *model, const double *theta, c
     struct dense_ws *ws = W(wsp);
     const double *x = batch->x;
     int n = batch->n, last = m->n_layers - 1, k = m->dims[m->n_layers];
-    if (dout != ws->delta)
-        memcpy(ws->delta, dout, sizeof(double) * (long)n * k);
-    if (rdout != ws->rdelta)
-        memcpy(ws->rdelta, rdout, sizeof(double) * (long)n * k);
+    size_t dout_bytes = sizeof(double) * (size_t)n * k;
+    /* the deltas of the last HVP serve when the forward and dout are its own */
+    int keep = ws->kept_dout != NULL;
+    int kept = keep && ws->deltas_kept && !memcmp(ws->kept_dout, dout, dout_bytes);
     double slope = m->activation == BL_ACT_LEAKY_RELU ? m->leaky_slope : 0.0;
+    /* delta, rdelta (n, dn): the layer's; read only, so dout and rdout serve
+     * as the top layer's. rdelta_prev is written into whichever of the two
+     * R buffers rdelta is not; prev, unless kept, into the other delta one. */
+    const double *delta = dout, *rdelta = rdout;
     for (int l = last; l >= 0; l--) {
         int din = m->dims[l], dn = m->dims[l + 1];
         const double *in = l == 0 ? x : ws->post[l - 1];       /* a_{l-1} (n, din) */
         const double *rin = l == 0 ? NULL : ws->rpost[l - 1];  /* R{a_{l-1}} */
-        double *delta = ws->delta, *rdelta = ws->rdelta;       /* (n, dn) */
         /* R{dW_l} = R{delta}^T a_{l-1} + delta^T R{a_{l-1}} */
         double *hw = hv + m->weight_offset[l];
         bl_gemm(1, 0, dn, din, n, rdelta, dn, in, din, 0.0, hw, din, NULL);
@@ -443,12 +458,16 @@ static void dense_rbackward(const struct bl_model *model, const double *theta, c
         /* delta_{l-1} = phi' (delta W_l); R{delta_{l-1}} = phi' (delta V_l + R{delta} W_l)
          * (phi'' = 0, so phi' does not move) */
         const double *w = theta + m->weight_offset[l], *vw = v + m->weight_offset[l];
-        double *prev = ws->delta_prev, *rprev = ws->rdelta_prev; /* (n, din) */
-        bl_gemm(0, 0, n, din, dn, delta, dn, w, din, 0.0, prev, din, NULL);
+        double *prev = keep ? ws->kept_delta[l - 1]
+                            : delta == ws->delta ? ws->delta_prev : ws->delta; /* (n, din) */
+        double *rprev = rdelta == ws->rdelta ? ws->rdelta_prev : ws->rdelta;  /* (n, din) */
+        if (!kept)
+            bl_gemm(0, 0, n, din, dn, delta, dn, w, din, 0.0, prev, din, NULL);
         bl_gemm(0, 0, n, din, dn, delta, dn, vw, din, 0.0, rprev, din, NULL);
         bl_gemm(0, 0, n, din, dn, rdelta, dn, w, din, 1.0, rprev, din, NULL);
         if (m->activation != BL_ACT_IDENTITY) {
-            multiply_by_slope(prev, ws->post[l - 1], (long)n * din, slope);
+            if (!kept)
+                multiply_by_slope(prev, ws->post[l - 1], (long)n * din, slope);
             multiply_by_slope(rprev, ws->post[l - 1], (long)n * din, slope);
         }
         if (m->normalize) {
@@ -457,10 +476,12 @@ static void dense_rbackward(const struct bl_model *model, const double *theta, c
             center_rows(prev, n, din);
             center_rows(rprev, n, din);
         }
-        ws->delta_prev = delta;
-        ws->delta = prev;
-        ws->rdelta_prev = rdelta;
-        ws->rdelta = rprev;
+        delta = prev;
+        rdelta = rprev;
+    }
+    if (keep && !kept) {
+        memcpy(ws->kept_dout, dout, dout_bytes);
+        ws->deltas_kept = 1;
     }
 }
 
