@@ -22,6 +22,16 @@ void bl_loss_forward(enum bl_loss_kind kind, const double *out, const struct bl_
 void bl_loss_backward(enum bl_loss_kind kind, const double *out, const struct bl_batch *b, int k,
                       double log_scale, double *dout);
 
+/* The same two, sharing work: bl_loss_forward that also writes to keep (n)
+ * what the gradient would recompute (the logistic loss's softplus(y f), the
+ * cross-entropy's log sum_{j != y} e^{f_j - f_y}; nothing for the others),
+ * and bl_loss_backward that reads it (kept from a forward on the same out).
+ * Bitwise the same results as the pair above; keep/kept may be NULL. */
+void bl_loss_forward_keep(enum bl_loss_kind kind, const double *out, const struct bl_batch *b,
+                          int k, double *log_loss, double *margin, double *keep);
+void bl_loss_backward_kept(enum bl_loss_kind kind, const double *out, const struct bl_batch *b,
+                           int k, double log_scale, const double *kept, double *dout);
+
 /* rdout (n, k) = (d^2 l_i / d out_i^2) rout_i * exp(-log_scale): the loss
  * Hessian with respect to the outputs applied to rout (n, k), scaled like
  * bl_loss_backward so it stays O(1) when the losses underflow. */

@@ -41,6 +41,7 @@ struct task {
     struct bl_batch_buffer batch; /* gathered mini-batches (chunk rows) */
     double *log_loss;       /* (chunk) per-example log losses */
     double *margin;         /* (chunk) per-example margins */
+    double *loss_keep;      /* (chunk) what the loss's gradient reuses from its forward */
     struct bl_batcher batcher;
     struct bl_batcher svag_batcher; /* optim.svag_l > 1: the second, independent batch */
     double *svag_grad;      /* (P) SVAG: the first batch's scaled gradient, NULL without */
@@ -49,6 +50,11 @@ struct task {
     long train_lo, train_hi, test_lo, test_hi; /* this rank's shards */
     double hvp_log_scale;   /* log of the summed training loss at theta, for HVPs */
     double hvp_factor;      /* turns the scaled summed-loss HVP into the objective's */
+    /* rows [lo, hi) whose forward pass and loss gradient at theta the
+     * workspace still holds from the last HVP (one chunk), lo = hi = -1 for
+     * none: every other use of the workspace and every prepare drop it */
+    long hvp_kept_lo, hvp_kept_hi;
+    const double *hvp_kept_out; /* the kept forward's outputs, inside t->ws */
 };
 
 /* Build the task for cfg and seed on group g: data, model, parameters at
@@ -98,7 +104,9 @@ void bl_task_restore_frozen(struct task *t);
 /* Hessian-vector products of the training objective at theta: prepare
  * with the full training pass at theta, then out (P) = H v over the group
  * (a bl_matvec callback; ctx is the task). Frozen parameters have zero rows
- * and columns. */
+ * and columns. The products after the first reuse its forward pass when the
+ * shard fits one chunk, so prepare again after theta changes or after
+ * anything but bl_task_* runs the model on t->ws. */
 void bl_task_hvp_prepare(struct task *t, const struct pass_totals *train);
 void bl_task_hvp(void *ctx, const double *v, double *out);
 /* Column j of H from the whole training set on this rank alone (ScaLAPACK

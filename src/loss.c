@@ -66,8 +66,30 @@ static void squared_on_targets(const double *out, const struct bl_batch *b, int 
     }
 }
 
+/* The logistic loss's three values at one margin q from one exp and (for q
+ * <= 30) one log1p, t = log1p(e^-|q|): softplus(q) is q + t for q > 0 and t
+ * otherwise, softplus(-q) likewise with -q, bitwise what bl_softplus
+ * computes for either; and log softplus(-q) as log_softplus does. Writes
+ * softplus(q) (the gradient's exponent) to *sp_q, returns log softplus(-q). */
+static double logistic_values(double q, double *sp_q)
+{
+    double e = exp(-fabs(q)), t = log1p(e);
+    /* selects, not branches (margins of either sign mispredict): 0 + t is
+     * exactly t, so these are q + t or t */
+    *sp_q = (q > 0 ? q : 0.0) + t;
+    if (-q < -30) /* log_softplus's small-loss branch: e = exp(-q) here */
+        return -q + log1p(-0.5 * e);
+    return log((-q > 0 ? -q : 0.0) + t);
+}
+
 void bl_loss_forward(enum bl_loss_kind kind, const double *out, const struct bl_batch *b, int k,
                      double *log_loss, double *margin)
+{
+    bl_loss_forward_keep(kind, out, b, k, log_loss, margin, NULL);
+}
+
+void bl_loss_forward_keep(enum bl_loss_kind kind, const double *out, const struct bl_batch *b,
+                          int k, double *log_loss, double *margin, double *keep)
 {
     if (b->target) {
         squared_on_targets(out, b, k, log_loss, margin);
@@ -81,7 +103,13 @@ void bl_loss_forward(enum bl_loss_kind kind, const double *out, const struct bl_
             double q = y * f[0];
             margin[i] = q;
             switch (kind) {
-            case BL_LOSS_LOGISTIC: log_loss[i] = log_softplus(-q); break;
+            case BL_LOSS_LOGISTIC: {
+                double sp_q;
+                log_loss[i] = logistic_values(q, &sp_q);
+                if (keep)
+                    keep[i] = sp_q;
+                break;
+            }
             case BL_LOSS_EXPONENTIAL: log_loss[i] = -q; break;
             case BL_LOSS_SQUARED: {
                 double e = f[0] - y;
@@ -95,6 +123,8 @@ void bl_loss_forward(enum bl_loss_kind kind, const double *out, const struct bl_
         }
         double r;
         other_logits(f, k, label[i], &r, &margin[i]);
+        if (keep)
+            keep[i] = r;
         if (kind == BL_LOSS_SQUARED) {
             double s = 0;
             for (int j = 0; j < k; j++) {
@@ -111,6 +141,12 @@ void bl_loss_forward(enum bl_loss_kind kind, const double *out, const struct bl_
 
 void bl_loss_backward(enum bl_loss_kind kind, const double *out, const struct bl_batch *b, int k,
                       double log_scale, double *dout)
+{
+    bl_loss_backward_kept(kind, out, b, k, log_scale, NULL, dout);
+}
+
+void bl_loss_backward_kept(enum bl_loss_kind kind, const double *out, const struct bl_batch *b,
+                           int k, double log_scale, const double *kept, double *dout)
 {
     if (!isfinite(log_scale))
         log_scale = 0;
@@ -129,7 +165,9 @@ void bl_loss_backward(enum bl_loss_kind kind, const double *out, const struct bl
             double q = y * f[0];
             switch (kind) {
             /* l'(q) = -sigmoid(-q) = -exp(-softplus(q)) */
-            case BL_LOSS_LOGISTIC: g[0] = -y * exp(-bl_softplus(q) - log_scale); break;
+            case BL_LOSS_LOGISTIC:
+                g[0] = -y * exp(-(kept ? kept[i] : bl_softplus(q)) - log_scale);
+                break;
             case BL_LOSS_EXPONENTIAL: g[0] = -y * exp(-q - log_scale); break;
             case BL_LOSS_SQUARED: g[0] = (f[0] - y) * scale; break;
             case BL_LOSS_CROSS_ENTROPY:
@@ -147,7 +185,10 @@ void bl_loss_backward(enum bl_loss_kind kind, const double *out, const struct bl
          * -(1 - p_y) = -sigmoid(r) for the true class, computed from r so that it
          * does not cancel when p_y rounds to 1. */
         double r, unused_margin;
-        other_logits(f, k, y, &r, &unused_margin);
+        if (kept)
+            r = kept[i];
+        else
+            other_logits(f, k, y, &r, &unused_margin);
         double sp = bl_softplus(r);
         for (int j = 0; j < k; j++)
             g[j] = j == y ? -exp(r - sp - log_scale) : exp(f[j] - f[y] - sp - log_scale);

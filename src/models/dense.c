@@ -2,12 +2,14 @@
  * A stack of dense layers over a batch: each layer is one GEMM (OpenBLAS),
  * then the bias, an optional layer normalization and the activation in one
  * pass. Parameters: every layer's weight matrix W_l (dims[l+1], dims[l]) in
- * order, each row-major, then every layer's bias b_l (dims[l+1]). */
+ * order, each row-major, then every layer's bias b_l (dims[l+1]). The
+ * products go through bl_gemm: plain C for small shapes, else OpenBLAS. */
 #include <cblas.h>
 #include <math.h>
 #include <stdio.h>
 #include <string.h>
 
+#include "bl_gemm.h"
 #include "bl_log.h"
 #include "bl_model.h"
 #include "bl_rng.h"
@@ -34,10 +36,18 @@ struct dense_ws {
                                   * phi'(z) is read off a */
     double *delta;               /* (batch, max dim) gradient wrt a pre-activation */
     double *delta_prev;          /* (batch, max dim) the same for the layer below */
+    double *wt;                  /* (max dims[l] dims[l+1]) a weight matrix transposed,
+                                  * bl_gemm's scratch */
     /* Hessian-vector products, R{.} = directional derivative along v: */
     double *rpost[BL_MAX_LAYERS]; /* R{a_l} (batch, dims[l+1]); last = R{outputs} */
     double *rdelta;               /* (batch, max dim) R{delta} */
     double *rdelta_prev;          /* (batch, max dim) */
+    /* The deltas do not depend on v: the first HVP after a forward keeps
+     * them for the next ones (unnormalized stacks; the normalization's
+     * R-backward needs its input gradient too). */
+    double *kept_delta[BL_MAX_LAYERS]; /* (batch, dims[l+1]) delta of layer l < L-1 */
+    double *kept_dout;                 /* (batch, outputs) the dout they came from */
+    int deltas_kept;                   /* 1 while they match the last forward */
     /* normalized hidden layers: h = c / r, c = z - mean(z), r = sqrt(mean c^2),
      * per example */
     double *norm_h[BL_MAX_LAYERS];  /* (batch, dims[l+1]) */
@@ -129,8 +139,19 @@ static int max_dim(const struct dense *m)
     return d;
 }
 
+/* The largest weight matrix, dims[l] dims[l+1]. */
+static size_t max_weights(const struct dense *m)
+{
+    size_t most = 0;
+    for (int l = 0; l < m->n_layers; l++)
+        if ((size_t)m->dims[l] * m->dims[l + 1] > most)
+            most = (size_t)m->dims[l] * m->dims[l + 1];
+    return most;
+}
+
 /* activations (2 max-dim buffers + every layer's output), their R{} twins
- * with hvp, and the normalization's h and r (and R{}) per hidden layer */
+ * with hvp, the normalization's h and r (and R{}) per hidden layer, and one
+ * transposed weight matrix */
 static size_t dense_workspace_doubles(const struct bl_model *model, int max_batch, int hvp)
 {
     const struct dense *m = D(model);
@@ -140,7 +161,8 @@ static size_t dense_workspace_doubles(const struct bl_model *model, int max_batc
     for (int l = 0; m->normalize && l < m->n_layers - 1; l++)
         norm += 2 * n * ((size_t)m->dims[l + 1] + 1);
     size_t one = 2 * n * (size_t)max_dim(m) + layers;
-    return one * (hvp ? 2 : 1) + norm;
+    size_t kept = hvp && !m->normalize ? layers : 0; /* the hidden deltas and dout */
+    return one * (hvp ? 2 : 1) + norm + max_weights(m) + kept;
 }
 
 static void dense_workspace_bind(const struct bl_model *model, struct bl_workspace *ws,
@@ -155,12 +177,17 @@ static void dense_workspace_bind(const struct bl_model *model, struct bl_workspa
         w->post[l] = p, p += n * m->dims[l + 1];
     w->delta = p, p += n * max_dim(m);
     w->delta_prev = p, p += n * max_dim(m);
+    w->wt = p, p += max_weights(m);
     if (hvp) {
         for (int l = 0; l < m->n_layers; l++)
             w->rpost[l] = p, p += n * m->dims[l + 1];
         w->rdelta = p, p += n * max_dim(m);
         w->rdelta_prev = p, p += n * max_dim(m);
     }
+    for (int l = 0; hvp && !m->normalize && l < m->n_layers - 1; l++)
+        w->kept_delta[l] = p, p += n * m->dims[l + 1];
+    if (hvp && !m->normalize)
+        w->kept_dout = p, p += n * m->dims[m->n_layers];
     for (int l = 0; m->normalize && l < m->n_layers - 1; l++) {
         w->norm_h[l] = p, p += n * m->dims[l + 1];
         w->rnorm_h[l] = p, p += n * m->dims[l + 1];
@@ -169,26 +196,30 @@ static void dense_workspace_bind(const struct bl_model *model, struct bl_workspa
     }
 }
 
-/* delta *= phi'(z), read off a = phi(z): a > 0 exactly when z > 0 (slope >=
- * 0). At z = 0 this is the left derivative (0 for relu), the usual
- * subgradient, which keeps Euler's identity exact. */
+/* phi'(z) read off a = phi(z): 1 where a > 0, else the slope (a > 0 exactly
+ * when z > 0, for slopes >= 0). At z = 0 this is the left derivative (0 for
+ * relu), the usual subgradient, which keeps Euler's identity exact. A
+ * select, not a branch, so the loops vectorize: a data dependent branch
+ * here costs more than the GEMM on tiny models. */
+static inline double slope_at(double a, double slope) { return a > 0 ? 1.0 : slope; }
+
+/* delta *= phi'(z); cloned like bl_gemm's kernel, as these passes over the
+ * activations cost as much as the products on a tiny net */
+__attribute__((target_clones("avx512f", "avx2", "default")))
 static void multiply_by_slope(double *restrict delta, const double *restrict a, long count,
                               double slope)
 {
-    for (long i = 0; i < count; i++) {
-        double positive = (double)(a[i] > 0);
-        delta[i] *= positive + (1.0 - positive) * slope;
-    }
+    for (long i = 0; i < count; i++)
+        delta[i] *= slope_at(a[i], slope);
 }
 
-/* a = max(a, slope a) without branches, so the loop vectorizes: a data
- * dependent branch here costs more than the GEMM on tiny models. */
+/* a = phi(a) = a phi'(a): the product keeps relu's -0 for a negative z, as
+ * always */
+__attribute__((target_clones("avx512f", "avx2", "default")))
 static void leaky_relu_in_place(double *restrict a, long count, double slope)
 {
-    for (long i = 0; i < count; i++) {
-        double positive = (double)(a[i] > 0);
-        a[i] *= positive + (1.0 - positive) * slope;
-    }
+    for (long i = 0; i < count; i++)
+        a[i] *= slope_at(a[i], slope);
 }
 
 /* Subtract each row's mean: the projection P = I - 1 1^T / d, linear, so it
@@ -248,12 +279,12 @@ static const double *dense_forward(const struct bl_model *model, const double *t
     struct dense_ws *ws = W(wsp);
     int n = batch->n;
     const double *in = batch->x; /* (n, dims[l]) */
+    ws->deltas_kept = 0;
     for (int l = 0; l < m->n_layers; l++) {
         int din = m->dims[l], dout = m->dims[l + 1];
         const double *w = theta + m->weight_offset[l]; /* (dout, din) */
         double *a = ws->post[l]; /* (n, dout): z, then phi(z) in place */
-        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, dout, din, 1.0, in, din, w,
-                    din, 0.0, a, dout);
+        bl_gemm(0, 1, n, dout, din, in, din, w, din, 0.0, a, dout, ws->wt);
         int hidden = l < m->n_layers - 1 && m->activation != BL_ACT_IDENTITY;
         double slope = m->activation == BL_ACT_LEAKY_RELU ? m->leaky_slope : 0.0;
         const double *b = m->bias ? theta + m->bias_offset[l] : NULL;
@@ -286,8 +317,7 @@ static void dense_backward(const struct bl_model *model, const double *theta,
         const double *in = l == 0 ? x : ws->post[l - 1]; /* (n, din) */
         double *delta = ws->delta;
         /* dW (dn, din) = delta^T (dn, n) * in (n, din) */
-        cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, dn, din, n, 1.0, delta, dn, in,
-                    din, 0.0, grad + m->weight_offset[l], din);
+        bl_gemm(1, 0, dn, din, n, delta, dn, in, din, 0.0, grad + m->weight_offset[l], din, NULL);
         if (m->bias) {
             double *db = grad + m->bias_offset[l];
             for (int j = 0; j < dn; j++)
@@ -301,8 +331,7 @@ static void dense_backward(const struct bl_model *model, const double *theta,
         /* delta_prev (n, din) = delta (n, dn) * W (dn, din), then times phi'(z_{l-1}) */
         const double *w = theta + m->weight_offset[l];
         double *prev = ws->delta_prev;
-        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, din, dn, 1.0, delta, dn, w,
-                    din, 0.0, prev, din);
+        bl_gemm(0, 0, n, din, dn, delta, dn, w, din, 0.0, prev, din, NULL);
         if (m->activation != BL_ACT_IDENTITY) {
             const double *a = ws->post[l - 1];
             double slope = m->activation == BL_ACT_LEAKY_RELU ? m->leaky_slope : 0.0;
@@ -356,11 +385,9 @@ static const double *dense_rforward(const struct bl_model *model, const double *
         int din = m->dims[l], dout = m->dims[l + 1];
         const double *w = theta + m->weight_offset[l], *vw = v + m->weight_offset[l];
         double *rz = ws->rpost[l]; /* (n, dout) */
-        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, dout, din, 1.0, in, din, vw,
-                    din, 0.0, rz, dout);
+        bl_gemm(0, 1, n, dout, din, in, din, vw, din, 0.0, rz, dout, ws->wt);
         if (rin)
-            cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, dout, din, 1.0, rin, din,
-                        w, din, 1.0, rz, dout);
+            bl_gemm(0, 1, n, dout, din, rin, din, w, din, 1.0, rz, dout, ws->wt);
         if (m->bias) {
             const double *c = v + m->bias_offset[l];
             for (int i = 0; i < n; i++)
@@ -400,23 +427,24 @@ static void dense_rbackward(const struct bl_model *model, const double *theta, c
     struct dense_ws *ws = W(wsp);
     const double *x = batch->x;
     int n = batch->n, last = m->n_layers - 1, k = m->dims[m->n_layers];
-    if (dout != ws->delta)
-        memcpy(ws->delta, dout, sizeof(double) * (long)n * k);
-    if (rdout != ws->rdelta)
-        memcpy(ws->rdelta, rdout, sizeof(double) * (long)n * k);
+    size_t dout_bytes = sizeof(double) * (size_t)n * k;
+    /* the deltas of the last HVP serve when the forward and dout are its own */
+    int keep = ws->kept_dout != NULL;
+    int kept = keep && ws->deltas_kept && !memcmp(ws->kept_dout, dout, dout_bytes);
     double slope = m->activation == BL_ACT_LEAKY_RELU ? m->leaky_slope : 0.0;
+    /* delta, rdelta (n, dn): the layer's; read only, so dout and rdout serve
+     * as the top layer's. rdelta_prev is written into whichever of the two
+     * R buffers rdelta is not; prev, unless kept, into the other delta one. */
+    const double *delta = dout, *rdelta = rdout;
     for (int l = last; l >= 0; l--) {
         int din = m->dims[l], dn = m->dims[l + 1];
         const double *in = l == 0 ? x : ws->post[l - 1];       /* a_{l-1} (n, din) */
         const double *rin = l == 0 ? NULL : ws->rpost[l - 1];  /* R{a_{l-1}} */
-        double *delta = ws->delta, *rdelta = ws->rdelta;       /* (n, dn) */
         /* R{dW_l} = R{delta}^T a_{l-1} + delta^T R{a_{l-1}} */
         double *hw = hv + m->weight_offset[l];
-        cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, dn, din, n, 1.0, rdelta, dn, in,
-                    din, 0.0, hw, din);
+        bl_gemm(1, 0, dn, din, n, rdelta, dn, in, din, 0.0, hw, din, NULL);
         if (rin)
-            cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, dn, din, n, 1.0, delta, dn,
-                        rin, din, 1.0, hw, din);
+            bl_gemm(1, 0, dn, din, n, delta, dn, rin, din, 1.0, hw, din, NULL);
         if (m->bias) {
             double *hb = hv + m->bias_offset[l];
             for (int j = 0; j < dn; j++)
@@ -430,15 +458,16 @@ static void dense_rbackward(const struct bl_model *model, const double *theta, c
         /* delta_{l-1} = phi' (delta W_l); R{delta_{l-1}} = phi' (delta V_l + R{delta} W_l)
          * (phi'' = 0, so phi' does not move) */
         const double *w = theta + m->weight_offset[l], *vw = v + m->weight_offset[l];
-        double *prev = ws->delta_prev, *rprev = ws->rdelta_prev; /* (n, din) */
-        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, din, dn, 1.0, delta, dn, w,
-                    din, 0.0, prev, din);
-        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, din, dn, 1.0, delta, dn, vw,
-                    din, 0.0, rprev, din);
-        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, din, dn, 1.0, rdelta, dn, w,
-                    din, 1.0, rprev, din);
+        double *prev = keep ? ws->kept_delta[l - 1]
+                            : delta == ws->delta ? ws->delta_prev : ws->delta; /* (n, din) */
+        double *rprev = rdelta == ws->rdelta ? ws->rdelta_prev : ws->rdelta;  /* (n, din) */
+        if (!kept)
+            bl_gemm(0, 0, n, din, dn, delta, dn, w, din, 0.0, prev, din, NULL);
+        bl_gemm(0, 0, n, din, dn, delta, dn, vw, din, 0.0, rprev, din, NULL);
+        bl_gemm(0, 0, n, din, dn, rdelta, dn, w, din, 1.0, rprev, din, NULL);
         if (m->activation != BL_ACT_IDENTITY) {
-            multiply_by_slope(prev, ws->post[l - 1], (long)n * din, slope);
+            if (!kept)
+                multiply_by_slope(prev, ws->post[l - 1], (long)n * din, slope);
             multiply_by_slope(rprev, ws->post[l - 1], (long)n * din, slope);
         }
         if (m->normalize) {
@@ -447,10 +476,12 @@ static void dense_rbackward(const struct bl_model *model, const double *theta, c
             center_rows(prev, n, din);
             center_rows(rprev, n, din);
         }
-        ws->delta_prev = delta;
-        ws->delta = prev;
-        ws->rdelta_prev = rdelta;
-        ws->rdelta = rprev;
+        delta = prev;
+        rdelta = rprev;
+    }
+    if (keep && !kept) {
+        memcpy(ws->kept_dout, dout, dout_bytes);
+        ws->deltas_kept = 1;
     }
 }
 

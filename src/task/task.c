@@ -81,6 +81,8 @@ int bl_task_setup(struct task *t, const struct bl_config *cfg, uint64_t seed,
     bl_batch_buffer_alloc(&t->batch, &t->data.train, chunk);
     t->log_loss = bl_malloc(sizeof(double) * (size_t)chunk);
     t->margin = bl_malloc(sizeof(double) * (size_t)chunk);
+    t->loss_keep = bl_malloc(sizeof(double) * (size_t)chunk);
+    t->hvp_kept_lo = t->hvp_kept_hi = -1;
     return 0;
 }
 
@@ -98,6 +100,7 @@ void bl_task_free(struct task *t)
     free(t->theta);
     free(t->log_loss);
     free(t->margin);
+    free(t->loss_keep);
     free(t->frozen);
     free(t->hvp_in);
 }
@@ -153,14 +156,17 @@ void bl_task_pass(struct task *t, const struct bl_dataset *set, const int *idx, 
     const struct bl_loss_cfg *loss = &t->cfg->loss;
     int k = t->model.outputs;
     double S = -INFINITY, correct = 0, q_min = INFINITY;
-    if (want_grad)
+    t->hvp_kept_lo = t->hvp_kept_hi = -1; /* the workspace gets this pass's rows */
+    /* the first chunk's backward writes all of grad (bl_model.h), so only a
+     * shard without rows needs zeros */
+    if (want_grad && lo >= hi)
         memset(t->grad, 0, sizeof(double) * t->n_params);
     for (long start = lo; start < hi; start += t->ws.max_batch) {
         int n = (int)(hi - start < t->ws.max_batch ? hi - start : t->ws.max_batch);
         struct bl_batch b = idx ? bl_data_gather(set, idx + start, n, &t->batch)
                                 : bl_dataset_rows(set, start, n);
         const double *out = bl_model_forward(&t->model, t->theta, &b, &t->ws);
-        bl_loss_forward(loss->kind, out, &b, k, t->log_loss, t->margin);
+        bl_loss_forward_keep(loss->kind, out, &b, k, t->log_loss, t->margin, t->loss_keep);
         for (int i = 0; i < n; i++) {
             correct += t->margin[i] > 0;
             if (t->margin[i] < q_min)
@@ -168,7 +174,7 @@ void bl_task_pass(struct task *t, const struct bl_dataset *set, const int *idx, 
         }
         double s = log_sum(t->log_loss, n);
         if (want_grad) {
-            bl_loss_backward(loss->kind, out, &b, k, s, t->ws.dout);
+            bl_loss_backward_kept(loss->kind, out, &b, k, s, t->loss_keep, t->ws.dout);
             bl_model_backward(&t->model, t->theta, &b, t->ws.dout, &t->ws,
                               start == lo ? t->grad : t->chunk_grad);
             if (start == lo)
@@ -216,6 +222,7 @@ void bl_task_count_margins_within(struct task *t, double q_min, const double *ga
     int k = t->model.outputs;
     for (int j = 0; j < n; j++)
         counts[j] = 0;
+    t->hvp_kept_lo = t->hvp_kept_hi = -1;
     for (long start = t->train_lo; start < t->train_hi; start += t->ws.max_batch) {
         int m = (int)(t->train_hi - start < t->ws.max_batch ? t->train_hi - start
                                                              : t->ws.max_batch);
@@ -266,14 +273,16 @@ double bl_task_example_gradient_sq(struct task *t, double S)
     const struct bl_dataset *set = &t->data.train;
     int k = t->model.outputs;
     double sum = 0;
+    t->hvp_kept_lo = t->hvp_kept_hi = -1;
     for (long i = t->train_lo; i < t->train_hi; i++) {
         struct bl_batch b = bl_dataset_rows(set, i, 1);
         const double *out = bl_model_forward(&t->model, t->theta, &b, &t->ws);
-        bl_loss_forward(t->cfg->loss.kind, out, &b, k, t->log_loss, t->margin);
+        bl_loss_forward_keep(t->cfg->loss.kind, out, &b, k, t->log_loss, t->margin,
+                             t->loss_keep);
         double s = t->log_loss[0];
         if (s == -INFINITY)
             continue; /* a loss of exactly 0 has no gradient */
-        bl_loss_backward(t->cfg->loss.kind, out, &b, k, s, t->ws.dout);
+        bl_loss_backward_kept(t->cfg->loss.kind, out, &b, k, s, t->loss_keep, t->ws.dout);
         bl_model_backward(&t->model, t->theta, &b, t->ws.dout, &t->ws, t->chunk_grad);
         for (long j = t->model.frozen_lo; j < t->model.frozen_hi; j++)
             t->chunk_grad[j] = 0;
@@ -333,9 +342,22 @@ static void hvp_range(struct task *t, const double *v, double *out, long lo, lon
     for (long start = lo; start < hi; start += t->ws.max_batch) {
         int n = (int)(hi - start < t->ws.max_batch ? hi - start : t->ws.max_batch);
         struct bl_batch b = bl_dataset_rows(set, start, n);
-        const double *f = bl_model_forward(&t->model, t->theta, &b, &t->ws);
+        /* one chunk: the forward pass and dout of the last product still in
+         * the workspace (rforward and rbackward write only their own
+         * buffers), the same at the same theta */
+        int kept = start == lo && start + n == hi && t->hvp_kept_lo == lo && t->hvp_kept_hi == hi;
+        const double *f = kept ? t->hvp_kept_out
+                               : bl_model_forward(&t->model, t->theta, &b, &t->ws);
+        if (!kept)
+            bl_loss_backward(kind, f, &b, k, t->hvp_log_scale, t->ws.dout);
+        if (start == lo && start + n == hi) {
+            t->hvp_kept_lo = lo;
+            t->hvp_kept_hi = hi;
+            t->hvp_kept_out = f;
+        } else {
+            t->hvp_kept_lo = t->hvp_kept_hi = -1;
+        }
         const double *rf = ops->rforward(&t->model, t->theta, v, &b, &t->ws);
-        bl_loss_backward(kind, f, &b, k, t->hvp_log_scale, t->ws.dout);
         bl_loss_hessian_vec(kind, f, &b, k, t->hvp_log_scale, rf, t->ws.rdout);
         ops->rbackward(&t->model, t->theta, v, &b, t->ws.dout, t->ws.rdout, &t->ws,
                        t->chunk_grad);
@@ -353,6 +375,7 @@ static void hvp_range(struct task *t, const double *v, double *out, long lo, lon
 void bl_task_hvp_prepare(struct task *t, const struct pass_totals *train)
 {
     t->hvp_log_scale = train->log_loss_sum;
+    t->hvp_kept_lo = t->hvp_kept_hi = -1;
     t->hvp_factor = bl_task_gradient_factor(t, train); /* the same scaling as the gradient's */
 }
 

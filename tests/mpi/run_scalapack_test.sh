@@ -11,7 +11,8 @@ CC=${CC:-mpicc}
 exe=bin/test_scalapack
 mkdir -p bin
 $CC -std=c11 -O2 -g -Wall -Wextra -D_GNU_SOURCE -Iinclude \
-  src/linalg/scalapack.c src/log.c src/rng.c src/models/*.c src/reference/kernel_predictor.c \
+  src/linalg/scalapack.c src/linalg/gemm.c src/blas.c src/log.c src/rng.c src/models/*.c \
+  src/reference/kernel_predictor.c \
   tests/mpi/test_scalapack.c \
   -lscalapack-openmpi -lopenblas -lm -o "$exe" || { echo "FAIL build $exe"; exit 1; }
 

@@ -1,5 +1,6 @@
 /* Losses: closed forms in log space, far past double range. */
 #include <math.h>
+#include <string.h>
 
 #include "bl_loss.h"
 #include "bl_test.h"
@@ -112,6 +113,42 @@ static void test_squared_loss_on_targets(void)
         BL_ASSERT_CLOSE(h[i], u[i] / 2, 1e-15);
 }
 
+/* The loss's shared pass (one exp and one log1p per logistic example, the
+ * cross-entropy's other-logit sum kept for the gradient) is bitwise the
+ * direct formulas: log softplus(-q) (for -q < -30 as -q + log1p(-e^-q / 2)),
+ * dl/df = -y exp(-softplus(q) - log_scale), and the cross-entropy's plain
+ * pair of calls. Margins around every branch point and the infinities. */
+static void test_kept_values_bitwise(void)
+{
+    static const double f[] = {-INFINITY, -800, -40, -30.5, -30, -29.9, -1, -0.0, 0.0, 1e-300,
+                               1, 29.9, 30, 30.000001, 40, 800, INFINITY};
+    enum { N = sizeof f / sizeof f[0] };
+    int label[N];
+    double log_loss[N], margin[N], keep[N], g[N];
+    for (int i = 0; i < N; i++)
+        label[i] = i % 2;
+    struct bl_batch b = {.n = N, .label = label};
+    bl_loss_forward_keep(BL_LOSS_LOGISTIC, f, &b, 1, log_loss, margin, keep);
+    bl_loss_backward_kept(BL_LOSS_LOGISTIC, f, &b, 1, -3.5, keep, g);
+    for (int i = 0; i < N; i++) {
+        double y = label[i] == 1 ? 1.0 : -1.0, q = y * f[i];
+        double want = -q < -30 ? -q + log1p(-0.5 * exp(-q)) : log(bl_softplus(-q));
+        double want_g = -y * exp(-bl_softplus(q) + 3.5);
+        CU_ASSERT_EQUAL(memcmp(&log_loss[i], &want, sizeof want), 0);
+        CU_ASSERT_EQUAL(memcmp(&g[i], &want_g, sizeof want_g), 0);
+    }
+    /* cross-entropy, 3 classes: kept against recomputed */
+    double logits[3 * N], g_kept[3 * N], g_plain[3 * N];
+    for (int i = 0; i < 3 * N; i++)
+        logits[i] = isfinite(f[i % N]) ? f[i % N] / (1 + i % 5) : 7.0 * (i % 3);
+    for (int i = 0; i < N; i++)
+        label[i] = i % 3;
+    bl_loss_forward_keep(BL_LOSS_CROSS_ENTROPY, logits, &b, 3, log_loss, margin, keep);
+    bl_loss_backward_kept(BL_LOSS_CROSS_ENTROPY, logits, &b, 3, 2.0, keep, g_kept);
+    bl_loss_backward(BL_LOSS_CROSS_ENTROPY, logits, &b, 3, 2.0, g_plain);
+    CU_ASSERT_EQUAL(memcmp(g_kept, g_plain, sizeof g_kept), 0);
+}
+
 void bl_test_register_loss(void)
 {
     CU_pSuite s = CU_add_suite("loss", NULL, NULL);
@@ -121,4 +158,5 @@ void bl_test_register_loss(void)
     BL_ADD_TEST(s, test_inverse_undoes_loss);
     BL_ADD_TEST(s, test_log_add_exp);
     BL_ADD_TEST(s, test_squared_loss_on_targets);
+    BL_ADD_TEST(s, test_kept_values_bitwise);
 }

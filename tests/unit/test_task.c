@@ -111,6 +111,63 @@ static struct bl_config mlp_task(void)
     return c;
 }
 
+/* H v at theta into hv, by a task set up afresh there: nothing kept */
+static void fresh_hvp(const struct bl_config *c, const double *theta, const double *v, double *hv)
+{
+    struct task t;
+    char err[256];
+    CU_ASSERT_EQUAL_FATAL(bl_task_setup(&t, c, 7, NULL, 1, err, sizeof err), 0);
+    memcpy(t.theta, theta, sizeof(double) * t.n_params);
+    struct pass_totals p;
+    bl_task_train_pass(&t, 1, &p);
+    bl_task_hvp_prepare(&t, &p);
+    bl_task_hvp(&t, v, hv);
+    bl_task_free(&t);
+}
+
+/* The products after the first reuse its forward pass: bitwise what a fresh
+ * task computes, for another v, and after theta moves and a pass over the
+ * test set runs between the training pass and the products (what was kept
+ * must be dropped). */
+static void test_hvp_reuse_is_exact(void)
+{
+    struct bl_config c = mlp_task();
+    c.data.n_test = 12;
+    struct task t;
+    char err[256];
+    CU_ASSERT_EQUAL_FATAL(bl_task_setup(&t, &c, 7, NULL, 1, err, sizeof err), 0);
+    long P = t.n_params;
+    double *u = malloc(sizeof(double) * P), *v = malloc(sizeof(double) * P);
+    double *hv = malloc(sizeof(double) * P), *want = malloc(sizeof(double) * P);
+    struct bl_rng rng;
+    bl_rng_init(&rng, 5, BL_STREAM_TEST_ONLY, 0);
+    for (long i = 0; i < P; i++) {
+        u[i] = bl_rng_normal(&rng);
+        v[i] = bl_rng_normal(&rng);
+    }
+    struct pass_totals p;
+    for (int move = 0; move < 2; move++) {
+        if (move) /* a step along u, then the pass and prepare at the new theta */
+            for (long i = 0; i < P; i++)
+                t.theta[i] += 0.3 * u[i];
+        bl_task_train_pass(&t, 1, &p);
+        if (move) {
+            struct pass_totals test;
+            bl_task_pass(&t, &t.data.test, NULL, 0, t.data.test.n, 0, &test);
+        }
+        bl_task_hvp_prepare(&t, &p);
+        bl_task_hvp(&t, u, hv);
+        bl_task_hvp(&t, v, hv); /* the forward pass of the product with u */
+        fresh_hvp(&c, t.theta, v, want);
+        CU_ASSERT_EQUAL(memcmp(hv, want, sizeof(double) * P), 0);
+    }
+    free(u);
+    free(v);
+    free(hv);
+    free(want);
+    bl_task_free(&t);
+}
+
 static void test_quadratic_gradient_and_hvp(void)
 {
     struct bl_config c;
@@ -248,6 +305,7 @@ void bl_test_register_task(void)
 {
     CU_pSuite s = CU_add_suite("task", NULL, NULL);
     BL_ADD_TEST(s, test_quadratic_gradient_and_hvp);
+    BL_ADD_TEST(s, test_hvp_reuse_is_exact);
     BL_ADD_TEST(s, test_frozen_last_layer_gradient_and_hvp);
     BL_ADD_TEST(s, test_frozen_range_is_the_last_layer);
     BL_ADD_TEST(s, test_gradient_noise_against_every_batch);

@@ -1,0 +1,147 @@
+/* Tests of bl_gemm (bl_gemm.h): the plain-C kernel against a triple loop
+ * that adds in the documented order, bitwise; against OpenBLAS bitwise
+ * when OpenBLAS runs its Prescott kernels (the order the kernel copies),
+ * to rounding otherwise; and bl_gemm's hand-off to the BLAS (remainder
+ * rows, large shapes) to rounding. */
+#include <cblas.h>
+#include <string.h>
+
+#include "bl_blas.h"
+#include "bl_gemm.h"
+#include "bl_rng.h"
+#include "bl_test.h"
+
+/* (m, n, k): the tiny net's and the deep net's shapes, k-blocks of 128 (k =
+ * 129 halves into 68 + 61, k = 300 into 128 + 88 + 84), widths off the
+ * vector length, k = 0 */
+static const int shapes[][3] = {{128, 32, 20}, {128, 1, 32},  {32, 20, 128}, {128, 32, 1},
+                                {8, 3, 129},   {12, 17, 300}, {4, 40, 7},    {64, 10, 256},
+                                {16, 9, 1000}, {8, 5, 0},    {1, 32, 128},  {1, 20, 129},
+                                {1, 8, 300},   {1, 12, 17},  {1, 4, 1},     {2, 32, 128},
+                                {1, 30, 128},  {128, 1, 300}, {12, 1, 5}};
+enum { N_SHAPES = sizeof shapes / sizeof shapes[0] };
+
+/* The order of src/linalg/gemm.c by hand: k in blocks of 128 (a rest
+ * between 128 and 256 halved, rounded up to a multiple of 4), each block
+ * summed from 0 one product at a time (one row: even and odd p of the first
+ * len - len % 8 into two sums, the rest into the first, then first +
+ * second), the blocks added to C in turn. op(A) (m, k) and op(B) (k, n)
+ * given as functions of their row-major storage. */
+static void reference(int ta, int tb, int m, int n, int k, const double *a, const double *b,
+                      double beta, double *c)
+{
+    for (int i = 0; i < m; i++)
+        for (int j = 0; j < n; j++) {
+            double cij = beta != 0.0 ? c[i * n + j] : 0.0;
+            int p = 0;
+            do {
+                int len = k - p;
+                if (len >= 256)
+                    len = 128;
+                else if (len > 128)
+                    len = (len / 2 + 3) / 4 * 4;
+                double s = 0.0, odd = 0.0;
+                for (int q = p; q < p + len; q++) {
+                    double x = (ta ? a[q * m + i] : a[i * k + q]) *
+                               (tb ? b[j * k + q] : b[q * n + j]);
+                    if (m == 1 && q - p < len - len % 8 && (q - p) % 2)
+                        odd += x;
+                    else
+                        s += x;
+                }
+                if (m == 1)
+                    s = s + odd;
+                cij = (p == 0 && beta == 0.0) ? s : cij + s;
+                p += len;
+            } while (p < k);
+            c[i * n + j] = cij;
+        }
+}
+
+static void fill(double *x, long count, struct bl_rng *rng)
+{
+    for (long i = 0; i < count; i++)
+        x[i] = bl_rng_normal(rng);
+}
+
+/* Runs bl_gemm and the reference on every shape, transposes and beta;
+ * counts entries that differ bitwise (exact) or beyond 1e-12 of the
+ * largest |C| (not exact). */
+static long count_differences(int (*keep)(int m, int n, int k), int exact, int use_cblas)
+{
+    struct bl_rng rng;
+    bl_rng_init(&rng, 7, BL_STREAM_INIT, 0);
+    long bad = 0;
+    for (int s = 0; s < N_SHAPES; s++) {
+        int m = shapes[s][0], n = shapes[s][1], k = shapes[s][2];
+        if (!keep(m, n, k))
+            continue;
+        double *a = malloc(sizeof(double) * ((size_t)m * k + 1));
+        double *b = malloc(sizeof(double) * ((size_t)k * n + 1));
+        double *c0 = malloc(sizeof(double) * (size_t)m * n);
+        double *got = malloc(sizeof(double) * (size_t)m * n);
+        double *want = malloc(sizeof(double) * (size_t)m * n);
+        double *scratch = malloc(sizeof(double) * ((size_t)k * n + 1));
+        fill(a, (long)m * k, &rng);
+        fill(b, (long)k * n, &rng);
+        fill(c0, (long)m * n, &rng);
+        for (int ta = 0; ta < 2; ta++)
+            for (int tb = 0; tb < 2; tb++)
+                for (int beta = 0; beta < 2; beta++) {
+                    memcpy(got, c0, sizeof(double) * (size_t)m * n);
+                    memcpy(want, c0, sizeof(double) * (size_t)m * n);
+                    int lda = ta ? m : k, ldb = tb ? k : n;
+                    bl_gemm(ta, tb, m, n, k, a, lda, b, ldb, beta, got, n, scratch);
+                    if (use_cblas)
+                        cblas_dgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans,
+                                    tb ? CblasTrans : CblasNoTrans, m, n, k, 1.0, a, lda, b,
+                                    ldb, beta, want, n);
+                    else
+                        reference(ta, tb, m, n, k, a, b, beta, want);
+                    double scale = 0;
+                    for (long i = 0; i < (long)m * n; i++)
+                        scale = fmax(scale, fabs(want[i]));
+                    for (long i = 0; i < (long)m * n; i++)
+                        bad += exact ? memcmp(&got[i], &want[i], sizeof(double)) != 0
+                                     : fabs(got[i] - want[i]) > 1e-12 * scale;
+                }
+        free(a);
+        free(b);
+        free(c0);
+        free(got);
+        free(want);
+        free(scratch);
+    }
+    return bad;
+}
+
+static int small_shapes(int m, int n, int k) { return bl_gemm_is_small(m, n, k); }
+static int other_shapes(int m, int n, int k) { return !bl_gemm_is_small(m, n, k); }
+static int all_shapes(int m, int n, int k) { return m >= 0 && n >= 0 && k >= 0; }
+
+/* the plain-C path adds in the documented order, in every clone the CPU runs */
+static void test_gemm_small_order(void)
+{
+    CU_ASSERT_TRUE(bl_gemm_is_small(128, 32, 20));
+    CU_ASSERT_TRUE(bl_gemm_is_small(1, 32, 128));
+    CU_ASSERT_FALSE(bl_gemm_is_small(2, 32, 128)); /* remainder rows */
+    CU_ASSERT_FALSE(bl_gemm_is_small(1, 30, 128));
+    CU_ASSERT_EQUAL(count_differences(small_shapes, 1, 0), 0);
+}
+
+/* ...which is OpenBLAS's Prescott order: bitwise the same there, within
+ * rounding on other cores; the shapes bl_gemm hands to the BLAS agree too */
+static void test_gemm_matches_blas(void)
+{
+    int prescott = bl_blas_is_openblas() && !strcmp(bl_blas_core(), "Prescott");
+    CU_ASSERT_EQUAL(count_differences(small_shapes, prescott, 1), 0);
+    CU_ASSERT_EQUAL(count_differences(other_shapes, 1, 1), 0);
+    CU_ASSERT_EQUAL(count_differences(all_shapes, 0, 0), 0);
+}
+
+void bl_test_register_gemm(void)
+{
+    CU_pSuite suite = CU_add_suite("gemm", NULL, NULL);
+    BL_ADD_TEST(suite, test_gemm_small_order);
+    BL_ADD_TEST(suite, test_gemm_matches_blas);
+}
