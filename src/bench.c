@@ -215,6 +215,153 @@ static void workload_config(const struct workload *w, struct bl_config *cfg)
     cfg->measure.every = w->steps; /* records at the first and last step only */
 }
 
+/* The GEMMs of one training step of a dense stack, alone: the same
+ * cblas_dgemm calls at the same shapes, transposes and leading dimensions as
+ * dense_forward and dense_backward (src/models/dense.c) make them, on
+ * buffers laid out the same way (every layer's output kept, delta and
+ * delta_prev swapping), so what a step spends outside them is the rest of
+ * the step. sizes[0] inputs ... sizes[layers] outputs; rows per chunk of
+ * the task's pass. first_dx: also the input gradient of the first layer
+ * (pair_mlp's second layer is such a layer over its lookups). */
+#define BENCH_MAX_LAYERS 8
+struct dense_gemms {
+    int layers, rows, first_dx;
+    int sizes[BENCH_MAX_LAYERS + 1];
+    double *x;                        /* (rows, sizes[0]) */
+    double *w[BENCH_MAX_LAYERS];      /* (sizes[l+1], sizes[l]) */
+    double *dw[BENCH_MAX_LAYERS];     /* (sizes[l+1], sizes[l]) */
+    double *post[BENCH_MAX_LAYERS];   /* (rows, sizes[l+1]) */
+    double *delta, *delta_prev;       /* (rows, widest) */
+};
+
+static void fill(double *a, long count, double scale)
+{
+    for (long i = 0; i < count; i++)
+        a[i] = scale * sin(0.37 * (double)i + 0.1);
+}
+
+static void dense_gemms_alloc(struct dense_gemms *g, const int *sizes, int layers, int rows,
+                              int first_dx)
+{
+    memset(g, 0, sizeof *g);
+    g->layers = layers;
+    g->rows = rows;
+    g->first_dx = first_dx;
+    int widest = 0;
+    for (int l = 0; l <= layers; l++) {
+        g->sizes[l] = sizes[l];
+        if (sizes[l] > widest)
+            widest = sizes[l];
+    }
+    g->x = bl_malloc(sizeof(double) * (size_t)rows * sizes[0]);
+    fill(g->x, (long)rows * sizes[0], 1.0);
+    for (int l = 0; l < layers; l++) {
+        size_t weights = (size_t)sizes[l + 1] * sizes[l], out = (size_t)rows * sizes[l + 1];
+        g->w[l] = bl_malloc(sizeof(double) * weights);
+        g->dw[l] = bl_malloc(sizeof(double) * weights);
+        g->post[l] = bl_malloc(sizeof(double) * out);
+        fill(g->w[l], (long)weights, 1.0 / sqrt((double)sizes[l]));
+        fill(g->post[l], (long)out, 1.0);
+    }
+    g->delta = bl_malloc(sizeof(double) * (size_t)rows * widest);
+    g->delta_prev = bl_malloc(sizeof(double) * (size_t)rows * widest);
+    fill(g->delta, (long)rows * widest, 1e-3);
+    fill(g->delta_prev, (long)rows * widest, 1e-3);
+}
+
+static void dense_gemms_free(struct dense_gemms *g)
+{
+    free(g->x);
+    for (int l = 0; l < g->layers; l++) {
+        free(g->w[l]);
+        free(g->dw[l]);
+        free(g->post[l]);
+    }
+    free(g->delta);
+    free(g->delta_prev);
+}
+
+/* One step's GEMMs for n <= rows examples: forward, then backward. */
+static void dense_gemms_run(struct dense_gemms *g, int n)
+{
+    const int *s = g->sizes;
+    const double *in = g->x;
+    for (int l = 0; l < g->layers; l++) {
+        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, s[l + 1], s[l], 1.0, in, s[l],
+                    g->w[l], s[l], 0.0, g->post[l], s[l + 1]);
+        in = g->post[l];
+    }
+    double *delta = g->delta, *prev = g->delta_prev;
+    for (int l = g->layers - 1; l >= 0; l--) {
+        const double *below = l == 0 ? g->x : g->post[l - 1];
+        cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, s[l + 1], s[l], n, 1.0, delta,
+                    s[l + 1], below, s[l], 0.0, g->dw[l], s[l]);
+        if (l == 0 && !g->first_dx)
+            break;
+        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, s[l], s[l + 1], 1.0, delta,
+                    s[l + 1], g->w[l], s[l], 0.0, prev, s[l]);
+        double *t = delta; /* the model swaps them the same way */
+        delta = prev;
+        prev = t;
+    }
+}
+
+/* Seconds of the GEMMs of one step over examples split in chunks of rows
+ * (the task's pass), the best of blocks of count steps each, after one
+ * step to warm the caches as the step before a step does. */
+static double time_gemms(const int *sizes, int layers, int examples, int rows, int first_dx,
+                         int blocks, long count)
+{
+    struct dense_gemms g;
+    dense_gemms_alloc(&g, sizes, layers, rows, first_dx);
+    double best = INFINITY;
+    for (int b = -1; b < blocks; b++) { /* b = -1: the warm-up */
+        long reps = b < 0 ? 1 : count;
+        double t0 = bl_now();
+        for (long r = 0; r < reps; r++)
+            for (int start = 0; start < examples; start += rows)
+                dense_gemms_run(&g, examples - start < rows ? examples - start : rows);
+        double per_step = (bl_now() - t0) / (double)reps;
+        if (b >= 0 && per_step < best)
+            best = per_step;
+    }
+    dense_gemms_free(&g);
+    return best;
+}
+
+/* The training loop calls its step hook before every step: the clock read
+ * there times each step. A run with records only at the first and the last
+ * step has steps 1 .. S-1 free of records and setup: hook k to hook k+1
+ * for k = 1 .. S-1 is exactly one training step (gradient and update). */
+struct step_clock {
+    double *stamp; /* (steps + 1) hook times of the current task */
+    long calls, capacity;
+};
+
+static int clock_step(void *ctx)
+{
+    struct step_clock *c = ctx;
+    if (c->calls < c->capacity)
+        c->stamp[c->calls] = bl_now();
+    c->calls++;
+    return BL_ACTION_CONTINUE;
+}
+
+/* The best mean of `blocks` consecutive runs of the count values t. */
+static double best_block_mean(const double *t, long count, int blocks)
+{
+    double best = INFINITY;
+    long size = count / blocks;
+    for (int b = 0; b < blocks; b++) {
+        double sum = 0;
+        for (long i = 0; i < size; i++)
+            sum += t[b * size + i];
+        if (size > 0 && sum / size < best)
+            best = sum / size;
+    }
+    return best;
+}
+
 static void run_workload(const struct workload *w, double peak)
 {
     struct bl_config cfg;
@@ -224,31 +371,63 @@ static void run_workload(const struct workload *w, double peak)
     if (bl_model_build(&m, &cfg.model, w->dim, bl_data_outputs(&cfg.data, cfg.loss.kind), err,
                        sizeof err))
         bl_fatal(BL_EXIT_RUNTIME, "bench %s: %s", w->name, err);
+    /* the rows of the task's pass: its workspace's chunk */
+    struct task t;
+    if (bl_task_setup(&t, &cfg, 0, NULL, 0, err, sizeof err))
+        bl_fatal(BL_EXIT_RUNTIME, "bench %s: %s", w->name, err);
+    int rows = t.ws.max_batch;
+    bl_task_free(&t);
+    /* every step between the first and the last record, of every seed */
+    long inner = w->seeds * (w->steps > 1 ? w->steps - 1 : 0);
+    double *step_time = bl_malloc(sizeof(double) * (size_t)(inner + 1));
+    struct step_clock clock = {bl_malloc(sizeof(double) * (size_t)(w->steps + 1)), 0,
+                               w->steps + 1};
+    struct bl_train_io io = {clock_step, &clock, NULL, NULL, NULL};
     double wall = 0, steps = 0;
-    /* the grokking workloads: the task's setup (data, the kernel reference
-     * of pair_mlp) is taken out by also timing half the steps: the
-     * difference is the time of the other half, steps only */
-    int halves = w->model != BL_MODEL_MLP;
-    for (int h = 0; h <= halves; h++)
-        for (int s = 0; s < w->seeds; s++) {
-            if (halves) {
-                cfg.optim.steps = h ? w->steps : w->steps / 2;
-                cfg.measure.every = cfg.optim.steps;
-            }
-            struct bl_task_result res;
-            if (bl_train_task(&cfg, (uint64_t)s, NULL, NULL, &res, err, sizeof err))
-                bl_fatal(BL_EXIT_RUNTIME, "bench %s: %s", w->name, err);
-            double sign = halves && !h ? -1.0 : 1.0;
-            wall += sign * res.wall_seconds;
-            steps += sign * (double)res.steps_done;
-            bl_task_result_free(&res);
-        }
+    long timed = 0;
+    for (int s = 0; s < w->seeds; s++) {
+        struct bl_task_result res;
+        clock.calls = 0;
+        if (bl_train_task(&cfg, (uint64_t)s, NULL, &io, &res, err, sizeof err))
+            bl_fatal(BL_EXIT_RUNTIME, "bench %s: %s", w->name, err);
+        wall += res.wall_seconds;
+        steps += (double)res.steps_done;
+        for (long k = 1; k + 1 < clock.calls && k + 1 < clock.capacity && timed < inner; k++)
+            step_time[timed++] = clock.stamp[k + 1] - clock.stamp[k];
+        bl_task_result_free(&res);
+    }
+    /* the grokking workloads' task setup (data, pair_mlp's kernel reference)
+     * would swamp their steps: their rate is that of the steps alone */
+    int blocks = timed < 3 ? (int)timed : 3;
+    double step = blocks ? best_block_mean(step_time, timed, blocks) : NAN;
+    if (w->model != BL_MODEL_MLP)
+        wall = step, steps = 1;
+    /* the step's own GEMMs, timed alone at the same shapes and thread count */
+    double gemms = NAN;
+    if (blocks && w->model == BL_MODEL_MLP) {
+        int sizes[BENCH_MAX_LAYERS + 1] = {w->dim};
+        for (int l = 1; l < w->depth; l++)
+            sizes[l] = w->width;
+        sizes[w->depth] = m.outputs;
+        gemms = time_gemms(sizes, w->depth, w->n, rows, 0, blocks, timed / blocks);
+    } else if (blocks && w->model == BL_MODEL_PAIR_MLP) {
+        int sizes[2] = {w->width, m.outputs}; /* h (n, width) -> logits (n, p) */
+        gemms = time_gemms(sizes, 1, w->n, rows, 1, blocks, timed / blocks);
+    }
     double gflops = bl_model_step_flops(&m, w->n) * steps / wall / 1e9;
+    long params = m.n_params;
     bl_model_free(&m);
+    free(clock.stamp);
+    free(step_time);
     /* outside: the share of a step not explained by its arithmetic run at
-     * this machine's dgemm rate (1 - the ratio before it) */
-    printf("%-15s %9ld %12.1f %12.2f %12.1f %10.3f %8.2f\n", w->name, m.n_params, steps / wall,
+     * this machine's dgemm rate (1 - the ratio before it); vs GEMMs: the
+     * step's own GEMMs alone over the step (1 = nothing outside them) */
+    printf("%-15s %9ld %12.1f %12.2f %12.1f %10.3f %8.2f", w->name, params, steps / wall,
            gflops, 1e6 * wall / steps, gflops / peak, 1 - gflops / peak);
+    if (isnan(gemms))
+        printf(" %10s %9s\n", "-", "-");
+    else
+        printf(" %10.1f %9.3f\n", 1e6 * gemms, gemms / step);
 }
 
 /* Costs of the Hessian machinery at a task's initialization: full-batch
@@ -320,8 +499,8 @@ static void bench_at(int threads, int quick)
         {"diag_net", 200, 5000, 1, 2, 2, 1, quick ? 100 : 2000, BL_MODEL_DIAG_LINEAR},
         {"pair_mlp", 1392, 2, 128, 2, 59, 1, quick ? 20 : 600, BL_MODEL_PAIR_MLP},
     };
-    printf("%-15s %9s %12s %12s %12s %10s %8s\n", "workload", "params", "steps/s", "GFLOP/s",
-           "us/step", "vs dgemm", "outside");
+    printf("%-15s %9s %12s %12s %12s %10s %8s %10s %9s\n", "workload", "params", "steps/s",
+           "GFLOP/s", "us/step", "vs dgemm", "outside", "GEMMs us", "vs GEMMs");
     for (size_t i = 0; i < sizeof loads / sizeof loads[0]; i++)
         run_workload(&loads[i], peak);
 }
@@ -362,13 +541,19 @@ int bl_bench(int quick)
            "algebraic), power iteration %d HVPs (lambda = %.6g, largest magnitude)\n",
            costs.lanczos_hvps, costs.lanczos_value, costs.power_hvps, costs.power_value);
     printf("\nGFLOP/s counts the dense-layer flops of a step (forward 2 n in out per layer,\n"
-           "backward 4 n in out, less the first layer's input gradient); the time includes\n"
-           "data generation, loss, metrics at the first and last step, and the update.\n"
-           "diag_net (grok_sparse's diagonal net, d = 5000, n = 200) counts its two\n"
-           "matrix-vector loops, pair_mlp (grok_modadd's net, p = 59, width 128, n = 1392)\n"
-           "its three GEMMs; both exclude the task's setup (timed at half and all steps).\n"
+           "backward 4 n in out, less the first layer's input gradient). For the MLPs the\n"
+           "time (steps/s, us/step) is the tasks' wall time: data generation, loss, metrics\n"
+           "at the first and last step, and the update. diag_net (grok_sparse's diagonal\n"
+           "net, d = 5000, n = 200) counts its two matrix-vector loops, pair_mlp\n"
+           "(grok_modadd's net, p = 59, width 128, n = 1392) its three GEMMs; for these two\n"
+           "the time is that of the steps between the records (their setup would swamp it).\n"
            "outside = 1 - (vs dgemm): the share of a step not explained by its arithmetic\n"
            "at the dgemm rate (lookups, activations, loss, update; for diag_net also its\n"
-           "memory-bound loops running below the dgemm rate).\n");
+           "memory-bound loops running below the dgemm rate).\n"
+           "GEMMs us: the step's own cblas_dgemm calls (the shapes, transposes and buffers\n"
+           "of src/models/dense.c: forward n x out x in per layer, backward dW and dX, no\n"
+           "dX for the first layer) timed alone at the same thread count; vs GEMMs = that\n"
+           "time / a step's time between the first and last record (both the best mean of\n"
+           "3 blocks of consecutive steps): 1.0 = nothing outside the GEMMs.\n");
     return BL_EXIT_OK;
 }
