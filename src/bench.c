@@ -422,12 +422,13 @@ static void run_workload(const struct workload *w, double peak)
     /* outside: the share of a step not explained by its arithmetic run at
      * this machine's dgemm rate (1 - the ratio before it); vs GEMMs: the
      * step's own GEMMs alone over the step (1 = nothing outside them) */
-    printf("%-15s %9ld %12.1f %12.2f %12.1f %10.3f %8.2f", w->name, params, steps / wall,
-           gflops, 1e6 * wall / steps, gflops / peak, 1 - gflops / peak);
+    printf("%-15s %9ld %12.1f %12.2f %12.1f %10.3f %8.2f %12.1f", w->name, params,
+           steps / wall, gflops, 1e6 * wall / steps, gflops / peak, 1 - gflops / peak,
+           1e6 * step);
     if (isnan(gemms))
-        printf(" %10s %9s\n", "-", "-");
+        printf(" %12s %9s\n", "-", "-");
     else
-        printf(" %10.1f %9.3f\n", 1e6 * gemms, gemms / step);
+        printf(" %12.1f %9.3f\n", 1e6 * gemms, gemms / step);
 }
 
 /* Costs of the Hessian machinery at a task's initialization: full-batch
@@ -499,8 +500,9 @@ static void bench_at(int threads, int quick)
         {"diag_net", 200, 5000, 1, 2, 2, 1, quick ? 100 : 2000, BL_MODEL_DIAG_LINEAR},
         {"pair_mlp", 1392, 2, 128, 2, 59, 1, quick ? 20 : 600, BL_MODEL_PAIR_MLP},
     };
-    printf("%-15s %9s %12s %12s %12s %10s %8s %10s %9s\n", "workload", "params", "steps/s",
-           "GFLOP/s", "us/step", "vs dgemm", "outside", "GEMMs us", "vs GEMMs");
+    printf("%-15s %9s %12s %12s %12s %10s %8s %12s %12s %9s\n", "workload", "params",
+           "steps/s", "GFLOP/s", "us/step", "vs dgemm", "outside", "step us", "GEMMs us",
+           "vs GEMMs");
     for (size_t i = 0; i < sizeof loads / sizeof loads[0]; i++)
         run_workload(&loads[i], peak);
 }
@@ -550,10 +552,11 @@ int bl_bench(int quick)
            "outside = 1 - (vs dgemm): the share of a step not explained by its arithmetic\n"
            "at the dgemm rate (lookups, activations, loss, update; for diag_net also its\n"
            "memory-bound loops running below the dgemm rate).\n"
-           "GEMMs us: the step's own cblas_dgemm calls (the shapes, transposes and buffers\n"
-           "of src/models/dense.c: forward n x out x in per layer, backward dW and dX, no\n"
-           "dX for the first layer) timed alone at the same thread count; vs GEMMs = that\n"
-           "time / a step's time between the first and last record (both the best mean of\n"
-           "3 blocks of consecutive steps): 1.0 = nothing outside the GEMMs.\n");
+           "step us: one training step between the first and the last record (gradient\n"
+           "and update; no setup, no metrics). GEMMs us: the step's own cblas_dgemm calls\n"
+           "(the shapes, transposes and buffers of src/models/dense.c: forward n x out x in\n"
+           "per layer, backward dW and dX, no dX for the first layer; pair_mlp's three)\n"
+           "timed alone at the same thread count. vs GEMMs = GEMMs us / step us, both the\n"
+           "best mean of 3 blocks of consecutive steps: 1.0 = nothing outside the GEMMs.\n");
     return BL_EXIT_OK;
 }
