@@ -317,64 +317,65 @@ static double gemm_flops(const int *sizes, int layers, int examples, int first_d
     return flops;
 }
 
-/* Seconds of the GEMMs of one step over examples split in chunks of rows
- * (the task's pass), the best of blocks of count steps each (fewer when a
- * block would take over 2 s: a mean over fewer steps can only come out
- * lower, which makes the ratio to the step stricter), after one step to
- * warm the caches as the step before a step does. */
-static double time_gemms(const int *sizes, int layers, int examples, int rows, int first_dx,
-                         int blocks, long count)
+/* One step's GEMMs over examples in chunks of g->rows (the task's pass). */
+static void dense_gemms_step(struct dense_gemms *g, int examples)
 {
-    struct dense_gemms g;
-    dense_gemms_alloc(&g, sizes, layers, rows, first_dx);
-    double best = INFINITY;
-    for (int b = -1; b < blocks; b++) { /* b = -1: the warm-up */
-        long reps = b < 0 ? 1 : count;
-        double t0 = bl_now();
-        for (long r = 0; r < reps; r++)
-            for (int start = 0; start < examples; start += rows)
-                dense_gemms_run(&g, examples - start < rows ? examples - start : rows);
-        double per_step = (bl_now() - t0) / (double)reps;
-        if (b < 0 && per_step * (double)count > 2.0)
-            count = (long)(2.0 / per_step) > 1 ? (long)(2.0 / per_step) : 1;
-        if (b >= 0 && per_step < best)
-            best = per_step;
-    }
-    dense_gemms_free(&g);
-    return best;
+    for (int start = 0; start < examples; start += g->rows)
+        dense_gemms_run(g, examples - start < g->rows ? examples - start : g->rows);
 }
 
 /* The training loop calls its step hook before every step: the clock read
- * there times each step. A run with records only at the first and the last
- * step has steps 1 .. S-1 free of records and setup: hook k to hook k+1
- * for k = 1 .. S-1 is exactly one training step (gradient and update). */
+ * there times each step. With records only at the first and the last step
+ * S, steps 1 .. S-1 are free of records and setup: from leaving hook k to
+ * entering hook k+1 is exactly one training step (gradient and update).
+ * The hook also times the step's GEMMs alone, between steps, so that both
+ * see the same load of a shared machine: before every odd step k <= S-2 it
+ * runs them twice (the first warms their buffers as a step warms the next
+ * step's) and times the second; step k+1, which follows a step and not
+ * them, is their pair. */
 struct step_clock {
-    double *stamp; /* (steps + 1) hook times of the current task */
-    long calls, capacity;
+    struct dense_gemms *gemms; /* NULL: no GEMMs to time */
+    int examples;
+    long steps;                /* S */
+    double *entry, *leave;     /* (S + 1) when hook k was entered and left */
+    double *gemm;              /* (S + 1) the GEMMs' time before step k, or NaN */
+    long calls;
+    double in_gemms;           /* seconds the hook spent on GEMMs, this task */
 };
 
 static int clock_step(void *ctx)
 {
     struct step_clock *c = ctx;
-    if (c->calls < c->capacity)
-        c->stamp[c->calls] = bl_now();
-    c->calls++;
+    long k = c->calls++;
+    if (k > c->steps)
+        return BL_ACTION_CONTINUE;
+    double entered = bl_now();
+    c->entry[k] = entered;
+    c->gemm[k] = NAN;
+    if (c->gemms && k % 2 == 1 && k + 2 <= c->steps) {
+        dense_gemms_step(c->gemms, c->examples);
+        double t0 = bl_now();
+        dense_gemms_step(c->gemms, c->examples);
+        c->gemm[k] = bl_now() - t0;
+    }
+    c->leave[k] = bl_now();
+    c->in_gemms += c->leave[k] - entered;
     return BL_ACTION_CONTINUE;
 }
 
-/* The best mean of `blocks` consecutive runs of the count values t. */
-static double best_block_mean(const double *t, long count, int blocks)
+static int compare_doubles(const void *a, const void *b)
 {
-    double best = INFINITY;
-    long size = count / blocks;
-    for (int b = 0; b < blocks; b++) {
-        double sum = 0;
-        for (long i = 0; i < size; i++)
-            sum += t[b * size + i];
-        if (size > 0 && sum / size < best)
-            best = sum / size;
-    }
-    return best;
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* The median of the count values t (reordered); NaN when there are none. */
+static double median(double *t, long count)
+{
+    if (count == 0)
+        return NAN;
+    qsort(t, (size_t)count, sizeof *t, compare_doubles);
+    return count % 2 ? t[count / 2] : 0.5 * (t[count / 2 - 1] + t[count / 2]);
 }
 
 static void run_workload(const struct workload *w, double peak)
@@ -386,73 +387,91 @@ static void run_workload(const struct workload *w, double peak)
     if (bl_model_build(&m, &cfg.model, w->dim, bl_data_outputs(&cfg.data, cfg.loss.kind), err,
                        sizeof err))
         bl_fatal(BL_EXIT_RUNTIME, "bench %s: %s", w->name, err);
-    /* the rows of the task's pass: its workspace's chunk */
-    struct task t;
-    if (bl_task_setup(&t, &cfg, 0, NULL, 0, err, sizeof err))
-        bl_fatal(BL_EXIT_RUNTIME, "bench %s: %s", w->name, err);
-    int rows = t.ws.max_batch;
-    bl_task_free(&t);
-    /* every step between the first and the last record, of every seed */
-    long inner = w->seeds * (w->steps > 1 ? w->steps - 1 : 0);
-    double *step_time = bl_malloc(sizeof(double) * (size_t)(inner + 1));
-    struct step_clock clock = {bl_malloc(sizeof(double) * (size_t)(w->steps + 1)), 0,
-                               w->steps + 1};
-    struct bl_train_io io = {clock_step, &clock, NULL, NULL, NULL};
-    double wall = 0, steps = 0;
-    long timed = 0;
-    for (int s = 0; s < w->seeds; s++) {
-        struct bl_task_result res;
-        clock.calls = 0;
-        if (bl_train_task(&cfg, (uint64_t)s, NULL, &io, &res, err, sizeof err))
-            bl_fatal(BL_EXIT_RUNTIME, "bench %s: %s", w->name, err);
-        wall += res.wall_seconds;
-        steps += (double)res.steps_done;
-        for (long k = 1; k + 1 < clock.calls && k + 1 < clock.capacity && timed < inner; k++)
-            step_time[timed++] = clock.stamp[k + 1] - clock.stamp[k];
-        bl_task_result_free(&res);
-    }
-    /* the grokking workloads' task setup (data, pair_mlp's kernel reference)
-     * would swamp their steps: their rate is that of the steps alone */
-    int blocks = timed < 3 ? (int)timed : 3;
-    double step = blocks ? best_block_mean(step_time, timed, blocks) : NAN;
-    if (w->model != BL_MODEL_MLP)
-        wall = step, steps = 1;
-    /* the step's own GEMMs, timed alone at the same shapes and thread count */
-    double gemms = NAN;
+    /* the step's GEMMs: a dense stack of sizes, or pair_mlp's second layer
+     * over its lookups h (n, width) -> logits (n, p), with dh */
     int sizes[BENCH_MAX_LAYERS + 1] = {w->dim}, layers = w->depth, first_dx = 0;
     for (int l = 1; l < w->depth; l++)
         sizes[l] = w->width;
     sizes[w->depth] = m.outputs;
-    if (w->model == BL_MODEL_PAIR_MLP) { /* h (n, width) -> logits (n, p), dh too */
+    if (w->model == BL_MODEL_PAIR_MLP) {
         sizes[0] = w->width;
         sizes[1] = m.outputs;
         layers = first_dx = 1;
     }
-    if (blocks && (w->model == BL_MODEL_MLP || w->model == BL_MODEL_PAIR_MLP))
-        gemms = time_gemms(sizes, layers, w->n, rows, first_dx, blocks, timed / blocks);
-    /* the GEMM list above mirrors dense.c by hand: its flops must be the
-     * model's own count, or the column would time other GEMMs */
-    if (!isnan(gemms) &&
-        fabs(gemm_flops(sizes, layers, w->n, first_dx) - bl_model_step_flops(&m, w->n)) >
-            1e-9 * bl_model_step_flops(&m, w->n))
+    int has_gemms = w->model == BL_MODEL_MLP || w->model == BL_MODEL_PAIR_MLP;
+    /* the GEMM list mirrors dense.c by hand: its flops must be the model's
+     * own count, or the column would time other GEMMs */
+    double flops = bl_model_step_flops(&m, w->n);
+    if (has_gemms && fabs(gemm_flops(sizes, layers, w->n, first_dx) - flops) > 1e-9 * flops)
         printf("bench: %s: the GEMMs bench times (%.4g flops) are not the model's step_flops "
                "(%.4g): update dense_gemms_run in src/bench.c\n",
-               w->name, gemm_flops(sizes, layers, w->n, first_dx), bl_model_step_flops(&m, w->n));
-    double gflops = bl_model_step_flops(&m, w->n) * steps / wall / 1e9;
+               w->name, gemm_flops(sizes, layers, w->n, first_dx), flops);
+    struct dense_gemms g;
+    if (has_gemms) { /* in chunks of the task's pass: its workspace's rows */
+        struct task t;
+        if (bl_task_setup(&t, &cfg, 0, NULL, 0, err, sizeof err))
+            bl_fatal(BL_EXIT_RUNTIME, "bench %s: %s", w->name, err);
+        dense_gemms_alloc(&g, sizes, layers, t.ws.max_batch, first_dx);
+        bl_task_free(&t);
+    }
+    long S = w->steps, most = w->seeds * S; /* steps between records, all seeds */
+    double *steps_alone = bl_malloc(sizeof(double) * (size_t)most);
+    double *gemm_times = bl_malloc(sizeof(double) * (size_t)most);
+    double *ratios = bl_malloc(sizeof(double) * (size_t)most);
+    struct step_clock clock = {has_gemms ? &g : NULL, w->n, S,
+                               bl_malloc(sizeof(double) * (size_t)(S + 1)),
+                               bl_malloc(sizeof(double) * (size_t)(S + 1)),
+                               bl_malloc(sizeof(double) * (size_t)(S + 1)), 0, 0.0};
+    struct bl_train_io io = {clock_step, &clock, NULL, NULL, NULL};
+    double wall = 0, steps = 0;
+    long n_steps = 0, n_pairs = 0;
+    for (int s = 0; s < w->seeds; s++) {
+        struct bl_task_result res;
+        clock.calls = 0;
+        clock.in_gemms = 0;
+        if (bl_train_task(&cfg, (uint64_t)s, NULL, &io, &res, err, sizeof err))
+            bl_fatal(BL_EXIT_RUNTIME, "bench %s: %s", w->name, err);
+        wall += res.wall_seconds - clock.in_gemms;
+        steps += (double)res.steps_done;
+        for (long k = 1; k + 1 <= S && k + 1 < clock.calls; k++) {
+            double step = clock.entry[k + 1] - clock.leave[k];
+            if (!isnan(clock.gemm[k]))
+                continue; /* right after the GEMMs: not a step like the others */
+            steps_alone[n_steps++] = step;
+            if (!isnan(clock.gemm[k - 1])) { /* the pair of the GEMMs before step k-1 */
+                gemm_times[n_pairs] = clock.gemm[k - 1];
+                ratios[n_pairs++] = clock.gemm[k - 1] / step;
+            }
+        }
+        bl_task_result_free(&res);
+    }
+    double step = median(steps_alone, n_steps), gemms = median(gemm_times, n_pairs);
+    double vs_gemms = median(ratios, n_pairs);
+    /* the grokking workloads' task setup (data, pair_mlp's kernel reference)
+     * would swamp their steps: their rate is that of the steps alone */
+    if (w->model != BL_MODEL_MLP)
+        wall = step, steps = 1;
+    double gflops = flops * steps / wall / 1e9;
     long params = m.n_params;
     bl_model_free(&m);
-    free(clock.stamp);
-    free(step_time);
+    if (has_gemms)
+        dense_gemms_free(&g);
+    free(clock.entry);
+    free(clock.leave);
+    free(clock.gemm);
+    free(steps_alone);
+    free(gemm_times);
+    free(ratios);
     /* outside: the share of a step not explained by its arithmetic run at
      * this machine's dgemm rate (1 - the ratio before it); vs GEMMs: the
      * step's own GEMMs alone over the step (1 = nothing outside them) */
     printf("%-15s %9ld %12.1f %12.2f %12.1f %10.3f %8.2f %12.1f", w->name, params,
            steps / wall, gflops, 1e6 * wall / steps, gflops / peak, 1 - gflops / peak,
            1e6 * step);
-    if (isnan(gemms))
+    if (isnan(vs_gemms))
         printf(" %12s %9s\n", "-", "-");
     else
-        printf(" %12.1f %9.3f\n", 1e6 * gemms, gemms / step);
+        printf(" %12.1f %9.3f\n", 1e6 * gemms, vs_gemms);
 }
 
 /* Costs of the Hessian machinery at a task's initialization: full-batch
@@ -533,6 +552,8 @@ static void bench_at(int threads, int quick)
 
 int bl_bench(int quick)
 {
+    /* a line at a time, also into make bench's pipe: the run takes minutes */
+    setvbuf(stdout, NULL, _IOLBF, 0);
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
     char blas[1024], advice[512];
     bl_blas_describe(blas, sizeof blas);
@@ -576,11 +597,13 @@ int bl_bench(int quick)
            "outside = 1 - (vs dgemm): the share of a step not explained by its arithmetic\n"
            "at the dgemm rate (lookups, activations, loss, update; for diag_net also its\n"
            "memory-bound loops running below the dgemm rate).\n"
-           "step us: one training step between the first and the last record (gradient\n"
-           "and update; no setup, no metrics). GEMMs us: the step's own cblas_dgemm calls\n"
-           "(the shapes, transposes and buffers of src/models/dense.c: forward n x out x in\n"
-           "per layer, backward dW and dX, no dX for the first layer; pair_mlp's three)\n"
-           "timed alone at the same thread count. vs GEMMs = GEMMs us / step us, both the\n"
-           "best mean of 3 blocks of consecutive steps: 1.0 = nothing outside the GEMMs.\n");
+           "step us: the median training step between the first and the last record\n"
+           "(gradient and update; no setup, no metrics). GEMMs us: the step's own\n"
+           "cblas_dgemm calls (the shapes, transposes and buffers of src/models/dense.c:\n"
+           "forward n x out x in per layer, backward dW and dX, no dX for the first layer;\n"
+           "pair_mlp's three) timed alone at the same thread count, between the steps of\n"
+           "the same run (before every other step, run twice, the second timed), median.\n"
+           "vs GEMMs: the median over those of GEMMs alone / the next step: 1.0 = nothing\n"
+           "outside the GEMMs (- : too few steps, as wide_mlp under --quick).\n");
     return BL_EXIT_OK;
 }

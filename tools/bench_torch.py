@@ -132,16 +132,30 @@ def train(load, seed, steps, stamps):
     stamps[steps] = time.perf_counter()
 
 
-def best_block_mean(times, blocks=3):
-    blocks = min(blocks, len(times))
-    size = len(times) // blocks if blocks else 0
-    return min(sum(times[b * size:(b + 1) * size]) / size for b in range(blocks)) \
-        if size else float("nan")
+def median(values):
+    values = sorted(values)
+    if not values:
+        return float("nan")
+    mid = len(values) // 2
+    return values[mid] if len(values) % 2 else 0.5 * (values[mid - 1] + values[mid])
+
+
+def matmul_rate(n=2048, reps=3):
+    """GFLOP/s of a float64 n x n torch matmul, the best of reps: against
+    bench's dgemm line it shows whether the machine's load changed."""
+    a = torch.rand(n, n, dtype=torch.float64)
+    b = torch.rand(n, n, dtype=torch.float64)
+    best = float("inf")
+    for _ in range(reps):
+        start = time.perf_counter()
+        torch.mm(a, b)
+        best = min(best, time.perf_counter() - start)
+    return 2.0 * n ** 3 / best / 1e9
 
 
 def rates_of(load):
     """(steps/s of the whole run, setup included; seconds of one step): the
-    step as bench's step us, the best mean of 3 blocks of steps 1 .. S-1."""
+    step as bench's step us, the median of steps 1 .. S-1."""
     stamps = [0.0] * (load["steps"] + 1)
     train(load, 1000, 2, stamps)  # warm-up: thread pool, allocator
     inner = []
@@ -150,7 +164,7 @@ def rates_of(load):
         train(load, seed, load["steps"], stamps)
         inner += [b - a for a, b in zip(stamps[1:-1], stamps[2:])]
     total = load["seeds"] * load["steps"] / (time.perf_counter() - start)
-    return total, best_block_mean(inner)
+    return total, median(inner)
 
 
 def hvp_rates(load, repeats):
@@ -228,6 +242,9 @@ def main():
               "included), and one step between the first and the last" % (
                   threads, "" if threads == 1 else "s",
                   ", openblas_set_num_threads" if openblas_threads else ""))
+        print("  torch matmul %dx%d float64: %.2f GFLOP/s" % (
+            512 if args.quick else 2048, 512 if args.quick else 2048,
+            matmul_rate(512 if args.quick else 2048)))
         for load in workloads(args.quick):
             total, step = rates_of(load)
             line = "  torch %-15s %10.1f steps/s %12.1f us/step" % (
