@@ -168,21 +168,30 @@ def rates_of(load):
 
 
 def hvp_rates(load, repeats):
-    """(gradients/s, HVP/s) at initialization, v = theta as biaslab's bench."""
+    """(gradients/s, HVP/s, gradients per HVP) at initialization, v = theta as
+    biaslab's bench: a gradient and an HVP in turns, medians of the times
+    and of their ratios (as bench, so a shared machine's load hits both)."""
     x, y, ws = task(load, 0)
     v = [w.detach().clone() for w in ws]
-    for _ in range(2):  # warm-up
+
+    def gradient():
         torch.autograd.grad(loss_of(ws, x, y, load["classes"]), ws)
-    start = time.perf_counter()
-    for _ in range(repeats):
-        torch.autograd.grad(loss_of(ws, x, y, load["classes"]), ws)
-    grads = repeats / (time.perf_counter() - start)
-    start = time.perf_counter()
-    for _ in range(repeats):
+
+    def hvp():
         g = torch.autograd.grad(loss_of(ws, x, y, load["classes"]), ws, create_graph=True)
-        dot = sum((gi * vi).sum() for gi, vi in zip(g, v))
-        torch.autograd.grad(dot, ws)
-    return grads, repeats / (time.perf_counter() - start)
+        torch.autograd.grad(sum((gi * vi).sum() for gi, vi in zip(g, v)), ws)
+
+    gradient(), hvp()  # warm-up
+    grads, hvps = [], []
+    for _ in range(repeats):
+        t0 = time.perf_counter()
+        gradient()
+        t1 = time.perf_counter()
+        hvp()
+        t2 = time.perf_counter()
+        grads.append(t1 - t0)
+        hvps.append(t2 - t1)
+    return 1 / median(grads), 1 / median(hvps), median([h / g for g, h in zip(grads, hvps)])
 
 
 def workloads(quick):
@@ -199,8 +208,8 @@ def workloads(quick):
 
 
 def read_biaslab(path):
-    """{threads: {workload: (steps/s, step us)}} and (HVP/s, gradients/s)
-    from bench's output."""
+    """{threads: {workload: (steps/s, step seconds)}} and (HVP/s,
+    gradients/s, gradients per HVP) from bench's output."""
     rates, hvp, threads = {}, None, None
     with open(path) as f:
         for line in f:
@@ -210,9 +219,9 @@ def read_biaslab(path):
                 rates[threads] = {}
                 continue
             m = re.match(r"Hessian-vector products, deep_mlp, 1 thread: ([\d.]+) HVP/s "
-                         r"against ([\d.]+) gradients/s", line)
+                         r"against ([\d.]+) gradients/s \(an HVP costs ([\d.]+)", line)
             if m:
-                hvp = (float(m.group(1)), float(m.group(2)))
+                hvp = tuple(float(m.group(i)) for i in (1, 2, 3))
                 continue
             fields = line.split()
             if threads and len(fields) >= 10 and re.match(r"[a-z_]+$", fields[0]):
@@ -257,14 +266,14 @@ def main():
             print(line)
     set_threads(1, openblas_threads)
     deep = workloads(args.quick)[2]
-    grads, hvps = hvp_rates(deep, 3 if args.quick else 20)
+    grads, hvps, cost = hvp_rates(deep, 3 if args.quick else 20)
     print("torch HVP (double backward) on bench's HVP MLP (deep_mlp, n=%d), 1 thread: %.1f "
           "HVP/s against %.1f gradients/s (an HVP costs %.2f gradients)" % (
-              deep["n"], hvps, grads, grads / hvps))
+              deep["n"], hvps, grads, cost))
     if our_hvp:
         print("  biaslab %.1f HVP/s, an HVP costs %.2f gradients: biaslab / PyTorch %.2fx "
-              "HVP/s, %.2fx gradients/s" % (our_hvp[0], our_hvp[1] / our_hvp[0],
-                                            our_hvp[0] / hvps, our_hvp[1] / grads))
+              "HVP/s, %.2fx gradients/s" % (our_hvp[0], our_hvp[2], our_hvp[0] / hvps,
+                                            our_hvp[1] / grads))
     if ratios:
         def r(name, which):
             got = ratios.get((1, name))
