@@ -485,7 +485,7 @@ struct hvp_cost {
 };
 
 static int hvp_costs(const struct bl_config *cfg, uint64_t seed, int repeats, double tol,
-                       struct hvp_cost *out, char *err, unsigned long err_len)
+                     int eigen, struct hvp_cost *out, char *err, unsigned long err_len)
 {
     struct task t;
     if (bl_task_setup(&t, cfg, seed, NULL, 1, err, err_len))
@@ -519,6 +519,13 @@ static int hvp_costs(const struct bl_config *cfg, uint64_t seed, int repeats, do
     out->hvps_per_second = 1 / median(times + repeats, repeats);
     out->gradients_per_hvp = median(times + 2 * repeats, repeats);
     free(times);
+    if (!eigen) {
+        free(v);
+        free(hv);
+        free(work);
+        bl_task_free(&t);
+        return 0;
+    }
     struct bl_rng rng;
     struct bl_eigpair pair;
     struct bl_lanczos_info info;
@@ -537,6 +544,29 @@ static int hvp_costs(const struct bl_config *cfg, uint64_t seed, int repeats, do
     return 0;
 }
 
+/* bench's workloads; --quick (a smoke test, not figures) shortens them and
+ * gives wide_mlp and deep_mlp a quarter of their examples. */
+#define N_WORKLOADS 5
+static void workloads(int quick, struct workload *loads)
+{
+    int shrink = quick ? 4 : 1;
+    const struct workload all[N_WORKLOADS] = {
+        {"wide_mlp", 4096 / shrink, 256, 2048, 2, 10, 1, quick ? 2 : 20, BL_MODEL_MLP},
+        {"tiny_ensemble", 128, 20, 32, 2, 2, quick ? 2 : 16, quick ? 200 : 2000, BL_MODEL_MLP},
+        {"deep_mlp", 1024 / shrink, 64, 256, 4, 10, 1, quick ? 5 : 100, BL_MODEL_MLP},
+        {"diag_net", 200, 5000, 1, 2, 2, 1, quick ? 100 : 2000, BL_MODEL_DIAG_LINEAR},
+        {"pair_mlp", 1392, 2, 128, 2, 59, 1, quick ? 20 : 600, BL_MODEL_PAIR_MLP},
+    };
+    memcpy(loads, all, sizeof all);
+}
+
+static void print_header(void)
+{
+    printf("%-15s %9s %12s %12s %12s %10s %8s %12s %12s %9s\n", "workload", "params",
+           "steps/s", "GFLOP/s", "us/step", "vs dgemm", "outside", "step us", "GEMMs us",
+           "vs GEMMs");
+}
+
 /* All workloads and dgemm at one OpenBLAS thread count. */
 static void bench_at(int threads, int quick)
 {
@@ -545,20 +575,55 @@ static void bench_at(int threads, int quick)
     double peak = dgemm_gflops(size, quick ? 2 : 5);
     printf("\n%d BLAS thread%s: dgemm %dx%d %.2f GFLOP/s (the reference for the ratios)\n",
            threads, threads == 1 ? "" : "s", size, size, peak);
-    /* --quick (a smoke test, not figures): a quarter of the examples */
-    int shrink = quick ? 4 : 1;
-    const struct workload loads[] = {
-        {"wide_mlp", 4096 / shrink, 256, 2048, 2, 10, 1, quick ? 2 : 20, BL_MODEL_MLP},
-        {"tiny_ensemble", 128, 20, 32, 2, 2, quick ? 2 : 16, quick ? 200 : 2000, BL_MODEL_MLP},
-        {"deep_mlp", 1024 / shrink, 64, 256, 4, 10, 1, quick ? 5 : 100, BL_MODEL_MLP},
-        {"diag_net", 200, 5000, 1, 2, 2, 1, quick ? 100 : 2000, BL_MODEL_DIAG_LINEAR},
-        {"pair_mlp", 1392, 2, 128, 2, 59, 1, quick ? 20 : 600, BL_MODEL_PAIR_MLP},
-    };
-    printf("%-15s %9s %12s %12s %12s %10s %8s %12s %12s %9s\n", "workload", "params",
-           "steps/s", "GFLOP/s", "us/step", "vs dgemm", "outside", "step us", "GEMMs us",
-           "vs GEMMs");
-    for (size_t i = 0; i < sizeof loads / sizeof loads[0]; i++)
+    struct workload loads[N_WORKLOADS];
+    workloads(quick, loads);
+    print_header();
+    for (int i = 0; i < N_WORKLOADS; i++)
         run_workload(&loads[i], peak);
+}
+
+static void print_hvp(int quick, int eigen);
+
+int bl_bench_one(const char *name, int threads, int quick)
+{
+    setvbuf(stdout, NULL, _IOLBF, 0);
+    if (!strcmp(name, "hvp")) {
+        print_hvp(quick, 0);
+        return BL_EXIT_OK;
+    }
+    struct workload loads[N_WORKLOADS];
+    workloads(quick, loads);
+    for (int i = 0; i < N_WORKLOADS; i++)
+        if (!strcmp(loads[i].name, name)) {
+            bl_blas_set_threads(threads);
+            print_header();
+            run_workload(&loads[i], NAN); /* no dgemm reference: its ratios are nan */
+            return BL_EXIT_OK;
+        }
+    fprintf(stderr, "biaslab bench: no workload '%s'\n", name);
+    return BL_EXIT_USAGE;
+}
+
+/* Hessian machinery on the deep MLP at initialization, one thread */
+static void print_hvp(int quick, int eigen)
+{
+    bl_blas_set_threads(1);
+    const struct workload *deep =
+        &(struct workload){"deep_mlp", quick ? 256 : 1024, 64, 256, 4, 10, 1, 1, BL_MODEL_MLP};
+    struct bl_config cfg;
+    workload_config(deep, &cfg);
+    struct hvp_cost costs;
+    char err[256];
+    if (hvp_costs(&cfg, 0, quick ? 3 : 20, 1e-8, eigen, &costs, err, sizeof err))
+        bl_fatal(BL_EXIT_RUNTIME, "bench hvp: %s", err);
+    printf("\nHessian-vector products, deep_mlp, 1 thread: %.1f HVP/s against %.1f "
+           "gradients/s (an HVP costs %.2f gradients)\n",
+           costs.hvps_per_second, costs.gradients_per_second, costs.gradients_per_hvp);
+    if (!eigen)
+        return;
+    printf("top eigenvalue to relative residual 1e-8: Lanczos %d HVPs (lambda = %.6g, largest "
+           "algebraic), power iteration %d HVPs (lambda = %.6g, largest magnitude)\n",
+           costs.lanczos_hvps, costs.lanczos_value, costs.power_hvps, costs.power_value);
 }
 
 int bl_bench(int quick)
@@ -581,22 +646,7 @@ int bl_bench(int quick)
     bench_at(1, quick);
     if (cores > 1)
         bench_at((int)cores, quick);
-    /* Hessian machinery on the deep MLP at initialization, one thread */
-    bl_blas_set_threads(1);
-    const struct workload *deep =
-        &(struct workload){"deep_mlp", quick ? 256 : 1024, 64, 256, 4, 10, 1, 1, BL_MODEL_MLP};
-    struct bl_config cfg;
-    workload_config(deep, &cfg);
-    struct hvp_cost costs;
-    char err[256];
-    if (hvp_costs(&cfg, 0, quick ? 3 : 20, 1e-8, &costs, err, sizeof err))
-        bl_fatal(BL_EXIT_RUNTIME, "bench hvp: %s", err);
-    printf("\nHessian-vector products, deep_mlp, 1 thread: %.1f HVP/s against %.1f "
-           "gradients/s (an HVP costs %.2f gradients)\n",
-           costs.hvps_per_second, costs.gradients_per_second, costs.gradients_per_hvp);
-    printf("top eigenvalue to relative residual 1e-8: Lanczos %d HVPs (lambda = %.6g, largest "
-           "algebraic), power iteration %d HVPs (lambda = %.6g, largest magnitude)\n",
-           costs.lanczos_hvps, costs.lanczos_value, costs.power_hvps, costs.power_value);
+    print_hvp(quick, 1);
     printf("\nGFLOP/s counts the dense-layer flops of a step (forward 2 n in out per layer,\n"
            "backward 4 n in out, less the first layer's input gradient). For the MLPs the\n"
            "time (steps/s, us/step) is the tasks' wall time: data generation, loss, metrics\n"

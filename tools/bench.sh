@@ -21,7 +21,7 @@ trap 'rm -rf "$dir"' EXIT
 bin/biaslab bench "${quick[@]}" | tee "$dir/biaslab.txt"
 echo
 if /usr/bin/python3 -c 'import torch' 2>/dev/null; then
-  /usr/bin/python3 -u tools/bench_torch.py --biaslab "$dir/biaslab.txt" "${quick[@]}"
+  /usr/bin/python3 -u tools/bench_torch.py --biaslab bin/biaslab "${quick[@]}"
 else
   echo "PyTorch comparison skipped: /usr/bin/python3 cannot import torch (optional; to enable it: apt-get install python3-torch)"
 fi

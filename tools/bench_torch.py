@@ -1,7 +1,7 @@
 #!/usr/bin/python3
 """PyTorch on the workloads of `biaslab bench` (src/bench.c), for make bench.
 
-    /usr/bin/python3 tools/bench_torch.py [--biaslab BENCH.txt] [--quick]
+    /usr/bin/python3 tools/bench_torch.py [--biaslab bin/biaslab] [--quick]
 
 The same models, data, losses, learning rate and step counts as bench's
 workload_config, in float64, at the thread counts bench uses (1, and all
@@ -19,8 +19,10 @@ A step is what biaslab's is: forward, loss, gradient, theta -= lr * grad;
 a task's time includes drawing its data and initial weights (biaslab's
 includes that and its metrics at the first and last step).
 
-With --biaslab, the output of `biaslab bench` from the same run, it also
-prints biaslab / PyTorch for each figure. Needs python3-torch (Debian:
+With --biaslab BINARY it runs `biaslab bench --workload NAME THREADS` (the
+same workload through biaslab's bench) in turns with its own, biaslab
+first, two rounds (one for wide_mlp), and prints biaslab / PyTorch, the
+median over the rounds: on a shared machine each pair meets the same load. Needs python3-torch (Debian:
 apt-get install python3-torch); exits 3 when torch cannot be imported.
 """
 import argparse
@@ -28,6 +30,7 @@ import ctypes
 import math
 import os
 import re
+import subprocess
 import sys
 import time
 
@@ -207,34 +210,26 @@ def workloads(quick):
     ]
 
 
-def read_biaslab(path):
-    """{threads: {workload: (steps/s, step seconds)}} and (HVP/s,
-    gradients/s, gradients per HVP) from bench's output."""
-    rates, hvp, threads = {}, None, None
-    with open(path) as f:
-        for line in f:
-            m = re.match(r"(\d+) BLAS threads?: dgemm", line)
-            if m:
-                threads = int(m.group(1))
-                rates[threads] = {}
-                continue
-            m = re.match(r"Hessian-vector products, deep_mlp, 1 thread: ([\d.]+) HVP/s "
-                         r"against ([\d.]+) gradients/s \(an HVP costs ([\d.]+)", line)
-            if m:
-                hvp = tuple(float(m.group(i)) for i in (1, 2, 3))
-                continue
-            fields = line.split()
-            if threads and len(fields) >= 10 and re.match(r"[a-z_]+$", fields[0]):
-                try:
-                    rates[threads][fields[0]] = (float(fields[2]), float(fields[7]) * 1e-6)
-                except ValueError:
-                    pass
-    return rates, hvp
+def biaslab_run(biaslab, name, threads, quick):
+    """bench's own figures for one workload, from `biaslab bench --workload`
+    run now: (steps/s, step seconds), or for "hvp" (HVP/s, gradients/s,
+    gradients per HVP)."""
+    cmd = [biaslab, "bench", "--workload", name, str(threads)] + (["--quick"] if quick else [])
+    out = subprocess.run(cmd, check=True, capture_output=True, text=True).stdout
+    if name == "hvp":
+        m = re.search(r"([\d.]+) HVP/s against ([\d.]+) gradients/s \(an HVP costs ([\d.]+)",
+                      out)
+        return tuple(float(m.group(i)) for i in (1, 2, 3))
+    for line in out.splitlines():
+        fields = line.split()
+        if fields and fields[0] == name:
+            return float(fields[2]), float(fields[7]) * 1e-6
+    sys.exit("bench_torch: no %s row in: %s" % (name, out))
 
 
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    ap.add_argument("--biaslab", help="biaslab bench's output from the same run")
+    ap.add_argument("--biaslab", help="the biaslab binary: run in turns with PyTorch")
     ap.add_argument("--quick", action="store_true", help="the sizes of bench --quick")
     args = ap.parse_args()
     torch.set_default_dtype(torch.float64)
@@ -243,48 +238,64 @@ def main():
     print("PyTorch %s, float64; its BLAS: %s; %s" % (
         torch.__version__, what,
         "OpenBLAS core %s" % core if core else "NOT OpenBLAS: its figures use another BLAS"))
-    ours, our_hvp = read_biaslab(args.biaslab) if args.biaslab else ({}, None)
     ratios = {}
     for threads in sorted({1, cores}):
         set_threads(threads, openblas_threads)
-        print("%d thread%s (torch.set_num_threads%s): steps/s of the whole run (setup "
-              "included), and one step between the first and the last" % (
+        size = 512 if args.quick else 2048
+        print("%d thread%s (torch.set_num_threads%s; torch matmul %dx%d float64 %.2f GFLOP/s): "
+              "steps/s of the whole run (setup included), and the median step" % (
                   threads, "" if threads == 1 else "s",
-                  ", openblas_set_num_threads" if openblas_threads else ""))
-        print("  torch matmul %dx%d float64: %.2f GFLOP/s" % (
-            512 if args.quick else 2048, 512 if args.quick else 2048,
-            matmul_rate(512 if args.quick else 2048)))
+                  ", openblas_set_num_threads" if openblas_threads else "", size, size,
+                  matmul_rate(size)))
         for load in workloads(args.quick):
-            total, step = rates_of(load)
+            # in turns, biaslab first: each pair meets the same load
+            rounds = 1 if load["name"] == "wide_mlp" else 2
+            pairs = []
+            for _ in range(rounds):
+                ours = biaslab_run(args.biaslab, load["name"], threads, args.quick) \
+                    if args.biaslab else None
+                pairs.append((ours, rates_of(load)))
+            total = median([p[1][0] for p in pairs])
+            step = median([p[1][1] for p in pairs])
             line = "  torch %-15s %10.1f steps/s %12.1f us/step" % (
                 load["name"], total, 1e6 * step)
-            theirs = ours.get(threads, {}).get(load["name"])
-            if theirs:
-                ratios[(threads, load["name"])] = (theirs[0] / total, step / theirs[1])
-                line += "   biaslab / PyTorch: %.2fx steps/s, %.2fx per step" % \
-                    ratios[(threads, load["name"])]
+            if args.biaslab:
+                ratio = (median([o[0] / t[0] for o, t in pairs]),
+                         median([t[1] / o[1] for o, t in pairs]))
+                ratios[(threads, load["name"])] = ratio
+                line += "   biaslab %10.1f steps/s %12.1f us/step: biaslab / PyTorch %.2fx " \
+                        "steps/s, %.2fx per step" % (
+                            median([o[0] for o, _ in pairs]),
+                            1e6 * median([o[1] for o, _ in pairs]), *ratio)
             print(line)
     set_threads(1, openblas_threads)
     deep = workloads(args.quick)[2]
-    grads, hvps, cost = hvp_rates(deep, 3 if args.quick else 20)
+    pairs = []
+    for _ in range(2):
+        ours = biaslab_run(args.biaslab, "hvp", 1, args.quick) if args.biaslab else None
+        pairs.append((ours, hvp_rates(deep, 3 if args.quick else 20)))
+    grads, hvps, cost = (median([t[i] for _, t in pairs]) for i in range(3))
     print("torch HVP (double backward) on bench's HVP MLP (deep_mlp, n=%d), 1 thread: %.1f "
           "HVP/s against %.1f gradients/s (an HVP costs %.2f gradients)" % (
               deep["n"], hvps, grads, cost))
-    if our_hvp:
-        print("  biaslab %.1f HVP/s, an HVP costs %.2f gradients: biaslab / PyTorch %.2fx "
-              "HVP/s, %.2fx gradients/s" % (our_hvp[0], our_hvp[2], our_hvp[0] / hvps,
-                                            our_hvp[1] / grads))
+    hvp_ratio = None
+    if args.biaslab:
+        hvp_ratio = median([o[0] / t[1] for o, t in pairs])
+        print("  biaslab %.1f HVP/s against %.1f gradients/s, an HVP costs %.2f gradients: "
+              "biaslab / PyTorch %.2fx HVP/s, %.2fx gradients/s" % (
+                  median([o[0] for o, _ in pairs]), median([o[1] for o, _ in pairs]),
+                  median([o[2] for o, _ in pairs]), hvp_ratio,
+                  median([o[1] / t[0] for o, t in pairs])))
     if ratios:
         def r(name, which):
             got = ratios.get((1, name))
             return "%.2fx" % got[which] if got else "-"
-        print("biaslab / PyTorch, this run, 1 thread each, OpenBLAS core %s for both: "
+        tiny = workloads(args.quick)[1]
+        print("biaslab / PyTorch, this run, in turns, 1 thread each, OpenBLAS core %s for both: "
               "tiny_ensemble %s steps/s (%d seeds x %d steps, setup included), wide_mlp %s "
-              "and deep_mlp %s per step, HVP/s %s" % (
+              "and deep_mlp %s per step, HVP/s %.2fx" % (
                   core or "? (torch's BLAS is not OpenBLAS)", r("tiny_ensemble", 0),
-                  workloads(args.quick)[1]["seeds"], workloads(args.quick)[1]["steps"],
-                  r("wide_mlp", 1), r("deep_mlp", 1),
-                  "%.2fx" % (our_hvp[0] / hvps) if our_hvp else "-"))
+                  tiny["seeds"], tiny["steps"], r("wide_mlp", 1), r("deep_mlp", 1), hvp_ratio))
 
 
 if __name__ == "__main__":
