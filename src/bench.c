@@ -231,13 +231,16 @@ struct dense_gemms {
     double *w[BENCH_MAX_LAYERS];      /* (sizes[l+1], sizes[l]) */
     double *dw[BENCH_MAX_LAYERS];     /* (sizes[l+1], sizes[l]) */
     double *post[BENCH_MAX_LAYERS];   /* (rows, sizes[l+1]) */
+    double *dout;                     /* (rows, sizes[layers]) the loss's gradient */
     double *delta, *delta_prev;       /* (rows, widest) */
 };
 
+/* Pseudo-random entries in [-scale/2, scale/2): no structure (a sine
+ * pattern would make every matrix rank 2), no denormals. */
 static void fill(double *a, long count, double scale)
 {
     for (long i = 0; i < count; i++)
-        a[i] = scale * sin(0.37 * (double)i + 0.1);
+        a[i] = scale * ((double)(((uint64_t)i * 2654435761u + 12345) % 1000003) / 1000003 - 0.5);
 }
 
 static void dense_gemms_alloc(struct dense_gemms *g, const int *sizes, int layers, int rows,
@@ -265,6 +268,8 @@ static void dense_gemms_alloc(struct dense_gemms *g, const int *sizes, int layer
     }
     g->delta = bl_malloc(sizeof(double) * (size_t)rows * widest);
     g->delta_prev = bl_malloc(sizeof(double) * (size_t)rows * widest);
+    g->dout = bl_malloc(sizeof(double) * (size_t)rows * sizes[layers]);
+    fill(g->dout, (long)rows * sizes[layers], 1e-3);
     fill(g->delta, (long)rows * widest, 1e-3);
     fill(g->delta_prev, (long)rows * widest, 1e-3);
 }
@@ -277,6 +282,7 @@ static void dense_gemms_free(struct dense_gemms *g)
         free(g->dw[l]);
         free(g->post[l]);
     }
+    free(g->dout);
     free(g->delta);
     free(g->delta_prev);
 }
@@ -291,7 +297,11 @@ static void dense_gemms_run(struct dense_gemms *g, int n)
                     g->w[l], s[l], 0.0, g->post[l], s[l + 1]);
         in = g->post[l];
     }
+    /* the model copies the loss's gradient in first too: every step starts
+     * from the same values (the backward's outputs feed no later step, so
+     * nothing drifts towards overflow or denormals) */
     double *delta = g->delta, *prev = g->delta_prev;
+    memcpy(delta, g->dout, sizeof(double) * (size_t)n * s[g->layers]);
     for (int l = g->layers - 1; l >= 0; l--) {
         const double *below = l == 0 ? g->x : g->post[l - 1];
         cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, s[l + 1], s[l], n, 1.0, delta,
