@@ -79,8 +79,13 @@ run: all
 test: deps bin/biaslab bin/test_unit
 	BL_BLAS_LIBS='$(BLAS_LIBS)' bash tests/run_all.sh
 
+# The benchmark (README "Benchmark"): bin/biaslab bench, then PyTorch on the
+# same workloads when python3-torch is installed, then real mpirun runs (many
+# tasks, ensemble and data-parallel scaling); a few minutes. BENCH_ARGS=--quick
+# shrinks everything (a smoke test, not figures).
+BENCH_ARGS ?=
 bench: all
-	bin/biaslab bench
+	bash tools/bench.sh $(BENCH_ARGS)
 
 # Rewrite the pinned golden results (tests/golden/*.txt) from this build.
 # Only on purpose: the commit that changes them must say why.

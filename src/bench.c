@@ -215,6 +215,179 @@ static void workload_config(const struct workload *w, struct bl_config *cfg)
     cfg->measure.every = w->steps; /* records at the first and last step only */
 }
 
+/* The GEMMs of one training step of a dense stack, alone: the same
+ * cblas_dgemm calls at the same shapes, transposes and leading dimensions as
+ * dense_forward and dense_backward (src/models/dense.c) make them, on
+ * buffers laid out the same way (every layer's output kept, delta and
+ * delta_prev swapping), so what a step spends outside them is the rest of
+ * the step. sizes[0] inputs ... sizes[layers] outputs; rows per chunk of
+ * the task's pass. first_dx: also the input gradient of the first layer
+ * (pair_mlp's second layer is such a layer over its lookups). */
+#define BENCH_MAX_LAYERS 8
+struct dense_gemms {
+    int layers, rows, first_dx;
+    int sizes[BENCH_MAX_LAYERS + 1];
+    double *x;                        /* (rows, sizes[0]) */
+    double *w[BENCH_MAX_LAYERS];      /* (sizes[l+1], sizes[l]) */
+    double *dw[BENCH_MAX_LAYERS];     /* (sizes[l+1], sizes[l]) */
+    double *post[BENCH_MAX_LAYERS];   /* (rows, sizes[l+1]) */
+    double *dout;                     /* (rows, sizes[layers]) the loss's gradient */
+    double *delta, *delta_prev;       /* (rows, widest) */
+};
+
+/* Pseudo-random entries in [-scale/2, scale/2): no structure (a sine
+ * pattern would make every matrix rank 2), no denormals. */
+static void fill(double *a, long count, double scale)
+{
+    for (long i = 0; i < count; i++)
+        a[i] = scale * ((double)(((uint64_t)i * 2654435761u + 12345) % 1000003) / 1000003 - 0.5);
+}
+
+static void dense_gemms_alloc(struct dense_gemms *g, const int *sizes, int layers, int rows,
+                              int first_dx)
+{
+    memset(g, 0, sizeof *g);
+    g->layers = layers;
+    g->rows = rows;
+    g->first_dx = first_dx;
+    int widest = 0;
+    for (int l = 0; l <= layers; l++) {
+        g->sizes[l] = sizes[l];
+        if (sizes[l] > widest)
+            widest = sizes[l];
+    }
+    g->x = bl_malloc(sizeof(double) * (size_t)rows * sizes[0]);
+    fill(g->x, (long)rows * sizes[0], 1.0);
+    for (int l = 0; l < layers; l++) {
+        size_t weights = (size_t)sizes[l + 1] * sizes[l], out = (size_t)rows * sizes[l + 1];
+        g->w[l] = bl_malloc(sizeof(double) * weights);
+        g->dw[l] = bl_malloc(sizeof(double) * weights);
+        g->post[l] = bl_malloc(sizeof(double) * out);
+        fill(g->w[l], (long)weights, 1.0 / sqrt((double)sizes[l]));
+        fill(g->post[l], (long)out, 1.0);
+    }
+    g->delta = bl_malloc(sizeof(double) * (size_t)rows * widest);
+    g->delta_prev = bl_malloc(sizeof(double) * (size_t)rows * widest);
+    g->dout = bl_malloc(sizeof(double) * (size_t)rows * sizes[layers]);
+    fill(g->dout, (long)rows * sizes[layers], 1e-3);
+    fill(g->delta, (long)rows * widest, 1e-3);
+    fill(g->delta_prev, (long)rows * widest, 1e-3);
+}
+
+static void dense_gemms_free(struct dense_gemms *g)
+{
+    free(g->x);
+    for (int l = 0; l < g->layers; l++) {
+        free(g->w[l]);
+        free(g->dw[l]);
+        free(g->post[l]);
+    }
+    free(g->dout);
+    free(g->delta);
+    free(g->delta_prev);
+}
+
+/* One step's GEMMs for n <= rows examples: forward, then backward. */
+static void dense_gemms_run(struct dense_gemms *g, int n)
+{
+    const int *s = g->sizes;
+    const double *in = g->x;
+    for (int l = 0; l < g->layers; l++) {
+        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, s[l + 1], s[l], 1.0, in, s[l],
+                    g->w[l], s[l], 0.0, g->post[l], s[l + 1]);
+        in = g->post[l];
+    }
+    /* the model copies the loss's gradient in first too: every step starts
+     * from the same values (the backward's outputs feed no later step, so
+     * nothing drifts towards overflow or denormals) */
+    double *delta = g->delta, *prev = g->delta_prev;
+    memcpy(delta, g->dout, sizeof(double) * (size_t)n * s[g->layers]);
+    for (int l = g->layers - 1; l >= 0; l--) {
+        const double *below = l == 0 ? g->x : g->post[l - 1];
+        cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, s[l + 1], s[l], n, 1.0, delta,
+                    s[l + 1], below, s[l], 0.0, g->dw[l], s[l]);
+        if (l == 0 && !g->first_dx)
+            break;
+        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, s[l], s[l + 1], 1.0, delta,
+                    s[l + 1], g->w[l], s[l], 0.0, prev, s[l]);
+        double *t = delta; /* the model swaps them the same way */
+        delta = prev;
+        prev = t;
+    }
+}
+
+/* The flops of dense_gemms_run over examples: 2 m n k per call. */
+static double gemm_flops(const int *sizes, int layers, int examples, int first_dx)
+{
+    double flops = 0;
+    for (int l = 0; l < layers; l++) {
+        double mnk = (double)examples * sizes[l] * sizes[l + 1];
+        flops += 2 * mnk * (l == 0 && !first_dx ? 2 : 3); /* forward, dW, dX */
+    }
+    return flops;
+}
+
+/* One step's GEMMs over examples in chunks of g->rows (the task's pass). */
+static void dense_gemms_step(struct dense_gemms *g, int examples)
+{
+    for (int start = 0; start < examples; start += g->rows)
+        dense_gemms_run(g, examples - start < g->rows ? examples - start : g->rows);
+}
+
+/* The training loop calls its step hook before every step: the clock read
+ * there times each step. With records only at the first and the last step
+ * S, steps 1 .. S-1 are free of records and setup: from leaving hook k to
+ * entering hook k+1 is exactly one training step (gradient and update).
+ * The hook also times the step's GEMMs alone, between steps, so that both
+ * see the same load of a shared machine: before every odd step k <= S-2 it
+ * runs them twice (the first warms their buffers as a step warms the next
+ * step's) and times the second; step k+1, which follows a step and not
+ * them, is their pair. */
+struct step_clock {
+    struct dense_gemms *gemms; /* NULL: no GEMMs to time */
+    int examples;
+    long steps;                /* S */
+    double *entry, *leave;     /* (S + 1) when hook k was entered and left */
+    double *gemm;              /* (S + 1) the GEMMs' time before step k, or NaN */
+    long calls;
+    double in_gemms;           /* seconds the hook spent on GEMMs, this task */
+};
+
+static int clock_step(void *ctx)
+{
+    struct step_clock *c = ctx;
+    long k = c->calls++;
+    if (k > c->steps)
+        return BL_ACTION_CONTINUE;
+    double entered = bl_now();
+    c->entry[k] = entered;
+    c->gemm[k] = NAN;
+    if (c->gemms && k % 2 == 1 && k + 2 <= c->steps) {
+        dense_gemms_step(c->gemms, c->examples);
+        double t0 = bl_now();
+        dense_gemms_step(c->gemms, c->examples);
+        c->gemm[k] = bl_now() - t0;
+    }
+    c->leave[k] = bl_now();
+    c->in_gemms += c->leave[k] - entered;
+    return BL_ACTION_CONTINUE;
+}
+
+static int compare_doubles(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* The median of the count values t (reordered); NaN when there are none. */
+static double median(double *t, long count)
+{
+    if (count == 0)
+        return NAN;
+    qsort(t, (size_t)count, sizeof *t, compare_doubles);
+    return count % 2 ? t[count / 2] : 0.5 * (t[count / 2 - 1] + t[count / 2]);
+}
+
 static void run_workload(const struct workload *w, double peak)
 {
     struct bl_config cfg;
@@ -224,31 +397,91 @@ static void run_workload(const struct workload *w, double peak)
     if (bl_model_build(&m, &cfg.model, w->dim, bl_data_outputs(&cfg.data, cfg.loss.kind), err,
                        sizeof err))
         bl_fatal(BL_EXIT_RUNTIME, "bench %s: %s", w->name, err);
+    /* the step's GEMMs: a dense stack of sizes, or pair_mlp's second layer
+     * over its lookups h (n, width) -> logits (n, p), with dh */
+    int sizes[BENCH_MAX_LAYERS + 1] = {w->dim}, layers = w->depth, first_dx = 0;
+    for (int l = 1; l < w->depth; l++)
+        sizes[l] = w->width;
+    sizes[w->depth] = m.outputs;
+    if (w->model == BL_MODEL_PAIR_MLP) {
+        sizes[0] = w->width;
+        sizes[1] = m.outputs;
+        layers = first_dx = 1;
+    }
+    int has_gemms = w->model == BL_MODEL_MLP || w->model == BL_MODEL_PAIR_MLP;
+    /* the GEMM list mirrors dense.c by hand: its flops must be the model's
+     * own count, or the column would time other GEMMs */
+    double flops = bl_model_step_flops(&m, w->n);
+    if (has_gemms && fabs(gemm_flops(sizes, layers, w->n, first_dx) - flops) > 1e-9 * flops)
+        printf("bench: %s: the GEMMs bench times (%.4g flops) are not the model's step_flops "
+               "(%.4g): update dense_gemms_run in src/bench.c\n",
+               w->name, gemm_flops(sizes, layers, w->n, first_dx), flops);
+    struct dense_gemms g;
+    if (has_gemms) { /* in chunks of the task's pass: its workspace's rows */
+        struct task t;
+        if (bl_task_setup(&t, &cfg, 0, NULL, 0, err, sizeof err))
+            bl_fatal(BL_EXIT_RUNTIME, "bench %s: %s", w->name, err);
+        dense_gemms_alloc(&g, sizes, layers, t.ws.max_batch, first_dx);
+        bl_task_free(&t);
+    }
+    long S = w->steps, most = w->seeds * S; /* steps between records, all seeds */
+    double *steps_alone = bl_malloc(sizeof(double) * (size_t)most);
+    double *gemm_times = bl_malloc(sizeof(double) * (size_t)most);
+    double *ratios = bl_malloc(sizeof(double) * (size_t)most);
+    struct step_clock clock = {has_gemms ? &g : NULL, w->n, S,
+                               bl_malloc(sizeof(double) * (size_t)(S + 1)),
+                               bl_malloc(sizeof(double) * (size_t)(S + 1)),
+                               bl_malloc(sizeof(double) * (size_t)(S + 1)), 0, 0.0};
+    struct bl_train_io io = {clock_step, &clock, NULL, NULL, NULL};
     double wall = 0, steps = 0;
-    /* the grokking workloads: the task's setup (data, the kernel reference
-     * of pair_mlp) is taken out by also timing half the steps: the
-     * difference is the time of the other half, steps only */
-    int halves = w->model != BL_MODEL_MLP;
-    for (int h = 0; h <= halves; h++)
-        for (int s = 0; s < w->seeds; s++) {
-            if (halves) {
-                cfg.optim.steps = h ? w->steps : w->steps / 2;
-                cfg.measure.every = cfg.optim.steps;
+    long n_steps = 0, n_pairs = 0;
+    for (int s = 0; s < w->seeds; s++) {
+        struct bl_task_result res;
+        clock.calls = 0;
+        clock.in_gemms = 0;
+        if (bl_train_task(&cfg, (uint64_t)s, NULL, &io, &res, err, sizeof err))
+            bl_fatal(BL_EXIT_RUNTIME, "bench %s: %s", w->name, err);
+        wall += res.wall_seconds - clock.in_gemms;
+        steps += (double)res.steps_done;
+        for (long k = 1; k + 1 <= S && k + 1 < clock.calls; k++) {
+            double step = clock.entry[k + 1] - clock.leave[k];
+            if (!isnan(clock.gemm[k]))
+                continue; /* right after the GEMMs: not a step like the others */
+            steps_alone[n_steps++] = step;
+            if (!isnan(clock.gemm[k - 1])) { /* the pair of the GEMMs before step k-1 */
+                gemm_times[n_pairs] = clock.gemm[k - 1];
+                ratios[n_pairs++] = clock.gemm[k - 1] / step;
             }
-            struct bl_task_result res;
-            if (bl_train_task(&cfg, (uint64_t)s, NULL, NULL, &res, err, sizeof err))
-                bl_fatal(BL_EXIT_RUNTIME, "bench %s: %s", w->name, err);
-            double sign = halves && !h ? -1.0 : 1.0;
-            wall += sign * res.wall_seconds;
-            steps += sign * (double)res.steps_done;
-            bl_task_result_free(&res);
         }
-    double gflops = bl_model_step_flops(&m, w->n) * steps / wall / 1e9;
+        bl_task_result_free(&res);
+    }
+    double step = median(steps_alone, n_steps), gemms = median(gemm_times, n_pairs);
+    double vs_gemms = median(ratios, n_pairs);
+    /* the grokking workloads' task setup (data, pair_mlp's kernel reference)
+     * would swamp their steps: their rate is that of the steps alone */
+    if (w->model != BL_MODEL_MLP)
+        wall = step, steps = 1;
+    double gflops = flops * steps / wall / 1e9;
+    long params = m.n_params;
     bl_model_free(&m);
+    if (has_gemms)
+        dense_gemms_free(&g);
+    free(clock.entry);
+    free(clock.leave);
+    free(clock.gemm);
+    free(steps_alone);
+    free(gemm_times);
+    free(ratios);
     /* outside: the share of a step not explained by its arithmetic run at
-     * this machine's dgemm rate (1 - the ratio before it) */
-    printf("%-15s %9ld %12.1f %12.2f %12.1f %10.3f %8.2f\n", w->name, m.n_params, steps / wall,
-           gflops, 1e6 * wall / steps, gflops / peak, 1 - gflops / peak);
+     * this machine's dgemm rate (1 - the ratio before it); vs GEMMs: the
+     * step's own GEMMs alone over the step (1 = nothing outside them) */
+    printf("%-15s %9ld %12.1f %12.2f %12.1f %10.3f %8.2f %12.1f", w->name, params,
+           steps / wall, gflops, 1e6 * wall / steps, gflops / peak, 1 - gflops / peak,
+           1e6 * step);
+    if (isnan(vs_gemms))
+        printf(" %12s %9s\n", "-", "-");
+    else
+        printf(" %12.1f %9.3f\n", 1e6 * gemms, vs_gemms);
 }
 
 /* Costs of the Hessian machinery at a task's initialization: full-batch
@@ -256,13 +489,13 @@ static void run_workload(const struct workload *w, double peak)
  * Lanczos and power iteration need to reach a relative residual of tol on
  * the top eigenvalue. */
 struct hvp_cost {
-    double gradients_per_second, hvps_per_second;
+    double gradients_per_second, hvps_per_second, gradients_per_hvp;
     int lanczos_hvps, power_hvps;
     double lanczos_value, power_value;
 };
 
 static int hvp_costs(const struct bl_config *cfg, uint64_t seed, int repeats, double tol,
-                       struct hvp_cost *out, char *err, unsigned long err_len)
+                     int eigen, struct hvp_cost *out, char *err, unsigned long err_len)
 {
     struct task t;
     if (bl_task_setup(&t, cfg, seed, NULL, 1, err, err_len))
@@ -271,20 +504,38 @@ static int hvp_costs(const struct bl_config *cfg, uint64_t seed, int repeats, do
     if (work_len < 2 * (size_t)t.n_params) /* power iteration needs 2 P */
         work_len = 2 * (size_t)t.n_params;
     double *work = bl_malloc(sizeof(double) * work_len);
+    /* a gradient and an HVP in turns, each timed, so that a shared
+     * machine's load hits both alike: medians of the times and of their
+     * ratios */
     struct pass_totals totals;
-    double start = bl_now();
-    for (int i = 0; i < repeats; i++)
-        bl_task_train_pass(&t, 1, &totals);
-    out->gradients_per_second = repeats / (bl_now() - start);
+    bl_task_train_pass(&t, 1, &totals);
     bl_task_hvp_prepare(&t, &totals);
     double *v = bl_malloc(sizeof(double) * (size_t)t.n_params);
     double *hv = bl_malloc(sizeof(double) * (size_t)t.n_params);
+    double *times = bl_malloc(sizeof(double) * 3 * (size_t)repeats); /* grad, hvp, ratio */
     for (long i = 0; i < t.n_params; i++)
         v[i] = t.theta[i];
-    start = bl_now();
-    for (int i = 0; i < repeats; i++)
+    for (int i = 0; i < repeats; i++) {
+        double t0 = bl_now();
+        bl_task_train_pass(&t, 1, &totals);
+        double t1 = bl_now();
         bl_task_hvp(&t, v, hv);
-    out->hvps_per_second = repeats / (bl_now() - start);
+        double t2 = bl_now();
+        times[i] = t1 - t0;
+        times[repeats + i] = t2 - t1;
+        times[2 * repeats + i] = (t2 - t1) / (t1 - t0);
+    }
+    out->gradients_per_second = 1 / median(times, repeats);
+    out->hvps_per_second = 1 / median(times + repeats, repeats);
+    out->gradients_per_hvp = median(times + 2 * repeats, repeats);
+    free(times);
+    if (!eigen) {
+        free(v);
+        free(hv);
+        free(work);
+        bl_task_free(&t);
+        return 0;
+    }
     struct bl_rng rng;
     struct bl_eigpair pair;
     struct bl_lanczos_info info;
@@ -303,6 +554,29 @@ static int hvp_costs(const struct bl_config *cfg, uint64_t seed, int repeats, do
     return 0;
 }
 
+/* bench's workloads; --quick (a smoke test, not figures) shortens them and
+ * gives wide_mlp and deep_mlp a quarter of their examples. */
+#define N_WORKLOADS 5
+static void workloads(int quick, struct workload *loads)
+{
+    int shrink = quick ? 4 : 1;
+    const struct workload all[N_WORKLOADS] = {
+        {"wide_mlp", 4096 / shrink, 256, 2048, 2, 10, 1, quick ? 2 : 20, BL_MODEL_MLP},
+        {"tiny_ensemble", 128, 20, 32, 2, 2, quick ? 2 : 16, quick ? 200 : 2000, BL_MODEL_MLP},
+        {"deep_mlp", 1024 / shrink, 64, 256, 4, 10, 1, quick ? 5 : 100, BL_MODEL_MLP},
+        {"diag_net", 200, 5000, 1, 2, 2, 1, quick ? 100 : 2000, BL_MODEL_DIAG_LINEAR},
+        {"pair_mlp", 1392, 2, 128, 2, 59, 1, quick ? 20 : 600, BL_MODEL_PAIR_MLP},
+    };
+    memcpy(loads, all, sizeof all);
+}
+
+static void print_header(void)
+{
+    printf("%-15s %9s %12s %12s %12s %10s %8s %12s %12s %9s\n", "workload", "params",
+           "steps/s", "GFLOP/s", "us/step", "vs dgemm", "outside", "step us", "GEMMs us",
+           "vs GEMMs");
+}
+
 /* All workloads and dgemm at one OpenBLAS thread count. */
 static void bench_at(int threads, int quick)
 {
@@ -311,23 +585,61 @@ static void bench_at(int threads, int quick)
     double peak = dgemm_gflops(size, quick ? 2 : 5);
     printf("\n%d BLAS thread%s: dgemm %dx%d %.2f GFLOP/s (the reference for the ratios)\n",
            threads, threads == 1 ? "" : "s", size, size, peak);
-    /* --quick (a smoke test, not figures): a quarter of the examples */
-    int shrink = quick ? 4 : 1;
-    const struct workload loads[] = {
-        {"wide_mlp", 4096 / shrink, 256, 2048, 2, 10, 1, quick ? 2 : 20, BL_MODEL_MLP},
-        {"tiny_ensemble", 128, 20, 32, 2, 2, quick ? 2 : 16, quick ? 200 : 2000, BL_MODEL_MLP},
-        {"deep_mlp", 1024 / shrink, 64, 256, 4, 10, 1, quick ? 5 : 100, BL_MODEL_MLP},
-        {"diag_net", 200, 5000, 1, 2, 2, 1, quick ? 100 : 2000, BL_MODEL_DIAG_LINEAR},
-        {"pair_mlp", 1392, 2, 128, 2, 59, 1, quick ? 20 : 600, BL_MODEL_PAIR_MLP},
-    };
-    printf("%-15s %9s %12s %12s %12s %10s %8s\n", "workload", "params", "steps/s", "GFLOP/s",
-           "us/step", "vs dgemm", "outside");
-    for (size_t i = 0; i < sizeof loads / sizeof loads[0]; i++)
+    struct workload loads[N_WORKLOADS];
+    workloads(quick, loads);
+    print_header();
+    for (int i = 0; i < N_WORKLOADS; i++)
         run_workload(&loads[i], peak);
+}
+
+static void print_hvp(int quick, int eigen);
+
+int bl_bench_one(const char *name, int threads, int quick)
+{
+    setvbuf(stdout, NULL, _IOLBF, 0);
+    if (!strcmp(name, "hvp")) {
+        print_hvp(quick, 0);
+        return BL_EXIT_OK;
+    }
+    struct workload loads[N_WORKLOADS];
+    workloads(quick, loads);
+    for (int i = 0; i < N_WORKLOADS; i++)
+        if (!strcmp(loads[i].name, name)) {
+            bl_blas_set_threads(threads);
+            print_header();
+            run_workload(&loads[i], NAN); /* no dgemm reference: its ratios are nan */
+            return BL_EXIT_OK;
+        }
+    fprintf(stderr, "biaslab bench: no workload '%s'\n", name);
+    return BL_EXIT_USAGE;
+}
+
+/* Hessian machinery on the deep MLP at initialization, one thread */
+static void print_hvp(int quick, int eigen)
+{
+    bl_blas_set_threads(1);
+    const struct workload *deep =
+        &(struct workload){"deep_mlp", quick ? 256 : 1024, 64, 256, 4, 10, 1, 1, BL_MODEL_MLP};
+    struct bl_config cfg;
+    workload_config(deep, &cfg);
+    struct hvp_cost costs;
+    char err[256];
+    if (hvp_costs(&cfg, 0, quick ? 3 : 20, 1e-8, eigen, &costs, err, sizeof err))
+        bl_fatal(BL_EXIT_RUNTIME, "bench hvp: %s", err);
+    printf("\nHessian-vector products, deep_mlp, 1 thread: %.1f HVP/s against %.1f "
+           "gradients/s (an HVP costs %.2f gradients)\n",
+           costs.hvps_per_second, costs.gradients_per_second, costs.gradients_per_hvp);
+    if (!eigen)
+        return;
+    printf("top eigenvalue to relative residual 1e-8: Lanczos %d HVPs (lambda = %.6g, largest "
+           "algebraic), power iteration %d HVPs (lambda = %.6g, largest magnitude)\n",
+           costs.lanczos_hvps, costs.lanczos_value, costs.power_hvps, costs.power_value);
 }
 
 int bl_bench(int quick)
 {
+    /* a line at a time, also into make bench's pipe: the run takes minutes */
+    setvbuf(stdout, NULL, _IOLBF, 0);
     long cores = sysconf(_SC_NPROCESSORS_ONLN);
     char blas[1024], advice[512];
     bl_blas_describe(blas, sizeof blas);
@@ -344,31 +656,24 @@ int bl_bench(int quick)
     bench_at(1, quick);
     if (cores > 1)
         bench_at((int)cores, quick);
-    /* Hessian machinery on the deep MLP at initialization, one thread */
-    bl_blas_set_threads(1);
-    const struct workload *deep =
-        &(struct workload){"deep_mlp", quick ? 256 : 1024, 64, 256, 4, 10, 1, 1, BL_MODEL_MLP};
-    struct bl_config cfg;
-    workload_config(deep, &cfg);
-    struct hvp_cost costs;
-    char err[256];
-    if (hvp_costs(&cfg, 0, quick ? 3 : 20, 1e-8, &costs, err, sizeof err))
-        bl_fatal(BL_EXIT_RUNTIME, "bench hvp: %s", err);
-    printf("\nHessian-vector products, deep_mlp, 1 thread: %.1f HVP/s against %.1f "
-           "gradients/s (an HVP costs %.2f gradients)\n",
-           costs.hvps_per_second, costs.gradients_per_second,
-           costs.gradients_per_second / costs.hvps_per_second);
-    printf("top eigenvalue to relative residual 1e-8: Lanczos %d HVPs (lambda = %.6g, largest "
-           "algebraic), power iteration %d HVPs (lambda = %.6g, largest magnitude)\n",
-           costs.lanczos_hvps, costs.lanczos_value, costs.power_hvps, costs.power_value);
+    print_hvp(quick, 1);
     printf("\nGFLOP/s counts the dense-layer flops of a step (forward 2 n in out per layer,\n"
-           "backward 4 n in out, less the first layer's input gradient); the time includes\n"
-           "data generation, loss, metrics at the first and last step, and the update.\n"
-           "diag_net (grok_sparse's diagonal net, d = 5000, n = 200) counts its two\n"
-           "matrix-vector loops, pair_mlp (grok_modadd's net, p = 59, width 128, n = 1392)\n"
-           "its three GEMMs; both exclude the task's setup (timed at half and all steps).\n"
+           "backward 4 n in out, less the first layer's input gradient). For the MLPs the\n"
+           "time (steps/s, us/step) is the tasks' wall time: data generation, loss, metrics\n"
+           "at the first and last step, and the update. diag_net (grok_sparse's diagonal\n"
+           "net, d = 5000, n = 200) counts its two matrix-vector loops, pair_mlp\n"
+           "(grok_modadd's net, p = 59, width 128, n = 1392) its three GEMMs; for these two\n"
+           "the time is that of the steps between the records (their setup would swamp it).\n"
            "outside = 1 - (vs dgemm): the share of a step not explained by its arithmetic\n"
            "at the dgemm rate (lookups, activations, loss, update; for diag_net also its\n"
-           "memory-bound loops running below the dgemm rate).\n");
+           "memory-bound loops running below the dgemm rate).\n"
+           "step us: the median training step between the first and the last record\n"
+           "(gradient and update; no setup, no metrics). GEMMs us: the step's own\n"
+           "cblas_dgemm calls (the shapes, transposes and buffers of src/models/dense.c:\n"
+           "forward n x out x in per layer, backward dW and dX, no dX for the first layer;\n"
+           "pair_mlp's three) timed alone at the same thread count, between the steps of\n"
+           "the same run (before every other step, run twice, the second timed), median.\n"
+           "vs GEMMs: the median over those of GEMMs alone / the next step: 1.0 = nothing\n"
+           "outside the GEMMs (- : too few steps, as wide_mlp under --quick).\n");
     return BL_EXIT_OK;
 }

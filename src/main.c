@@ -264,6 +264,8 @@ int main(int argc, char **argv)
 {
     if (argc == 5 && !strcmp(argv[1], "bench") && !strcmp(argv[2], "--dgemm-probe"))
         return bl_bench_dgemm_probe(atoi(argv[3]), argv[4]); /* bench's own child */
+    if ((argc == 5 || argc == 6) && !strcmp(argv[1], "bench") && !strcmp(argv[2], "--workload"))
+        return bl_bench_one(argv[3], atoi(argv[4]), argc == 6 && !strcmp(argv[5], "--quick"));
     if (argc >= 2 && (!strcmp(argv[1], "--help") || !strcmp(argv[1], "-h") ||
                       !strcmp(argv[1], "help"))) {
         printf("%s", usage);

@@ -621,6 +621,15 @@ section_cli() {
   expect "bench runs (quick), names the BLAS and compares its kernels with the CPU's best" bash -o pipefail -c "
     $BL bench --quick >$tmp/bench.txt && grep -q 'BLAS: ' $tmp/bench.txt &&
     grep -qE 'the two products agree to [0-9.e+-]+ of their largest entry\$|the ones this CPU supports|not OpenBLAS' $tmp/bench.txt"
+  # the GEMMs bench times alone match the model's own flop count (bench says
+  # so otherwise), and the tiny, deep and pair_mlp rows at both thread counts
+  # have a step time, a GEMM time and their ratio (wide_mlp's 2 quick steps
+  # leave none to pair)
+  expect "bench times each workload's own GEMMs (flops as the model counts them)" bash -c "
+    ! grep -q 'are not the model.s step_flops' $tmp/bench.txt &&
+    awk '\$1 ~ /^(tiny_ensemble|deep_mlp|pair_mlp)\$/ && NF == 10 &&
+         \$8 > 0 && \$9 > 0 && \$10 > 0 && \$10 < 100 { n++ }
+         END { exit n == 6 ? 0 : 1 }' $tmp/bench.txt"
   blas_advice() {
     "$BL" blas >"$tmp/blas.txt" || return 1
     cat "$tmp/blas.txt"
