@@ -13,6 +13,7 @@
 #include "bl_bench.h"
 #include "bl_blas.h"
 #include "bl_data.h"
+#include "bl_gemm.h"
 #include "bl_log.h"
 #include "bl_model.h"
 #include "bl_rng.h"
@@ -215,9 +216,10 @@ static void workload_config(const struct workload *w, struct bl_config *cfg)
     cfg->measure.every = w->steps; /* records at the first and last step only */
 }
 
-/* The GEMMs of one training step of a dense stack, alone: the same
- * cblas_dgemm calls at the same shapes, transposes and leading dimensions as
- * dense_forward and dense_backward (src/models/dense.c) make them, on
+/* The GEMMs of one training step of a dense stack, alone: the same bl_gemm
+ * calls (plain C for small products, the BLAS for large ones) at the same
+ * shapes, transposes and leading dimensions as dense_forward and
+ * dense_backward (src/models/dense.c) make them, on
  * buffers laid out the same way (every layer's output kept, delta and
  * delta_prev swapping), so what a step spends outside them is the rest of
  * the step. sizes[0] inputs ... sizes[layers] outputs; rows per chunk of
@@ -233,7 +235,22 @@ struct dense_gemms {
     double *post[BENCH_MAX_LAYERS];   /* (rows, sizes[l+1]) */
     double *dout;                     /* (rows, sizes[layers]) the loss's gradient */
     double *delta, *delta_prev;       /* (rows, widest) */
+    double *wt;                       /* (largest sizes[l] sizes[l+1]) bl_gemm's W^T copy */
+    int through_blas;                 /* pair_mlp calls cblas_dgemm itself, dense bl_gemm */
 };
+
+/* C (m, n) = op(A) op(B) (beta 0) the way the model makes it: bl_gemm, or
+ * the BLAS directly (pair_mlp). */
+static void product(const struct dense_gemms *g, int trans_a, int trans_b, int m, int n, int k,
+                    const double *a, int lda, const double *b, int ldb, double *c, int ldc)
+{
+    if (!g->through_blas) {
+        bl_gemm(trans_a, trans_b, m, n, k, a, lda, b, ldb, 0.0, c, ldc, g->wt);
+        return;
+    }
+    cblas_dgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans,
+                trans_b ? CblasTrans : CblasNoTrans, m, n, k, 1.0, a, lda, b, ldb, 0.0, c, ldc);
+}
 
 /* Pseudo-random entries in [-scale/2, scale/2): no structure (a sine
  * pattern would make every matrix rank 2), no denormals. */
@@ -268,6 +285,7 @@ static void dense_gemms_alloc(struct dense_gemms *g, const int *sizes, int layer
     }
     g->delta = bl_malloc(sizeof(double) * (size_t)rows * widest);
     g->delta_prev = bl_malloc(sizeof(double) * (size_t)rows * widest);
+    g->wt = bl_malloc(sizeof(double) * (size_t)widest * widest);
     g->dout = bl_malloc(sizeof(double) * (size_t)rows * sizes[layers]);
     fill(g->dout, (long)rows * sizes[layers], 1e-3);
     fill(g->delta, (long)rows * widest, 1e-3);
@@ -285,6 +303,7 @@ static void dense_gemms_free(struct dense_gemms *g)
     free(g->dout);
     free(g->delta);
     free(g->delta_prev);
+    free(g->wt);
 }
 
 /* One step's GEMMs for n <= rows examples: forward, then backward. */
@@ -293,8 +312,7 @@ static void dense_gemms_run(struct dense_gemms *g, int n)
     const int *s = g->sizes;
     const double *in = g->x;
     for (int l = 0; l < g->layers; l++) {
-        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasTrans, n, s[l + 1], s[l], 1.0, in, s[l],
-                    g->w[l], s[l], 0.0, g->post[l], s[l + 1]);
+        product(g, 0, 1, n, s[l + 1], s[l], in, s[l], g->w[l], s[l], g->post[l], s[l + 1]);
         in = g->post[l];
     }
     /* the model copies the loss's gradient in first too: every step starts
@@ -304,12 +322,10 @@ static void dense_gemms_run(struct dense_gemms *g, int n)
     memcpy(delta, g->dout, sizeof(double) * (size_t)n * s[g->layers]);
     for (int l = g->layers - 1; l >= 0; l--) {
         const double *below = l == 0 ? g->x : g->post[l - 1];
-        cblas_dgemm(CblasRowMajor, CblasTrans, CblasNoTrans, s[l + 1], s[l], n, 1.0, delta,
-                    s[l + 1], below, s[l], 0.0, g->dw[l], s[l]);
+        product(g, 1, 0, s[l + 1], s[l], n, delta, s[l + 1], below, s[l], g->dw[l], s[l]);
         if (l == 0 && !g->first_dx)
             break;
-        cblas_dgemm(CblasRowMajor, CblasNoTrans, CblasNoTrans, n, s[l], s[l + 1], 1.0, delta,
-                    s[l + 1], g->w[l], s[l], 0.0, prev, s[l]);
+        product(g, 0, 0, n, s[l], s[l + 1], delta, s[l + 1], g->w[l], s[l], prev, s[l]);
         double *t = delta; /* the model swaps them the same way */
         delta = prev;
         prev = t;
@@ -422,6 +438,7 @@ static void run_workload(const struct workload *w, double peak)
         if (bl_task_setup(&t, &cfg, 0, NULL, 0, err, sizeof err))
             bl_fatal(BL_EXIT_RUNTIME, "bench %s: %s", w->name, err);
         dense_gemms_alloc(&g, sizes, layers, t.ws.max_batch, first_dx);
+        g.through_blas = w->model == BL_MODEL_PAIR_MLP;
         bl_task_free(&t);
     }
     long S = w->steps, most = w->seeds * S; /* steps between records, all seeds */
@@ -669,7 +686,7 @@ int bl_bench(int quick)
            "memory-bound loops running below the dgemm rate).\n"
            "step us: the median training step between the first and the last record\n"
            "(gradient and update; no setup, no metrics). GEMMs us: the step's own\n"
-           "cblas_dgemm calls (the shapes, transposes and buffers of src/models/dense.c:\n"
+           "products (bl_gemm, as dense.c makes them: the shapes, transposes and buffers:\n"
            "forward n x out x in per layer, backward dW and dX, no dX for the first layer;\n"
            "pair_mlp's three) timed alone at the same thread count, between the steps of\n"
            "the same run (before every other step, run twice, the second timed), median.\n"

@@ -86,7 +86,8 @@ blas_threads = 1
 
 PROGRESS = re.compile(r"biaslab: (\d+)/(\d+) tasks done")
 FINAL = re.compile(r"biaslab: wrote .*\((\d+) of (\d+) tasks, (\d+) steps trained by this "
-                   r"run, wall ([\d.]+)(s|min|h), of which statistics ([\d.]+)(s|min|h)\)")
+                   r"run, wall ([\d.]+)(s|min|h), of which statistics ([\d.]+)(s|min|h); "
+                   r"rank 0 stored (\d+) results in ([\d.]+) s, ([\d.]+) ms each\)")
 UNIT = {"s": 1.0, "min": 60.0, "h": 3600.0}
 
 
@@ -161,6 +162,9 @@ def many_tasks(biaslab, workdir, quick):
               last_k, seeds, last_t - launched, ended - last_t, ended - launched,
               100 * (ended - last_t) / (ended - launched), wall, stats,
               100 * stats / wall if wall > 0 else float("nan")))
+    print("  rank 0 stored each finished task (done file, NetCDF) in %s ms: at that cost it "
+          "keeps up with at most %.0f finished tasks per second" % (final.group(10), 1e3 / float(final.group(10))
+                                 if float(final.group(10)) > 0 else float("nan")))
 
 
 def rate_of(lines, steps):
