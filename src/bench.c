@@ -15,6 +15,7 @@
 #include "bl_data.h"
 #include "bl_gemm.h"
 #include "bl_log.h"
+#include "bl_metrics.h"
 #include "bl_model.h"
 #include "bl_rng.h"
 #include "bl_spectrum.h"
@@ -507,6 +508,7 @@ static void run_workload(const struct workload *w, double peak)
  * the top eigenvalue. */
 struct hvp_cost {
     double gradients_per_second, hvps_per_second, gradients_per_hvp;
+    double gradients_per_first_hvp; /* an HVP right after a gradient pass */
     int lanczos_hvps, power_hvps;
     double lanczos_value, power_value;
 };
@@ -521,30 +523,47 @@ static int hvp_costs(const struct bl_config *cfg, uint64_t seed, int repeats, do
     if (work_len < 2 * (size_t)t.n_params) /* power iteration needs 2 P */
         work_len = 2 * (size_t)t.n_params;
     double *work = bl_malloc(sizeof(double) * work_len);
-    /* a gradient and an HVP in turns, each timed, so that a shared
-     * machine's load hits both alike: medians of the times and of their
-     * ratios */
+    /* HVP_BLOCK gradients and then HVP_BLOCK HVPs in turns, each block
+     * timed, so that a shared machine's load hits both alike: medians of
+     * the times and of their ratios. HVPs come in blocks at one theta, as
+     * Lanczos and power iteration use them: the first of a block (after a
+     * gradient pass) recomputes the forward pass, the others reuse it; the
+     * first is also timed alone. v changes from HVP to HVP (v <- Hv / |Hv|). */
+    enum { HVP_BLOCK = 8 };
     struct pass_totals totals;
     bl_task_train_pass(&t, 1, &totals);
     bl_task_hvp_prepare(&t, &totals);
     double *v = bl_malloc(sizeof(double) * (size_t)t.n_params);
     double *hv = bl_malloc(sizeof(double) * (size_t)t.n_params);
-    double *times = bl_malloc(sizeof(double) * 3 * (size_t)repeats); /* grad, hvp, ratio */
+    /* (5, repeats): gradient, HVP in a block, ratio, first HVP, its ratio */
+    double *times = bl_malloc(sizeof(double) * 5 * (size_t)repeats);
     for (long i = 0; i < t.n_params; i++)
         v[i] = t.theta[i];
     for (int i = 0; i < repeats; i++) {
         double t0 = bl_now();
-        bl_task_train_pass(&t, 1, &totals);
-        double t1 = bl_now();
-        bl_task_hvp(&t, v, hv);
+        for (int b = 0; b < HVP_BLOCK; b++)
+            bl_task_train_pass(&t, 1, &totals);
+        double t1 = bl_now(), first = 0;
+        for (int b = 0; b < HVP_BLOCK; b++) {
+            bl_task_hvp(&t, v, hv);
+            if (b == 0)
+                first = bl_now() - t1;
+            double norm = bl_norm2(hv, t.n_params);
+            for (long j = 0; j < t.n_params; j++)
+                v[j] = hv[j] / norm;
+        }
         double t2 = bl_now();
-        times[i] = t1 - t0;
-        times[repeats + i] = t2 - t1;
-        times[2 * repeats + i] = (t2 - t1) / (t1 - t0);
+        double grad = (t1 - t0) / HVP_BLOCK, hvp = (t2 - t1) / HVP_BLOCK;
+        times[i] = grad;
+        times[repeats + i] = hvp;
+        times[2 * repeats + i] = hvp / grad;
+        times[3 * repeats + i] = first;
+        times[4 * repeats + i] = first / grad;
     }
     out->gradients_per_second = 1 / median(times, repeats);
     out->hvps_per_second = 1 / median(times + repeats, repeats);
     out->gradients_per_hvp = median(times + 2 * repeats, repeats);
+    out->gradients_per_first_hvp = median(times + 4 * repeats, repeats);
     free(times);
     if (!eigen) {
         free(v);
@@ -641,11 +660,13 @@ static void print_hvp(int quick, int eigen)
     workload_config(deep, &cfg);
     struct hvp_cost costs;
     char err[256];
-    if (hvp_costs(&cfg, 0, quick ? 3 : 20, 1e-8, eigen, &costs, err, sizeof err))
+    if (hvp_costs(&cfg, 0, quick ? 2 : 5, 1e-8, eigen, &costs, err, sizeof err))
         bl_fatal(BL_EXIT_RUNTIME, "bench hvp: %s", err);
     printf("\nHessian-vector products, deep_mlp, 1 thread: %.1f HVP/s against %.1f "
-           "gradients/s (an HVP costs %.2f gradients)\n",
-           costs.hvps_per_second, costs.gradients_per_second, costs.gradients_per_hvp);
+           "gradients/s (an HVP costs %.2f gradients; in blocks of 8 at one theta, as Lanczos "
+           "uses them; the first of a block, after a gradient pass, %.2f)\n",
+           costs.hvps_per_second, costs.gradients_per_second, costs.gradients_per_hvp,
+           costs.gradients_per_first_hvp);
     if (!eigen)
         return;
     printf("top eigenvalue to relative residual 1e-8: Lanczos %d HVPs (lambda = %.6g, largest "

@@ -72,7 +72,7 @@ static void install_signal_handlers(void)
 /* Finished tasks whose done files one flush makes durable: at most this
  * many, and none waits longer than DONE_FLUSH_SECONDS. */
 #define DONE_BATCH 64
-#define DONE_FLUSH_SECONDS 1.0
+#define DONE_FLUSH_SECONDS 0.2
 
 struct runner {
     const struct bl_plan *plan;

@@ -484,7 +484,9 @@ section_resume() {
   sigint_stop() {
     "$BL" run "$rcfg" -o "$tmp/i1.nc" >"$tmp/bg.log" 2>&1 &
     local pid=$!
+    # as start_run: 0.3 s after the first done file, so the next task is past step 0
     for _ in $(seq 1 400); do ls "$tmp"/i1.nc.ckpt/done_* >/dev/null 2>&1 && break; sleep 0.05; done
+    sleep 0.3
     kill -INT "$pid"
     wait "$pid"
     local rc=$?

@@ -171,30 +171,41 @@ def rates_of(load):
 
 
 def hvp_rates(load, repeats):
-    """(gradients/s, HVP/s, gradients per HVP) at initialization, v = theta as
-    biaslab's bench: a gradient and an HVP in turns, medians of the times
-    and of their ratios (as bench, so a shared machine's load hits both)."""
+    """(gradients/s, HVP/s, gradients per HVP) at initialization, as biaslab's
+    bench: 8 gradients and then 8 HVPs in turns, each block timed, medians of
+    the times and of their ratios (so a shared machine's load hits both).
+    The HVPs of a block are at one theta, as Lanczos uses them: the gradient
+    graph is built once (create_graph) and each HVP is the gradient of g.v
+    (retain_graph), v <- Hv / |Hv| between them, v = theta at first."""
+    block = 8
     x, y, ws = task(load, 0)
     v = [w.detach().clone() for w in ws]
 
-    def gradient():
-        torch.autograd.grad(loss_of(ws, x, y, load["classes"]), ws)
+    def gradients():
+        for _ in range(block):
+            torch.autograd.grad(loss_of(ws, x, y, load["classes"]), ws)
 
-    def hvp():
+    def hvps(v):
         g = torch.autograd.grad(loss_of(ws, x, y, load["classes"]), ws, create_graph=True)
-        torch.autograd.grad(sum((gi * vi).sum() for gi, vi in zip(g, v)), ws)
+        for _ in range(block):
+            hv = torch.autograd.grad(sum((gi * vi).sum() for gi, vi in zip(g, v)), ws,
+                                     retain_graph=True)
+            norm = torch.sqrt(sum((h * h).sum() for h in hv))
+            v = [h / norm for h in hv]
+        return v
 
-    gradient(), hvp()  # warm-up
-    grads, hvps = [], []
+    gradients(), hvps(v)  # warm-up
+    grads, hvp_times = [], []
     for _ in range(repeats):
         t0 = time.perf_counter()
-        gradient()
+        gradients()
         t1 = time.perf_counter()
-        hvp()
+        v = hvps(v)
         t2 = time.perf_counter()
-        grads.append(t1 - t0)
-        hvps.append(t2 - t1)
-    return 1 / median(grads), 1 / median(hvps), median([h / g for g, h in zip(grads, hvps)])
+        grads.append((t1 - t0) / block)
+        hvp_times.append((t2 - t1) / block)
+    return (1 / median(grads), 1 / median(hvp_times),
+            median([h / g for g, h in zip(grads, hvp_times)]))
 
 
 def workloads(quick):
@@ -273,7 +284,7 @@ def main():
     pairs = []
     for _ in range(2):
         ours = biaslab_run(args.biaslab, "hvp", 1, args.quick) if args.biaslab else None
-        pairs.append((ours, hvp_rates(deep, 3 if args.quick else 20)))
+        pairs.append((ours, hvp_rates(deep, 2 if args.quick else 5)))
     grads, hvps, cost = (median([t[i] for _, t in pairs]) for i in range(3))
     print("torch HVP (double backward) on bench's HVP MLP (deep_mlp, n=%d), 1 thread: %.1f "
           "HVP/s against %.1f gradients/s (an HVP costs %.2f gradients)" % (
