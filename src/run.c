@@ -672,7 +672,7 @@ int bl_run(const struct bl_run_args *args)
                 "of which statistics %s; rank 0 stored %d results in %.1f s, %.2f ms each)",
                 path, r.tasks_done, plan.n_tasks, r.steps_run, wall, stats_time, stored,
                 r.store_seconds, stored > 0 ? 1e3 * r.store_seconds / stored : 0.0);
-    } else {
+    } else if (!interrupted) {
         bl_par_stats_serve(); /* rank 0's statistics, a share of every block */
     }
     free(r.pending);
