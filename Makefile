@@ -27,7 +27,11 @@ override CC := $(if $(filter cc,$(CC)),mpicc,$(CC))
 CPPFLAGS += -Iinclude -Ibin/gen $(NETCDF_CFLAGS) -D_GNU_SOURCE
 # A call to an undeclared function is an error, whatever WARNFLAGS says: an
 # implicit int-returning declaration of a pointer function crashes at run time.
-CFLAGS   += -std=c11 $(OPTFLAGS) $(WARNFLAGS) -Werror=implicit-function-declaration -MMD -MP
+# -ffp-contract=off: no compiler fuses a product and a sum into one FMA (gcc's
+# -std=c11 implies it, clang's default does not), so results are the same
+# bits whatever the compiler and whichever vector clone runs (src/linalg/gemm.c
+# adds in OpenBLAS's order; test_gemm checks it bitwise).
+CFLAGS   += -std=c11 -ffp-contract=off $(OPTFLAGS) $(WARNFLAGS) -Werror=implicit-function-declaration -MMD -MP
 LDLIBS   += $(NETCDF_LIBS) $(SCALAPACK_LIBS) $(LAPACK_LIBS) $(BLAS_LIBS) $(INIH_LIBS) $(ZLIB_LIBS) $(GLPK_LIBS) -lm
 
 # src/ holds the run's plumbing; src/<area>/ one folder per kind of piece
@@ -157,11 +161,11 @@ SAN_OBJ := $(patsubst src/%.c,bin/sanitize/obj/%.o,$(filter-out src/main.c,$(SRC
 
 bin/sanitize/obj/%.o: src/%.c bin/gen/bl_build_info.h
 	@mkdir -p $(dir $@)
-	$(SAN_CC) $(CPPFLAGS) $(SAN_MPI_CFLAGS) -std=c11 $(SAN_FLAGS) $(WARNFLAGS) -MMD -MP -c $< -o $@
+	$(SAN_CC) $(CPPFLAGS) $(SAN_MPI_CFLAGS) -std=c11 -ffp-contract=off $(SAN_FLAGS) $(WARNFLAGS) -MMD -MP -c $< -o $@
 
 bin/sanitize/obj/test_%.o: tests/unit/%.c | deps
 	@mkdir -p bin/sanitize/obj
-	$(SAN_CC) $(CPPFLAGS) $(SAN_MPI_CFLAGS) -std=c11 $(SAN_FLAGS) $(WARNFLAGS) -MMD -MP -c $< -o $@
+	$(SAN_CC) $(CPPFLAGS) $(SAN_MPI_CFLAGS) -std=c11 -ffp-contract=off $(SAN_FLAGS) $(WARNFLAGS) -MMD -MP -c $< -o $@
 
 bin/sanitize/test_unit: $(SAN_OBJ)
 	$(SAN_CC) $(SAN_FLAGS) $^ -o $@ $(LDLIBS) $(CUNIT_LIBS) $(SAN_MPI_LIBS)

@@ -173,8 +173,9 @@ static inline __attribute__((always_inline)) void single_row(int n, int k, const
 }
 
 /* The clones: the same source, so the same sums, at three vector widths.
- * No clone contracts a product and a sum into one FMA: the build's -std=c11
- * implies -ffp-contract=off (test_gemm compares with OpenBLAS bitwise). */
+ * No clone contracts a product and a sum into one FMA: the build passes
+ * -ffp-contract=off (clang would fuse them in the AVX-512 clone otherwise;
+ * test_gemm compares with OpenBLAS bitwise). */
 __attribute__((target_clones("avx512f", "avx2", "default")))
 void bl_gemm_small(int m, int n, int k, const double *a, long a_row, long a_col,
                    const double *b, int ldb, double beta, double *c, int ldc)

@@ -10,7 +10,7 @@ cd "$(dirname "$0")/../.."
 CC=${CC:-mpicc}
 exe=bin/test_scalapack
 mkdir -p bin
-$CC -std=c11 -O2 -g -Wall -Wextra -D_GNU_SOURCE -Iinclude \
+$CC -std=c11 -ffp-contract=off -O2 -g -Wall -Wextra -D_GNU_SOURCE -Iinclude \
   src/linalg/scalapack.c src/linalg/gemm.c src/blas.c src/log.c src/rng.c src/models/*.c \
   src/reference/kernel_predictor.c \
   tests/mpi/test_scalapack.c \
