@@ -247,6 +247,9 @@ static void kkt_metrics(struct bl_measure *ms, struct task *t, double q_min, dou
     double *G = ms->kkt_G; /* (P, n): column i = grad q_i(theta~) */
     double *q = ms->kkt_work + (long)n * (n + 1), *lambda = q + n; /* (n), (n) */
     double scale_theta = pow(q_min, -1.0 / L), scale_grad = pow(q_min, -(L - 1.0) / L);
+    /* the per-example passes below overwrite the workspace: an HVP must not
+     * take its forward pass as kept (task.c's hvp_range) */
+    t->hvp_kept_lo = t->hvp_kept_hi = -1;
     for (int i = 0; i < n; i++) {
         struct bl_batch one = bl_dataset_rows(set, i, 1);
         double f = bl_model_forward(&t->model, t->theta, &one, &t->ws)[0];
