@@ -30,8 +30,14 @@ void bl_blas_describe(char *out, size_t size);
  * avx512dq avx512vl avx512bf16". */
 const char *bl_blas_best_core(char *features, size_t size);
 
-/* When OpenBLAS runs kernels below the ones this CPU supports (it falls back
- * to Prescott on CPUs it does not recognise), a one-line warning naming the
+/* The instruction set of the dgemm kernels OpenBLAS's core `core` runs
+ * ("SSE3", "SSE4", "AVX", "AVX2+FMA", "AVX-512"), "unknown" for a name
+ * outside x86-64's table: cores of one family compute dgemm alike. */
+const char *bl_blas_dgemm_family(const char *core);
+
+/* When OpenBLAS runs dgemm kernels of a lower family than this CPU supports
+ * (it falls back to Prescott on CPUs it does not recognise; SkylakeX on a
+ * Cooperlake CPU is no loss for doubles), a one-line warning naming the
  * core, the features and the setting that selects the right kernels;
  * returns 1 and fills out, else returns 0. The choice stays the user's:
  * biaslab never changes the kernels by itself. */

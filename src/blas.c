@@ -50,20 +50,34 @@ void bl_blas_describe(char *out, size_t size)
                  "environment variable)", lib);
 }
 
-/* OpenBLAS's x86-64 kernel families from the oldest instruction set to the
- * newest; a core outside the list (another architecture, a name this table
- * does not know) is never called worse than the CPU. */
-static const char *const x86_cores[] = {"Prescott", "Core2", "Penryn", "Dunnington", "Nehalem",
-                                        "Sandybridge", "Haswell", "Zen", "SkylakeX",
-                                        "Cooperlake", "SapphireRapids"};
+/* OpenBLAS's x86-64 cores from the oldest instruction set to the newest,
+ * each with the family of dgemm kernels it runs: cores of one family run the
+ * same double-precision kernels (Zen takes Haswell's; Cooperlake and
+ * SapphireRapids add bf16 and fp16 kernels to SkylakeX's, not double ones),
+ * so only a lower family is slower for biaslab. A core outside the list
+ * (another architecture, a name this table does not know) is never called
+ * worse than the CPU. */
+static const struct {
+    const char *name;
+    int dgemm_family; /* 0 SSE2/SSE3, 1 SSE4, 2 AVX, 3 AVX2+FMA, 4 AVX-512 */
+} x86_cores[] = {{"Prescott", 0},  {"Core2", 0},      {"Penryn", 0},     {"Dunnington", 0},
+                 {"Nehalem", 1},   {"Sandybridge", 2}, {"Haswell", 3},   {"Zen", 3},
+                 {"SkylakeX", 4},  {"Cooperlake", 4},  {"SapphireRapids", 4}};
 enum { N_X86_CORES = sizeof x86_cores / sizeof x86_cores[0] };
 
-static int core_rank(const char *name)
+static int dgemm_family(const char *name)
 {
     for (int i = 0; i < N_X86_CORES; i++)
-        if (!strcasecmp(name, x86_cores[i]))
-            return i;
+        if (!strcasecmp(name, x86_cores[i].name))
+            return x86_cores[i].dgemm_family;
     return -1;
+}
+
+const char *bl_blas_dgemm_family(const char *core)
+{
+    static const char *const names[] = {"SSE3", "SSE4", "AVX", "AVX2+FMA", "AVX-512"};
+    int family = dgemm_family(core);
+    return family < 0 ? "unknown" : names[family];
 }
 
 const char *bl_blas_best_core(char *features, size_t size)
@@ -110,12 +124,12 @@ int bl_blas_core_advice(char *out, size_t size)
     char features[128];
     const char *best = bl_blas_best_core(features, sizeof features);
     const char *core = openblas_get_corename();
-    int have = core_rank(core), want = core_rank(best);
+    int have = dgemm_family(core), want = dgemm_family(best);
     if (have < 0 || want < 0 || have >= want)
         return 0;
     snprintf(out, size,
              "warning: OpenBLAS runs its %s kernels, but this CPU has %s, which its %s "
-             "kernels use (dgemm is several times faster): set OPENBLAS_CORETYPE=%s, or "
+             "dgemm kernels use (several times faster): set OPENBLAS_CORETYPE=%s, or "
              "BIASLAB_BLAS_CORE=auto for jobs/run_local.sh and jobs/*.sbatch",
              core, features, best, best);
     return 1;

@@ -255,6 +255,8 @@ static int blas_command(int best_only)
     bl_blas_describe(line, sizeof line);
     printf("BLAS: %s\ncore %s\nbest %s (CPU features: %s)\n", line, bl_blas_core(), best,
            features);
+    printf("dgemm kernels: %s on core %s, %s on %s\n", bl_blas_dgemm_family(bl_blas_core()),
+           bl_blas_core(), bl_blas_dgemm_family(best), best);
     if (bl_blas_core_advice(line, sizeof line))
         printf("%s\n", line);
     return BL_EXIT_OK;

@@ -635,16 +635,26 @@ section_cli() {
   blas_advice() {
     "$BL" blas >"$tmp/blas.txt" || return 1
     cat "$tmp/blas.txt"
-    local core best
+    local core best have want
     core=$(sed -n 's/^core //p' "$tmp/blas.txt")
     best=$("$BL" blas --best)
-    if [ "$core" != "$best" ] && [ "$best" != unknown ]; then
+    # "dgemm kernels: <family> on core <core>, <family> on <best>"
+    have=$(sed -n 's/^dgemm kernels: \([^ ]*\) on core .*/\1/p' "$tmp/blas.txt")
+    want=$(sed -n 's/^dgemm kernels: .*, \([^ ]*\) on [^ ]*$/\1/p' "$tmp/blas.txt")
+    [ -n "$have" ] && [ -n "$want" ] || return 1
+    if [ "$have" != "$want" ] && [ "$best" != unknown ]; then
       grep -q "warning: OpenBLAS runs its $core kernels.*OPENBLAS_CORETYPE=$best" "$tmp/blas.txt"
     else
       ! grep -q 'warning' "$tmp/blas.txt"
     fi
+    # forced to the oldest kernels, it must warn on any CPU with AVX or later
+    OPENBLAS_CORETYPE=Prescott "$BL" blas >"$tmp/blas_prescott.txt" || return 1
+    case "$want" in
+      SSE3 | unknown) ! grep -q 'warning' "$tmp/blas_prescott.txt" ;;
+      *) grep -q "warning: OpenBLAS runs its Prescott kernels.*OPENBLAS_CORETYPE=$best" "$tmp/blas_prescott.txt" ;;
+    esac
   }
-  expect "biaslab blas warns exactly when OpenBLAS runs kernels below the CPU's, naming the fix" blas_advice
+  expect "biaslab blas warns exactly when OpenBLAS runs dgemm kernels of a lower family than the CPU's, naming the fix" blas_advice
   expect "BIASLAB_BLAS_CORE=auto (an explicit opt-in) makes jobs/run_local.sh select the CPU's kernels" bash -o pipefail -c "
     best=\$($BL blas --best) &&
     BIASLAB_BLAS_CORE=auto bash jobs/run_local.sh 1 $cfg -o $tmp/blascore.nc --set optim.steps=20 >$tmp/blascore.log 2>&1 &&
