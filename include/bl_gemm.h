@@ -4,17 +4,19 @@
  * in arithmetic; the plain-C kernel does none of that and is compiled for
  * SSE2, AVX2 and AVX-512 (chosen at run time). It adds the products in
  * exactly the order of OpenBLAS's Prescott kernels (the default core on an
- * unrecognised x86-64 CPU), so a trajectory is bitwise the same whichever
- * path a product takes, on any x86-64 CPU. */
+ * unrecognised x86-64 CPU), so a small product has the same bits on any
+ * x86-64 CPU, and under Prescott the same as OpenBLAS's (except for tall
+ * outputs, below, which OpenBLAS makes transposed). */
 #ifndef BL_GEMM_H
 #define BL_GEMM_H
 
 /* C (m, n) = op(A) op(B) when beta = 0, C + op(A) op(B) when beta = 1 (the
  * only two values), all row-major: op(A) (m, k) is A (m, k) with row stride
  * lda, or A^T of A (k, m) when trans_a; op(B) (k, n) likewise from B (k, n)
- * or B (n, k). scratch: room for k * n doubles when trans_b (the small
- * kernel reads op(B) by rows and copies B^T there), else unused (may be
- * NULL). */
+ * or B (n, k). scratch: room for max(k, m) * n doubles, or NULL: the small
+ * kernel reads op(B) by rows and copies B^T there when trans_b; a BLAS
+ * product with m >= 8 n is made as C^T there and copied over (OpenBLAS is
+ * faster at the wide shape). With NULL, both go to the BLAS as they are. */
 void bl_gemm(int trans_a, int trans_b, int m, int n, int k, const double *a, int lda,
              const double *b, int ldb, double beta, double *c, int ldc, double *scratch);
 

@@ -236,7 +236,7 @@ struct dense_gemms {
     double *post[BENCH_MAX_LAYERS];   /* (rows, sizes[l+1]) */
     double *dout;                     /* (rows, sizes[layers]) the loss's gradient */
     double *delta, *delta_prev;       /* (rows, widest) */
-    double *wt;                       /* (largest sizes[l] sizes[l+1]) bl_gemm's W^T copy */
+    double *wt;                       /* (widest max(widest, rows)) bl_gemm's scratch */
     int through_blas;                 /* pair_mlp calls cblas_dgemm itself, dense bl_gemm */
 };
 
@@ -286,7 +286,9 @@ static void dense_gemms_alloc(struct dense_gemms *g, const int *sizes, int layer
     }
     g->delta = bl_malloc(sizeof(double) * (size_t)rows * widest);
     g->delta_prev = bl_malloc(sizeof(double) * (size_t)rows * widest);
-    g->wt = bl_malloc(sizeof(double) * (size_t)widest * widest);
+    /* bl_gemm's scratch, as dense.c sizes it: a weight matrix or an output */
+    size_t scratch = (size_t)widest * (widest > rows ? widest : rows);
+    g->wt = bl_malloc(sizeof(double) * scratch);
     g->dout = bl_malloc(sizeof(double) * (size_t)rows * sizes[layers]);
     fill(g->dout, (long)rows * sizes[layers], 1e-3);
     fill(g->delta, (long)rows * widest, 1e-3);

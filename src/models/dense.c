@@ -36,8 +36,9 @@ struct dense_ws {
                                   * phi'(z) is read off a */
     double *delta;               /* (batch, max dim) gradient wrt a pre-activation */
     double *delta_prev;          /* (batch, max dim) the same for the layer below */
-    double *wt;                  /* (max dims[l] dims[l+1]) a weight matrix transposed,
-                                  * bl_gemm's scratch */
+    double *wt;                  /* bl_gemm's scratch: (max(max dims[l] dims[l+1], batch
+                                  * max dim)) a weight matrix or a tall product
+                                  * transposed */
     /* Hessian-vector products, R{.} = directional derivative along v: */
     double *rpost[BL_MAX_LAYERS]; /* R{a_l} (batch, dims[l+1]); last = R{outputs} */
     double *rdelta;               /* (batch, max dim) R{delta} */
@@ -149,9 +150,17 @@ static size_t max_weights(const struct dense *m)
     return most;
 }
 
+/* bl_gemm's scratch: a weight matrix, or any product's output (batch rows
+ * by at most max dim) */
+static size_t scratch_doubles(const struct dense *m, long max_batch)
+{
+    size_t outputs = (size_t)max_batch * (size_t)max_dim(m);
+    return max_weights(m) > outputs ? max_weights(m) : outputs;
+}
+
 /* activations (2 max-dim buffers + every layer's output), their R{} twins
- * with hvp, the normalization's h and r (and R{}) per hidden layer, and one
- * transposed weight matrix */
+ * with hvp, the normalization's h and r (and R{}) per hidden layer, and
+ * bl_gemm's scratch */
 static size_t dense_workspace_doubles(const struct bl_model *model, int max_batch, int hvp)
 {
     const struct dense *m = D(model);
@@ -162,7 +171,7 @@ static size_t dense_workspace_doubles(const struct bl_model *model, int max_batc
         norm += 2 * n * ((size_t)m->dims[l + 1] + 1);
     size_t one = 2 * n * (size_t)max_dim(m) + layers;
     size_t kept = hvp && !m->normalize ? layers : 0; /* the hidden deltas and dout */
-    return one * (hvp ? 2 : 1) + norm + max_weights(m) + kept;
+    return one * (hvp ? 2 : 1) + norm + scratch_doubles(m, max_batch) + kept;
 }
 
 static void dense_workspace_bind(const struct bl_model *model, struct bl_workspace *ws,
@@ -177,7 +186,7 @@ static void dense_workspace_bind(const struct bl_model *model, struct bl_workspa
         w->post[l] = p, p += n * m->dims[l + 1];
     w->delta = p, p += n * max_dim(m);
     w->delta_prev = p, p += n * max_dim(m);
-    w->wt = p, p += max_weights(m);
+    w->wt = p, p += scratch_doubles(m, n);
     if (hvp) {
         for (int l = 0; l < m->n_layers; l++)
             w->rpost[l] = p, p += n * m->dims[l + 1];
@@ -317,7 +326,8 @@ static void dense_backward(const struct bl_model *model, const double *theta,
         const double *in = l == 0 ? x : ws->post[l - 1]; /* (n, din) */
         double *delta = ws->delta;
         /* dW (dn, din) = delta^T (dn, n) * in (n, din) */
-        bl_gemm(1, 0, dn, din, n, delta, dn, in, din, 0.0, grad + m->weight_offset[l], din, NULL);
+        bl_gemm(1, 0, dn, din, n, delta, dn, in, din, 0.0, grad + m->weight_offset[l], din,
+                ws->wt);
         if (m->bias) {
             double *db = grad + m->bias_offset[l];
             for (int j = 0; j < dn; j++)
@@ -331,7 +341,7 @@ static void dense_backward(const struct bl_model *model, const double *theta,
         /* delta_prev (n, din) = delta (n, dn) * W (dn, din), then times phi'(z_{l-1}) */
         const double *w = theta + m->weight_offset[l];
         double *prev = ws->delta_prev;
-        bl_gemm(0, 0, n, din, dn, delta, dn, w, din, 0.0, prev, din, NULL);
+        bl_gemm(0, 0, n, din, dn, delta, dn, w, din, 0.0, prev, din, ws->wt);
         if (m->activation != BL_ACT_IDENTITY) {
             const double *a = ws->post[l - 1];
             double slope = m->activation == BL_ACT_LEAKY_RELU ? m->leaky_slope : 0.0;
@@ -442,9 +452,9 @@ static void dense_rbackward(const struct bl_model *model, const double *theta, c
         const double *rin = l == 0 ? NULL : ws->rpost[l - 1];  /* R{a_{l-1}} */
         /* R{dW_l} = R{delta}^T a_{l-1} + delta^T R{a_{l-1}} */
         double *hw = hv + m->weight_offset[l];
-        bl_gemm(1, 0, dn, din, n, rdelta, dn, in, din, 0.0, hw, din, NULL);
+        bl_gemm(1, 0, dn, din, n, rdelta, dn, in, din, 0.0, hw, din, ws->wt);
         if (rin)
-            bl_gemm(1, 0, dn, din, n, delta, dn, rin, din, 1.0, hw, din, NULL);
+            bl_gemm(1, 0, dn, din, n, delta, dn, rin, din, 1.0, hw, din, ws->wt);
         if (m->bias) {
             double *hb = hv + m->bias_offset[l];
             for (int j = 0; j < dn; j++)
@@ -462,9 +472,9 @@ static void dense_rbackward(const struct bl_model *model, const double *theta, c
                             : delta == ws->delta ? ws->delta_prev : ws->delta; /* (n, din) */
         double *rprev = rdelta == ws->rdelta ? ws->rdelta_prev : ws->rdelta;  /* (n, din) */
         if (!kept)
-            bl_gemm(0, 0, n, din, dn, delta, dn, w, din, 0.0, prev, din, NULL);
-        bl_gemm(0, 0, n, din, dn, delta, dn, vw, din, 0.0, rprev, din, NULL);
-        bl_gemm(0, 0, n, din, dn, rdelta, dn, w, din, 1.0, rprev, din, NULL);
+            bl_gemm(0, 0, n, din, dn, delta, dn, w, din, 0.0, prev, din, ws->wt);
+        bl_gemm(0, 0, n, din, dn, delta, dn, vw, din, 0.0, rprev, din, ws->wt);
+        bl_gemm(0, 0, n, din, dn, rdelta, dn, w, din, 1.0, rprev, din, ws->wt);
         if (m->activation != BL_ACT_IDENTITY) {
             if (!kept)
                 multiply_by_slope(prev, ws->post[l - 1], (long)n * din, slope);
