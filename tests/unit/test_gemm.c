@@ -153,6 +153,8 @@ static void test_gemm_small_order(void)
     CU_ASSERT_TRUE(bl_gemm_is_small(1, 32, 128));
     CU_ASSERT_FALSE(bl_gemm_is_small(2, 32, 128)); /* remainder rows */
     CU_ASSERT_FALSE(bl_gemm_is_small(1, 30, 128));
+    CU_ASSERT_TRUE(bl_gemm_is_small(4096, 2048, 10)); /* short k, at any size */
+    CU_ASSERT_FALSE(bl_gemm_is_small(4096, 2048, 256));
     CU_ASSERT_EQUAL(count_differences(small_shapes, 1, 0), 0);
 }
 
