@@ -27,6 +27,8 @@ struct bl_measure {
     double margin_best;     /* best normalized margin (NaN without a reference) */
     enum bl_reference_status reference_status;
     double *feature_work;   /* (3 dim + rows) first-layer spectral norm and predictor */
+    double *gram;           /* (g g + g), g = min(rows, dim) <= 1024: the first layer's
+                             * Gram matrix and its eigenvalues, or NULL */
     double *spectrum_work;  /* Lanczos basis and scratch, when sharpness is measured */
     double *trace_work;     /* (2P) Hutchinson probes and products */
     double *density_work;   /* SLQ scratch */

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "bl_completion.h"
+#include "bl_gemm.h"
 #include "bl_kernel_predictor.h"
 #include "bl_l1_margin.h"
 #include "bl_log.h"
@@ -88,19 +89,56 @@ static void measure_sharpness(struct bl_measure *ms, struct task *t,
     *residual = pairs[0].residual;
 }
 
-/* v -> W1^T W1 v for the first layer W1 (rows, cols). */
+/* v -> W1^T W1 v / ||W1||_F^2 for the first layer W1 (rows, cols): the
+ * scaling puts the top eigenvalue, 1 / stable rank, in [1/min(rows, cols),
+ * 1], where power iteration's tolerance (absolute below 1) is relative */
 struct gram_ctx {
     const double *w1;
     int rows, cols;
     double *tmp; /* (rows) */
+    double inv_frob;
 };
 static void first_layer_gram(void *ctx, const double *v, double *out)
 {
     struct gram_ctx *g = ctx;
     cblas_dgemv(CblasRowMajor, CblasNoTrans, g->rows, g->cols, 1.0, g->w1, g->cols, v, 1, 0.0,
                 g->tmp, 1);
-    cblas_dgemv(CblasRowMajor, CblasTrans, g->rows, g->cols, 1.0, g->w1, g->cols, g->tmp, 1, 0.0,
-                out, 1);
+    cblas_dgemv(CblasRowMajor, CblasTrans, g->rows, g->cols, g->inv_frob, g->w1, g->cols, g->tmp,
+                1, 0.0, out, 1);
+}
+
+/* The first layer's Gram matrix when its smaller side is at most this:
+ * LAPACK's eigenvalues of it cost ~g^3 (a few ms at 256), where power
+ * iteration on W1^T W1 needed up to 2000 products with W1 to reach 1e-12
+ * (the wide MLP's 2048 x 256 layer: ~0.8 s a record) and could stop short
+ * of it when the top two singular values are close. */
+#define GRAM_MAX 1024
+static int gram_side(int rows, int cols) { return rows < cols ? rows : cols; }
+
+/* The largest eigenvalue of W1^T W1 (rows, cols) = sigma_1(W1)^2, frob =
+ * ||W1||_F^2: from the Gram matrix on the smaller side when there is room
+ * for it, else by power iteration. */
+static double top_gram_eigenvalue(struct bl_measure *ms, struct task *t, const double *w1,
+                                  int rows, int cols, double frob)
+{
+    int g = gram_side(rows, cols);
+    if (ms->gram) {
+        double *gram = ms->gram, *eigenvalues = ms->gram + (long)g * g;
+        if (cols <= rows) /* (cols, cols) = W1^T W1 */
+            bl_gemm(1, 0, g, g, rows, w1, cols, w1, cols, 0.0, gram, g, NULL);
+        else /* (rows, rows) = W1 W1^T */
+            bl_gemm(0, 1, g, g, cols, w1, cols, w1, cols, 0.0, gram, g, NULL);
+        return bl_symmetric_singular_values(gram, g, eigenvalues) == 0 ? eigenvalues[0] : NAN;
+    }
+    struct bl_rng rng;
+    bl_rng_init(&rng, t->seed, BL_STREAM_SPECTRUM, 0xffffffffu);
+    struct bl_eigpair top;
+    if (!(frob > 0))
+        return 0;
+    struct gram_ctx gram = {w1, rows, cols, ms->feature_work + 3L * cols, 1.0 / frob};
+    bl_power_iteration(cols, first_layer_gram, &gram, 2000, 1e-12, &rng, &top, NULL,
+                       ms->feature_work);
+    return top.value * frob;
 }
 
 /* The first layer's stable rank and neuron alignments, and with a reference
@@ -113,13 +151,8 @@ static void layer_metrics(struct bl_measure *ms, struct task *t, double normaliz
     double frob = 0;
     for (long i = 0; i < (long)rows * cols; i++)
         frob += w1[i] * w1[i];
-    struct bl_rng rng;
-    bl_rng_init(&rng, t->seed, BL_STREAM_SPECTRUM, 0xffffffffu);
-    struct bl_eigpair top;
-    struct gram_ctx gram = {w1, rows, cols, ms->feature_work + 3L * cols};
-    bl_power_iteration(cols, first_layer_gram, &gram, 2000, 1e-12, &rng, &top, NULL,
-                       ms->feature_work);
-    value[BL_M_STABLE_RANK] = top.value > 0 ? frob / top.value : NAN;
+    double top = top_gram_eigenvalue(ms, t, w1, rows, cols, frob);
+    value[BL_M_STABLE_RANK] = top > 0 ? frob / top : NAN;
     if (!ms->mu)
         return;
     double mu_sum = 0, svm_sum = 0;
@@ -587,7 +620,12 @@ void bl_measure_setup(struct bl_measure *ms, struct task *t, const struct bl_res
     kernel_reference(ms, t, payload);
     int rows;
     if (t->model.ops->feature_layer && t->model.ops->feature_layer(&t->model, t->theta, &rows))
+    {
         ms->feature_work = bl_malloc(sizeof(double) * (size_t)(3 * t->model.inputs + rows));
+        size_t g = (size_t)gram_side(rows, t->model.inputs);
+        if (g <= GRAM_MAX)
+            ms->gram = bl_malloc(sizeof(double) * (g * g + g));
+    }
     if (mc->kkt && ms->mu && t->model.degree > 0) {
         long n = t->data.train.n;
         ms->kkt_G = bl_malloc(sizeof(double) * (size_t)(P * n));
@@ -617,6 +655,7 @@ void bl_measure_free(struct bl_measure *ms)
     free(ms->mu);
     free(ms->w_svm);
     free(ms->feature_work);
+    free(ms->gram);
     free(ms->spectrum_work);
     free(ms->trace_work);
     free(ms->density_work);

@@ -1,6 +1,7 @@
 /* Optimizer formulas and whole training tasks in one process. */
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
@@ -627,6 +628,63 @@ static void test_two_layer_symmetric_reaches_global_max_margin(void)
     bl_task_result_free(&r);
 }
 
+extern void dgesvd_(const char *jobu, const char *jobvt, const int *m, const int *n, double *a,
+                    const int *lda, double *s, double *u, const int *ldu, double *vt,
+                    const int *ldvt, double *work, const int *lwork, int *info, size_t jobu_len,
+                    size_t jobvt_len);
+
+/* ||W||_F^2 / sigma_1(W)^2 of w (rows, cols), sigma_1 by LAPACK's SVD of w
+ * itself (not of a Gram matrix, as the program does) */
+static double stable_rank_by_svd(const double *w, int rows, int cols)
+{
+    int m = cols, n = rows, lwork = 64 * (rows + cols), info, one = 1; /* w^T column-major */
+    double *a = malloc(sizeof(double) * (size_t)rows * cols), s[64], dummy, frob = 0;
+    double *work = malloc(sizeof(double) * (size_t)lwork);
+    memcpy(a, w, sizeof(double) * (size_t)rows * cols);
+    for (long i = 0; i < (long)rows * cols; i++)
+        frob += w[i] * w[i];
+    dgesvd_("N", "N", &m, &n, a, &m, s, &dummy, &one, &dummy, &one, work, &lwork, &info, 1, 1);
+    free(a);
+    free(work);
+    return info == 0 ? frob / (s[0] * s[0]) : NAN;
+}
+
+/* The recorded stable rank is the first layer's ||W1||_F^2 / sigma_1^2, at
+ * the final parameters, for a first layer wider than its inputs and for one
+ * narrower (the Gram matrix of either side), from a small initialization,
+ * where the top singular values are close (power iteration on W1^T W1 fell
+ * 2.5% short of sigma_1^2 in planar_lp's golden case) and a large one. */
+static void test_stable_rank_matches_svd(void)
+{
+    const int widths[] = {50, 4}, scales[] = {0, 1};
+    for (int w = 0; w < 2; w++)
+        for (int sc = 0; sc < 2; sc++) {
+            struct bl_config c = two_layer_task(BL_DATA_SEPARABLE);
+            c.model.width = widths[w];
+            c.model.init_scale = scales[sc] ? 1.0 : 1e-6;
+            /* from 1e-6 a few constant small steps keep the weights tiny:
+             * W1^T W1's entries ~1e-12, where an absolute tolerance stops
+             * power iteration at once */
+            c.optim.schedule = scales[sc] ? BL_SCHED_LOSS_BASED : BL_SCHED_CONSTANT;
+            c.optim.lr = scales[sc] ? 0.01 : 1e-3;
+            c.optim.steps = scales[sc] ? 300 : 3;
+            c.measure.every = c.optim.steps;
+            c.measure.reference = BL_REF_NONE;
+            c.measure.save_params = BL_SAVE_FINAL;
+            struct bl_task_result r;
+            char err[128];
+            CU_ASSERT_EQUAL_FATAL(bl_train_task(&c, 3, NULL, NULL, &r, err, sizeof err), 0);
+            const double *theta = bl_result_params(&r);
+            CU_ASSERT_PTR_NOT_NULL_FATAL(theta);
+            /* the first layer W1 (width, dim) leads theta (bias-free) */
+            double want = stable_rank_by_svd(theta, c.model.width, c.data.dim);
+            long last = r.layout->n_records - 1;
+            BL_ASSERT_CLOSE(metric(&r, BL_M_STABLE_RANK, last), want, 1e-10);
+            CU_ASSERT(want >= 1.0 && want <= (c.model.width < c.data.dim ? c.model.width : c.data.dim));
+            bl_task_result_free(&r);
+        }
+}
+
 /* SCIENCE.md 4: on a quadratic, GD diverges exactly when lr * lambda_max > 2;
  * the measured sharpness is lambda_max. */
 static void test_quadratic_diverges_iff_past_two_over_eta(void)
@@ -1020,4 +1078,5 @@ void bl_test_register_optim(void)
     BL_ADD_TEST(s, test_noisy_quadratic_sgd_stationary_variance);
     BL_ADD_TEST(s, test_noisy_quadratic_sde_substeps);
     BL_ADD_TEST(s, test_svag);
+    BL_ADD_TEST(s, test_stable_rank_matches_svd);
 }
