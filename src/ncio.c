@@ -342,6 +342,35 @@ static void define_field(struct bl_output *o, int k, int d_point, int d_seed, in
 }
 
 /* The step coordinates of the array fields' snapshot dimensions. */
+/* Rank 0 keeps the trajectories it writes up to this much memory (137 MB
+ * for 10,000 seeds x 101 records x 17 metrics), else reads them back. */
+#define KEEP_MAX_BYTES (1L << 30)
+
+static void keep_trajectories(struct bl_output *o)
+{
+    const struct bl_result_layout *L = o->layout;
+    size_t one = (size_t)o->n_points * o->n_seeds * o->n_records, total = 0;
+    for (int k = 0; k < L->n_fields; k++)
+        total += o->var_stats[k] >= 0 ? one * sizeof(double) : 0;
+    if (total > KEEP_MAX_BYTES)
+        return;
+    for (int k = 0; k < L->n_fields; k++) {
+        if (o->var_stats[k] < 0 || L->fields[k].type != BL_TYPE_DOUBLE)
+            continue; /* statistics are of double trajectories (over record) */
+        o->kept[k] = bl_malloc(sizeof(double) * one);
+        for (size_t i = 0; i < one; i++)
+            o->kept[k][i] = NAN; /* the variable's fill value */
+    }
+}
+
+static void free_kept(struct bl_output *o)
+{
+    for (int k = 0; k < BL_MAX_FIELDS; k++) {
+        free(o->kept[k]);
+        o->kept[k] = NULL;
+    }
+}
+
 static void write_snapshot_steps(struct bl_output *o)
 {
     for (int k = 0; k < o->layout->n_fields; k++) {
@@ -474,6 +503,7 @@ int bl_output_create(struct bl_output *o, const char *path, const struct bl_conf
     }
     free(not_run);
     NC(nc_sync(ncid));
+    keep_trajectories(o);
     return 0;
 }
 
@@ -512,6 +542,9 @@ void bl_output_write_task(struct bl_output *o, int point, int seed_index, const 
         } else {
             NC(nc_put_vara_double(o->ncid, o->var[k], at, count, v));
         }
+        if (o->kept[k])
+            memcpy(o->kept[k] + ((long)point * o->n_seeds + seed_index) * o->n_records, v,
+                   sizeof(double) * (size_t)o->n_records);
     }
     /* The done files are the durable copy (a resume rebuilds <out>.part from
      * them), so the file is flushed at most once a second: a flush per task
@@ -601,7 +634,10 @@ void bl_output_finish(struct bl_output *o)
         for (int p = 0; p < o->n_points; p++) {
             size_t at[3] = {(size_t)p, 0, 0};
             size_t count[3] = {1, (size_t)S, (size_t)R};
-            NC(nc_get_vara_double(o->ncid, o->var[k], at, count, traj));
+            if (o->kept[k])
+                memcpy(traj, o->kept[k] + (long)p * S * R, sizeof(double) * (size_t)S * R);
+            else
+                NC(nc_get_vara_double(o->ncid, o->var[k], at, count, traj));
             /* every record's statistics, spread over the ranks (par.c) */
             bl_par_stats_columns(traj, S, (int)R, by_record, n_ok);
             for (long r = 0; r < R; r++)
@@ -638,13 +674,18 @@ void bl_output_finish(struct bl_output *o)
     free(stats);
     free(by_record);
     free(n_ok);
+    free_kept(o);
     NC(nc_close(o->ncid));
     if (rename(o->part_path, o->path) != 0)
         bl_fatal_now(BL_EXIT_RUNTIME, "cannot rename '%s' to '%s': %s", o->part_path, o->path,
                      strerror(errno));
 }
 
-void bl_output_close(struct bl_output *o) { NC(nc_close(o->ncid)); }
+void bl_output_close(struct bl_output *o)
+{
+    free_kept(o);
+    NC(nc_close(o->ncid));
+}
 
 /* ---- `biaslab merge` ---- */
 
