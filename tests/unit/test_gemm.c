@@ -22,7 +22,9 @@ static const int shapes[][3] = {{128, 32, 20}, {128, 1, 32},  {32, 20, 128}, {12
                                 {1, 30, 128},  {128, 1, 300}, {12, 1, 5},
                                 /* tall outputs the BLAS makes transposed
                                  * (remainder rows, so never the small kernel) */
-                                {2050, 16, 64}, {10, 1, 50},  {58, 7, 9}};
+                                {2050, 16, 64}, {10, 1, 50},  {58, 7, 30},
+                                /* tall, but k too short to pay for the copy */
+                                {2050, 16, 20}};
 enum { N_SHAPES = sizeof shapes / sizeof shapes[0] };
 
 /* The order of src/linalg/gemm.c by hand: k in blocks of 128 (a rest
@@ -69,13 +71,13 @@ static void fill(double *x, long count, struct bl_rng *rng)
 }
 
 /* want (m, n) = want + op(A) op(B) (beta 1) or op(A) op(B), as bl_gemm
- * documents its BLAS path: a tall output (m >= 8 n) is OpenBLAS's C^T
+ * documents its BLAS path: a tall output (m >= 8 n, k >= 2 n) is OpenBLAS's C^T
  * (n, m) = op(B)^T op(A)^T, then added or copied over; others are one
  * cblas_dgemm. */
 static void blas_path(int ta, int tb, int m, int n, int k, const double *a, int lda,
                       const double *b, int ldb, int beta, double *want)
 {
-    if (m < 8 * n) {
+    if (m < 8 * n || k < 2 * n) {
         cblas_dgemm(CblasRowMajor, ta ? CblasTrans : CblasNoTrans, tb ? CblasTrans : CblasNoTrans,
                     m, n, k, 1.0, a, lda, b, ldb, beta, want, n);
         return;
