@@ -16,7 +16,8 @@
  * or B (n, k). scratch: room for max(k, m) * n doubles, or NULL: the small
  * kernel reads op(B) by rows and copies B^T there when trans_b; a BLAS
  * product with m >= 8 n and k >= 2 n is made as C^T there and copied over
- * (OpenBLAS is faster at the wide shape). With NULL, both go to the BLAS as they are. */
+ * (OpenBLAS is faster at the wide shape). With NULL, both go to the BLAS as
+ * they are. */
 void bl_gemm(int trans_a, int trans_b, int m, int n, int k, const double *a, int lda,
              const double *b, int ldb, double beta, double *c, int ldc, double *scratch);
 

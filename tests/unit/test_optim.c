@@ -680,7 +680,8 @@ static void test_stable_rank_matches_svd(void)
             double want = stable_rank_by_svd(theta, c.model.width, c.data.dim);
             long last = r.layout->n_records - 1;
             BL_ASSERT_CLOSE(metric(&r, BL_M_STABLE_RANK, last), want, 1e-10);
-            CU_ASSERT(want >= 1.0 && want <= (c.model.width < c.data.dim ? c.model.width : c.data.dim));
+            int smaller = c.model.width < c.data.dim ? c.model.width : c.data.dim;
+            CU_ASSERT(want >= 1.0 && want <= smaller);
             bl_task_result_free(&r);
         }
 }
