@@ -105,10 +105,63 @@ static inline __attribute__((always_inline)) void store(int cols, vec8 sums[ROWS
     }
 }
 
+/* r[q][j] <- r[j][q]: an 8 x 8 block transposed in registers (pairs of
+ * lanes, then pairs of pairs, then halves) */
+#define SHUFFLE(x, y, ...) __builtin_shufflevector(x, y, __VA_ARGS__)
+static inline __attribute__((always_inline)) void transpose8(vec8 r[LANES])
+{
+    vec8 t[LANES], u[LANES];
+    for (int q = 0; q < LANES; q += 2) {
+        t[q] = SHUFFLE(r[q], r[q + 1], 0, 8, 2, 10, 4, 12, 6, 14);
+        t[q + 1] = SHUFFLE(r[q], r[q + 1], 1, 9, 3, 11, 5, 13, 7, 15);
+    }
+    for (int q = 0; q < LANES; q += 4)
+        for (int h = 0; h < 2; h++) {
+            u[q + h] = SHUFFLE(t[q + h], t[q + h + 2], 0, 1, 8, 9, 4, 5, 12, 13);
+            u[q + h + 2] = SHUFFLE(t[q + h], t[q + h + 2], 2, 3, 10, 11, 6, 7, 14, 15);
+        }
+    for (int q = 0; q < 4; q++) {
+        r[q] = SHUFFLE(u[q], u[q + 4], 0, 1, 2, 3, 8, 9, 10, 11);
+        r[q + 4] = SHUFFLE(u[q], u[q + 4], 4, 5, 6, 7, 12, 13, 14, 15);
+    }
+}
+
+/* 4 doubles: the half vector of a last 4 columns */
+typedef double vec4 __attribute__((vector_size(4 * sizeof(double))));
+
+/* The tile of a last 4 columns, read straight from b: sums (ROWS, 4) of a
+ * (ROWS, len) times b (len, 4), in the same order as tile(), then stored
+ * as store() does (a copy padded to 8 columns cost more than this tile on
+ * the tiny net's 20-input weight gradient). */
+static inline __attribute__((always_inline)) void tile4_store(int len, const double *a, long a_row,
+                                                              long a_col, const double *b,
+                                                              long ldb, int add, double *c,
+                                                              int ldc)
+{
+    vec4 sums[ROWS] = {{0}};
+    for (int p = 0; p < len; p++, a += a_col, b += ldb) {
+        vec4 bv;
+        memcpy(&bv, b, sizeof bv);
+        for (int r = 0; r < ROWS; r++)
+            sums[r] += a[r * a_row] * bv;
+    }
+    for (int r = 0; r < ROWS; r++) {
+        double *cr = c + (long)r * ldc;
+        vec4 v = sums[r], old;
+        if (add) {
+            memcpy(&old, cr, sizeof old);
+            v = old + v;
+        }
+        memcpy(cr, &v, sizeof v);
+    }
+}
+
 /* c (m, 1) = a (m, k) b (k, 1), or c + a b, for m a multiple of 4: one
  * running sum per row over p in order, as in a tile, but with the lanes
- * over 8 rows (a gathered column of a) instead of 8 columns of b, of which
- * there is only one. */
+ * over 8 rows (a column of a) instead of 8 columns of b, of which there is
+ * only one. Rows of a that are contiguous in p are read 8 x 8 and
+ * transposed in registers (gathering a column one element at a time cost
+ * the tiny net's output layer more than its arithmetic). */
 static inline __attribute__((always_inline)) void single_column(int m, int len, const double *a,
                                                                 long a_row, long a_col,
                                                                 const double *b, long ldb,
@@ -117,7 +170,16 @@ static inline __attribute__((always_inline)) void single_column(int m, int len, 
     int i0 = 0;
     for (; i0 + LANES <= m; i0 += LANES) {
         vec8 sum = {0};
-        for (int p = 0; p < len; p++) {
+        int p = 0;
+        for (; a_col == 1 && p + LANES <= len; p += LANES) {
+            vec8 block[LANES]; /* block[q][r] = a[i0 + r][p + q] after the transpose */
+            for (int r = 0; r < LANES; r++)
+                LOAD8(block[r], a + (i0 + r) * a_row + p);
+            transpose8(block);
+            for (int q = 0; q < LANES; q++)
+                sum += block[q] * b[(p + q) * ldb];
+        }
+        for (; p < len; p++) {
             const double *ap = a + i0 * a_row + p * a_col;
             vec8 column;
             for (int r = 0; r < LANES; r++)
@@ -200,7 +262,7 @@ void bl_gemm_small(int m, int n, int k, const double *a, long a_row, long a_col,
             continue;
         }
         int wide = n / (2 * LANES) * (2 * LANES), whole = n / LANES * LANES, cols = n - whole;
-        if (cols)
+        if (cols && cols != 4)
             for (int p = 0; p < len; p++)
                 for (int j = 0; j < LANES; j++)
                     tail[p * LANES + j] = j < cols ? bp[(long)p * ldb + whole + j] : 0.0;
@@ -217,7 +279,9 @@ void bl_gemm_small(int m, int n, int k, const double *a, long a_row, long a_col,
                 tile(1, len, ai, a_row, a_col, bp + wide, ldb, sums);
                 store(LANES, sums, add, ci + wide, ldc);
             }
-            if (cols) {
+            if (cols == 4) {
+                tile4_store(len, ai, a_row, a_col, bp + whole, ldb, add, ci + whole, ldc);
+            } else if (cols) {
                 tile(1, len, ai, a_row, a_col, tail, LANES, sums);
                 store(cols, sums, add, ci + whole, ldc);
             }
