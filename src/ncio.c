@@ -341,22 +341,27 @@ static void define_field(struct bl_output *o, int k, int d_point, int d_seed, in
     put_coordinates(o, o->var_stats[k], "step");
 }
 
-/* The step coordinates of the array fields' snapshot dimensions. */
 /* Rank 0 keeps the trajectories it writes up to this much memory (137 MB
  * for 10,000 seeds x 101 records x 17 metrics), else reads them back. */
 #define KEEP_MAX_BYTES (1L << 30)
+
+/* Whether field k is a trajectory with statistics (doubles over record). */
+static int has_stats(const struct bl_output *o, int k)
+{
+    return o->var_stats[k] >= 0 && o->layout->fields[k].type == BL_TYPE_DOUBLE;
+}
 
 static void keep_trajectories(struct bl_output *o)
 {
     const struct bl_result_layout *L = o->layout;
     size_t one = (size_t)o->n_points * o->n_seeds * o->n_records, total = 0;
     for (int k = 0; k < L->n_fields; k++)
-        total += o->var_stats[k] >= 0 ? one * sizeof(double) : 0;
+        total += has_stats(o, k) ? one * sizeof(double) : 0;
     if (total > KEEP_MAX_BYTES)
         return;
     for (int k = 0; k < L->n_fields; k++) {
-        if (o->var_stats[k] < 0 || L->fields[k].type != BL_TYPE_DOUBLE)
-            continue; /* statistics are of double trajectories (over record) */
+        if (!has_stats(o, k))
+            continue;
         o->kept[k] = bl_malloc(sizeof(double) * one);
         for (size_t i = 0; i < one; i++)
             o->kept[k][i] = NAN; /* the variable's fill value */
@@ -371,6 +376,7 @@ static void free_kept(struct bl_output *o)
     }
 }
 
+/* The step coordinates of the array fields' snapshot dimensions. */
 static void write_snapshot_steps(struct bl_output *o)
 {
     for (int k = 0; k < o->layout->n_fields; k++) {
@@ -634,12 +640,11 @@ void bl_output_finish(struct bl_output *o)
         for (int p = 0; p < o->n_points; p++) {
             size_t at[3] = {(size_t)p, 0, 0};
             size_t count[3] = {1, (size_t)S, (size_t)R};
-            if (o->kept[k])
-                memcpy(traj, o->kept[k] + (long)p * S * R, sizeof(double) * (size_t)S * R);
-            else
+            const double *cells = o->kept[k] ? o->kept[k] + (long)p * S * R : traj;
+            if (!o->kept[k])
                 NC(nc_get_vara_double(o->ncid, o->var[k], at, count, traj));
             /* every record's statistics, spread over the ranks (par.c) */
-            bl_par_stats_columns(traj, S, (int)R, by_record, n_ok);
+            bl_par_stats_columns(cells, S, (int)R, by_record, n_ok);
             for (long r = 0; r < R; r++)
                 for (int st = 0; st < BL_STAT_COUNT; st++)
                     stats[(long)st * R + r] = by_record[r * BL_STAT_COUNT + st];

@@ -130,11 +130,11 @@ static double top_gram_eigenvalue(struct bl_measure *ms, struct task *t, const d
             bl_gemm(0, 1, g, g, cols, w1, cols, w1, cols, 0.0, gram, g, NULL);
         return bl_symmetric_singular_values(gram, g, eigenvalues) == 0 ? eigenvalues[0] : NAN;
     }
+    if (!(frob > 0))
+        return 0;
     struct bl_rng rng;
     bl_rng_init(&rng, t->seed, BL_STREAM_SPECTRUM, 0xffffffffu);
     struct bl_eigpair top;
-    if (!(frob > 0))
-        return 0;
     struct gram_ctx gram = {w1, rows, cols, ms->feature_work + 3L * cols, 1.0 / frob};
     bl_power_iteration(cols, first_layer_gram, &gram, 2000, 1e-12, &rng, &top, NULL,
                        ms->feature_work);
@@ -619,8 +619,7 @@ void bl_measure_setup(struct bl_measure *ms, struct task *t, const struct bl_res
     }
     kernel_reference(ms, t, payload);
     int rows;
-    if (t->model.ops->feature_layer && t->model.ops->feature_layer(&t->model, t->theta, &rows))
-    {
+    if (t->model.ops->feature_layer && t->model.ops->feature_layer(&t->model, t->theta, &rows)) {
         ms->feature_work = bl_malloc(sizeof(double) * (size_t)(3 * t->model.inputs + rows));
         size_t g = (size_t)gram_side(rows, t->model.inputs);
         if (g <= GRAM_MAX)
