@@ -2,11 +2,9 @@
  * through the BLAS. For the shapes of a tiny network (a few dozen rows and
  * columns) a BLAS call costs more in packing, zero-filling and dispatch than
  * in arithmetic; the plain-C kernel does none of that and is compiled for
- * SSE2, AVX2 and AVX-512 (chosen at run time). It adds the products in
- * exactly the order of OpenBLAS's Prescott kernels (the default core on an
- * unrecognised x86-64 CPU), so a small product has the same bits on any
- * x86-64 CPU, and under Prescott the same as OpenBLAS's (except for tall
- * outputs, below, which OpenBLAS makes transposed). */
+ * AVX-512, AVX2+FMA and generic C (chosen at run time). It adds the
+ * products one fused multiply-add at a time in a fixed order (gemm.c), so a
+ * small product has the same bits on any CPU. */
 #ifndef BL_GEMM_H
 #define BL_GEMM_H
 
@@ -28,5 +26,12 @@ int bl_gemm_is_small(int m, int n, int k);
  * (k, n) with row stride ldb, op(A) read as a[i * a_row + p * a_col]. */
 void bl_gemm_small(int m, int n, int k, const double *a, long a_row, long a_col,
                    const double *b, int ldb, double beta, double *c, int ldc);
+
+/* Its builds, the same bits at each (for tests): the best this CPU runs,
+ * and bl_gemm_small at a given one (at most bl_gemm_small_level()). */
+enum { BL_GEMM_GENERIC, BL_GEMM_AVX2, BL_GEMM_AVX512 };
+int bl_gemm_small_level(void);
+void bl_gemm_small_at(int level, int m, int n, int k, const double *a, long a_row, long a_col,
+                      const double *b, int ldb, double beta, double *c, int ldc);
 
 #endif

@@ -1,15 +1,21 @@
 /* Losses in log space. Every per-example loss l_i is produced as log l_i and
  * every gradient as d l_i / d out * exp(-log_scale), so nothing underflows
- * while the summed loss is representable as a log (down to about -1e308). */
+ * while the summed loss is representable as a log (down to about -1e308).
+ * exp, log and log1p are bl_vmath.h's, not libm's: the same bits on every
+ * CPU, and the binary losses call them on a chunk of examples at once. */
 #include <math.h>
 
 #include "bl_loss.h"
+#include "bl_vmath.h"
+
+/* examples (or classes) per call of the array functions: stack buffers */
+#define CHUNK 64
 
 double bl_softplus(double x)
 {
     if (x > 0)
-        return x + log1p(exp(-x));
-    return log1p(exp(x));
+        return x + bl_log1p(bl_exp(-x));
+    return bl_log1p(bl_exp(x));
 }
 
 /* log(softplus(x)): for x << 0, softplus(x) = e^x (1 - e^x/2 + ...), whose log
@@ -18,8 +24,8 @@ double bl_softplus(double x)
 static double log_softplus(double x)
 {
     if (x < -30)
-        return x + log1p(-0.5 * exp(x));
-    return log(bl_softplus(x));
+        return x + bl_log1p(-0.5 * bl_exp(x));
+    return bl_log(bl_softplus(x));
 }
 
 double bl_log_add_exp(double a, double b)
@@ -29,7 +35,7 @@ double bl_log_add_exp(double a, double b)
     if (b == -INFINITY)
         return a;
     double hi = a > b ? a : b, lo = a > b ? b : a;
-    return hi + log1p(exp(lo - hi));
+    return hi + bl_log1p(bl_exp(lo - hi));
 }
 
 /* Binary label as a sign. */
@@ -43,11 +49,16 @@ static void other_logits(const double *f, int k, int y, double *r, double *margi
     for (int j = 0; j < k; j++)
         if (j != y && f[j] > best)
             best = f[j];
-    double sum = 0;
-    for (int j = 0; j < k; j++)
-        if (j != y)
-            sum += exp(f[j] - best);
-    *r = best - f[y] + log(sum);
+    double sum = 0, shifted[CHUNK]; /* f_j - best for j != y, -inf (e^ = 0) for y */
+    for (int j0 = 0; j0 < k; j0 += CHUNK) {
+        int len = k - j0 < CHUNK ? k - j0 : CHUNK;
+        for (int j = 0; j < len; j++)
+            shifted[j] = j0 + j == y ? -INFINITY : f[j0 + j] - best;
+        bl_vexp(len, shifted, shifted);
+        for (int j = 0; j < len; j++)
+            sum += shifted[j];
+    }
+    *r = best - f[y] + bl_log(sum);
     *margin = f[y] - best;
 }
 
@@ -61,25 +72,65 @@ static void squared_on_targets(const double *out, const struct bl_batch *b, int 
             double e = out[(long)i * k + j] - b->target[(long)i * k + j];
             s += e * e;
         }
-        log_loss[i] = log(0.5 * s);
+        log_loss[i] = bl_log(0.5 * s);
         margin[i] = NAN;
     }
 }
 
-/* The logistic loss's three values at one margin q from one exp and (for q
- * <= 30) one log1p, t = log1p(e^-|q|): softplus(q) is q + t for q > 0 and t
- * otherwise, softplus(-q) likewise with -q, bitwise what bl_softplus
- * computes for either; and log softplus(-q) as log_softplus does. Writes
- * softplus(q) (the gradient's exponent) to *sp_q, returns log softplus(-q). */
-static double logistic_values(double q, double *sp_q)
+/* The logistic loss on one output, examples [0, n): margin q = y f; per
+ * example one exp and one log1p, t = log1p(e^-|q|), give softplus(q) = q + t
+ * for q > 0 and t otherwise (bitwise what bl_softplus computes: 0 + t is t),
+ * written to keep (the gradient's exponent) when asked; log softplus(-q)
+ * likewise, as log_softplus computes it (for q > 30, -q + log1p(-e/2)).
+ * Selects, not branches (margins of either sign mispredict), and the
+ * transcendental functions on CHUNK examples at once. */
+static void logistic_forward(const double *out, const int *label, int n, double *log_loss,
+                             double *margin, double *keep)
 {
-    double e = exp(-fabs(q)), t = log1p(e);
-    /* selects, not branches (margins of either sign mispredict): 0 + t is
-     * exactly t, so these are q + t or t */
-    *sp_q = (q > 0 ? q : 0.0) + t;
-    if (-q < -30) /* log_softplus's small-loss branch: e = exp(-q) here */
-        return -q + log1p(-0.5 * e);
-    return log((-q > 0 ? -q : 0.0) + t);
+    double e[CHUNK], t[CHUNK], loss_arg[CHUNK], small_loss[CHUNK];
+    for (int i0 = 0; i0 < n; i0 += CHUNK) {
+        int len = n - i0 < CHUNK ? n - i0 : CHUNK, any_small = 0;
+        double *q = margin + i0;
+        for (int j = 0; j < len; j++) {
+            q[j] = label_sign(label[i0 + j]) * out[i0 + j];
+            e[j] = -fabs(q[j]);
+        }
+        bl_vexp(len, e, e);
+        bl_vlog1p(len, e, t);
+        for (int j = 0; j < len; j++) {
+            if (keep)
+                keep[i0 + j] = (q[j] > 0 ? q[j] : 0.0) + t[j];
+            loss_arg[j] = (-q[j] > 0 ? -q[j] : 0.0) + t[j];
+            small_loss[j] = -0.5 * e[j]; /* e = e^-q where q > 30 */
+            any_small |= -q[j] < -30;
+        }
+        bl_vlog(len, loss_arg, log_loss + i0);
+        if (!any_small)
+            continue;
+        bl_vlog1p(len, small_loss, small_loss);
+        for (int j = 0; j < len; j++)
+            if (-q[j] < -30)
+                log_loss[i0 + j] = -q[j] + small_loss[j];
+    }
+}
+
+/* dout (n) = l'(q) y exp(-log_scale) = -y exp(-softplus(q) - log_scale), with
+ * softplus(q) from kept or recomputed */
+static void logistic_backward(const double *out, const int *label, int n, double log_scale,
+                              const double *kept, double *dout)
+{
+    for (int i0 = 0; i0 < n; i0 += CHUNK) {
+        int len = n - i0 < CHUNK ? n - i0 : CHUNK;
+        double *g = dout + i0;
+        for (int j = 0; j < len; j++) {
+            int i = i0 + j;
+            double sp = kept ? kept[i] : bl_softplus(label_sign(label[i]) * out[i]);
+            g[j] = -sp - log_scale;
+        }
+        bl_vexp(len, g, g);
+        for (int j = 0; j < len; j++)
+            g[j] = -label_sign(label[i0 + j]) * g[j];
+    }
 }
 
 void bl_loss_forward(enum bl_loss_kind kind, const double *out, const struct bl_batch *b, int k,
@@ -96,6 +147,10 @@ void bl_loss_forward_keep(enum bl_loss_kind kind, const double *out, const struc
         return;
     }
     const int *label = b->label;
+    if (k == 1 && kind == BL_LOSS_LOGISTIC) {
+        logistic_forward(out, label, b->n, log_loss, margin, keep);
+        return;
+    }
     for (int i = 0; i < b->n; i++) {
         const double *f = out + (long)i * k;
         if (k == 1) {
@@ -103,17 +158,11 @@ void bl_loss_forward_keep(enum bl_loss_kind kind, const double *out, const struc
             double q = y * f[0];
             margin[i] = q;
             switch (kind) {
-            case BL_LOSS_LOGISTIC: {
-                double sp_q;
-                log_loss[i] = logistic_values(q, &sp_q);
-                if (keep)
-                    keep[i] = sp_q;
-                break;
-            }
+            case BL_LOSS_LOGISTIC: break; /* logistic_forward, above */
             case BL_LOSS_EXPONENTIAL: log_loss[i] = -q; break;
             case BL_LOSS_SQUARED: {
                 double e = f[0] - y;
-                log_loss[i] = log(0.5 * e * e);
+                log_loss[i] = bl_log(0.5 * e * e);
                 break;
             }
             case BL_LOSS_CROSS_ENTROPY: /* needs k >= 2 */
@@ -131,7 +180,7 @@ void bl_loss_forward_keep(enum bl_loss_kind kind, const double *out, const struc
                 double e = f[j] - (j == label[i] ? 1.0 : 0.0);
                 s += e * e;
             }
-            log_loss[i] = log(0.5 * s);
+            log_loss[i] = bl_log(0.5 * s);
         } else {
             /* cross-entropy: log(1 + sum_{j != y} e^{f_j - f_y}) = softplus(r) */
             log_loss[i] = log_softplus(r);
@@ -150,13 +199,17 @@ void bl_loss_backward_kept(enum bl_loss_kind kind, const double *out, const stru
 {
     if (!isfinite(log_scale))
         log_scale = 0;
-    double scale = exp(-log_scale);
+    double scale = bl_exp(-log_scale);
     if (b->target) { /* d l / d f = f - t */
         for (long i = 0; i < (long)b->n * k; i++)
             dout[i] = (out[i] - b->target[i]) * scale;
         return;
     }
     const int *label = b->label;
+    if (k == 1 && kind == BL_LOSS_LOGISTIC) {
+        logistic_backward(out, label, b->n, log_scale, kept, dout);
+        return;
+    }
     for (int i = 0; i < b->n; i++) {
         const double *f = out + (long)i * k;
         double *g = dout + (long)i * k;
@@ -164,11 +217,9 @@ void bl_loss_backward_kept(enum bl_loss_kind kind, const double *out, const stru
             double y = label_sign(label[i]);
             double q = y * f[0];
             switch (kind) {
-            /* l'(q) = -sigmoid(-q) = -exp(-softplus(q)) */
-            case BL_LOSS_LOGISTIC:
-                g[0] = -y * exp(-(kept ? kept[i] : bl_softplus(q)) - log_scale);
-                break;
-            case BL_LOSS_EXPONENTIAL: g[0] = -y * exp(-q - log_scale); break;
+            /* l'(q) = -sigmoid(-q) = -exp(-softplus(q)): logistic_backward */
+            case BL_LOSS_LOGISTIC: break;
+            case BL_LOSS_EXPONENTIAL: g[0] = -y * bl_exp(-q - log_scale); break;
             case BL_LOSS_SQUARED: g[0] = (f[0] - y) * scale; break;
             case BL_LOSS_CROSS_ENTROPY:
             case BL_LOSS_COUNT: g[0] = NAN; break;
@@ -191,7 +242,7 @@ void bl_loss_backward_kept(enum bl_loss_kind kind, const double *out, const stru
             other_logits(f, k, y, &r, &unused_margin);
         double sp = bl_softplus(r);
         for (int j = 0; j < k; j++)
-            g[j] = j == y ? -exp(r - sp - log_scale) : exp(f[j] - f[y] - sp - log_scale);
+            g[j] = j == y ? -bl_exp(r - sp - log_scale) : bl_exp(f[j] - f[y] - sp - log_scale);
     }
 }
 
@@ -200,7 +251,7 @@ void bl_loss_hessian_vec(enum bl_loss_kind kind, const double *out, const struct
 {
     if (!isfinite(log_scale))
         log_scale = 0;
-    double scale = exp(-log_scale);
+    double scale = bl_exp(-log_scale);
     if (b->target) { /* the squared loss's Hessian in the outputs is I */
         for (long i = 0; i < (long)b->n * k; i++)
             rdout[i] = scale * rout[i];
@@ -215,9 +266,9 @@ void bl_loss_hessian_vec(enum bl_loss_kind kind, const double *out, const struct
             switch (kind) {
             /* l''(q) = sigmoid(q) sigmoid(-q) = exp(-softplus(q) - softplus(-q)) */
             case BL_LOSS_LOGISTIC:
-                h[0] = exp(-bl_softplus(q) - bl_softplus(-q) - log_scale) * u[0];
+                h[0] = bl_exp(-bl_softplus(q) - bl_softplus(-q) - log_scale) * u[0];
                 break;
-            case BL_LOSS_EXPONENTIAL: h[0] = exp(-q - log_scale) * u[0]; break;
+            case BL_LOSS_EXPONENTIAL: h[0] = bl_exp(-q - log_scale) * u[0]; break;
             case BL_LOSS_SQUARED: h[0] = scale * u[0]; break;
             case BL_LOSS_CROSS_ENTROPY:
             case BL_LOSS_COUNT: h[0] = NAN; break;
@@ -235,18 +286,18 @@ void bl_loss_hessian_vec(enum bl_loss_kind kind, const double *out, const struct
         int y = label[i];
         double r, unused_margin;
         other_logits(f, k, y, &r, &unused_margin);
-        double sp = bl_softplus(r), p_y = exp(-sp);
+        double sp = bl_softplus(r), p_y = bl_exp(-sp);
         double dot = 0; /* sum_{j != y} p_j (u_j - u_y) exp(-log_scale) */
         for (int j = 0; j < k; j++)
             if (j != y)
-                dot += exp(f[j] - f[y] - sp - log_scale) * (u[j] - u[y]);
+                dot += bl_exp(f[j] - f[y] - sp - log_scale) * (u[j] - u[y]);
         for (int j = 0; j < k; j++) {
             if (j == y) {
                 h[j] = -p_y * dot;
                 continue;
             }
             double log_p = f[j] - f[y] - sp;
-            h[j] = exp(log_p - log_scale) * (u[j] - u[y]) - exp(log_p) * dot;
+            h[j] = bl_exp(log_p - log_scale) * (u[j] - u[y]) - bl_exp(log_p) * dot;
         }
     }
 }

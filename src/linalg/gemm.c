@@ -1,18 +1,28 @@
-/* bl_gemm (bl_gemm.h): small products in plain C, in OpenBLAS's order.
+/* bl_gemm (bl_gemm.h): small products in plain C, one FMA at a time.
  *
- * OpenBLAS's Prescott dgemm, as measured on 0.3.21 (tests/unit/test_gemm.c
- * checks it bitwise): for output rows in whole groups of 4 (row-major), each
- * entry is a running sum over p = 0, 1, ..., k-1 of a_ip b_pj, started at 0,
- * one product and one addition at a time (no fused multiply-add); k is cut
- * into blocks of at most 128 (a remainder between 128 and 256 is halved,
- * rounded up to a multiple of 4) and each block's sum is added to C in
- * turn. A single row (m = 1) with n a multiple of 4 sums each k-block in
- * two halves instead: of its first len - len % 8 products the even p go to
- * one sum and the odd p to another, the last len % 8 to the first, and the
- * block is first + second. Other rows of a remainder (m not a multiple of
- * 4) use other orders, so such products go to the BLAS. */
+ * The plain-C kernel's order (tests/unit/test_gemm.c checks it bitwise
+ * against a triple loop): each entry of C is a running sum over p = 0, 1,
+ * ..., k-1 of a_ip b_pj, started at 0, one fused multiply-add (rounded once)
+ * at a time; k is cut into blocks of at most 128 (a remainder between 128
+ * and 256 is halved, rounded up to a multiple of 4) and each block's sum is
+ * added to C in turn. A single row (m = 1) sums each k-block in two halves
+ * instead: of its first len - len % 8 products the even p go to one sum and
+ * the odd p to another, the last len % 8 to the first, and the block is
+ * first + second. (The blocks and the single-row halves are OpenBLAS's
+ * Prescott order, which this kernel copied before it fused: a product and
+ * its sum in one instruction run twice the multiply-adds per cycle, and
+ * made the tiny net's five products 11.7 -> 8.7 us.) Other rows of a
+ * remainder (m not a multiple of 4) go to the BLAS.
+ *
+ * The same bits on every CPU: FMA is exactly rounded by IEEE 754, so the
+ * AVX-512, AVX2+FMA and generic builds of the kernel (gemm_kernel.inc,
+ * chosen at run time) agree; the generic one calls libm's fma(), exact
+ * everywhere, in software (slowly) on a CPU without the instruction. */
 #include <cblas.h>
 #include <string.h>
+#if defined(__x86_64__)
+#include <immintrin.h>
+#endif
 
 #include "bl_blas.h"
 #include "bl_gemm.h"
@@ -21,14 +31,16 @@
 #define K_BLOCK 128
 #define K_UNROLL 4
 /* the register block: 4 rows of C by 2 vectors of 8 columns, 8 sums in
- * flight (AVX-512: 8 registers; AVX2 and SSE2 split each vector in 2 or 4) */
+ * flight (AVX-512: 8 registers; AVX2 and the generic build split each
+ * vector in 2 or 4) */
 #define ROWS 4
 #define LANES 8
 /* The plain-C kernel up to this many multiply-adds (m n k), the BLAS above:
  * where OpenBLAS runs its Prescott kernels (SSE2, no FMA) the plain-C one is
- * 1.5-3x faster up to the deep MLP's 1024 x 256 x 256 (and adds in the same
- * order, so the choice changes no result); OpenBLAS's AVX-512 kernels
- * overtake it from about 2^22. Larger products need cache blocking, which
+ * 1.5-3x faster up to the deep MLP's 1024 x 256 x 256; OpenBLAS's AVX-512
+ * kernels overtake it from about 2^22. (Which side a product takes depends
+ * on its shape and on the BLAS core, and BLAS products round differently,
+ * so products between the two sizes have other bits under Prescott.) Larger products need cache blocking, which
  * this kernel does not do. */
 #define SMALL_MACS (1L << 22)
 #define SMALL_MACS_PRESCOTT (1L << 27)
@@ -38,11 +50,11 @@
  * plain-C kernel writes it once (6.3 against 11.5 ms on AVX-512) */
 #define SHORT_K 16
 
-/* 8 doubles; GCC's vector extension, lowered to each clone's registers */
+/* 8 doubles; GCC's vector extension, lowered to each level's registers */
 typedef double vec8 __attribute__((vector_size(LANES * sizeof(double))));
 
 /* v = p[0..8), an unaligned load (a macro: a function returning a vec8
- * would have a different ABI in each clone) */
+ * would have a different ABI at each level) */
 #define LOAD8(v, p) memcpy(&(v), (p), sizeof(vec8))
 
 /* Length of the k-block starting at p0 of k, OpenBLAS's rule. */
@@ -55,31 +67,6 @@ static int block_length(int p0, int k)
         return (left / 2 + K_UNROLL - 1) / K_UNROLL * K_UNROLL;
     return left;
 }
-
-/* sums (ROWS, vectors * LANES) of a (ROWS, len), read as a[r * a_row + p *
- * a_col], times b (len, vectors * LANES) with row stride ldb. Every sum runs
- * over p in order, one product and one addition at a time: the lanes are
- * different columns, never different p. */
-static inline __attribute__((always_inline)) void tile(int vectors, int len, const double *a,
-                                                       long a_row, long a_col, const double *b,
-                                                       long ldb, vec8 sums[ROWS][2])
-{
-    for (int r = 0; r < ROWS; r++)
-        sums[r][0] = sums[r][1] = (vec8){0};
-    for (int p = 0; p < len; p++, a += a_col, b += ldb) {
-        vec8 b0, b1;
-        LOAD8(b0, b);
-        if (vectors == 2)
-            LOAD8(b1, b + LANES);
-        for (int r = 0; r < ROWS; r++) {
-            double ar = a[r * a_row];
-            sums[r][0] += ar * b0;
-            if (vectors == 2)
-                sums[r][1] += ar * b1;
-        }
-    }
-}
-
 /* C (ROWS, cols) = sums, or C + sums when add: whole vectors at once, the
  * columns of a last partial one singly */
 static inline __attribute__((always_inline)) void store(int cols, vec8 sums[ROWS][2], int add,
@@ -129,165 +116,96 @@ static inline __attribute__((always_inline)) void transpose8(vec8 r[LANES])
 /* 4 doubles: the half vector of a last 4 columns */
 typedef double vec4 __attribute__((vector_size(4 * sizeof(double))));
 
-/* The tile of a last 4 columns, read straight from b: sums (ROWS, 4) of a
- * (ROWS, len) times b (len, 4), in the same order as tile(), then stored
- * as store() does (a copy padded to 8 columns cost more than this tile on
- * the tiny net's 20-input weight gradient). */
-static inline __attribute__((always_inline)) void tile4_store(int len, const double *a, long a_row,
-                                                              long a_col, const double *b,
-                                                              long ldb, int add, double *c,
-                                                              int ldc)
+
+/* One build of gemm_kernel.inc per instruction set, each in a region compiled
+ * for it. FMA8(x, v, s) and FMA4(x, v, s): s + x v per lane, fused, for a
+ * scalar x (evaluated more than once: pass a plain variable). */
+#define GEMM_CAT(name, level) name##_##level
+#define GEMM_NAME(name, level) GEMM_CAT(name, level)
+#define K(name) GEMM_NAME(name, GEMM_LEVEL)
+
+#if defined(__x86_64__)
+#ifdef __clang__
+#pragma clang attribute push(__attribute__((target("avx512f,fma"))), apply_to = function)
+#else
+#pragma GCC push_options
+#pragma GCC target("avx512f,fma")
+#endif
+#define GEMM_LEVEL avx512
+#define FMA8(x, v, s) ((vec8)_mm512_fmadd_pd(_mm512_set1_pd(x), (__m512d)(v), (__m512d)(s)))
+#define FMA4(x, v, s) ((vec4)_mm256_fmadd_pd(_mm256_set1_pd(x), (__m256d)(v), (__m256d)(s)))
+#include "gemm_kernel.inc"
+#undef GEMM_LEVEL
+#undef FMA8
+#ifdef __clang__
+#pragma clang attribute pop
+#pragma clang attribute push(__attribute__((target("avx2,fma"))), apply_to = function)
+#else
+#pragma GCC pop_options
+#pragma GCC push_options
+#pragma GCC target("avx2,fma")
+#endif
+#define GEMM_LEVEL avx2
+#define HALF(v, h) __builtin_shufflevector((v), (v), 4 * (h), 4 * (h) + 1, 4 * (h) + 2, 4 * (h) + 3)
+#define FMA8(x, v, s)                                                                             \
+    __builtin_shufflevector(FMA4(x, HALF(v, 0), HALF(s, 0)), FMA4(x, HALF(v, 1), HALF(s, 1)), 0, 1, \
+                            2, 3, 4, 5, 6, 7)
+#include "gemm_kernel.inc"
+#undef GEMM_LEVEL
+#undef FMA8
+#undef FMA4
+#undef HALF
+#ifdef __clang__
+#pragma clang attribute pop
+#else
+#pragma GCC pop_options
+#endif
+#endif /* __x86_64__ */
+
+#define GEMM_LEVEL generic
+#define FMA4(x, v, s)                                                                             \
+    ((vec4){__builtin_fma((x), (v)[0], (s)[0]), __builtin_fma((x), (v)[1], (s)[1]),               \
+            __builtin_fma((x), (v)[2], (s)[2]), __builtin_fma((x), (v)[3], (s)[3])})
+#define FMA8(x, v, s)                                                                             \
+    ((vec8){__builtin_fma((x), (v)[0], (s)[0]), __builtin_fma((x), (v)[1], (s)[1]),               \
+            __builtin_fma((x), (v)[2], (s)[2]), __builtin_fma((x), (v)[3], (s)[3]),               \
+            __builtin_fma((x), (v)[4], (s)[4]), __builtin_fma((x), (v)[5], (s)[5]),               \
+            __builtin_fma((x), (v)[6], (s)[6]), __builtin_fma((x), (v)[7], (s)[7])})
+#include "gemm_kernel.inc"
+#undef GEMM_LEVEL
+#undef FMA8
+#undef FMA4
+
+int bl_gemm_small_level(void)
 {
-    vec4 sums[ROWS] = {{0}};
-    for (int p = 0; p < len; p++, a += a_col, b += ldb) {
-        vec4 bv;
-        memcpy(&bv, b, sizeof bv);
-        for (int r = 0; r < ROWS; r++)
-            sums[r] += a[r * a_row] * bv;
-    }
-    for (int r = 0; r < ROWS; r++) {
-        double *cr = c + (long)r * ldc;
-        vec4 v = sums[r], old;
-        if (add) {
-            memcpy(&old, cr, sizeof old);
-            v = old + v;
-        }
-        memcpy(cr, &v, sizeof v);
+#if defined(__x86_64__)
+    if (__builtin_cpu_supports("avx512f") && __builtin_cpu_supports("fma"))
+        return BL_GEMM_AVX512;
+    if (__builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma"))
+        return BL_GEMM_AVX2;
+#endif
+    return BL_GEMM_GENERIC;
+}
+
+void bl_gemm_small_at(int level, int m, int n, int k, const double *a, long a_row, long a_col,
+                      const double *b, int ldb, double beta, double *c, int ldc)
+{
+    switch (level) {
+#if defined(__x86_64__)
+    case BL_GEMM_AVX512: gemm_small_avx512(m, n, k, a, a_row, a_col, b, ldb, beta, c, ldc); return;
+    case BL_GEMM_AVX2: gemm_small_avx2(m, n, k, a, a_row, a_col, b, ldb, beta, c, ldc); return;
+#endif
+    default: gemm_small_generic(m, n, k, a, a_row, a_col, b, ldb, beta, c, ldc); return;
     }
 }
 
-/* c (m, 1) = a (m, k) b (k, 1), or c + a b, for m a multiple of 4: one
- * running sum per row over p in order, as in a tile, but with the lanes
- * over 8 rows (a column of a) instead of 8 columns of b, of which there is
- * only one. Rows of a that are contiguous in p are read 8 x 8 and
- * transposed in registers (gathering a column one element at a time cost
- * the tiny net's output layer more than its arithmetic). */
-static inline __attribute__((always_inline)) void single_column(int m, int len, const double *a,
-                                                                long a_row, long a_col,
-                                                                const double *b, long ldb,
-                                                                int add, double *c, int ldc)
-{
-    int i0 = 0;
-    for (; i0 + LANES <= m; i0 += LANES) {
-        vec8 sum = {0};
-        int p = 0;
-        for (; a_col == 1 && p + LANES <= len; p += LANES) {
-            vec8 block[LANES]; /* block[q][r] = a[i0 + r][p + q] after the transpose */
-            for (int r = 0; r < LANES; r++)
-                LOAD8(block[r], a + (i0 + r) * a_row + p);
-            transpose8(block);
-            for (int q = 0; q < LANES; q++)
-                sum += block[q] * b[(p + q) * ldb];
-        }
-        for (; p < len; p++) {
-            const double *ap = a + i0 * a_row + p * a_col;
-            vec8 column;
-            for (int r = 0; r < LANES; r++)
-                column[r] = ap[r * a_row];
-            sum += column * b[p * ldb];
-        }
-        for (int r = 0; r < LANES; r++)
-            c[(long)(i0 + r) * ldc] = add ? c[(long)(i0 + r) * ldc] + sum[r] : sum[r];
-    }
-    for (; i0 < m; i0++) {
-        double sum = 0;
-        for (int p = 0; p < len; p++)
-            sum += a[i0 * a_row + p * a_col] * b[p * ldb];
-        c[(long)i0 * ldc] = add ? c[(long)i0 * ldc] + sum : sum;
-    }
-}
-
-/* c (1, n) = a (1, k) b, or c + a b: the single-row order. Columns in
- * vectors of 8, the last n % 8 one at a time. */
-static inline __attribute__((always_inline)) void single_row(int n, int k, const double *a,
-                                                             long a_col, const double *b,
-                                                             int ldb, double beta, double *c)
-{
-    for (int p0 = 0, first = 1; p0 < k || first; first = 0) {
-        int len = block_length(p0, k), paired = len - len % 8;
-        int add = !first || beta != 0.0;
-        const double *bp = b + (long)p0 * ldb, *ap = a + p0 * a_col;
-        int j0 = 0;
-        for (; j0 + LANES <= n; j0 += LANES) {
-            vec8 even = {0}, odd = {0}, bv;
-            for (int p = 0; p < len; p++) {
-                LOAD8(bv, bp + (long)p * ldb + j0);
-                if (p < paired && p % 2)
-                    odd += ap[p * a_col] * bv;
-                else
-                    even += ap[p * a_col] * bv;
-            }
-            vec8 sum = even + odd, old;
-            if (add) {
-                LOAD8(old, c + j0);
-                sum = old + sum;
-            }
-            memcpy(c + j0, &sum, sizeof sum);
-        }
-        for (; j0 < n; j0++) {
-            double even = 0, odd = 0;
-            for (int p = 0; p < len; p++) {
-                double product = ap[p * a_col] * bp[(long)p * ldb + j0];
-                if (p < paired && p % 2)
-                    odd += product;
-                else
-                    even += product;
-            }
-            c[j0] = add ? c[j0] + (even + odd) : even + odd;
-        }
-        p0 += len;
-    }
-}
-
-/* The clones: the same source, so the same sums, at three vector widths.
- * No clone contracts a product and a sum into one FMA: the build passes
- * -ffp-contract=off (clang would fuse them in the AVX-512 clone otherwise;
- * test_gemm compares with OpenBLAS bitwise). */
-__attribute__((target_clones("avx512f", "avx2", "default")))
 void bl_gemm_small(int m, int n, int k, const double *a, long a_row, long a_col,
                    const double *b, int ldb, double beta, double *c, int ldc)
 {
-    if (m == 1) {
-        single_row(n, k, a, a_col, b, ldb, beta, c);
-        return;
-    }
-    double tail[K_BLOCK * LANES]; /* (len, LANES): the last n % 8 columns of b, 0-padded */
-    vec8 sums[ROWS][2];
-    for (int p0 = 0, first = 1; p0 < k || first; first = 0) {
-        int len = block_length(p0, k), add = !first || beta != 0.0;
-        const double *bp = b + (long)p0 * ldb, *ap = a + p0 * a_col;
-        if (n == 1) {
-            single_column(m, len, ap, a_row, a_col, bp, ldb, add, c, ldc);
-            p0 += len;
-            continue;
-        }
-        int wide = n / (2 * LANES) * (2 * LANES), whole = n / LANES * LANES, cols = n - whole;
-        if (cols && cols != 4)
-            for (int p = 0; p < len; p++)
-                for (int j = 0; j < LANES; j++)
-                    tail[p * LANES + j] = j < cols ? bp[(long)p * ldb + whole + j] : 0.0;
-        /* rows outside, columns inside: C is written row group by row group,
-         * never a column strip down a large output (a new page per store) */
-        for (int i0 = 0; i0 < m; i0 += ROWS) {
-            const double *ai = ap + i0 * a_row;
-            double *ci = c + (long)i0 * ldc;
-            for (int j0 = 0; j0 < wide; j0 += 2 * LANES) {
-                tile(2, len, ai, a_row, a_col, bp + j0, ldb, sums);
-                store(2 * LANES, sums, add, ci + j0, ldc);
-            }
-            if (whole > wide) {
-                tile(1, len, ai, a_row, a_col, bp + wide, ldb, sums);
-                store(LANES, sums, add, ci + wide, ldc);
-            }
-            if (cols == 4) {
-                tile4_store(len, ai, a_row, a_col, bp + whole, ldb, add, ci + whole, ldc);
-            } else if (cols) {
-                tile(1, len, ai, a_row, a_col, tail, LANES, sums);
-                store(cols, sums, add, ci + whole, ldc);
-            }
-        }
-        p0 += len;
-    }
+    static int level = -1; /* the CPU's, found once */
+    if (level < 0)
+        level = bl_gemm_small_level();
+    bl_gemm_small_at(level, m, n, k, a, a_row, a_col, b, ldb, beta, c, ldc);
 }
 
 int bl_gemm_is_small(int m, int n, int k)

@@ -9,6 +9,7 @@
 #include "bl_loss.h"
 #include "bl_optim.h"
 #include "bl_task.h"
+#include "bl_vmath.h"
 
 /* Examples per forward/backward call in full-set passes: bounds the
  * activation buffers while keeping each GEMM large. */
@@ -119,7 +120,9 @@ static void fold_gradient(struct task *t, double *S, double s)
     *S = total;
 }
 
-/* log of sum_i exp(log_values[i]); NaN when any is NaN (a comparison would
+#define LOG_SUM_CHUNK 64
+/* log of sum_i exp(log_values[i]) (bl_vmath.h's exp and log, as the losses
+ * use); NaN when any is NaN (a comparison would
  * skip it, and an all-NaN batch would read as a loss of exactly 0). */
 static double log_sum(const double *log_values, int n)
 {
@@ -132,10 +135,16 @@ static double log_sum(const double *log_values, int n)
     }
     if (hi == -INFINITY || !isfinite(hi))
         return hi;
-    double s = 0;
-    for (int i = 0; i < n; i++)
-        s += exp(log_values[i] - hi);
-    return hi + log(s);
+    double s = 0, shifted[LOG_SUM_CHUNK]; /* the array exp on a chunk at a time */
+    for (int i0 = 0; i0 < n; i0 += LOG_SUM_CHUNK) {
+        int len = n - i0 < LOG_SUM_CHUNK ? n - i0 : LOG_SUM_CHUNK;
+        for (int j = 0; j < len; j++)
+            shifted[j] = log_values[i0 + j] - hi;
+        bl_vexp(len, shifted, shifted);
+        for (int j = 0; j < len; j++)
+            s += shifted[j];
+    }
+    return hi + bl_log(s);
 }
 
 /* A data-free model is its own objective: every rank holds all of theta, so

@@ -22,6 +22,7 @@ void bl_test_register_plan(void);
 void bl_test_register_completion(void);
 void bl_test_register_pair_mlp(void);
 void bl_test_register_gemm(void);
+void bl_test_register_vmath(void);
 
 /* |a - b| <= tol * max(1, |a|, |b|) */
 #define BL_ASSERT_CLOSE(a, b, tol)                                                     \

@@ -29,6 +29,7 @@ int main(void)
     bl_test_register_completion();
     bl_test_register_pair_mlp();
     bl_test_register_gemm();
+    bl_test_register_vmath();
 
     if (CU_get_error() != CUE_SUCCESS) {
         fprintf(stderr, "test_unit: registering the tests failed: %s\n", CU_get_error_msg());
