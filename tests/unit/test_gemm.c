@@ -7,7 +7,6 @@
 #include <cblas.h>
 #include <string.h>
 
-#include "bl_blas.h"
 #include "bl_gemm.h"
 #include "bl_rng.h"
 #include "bl_test.h"
