@@ -145,20 +145,69 @@ static inline __attribute__((always_inline)) void log1p8(vec8 *v)
         }                                                                                         \
     } while (0)
 
-#define CLONES __attribute__((target_clones("avx512f", "avx2", "default")))
+/* Each array function at three instruction sets, chosen at run time (GCC
+ * lowers the vec8 operations to 1 AVX-512, 2 AVX2 or 4 SSE2 registers; the
+ * same operations lane by lane, so the same bits). Not target_clones:
+ * clang 14 then leaves the plain name undefined for other files. */
+#if defined(__x86_64__)
+enum { LEVEL_GENERIC, LEVEL_AVX2, LEVEL_AVX512 };
 
-CLONES void bl_vexp(int n, const double *x, double *y) { APPLY(exp8, n, x, y); }
-CLONES void bl_vlog(int n, const double *x, double *y) { APPLY(log8, n, x, y); }
-CLONES void bl_vlog1p(int n, const double *x, double *y) { APPLY(log1p8, n, x, y); }
+static int cpu_level(void)
+{
+    static int level = -1; /* found once */
+    if (level < 0)
+        level = __builtin_cpu_supports("avx512f") ? LEVEL_AVX512
+                : __builtin_cpu_supports("avx2")  ? LEVEL_AVX2
+                                                  : LEVEL_GENERIC;
+    return level;
+}
 
-/* one lane's worth: the same operations, so the same bits */
-#define APPLY_ONE(fn, x)                                                                          \
-    do {                                                                                          \
-        vec8 v_ = SPLAT(x);                                                                       \
-        fn(&v_);                                                                                  \
-        return v_[0];                                                                             \
-    } while (0)
+#define AT_LEVELS(name, fn)                                                                       \
+    __attribute__((target("avx512f"))) static void name##_avx512(int n, const double *x,         \
+                                                                 double *y)                       \
+    {                                                                                             \
+        APPLY(fn, n, x, y);                                                                       \
+    }                                                                                             \
+    __attribute__((target("avx2"))) static void name##_avx2(int n, const double *x, double *y)    \
+    {                                                                                             \
+        APPLY(fn, n, x, y);                                                                       \
+    }                                                                                             \
+    static void name##_generic(int n, const double *x, double *y) { APPLY(fn, n, x, y); }         \
+    void name(int n, const double *x, double *y)                                                  \
+    {                                                                                             \
+        switch (cpu_level()) {                                                                    \
+        case LEVEL_AVX512: name##_avx512(n, x, y); return;                                        \
+        case LEVEL_AVX2: name##_avx2(n, x, y); return;                                            \
+        default: name##_generic(n, x, y); return;                                                 \
+        }                                                                                         \
+    }
+#else
+#define AT_LEVELS(name, fn)                                                                       \
+    void name(int n, const double *x, double *y) { APPLY(fn, n, x, y); }
+#endif
 
-CLONES double bl_exp(double x) { APPLY_ONE(exp8, x); }
-CLONES double bl_log(double x) { APPLY_ONE(log8, x); }
-CLONES double bl_log1p(double x) { APPLY_ONE(log1p8, x); }
+AT_LEVELS(bl_vexp, exp8)
+AT_LEVELS(bl_vlog, log8)
+AT_LEVELS(bl_vlog1p, log1p8)
+
+/* one lane's worth, through the array form: the same bits */
+double bl_exp(double x)
+{
+    double y;
+    bl_vexp(1, &x, &y);
+    return y;
+}
+
+double bl_log(double x)
+{
+    double y;
+    bl_vlog(1, &x, &y);
+    return y;
+}
+
+double bl_log1p(double x)
+{
+    double y;
+    bl_vlog1p(1, &x, &y);
+    return y;
+}
