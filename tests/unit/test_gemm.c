@@ -19,8 +19,11 @@ static const int shapes[][3] = {{128, 32, 20}, {128, 1, 32},  {32, 20, 128}, {12
                                 {16, 9, 1000}, {8, 5, 0},    {1, 32, 128},  {1, 20, 129},
                                 {1, 8, 300},   {1, 12, 17},  {1, 4, 1},     {2, 32, 128},
                                 {1, 30, 128},  {128, 1, 300}, {12, 1, 5},
-                                /* a last 4 columns (the half-vector tile) */
-                                {8, 12, 300},  {16, 4, 33},
+                                /* a last 4 columns (the half-vector tile, 8
+                                 * rows at once, a last group of 4 alone) */
+                                {8, 12, 300},  {16, 4, 33},  {12, 20, 9},   {4, 4, 130},
+                                /* one column in 4 groups of 8 rows and a rest */
+                                {44, 1, 37},
                                 /* tall outputs the BLAS makes transposed
                                  * (remainder rows, so never the small kernel) */
                                 {2050, 16, 64}, {10, 1, 50},  {58, 7, 30},
