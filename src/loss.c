@@ -18,16 +18,6 @@ double bl_softplus(double x)
     return bl_log1p(bl_exp(x));
 }
 
-/* log(softplus(x)): for x << 0, softplus(x) = e^x (1 - e^x/2 + ...), whose log
- * is x + log1p(-e^x/2) to double precision; the direct formula would round
- * exp(x) to 0 below x = -745. */
-static double log_softplus(double x)
-{
-    if (x < -30)
-        return x + bl_log1p(-0.5 * bl_exp(x));
-    return bl_log(bl_softplus(x));
-}
-
 double bl_log_add_exp(double a, double b)
 {
     if (a == -INFINITY)
@@ -41,25 +31,78 @@ double bl_log_add_exp(double a, double b)
 /* Binary label as a sign. */
 static double label_sign(int label) { return label == 1 ? 1.0 : -1.0; }
 
-/* For one output row f (k) with true class y: r = log sum_{j != y} e^{f_j - f_y}
- * and the margin f_y - max_{j != y} f_j. */
-static void other_logits(const double *f, int k, int y, double *r, double *margin)
+/* For one output row f (k) with true class y: sum_{j != y} e^{f_j - best}
+ * for best = max_{j != y} f_j (written to *best) */
+static double other_exp_sum(const double *f, int k, int y, double *best)
 {
-    double best = -INFINITY;
+    double top = -INFINITY;
     for (int j = 0; j < k; j++)
-        if (j != y && f[j] > best)
-            best = f[j];
+        if (j != y && f[j] > top)
+            top = f[j];
     double sum = 0, shifted[CHUNK]; /* f_j - best for j != y, -inf (e^ = 0) for y */
     for (int j0 = 0; j0 < k; j0 += CHUNK) {
         int len = k - j0 < CHUNK ? k - j0 : CHUNK;
         for (int j = 0; j < len; j++)
-            shifted[j] = j0 + j == y ? -INFINITY : f[j0 + j] - best;
+            shifted[j] = j0 + j == y ? -INFINITY : f[j0 + j] - top;
         bl_vexp(len, shifted, shifted);
         for (int j = 0; j < len; j++)
             sum += shifted[j];
     }
+    *best = top;
+    return sum;
+}
+
+/* ...and from it r = log sum_{j != y} e^{f_j - f_y} = best - f_y + log(sum)
+ * and the margin f_y - best. */
+static void other_logits(const double *f, int k, int y, double *r, double *margin)
+{
+    double best, sum = other_exp_sum(f, k, y, &best);
     *r = best - f[y] + bl_log(sum);
     *margin = f[y] - best;
+}
+
+/* softplus(x_j) for x (len <= CHUNK), bitwise bl_softplus: max(x, 0) + t with
+ * t = log1p(e^-|x|) (0 + t is t); and e^-|x| and t when asked */
+static void softplus_chunk(int len, const double *x, double *sp, double *e_out, double *t_out)
+{
+    double e[CHUNK], t[CHUNK];
+    for (int j = 0; j < len; j++)
+        e[j] = -fabs(x[j]);
+    bl_vexp(len, e, e);
+    bl_vlog1p(len, e, t);
+    for (int j = 0; j < len; j++) {
+        sp[j] = (x[j] > 0 ? x[j] : 0.0) + t[j];
+        if (e_out) {
+            e_out[j] = e[j];
+            t_out[j] = t[j];
+        }
+    }
+}
+
+/* log softplus(x_j) for x (len <= CHUNK): log(bl_softplus(x)), except for x
+ * < -30, where softplus(x) = e^x (1 - e^x/2 + ...) and its log is x +
+ * log1p(-e^x / 2) to double precision (the direct formula would round e^x to
+ * 0 below x = -745); and softplus(-x_j) when sp_neg is not NULL, bitwise
+ * bl_softplus(-x) (the same e^-|x| and t serve both). Selects, not branches
+ * (values of either sign mispredict). */
+static void log_softplus_chunk(int len, const double *x, double *log_sp, double *sp_neg)
+{
+    double sp[CHUNK], e[CHUNK], t[CHUNK], small[CHUNK];
+    int any_small = 0;
+    softplus_chunk(len, x, sp, e, t);
+    for (int j = 0; j < len; j++) {
+        if (sp_neg)
+            sp_neg[j] = (-x[j] > 0 ? -x[j] : 0.0) + t[j];
+        small[j] = -0.5 * e[j]; /* e = e^x where x < -30 */
+        any_small |= x[j] < -30;
+    }
+    bl_vlog(len, sp, log_sp);
+    if (!any_small)
+        return;
+    bl_vlog1p(len, small, small);
+    for (int j = 0; j < len; j++)
+        if (x[j] < -30)
+            log_sp[j] = x[j] + small[j];
 }
 
 /* Regression: l_i = 1/2 |f_i - t_i|^2 over the k outputs. */
@@ -72,45 +115,26 @@ static void squared_on_targets(const double *out, const struct bl_batch *b, int 
             double e = out[(long)i * k + j] - b->target[(long)i * k + j];
             s += e * e;
         }
-        log_loss[i] = bl_log(0.5 * s);
+        log_loss[i] = 0.5 * s;
         margin[i] = NAN;
     }
+    bl_vlog(b->n, log_loss, log_loss);
 }
 
-/* The logistic loss on one output, examples [0, n): margin q = y f; per
- * example one exp and one log1p, t = log1p(e^-|q|), give softplus(q) = q + t
- * for q > 0 and t otherwise (bitwise what bl_softplus computes: 0 + t is t),
- * written to keep (the gradient's exponent) when asked; log softplus(-q)
- * likewise, as log_softplus computes it (for q > 30, -q + log1p(-e/2)).
- * Selects, not branches (margins of either sign mispredict), and the
- * transcendental functions on CHUNK examples at once. */
+/* The logistic loss on one output, examples [0, n): margin q = y f, the
+ * log loss log softplus(-q), and softplus(q) (the gradient's exponent) to
+ * keep when asked, CHUNK examples at a time. */
 static void logistic_forward(const double *out, const int *label, int n, double *log_loss,
                              double *margin, double *keep)
 {
-    double e[CHUNK], t[CHUNK], loss_arg[CHUNK], small_loss[CHUNK];
+    double minus_q[CHUNK];
     for (int i0 = 0; i0 < n; i0 += CHUNK) {
-        int len = n - i0 < CHUNK ? n - i0 : CHUNK, any_small = 0;
-        double *q = margin + i0;
+        int len = n - i0 < CHUNK ? n - i0 : CHUNK;
         for (int j = 0; j < len; j++) {
-            q[j] = label_sign(label[i0 + j]) * out[i0 + j];
-            e[j] = -fabs(q[j]);
+            margin[i0 + j] = label_sign(label[i0 + j]) * out[i0 + j];
+            minus_q[j] = -margin[i0 + j];
         }
-        bl_vexp(len, e, e);
-        bl_vlog1p(len, e, t);
-        for (int j = 0; j < len; j++) {
-            if (keep)
-                keep[i0 + j] = (q[j] > 0 ? q[j] : 0.0) + t[j];
-            loss_arg[j] = (-q[j] > 0 ? -q[j] : 0.0) + t[j];
-            small_loss[j] = -0.5 * e[j]; /* e = e^-q where q > 30 */
-            any_small |= -q[j] < -30;
-        }
-        bl_vlog(len, loss_arg, log_loss + i0);
-        if (!any_small)
-            continue;
-        bl_vlog1p(len, small_loss, small_loss);
-        for (int j = 0; j < len; j++)
-            if (-q[j] < -30)
-                log_loss[i0 + j] = -q[j] + small_loss[j];
+        log_softplus_chunk(len, minus_q, log_loss + i0, keep ? keep + i0 : NULL);
     }
 }
 
@@ -119,17 +143,74 @@ static void logistic_forward(const double *out, const int *label, int n, double 
 static void logistic_backward(const double *out, const int *label, int n, double log_scale,
                               const double *kept, double *dout)
 {
+    double q[CHUNK], sp[CHUNK];
     for (int i0 = 0; i0 < n; i0 += CHUNK) {
         int len = n - i0 < CHUNK ? n - i0 : CHUNK;
         double *g = dout + i0;
-        for (int j = 0; j < len; j++) {
-            int i = i0 + j;
-            double sp = kept ? kept[i] : bl_softplus(label_sign(label[i]) * out[i]);
-            g[j] = -sp - log_scale;
+        if (!kept) {
+            for (int j = 0; j < len; j++)
+                q[j] = label_sign(label[i0 + j]) * out[i0 + j];
+            softplus_chunk(len, q, sp, NULL, NULL);
         }
+        for (int j = 0; j < len; j++)
+            g[j] = -(kept ? kept[i0 + j] : sp[j]) - log_scale;
         bl_vexp(len, g, g);
         for (int j = 0; j < len; j++)
             g[j] = -label_sign(label[i0 + j]) * g[j];
+    }
+}
+
+/* Cross-entropy, k >= 2 classes, examples [0, n): r (kept when asked) and the
+ * margin from other_logits' formulas, log loss log softplus(r)
+ * (log(1 + sum_{j != y} e^{f_j - f_y})); the logs CHUNK examples at once. */
+static void cross_entropy_forward(const double *out, const int *label, int n, int k,
+                                  double *log_loss, double *margin, double *keep)
+{
+    double sum[CHUNK], best[CHUNK], r[CHUNK];
+    for (int i0 = 0; i0 < n; i0 += CHUNK) {
+        int len = n - i0 < CHUNK ? n - i0 : CHUNK;
+        for (int j = 0; j < len; j++)
+            sum[j] = other_exp_sum(out + (long)(i0 + j) * k, k, label[i0 + j], &best[j]);
+        bl_vlog(len, sum, sum);
+        for (int j = 0; j < len; j++) {
+            double f_y = out[(long)(i0 + j) * k + label[i0 + j]];
+            r[j] = best[j] - f_y + sum[j];
+            margin[i0 + j] = f_y - best[j];
+            if (keep)
+                keep[i0 + j] = r[j];
+        }
+        log_softplus_chunk(len, r, log_loss + i0, NULL);
+    }
+}
+
+/* dout (n, k): softmax p_j = exp(f_j - f_y - softplus(r)); dl/df_j = p_j for
+ * j != y and -(1 - p_y) = -sigmoid(r) for the true class, computed from r so
+ * that it does not cancel when p_y rounds to 1. Each exponent is written to
+ * dout, then one array exp over the chunk's rows. */
+static void cross_entropy_backward(const double *out, const int *label, int n, int k,
+                                   double log_scale, const double *kept, double *dout)
+{
+    double r[CHUNK], sp[CHUNK], unused_margin;
+    for (int i0 = 0; i0 < n; i0 += CHUNK) {
+        int len = n - i0 < CHUNK ? n - i0 : CHUNK;
+        for (int j = 0; j < len; j++) {
+            int i = i0 + j;
+            if (kept)
+                r[j] = kept[i];
+            else
+                other_logits(out + (long)i * k, k, label[i], &r[j], &unused_margin);
+        }
+        softplus_chunk(len, r, sp, NULL, NULL);
+        for (int j = 0; j < len; j++) {
+            const double *f = out + (long)(i0 + j) * k;
+            double *g = dout + (long)(i0 + j) * k;
+            int y = label[i0 + j];
+            for (int c = 0; c < k; c++)
+                g[c] = c == y ? r[j] - sp[j] - log_scale : f[c] - f[y] - sp[j] - log_scale;
+        }
+        bl_vexp(len * k, dout + (long)i0 * k, dout + (long)i0 * k);
+        for (int j = 0; j < len; j++)
+            dout[(long)(i0 + j) * k + label[i0 + j]] *= -1;
     }
 }
 
@@ -151,6 +232,10 @@ void bl_loss_forward_keep(enum bl_loss_kind kind, const double *out, const struc
         logistic_forward(out, label, b->n, log_loss, margin, keep);
         return;
     }
+    if (k >= 2 && kind != BL_LOSS_SQUARED) { /* as every k >= 2 loss but the squared */
+        cross_entropy_forward(out, label, b->n, k, log_loss, margin, keep);
+        return;
+    }
     for (int i = 0; i < b->n; i++) {
         const double *f = out + (long)i * k;
         if (k == 1) {
@@ -160,9 +245,9 @@ void bl_loss_forward_keep(enum bl_loss_kind kind, const double *out, const struc
             switch (kind) {
             case BL_LOSS_LOGISTIC: break; /* logistic_forward, above */
             case BL_LOSS_EXPONENTIAL: log_loss[i] = -q; break;
-            case BL_LOSS_SQUARED: {
+            case BL_LOSS_SQUARED: { /* the log below, over all examples */
                 double e = f[0] - y;
-                log_loss[i] = bl_log(0.5 * e * e);
+                log_loss[i] = 0.5 * e * e;
                 break;
             }
             case BL_LOSS_CROSS_ENTROPY: /* needs k >= 2 */
@@ -170,22 +255,20 @@ void bl_loss_forward_keep(enum bl_loss_kind kind, const double *out, const struc
             }
             continue;
         }
+        /* the squared loss on k >= 2 outputs (the others are above) */
         double r;
         other_logits(f, k, label[i], &r, &margin[i]);
         if (keep)
             keep[i] = r;
-        if (kind == BL_LOSS_SQUARED) {
-            double s = 0;
-            for (int j = 0; j < k; j++) {
-                double e = f[j] - (j == label[i] ? 1.0 : 0.0);
-                s += e * e;
-            }
-            log_loss[i] = bl_log(0.5 * s);
-        } else {
-            /* cross-entropy: log(1 + sum_{j != y} e^{f_j - f_y}) = softplus(r) */
-            log_loss[i] = log_softplus(r);
+        double s = 0;
+        for (int j = 0; j < k; j++) {
+            double e = f[j] - (j == label[i] ? 1.0 : 0.0);
+            s += e * e;
         }
+        log_loss[i] = 0.5 * s;
     }
+    if (kind == BL_LOSS_SQUARED)
+        bl_vlog(b->n, log_loss, log_loss);
 }
 
 void bl_loss_backward(enum bl_loss_kind kind, const double *out, const struct bl_batch *b, int k,
@@ -210,6 +293,10 @@ void bl_loss_backward_kept(enum bl_loss_kind kind, const double *out, const stru
         logistic_backward(out, label, b->n, log_scale, kept, dout);
         return;
     }
+    if (k >= 2 && kind != BL_LOSS_SQUARED) {
+        cross_entropy_backward(out, label, b->n, k, log_scale, kept, dout);
+        return;
+    }
     for (int i = 0; i < b->n; i++) {
         const double *f = out + (long)i * k;
         double *g = dout + (long)i * k;
@@ -232,17 +319,7 @@ void bl_loss_backward_kept(enum bl_loss_kind kind, const double *out, const stru
                 g[j] = (f[j] - (j == y ? 1.0 : 0.0)) * scale;
             continue;
         }
-        /* softmax p_j = exp(f_j - f_y - softplus(r)); dl/df_j = p_j for j != y and
-         * -(1 - p_y) = -sigmoid(r) for the true class, computed from r so that it
-         * does not cancel when p_y rounds to 1. */
-        double r, unused_margin;
-        if (kept)
-            r = kept[i];
-        else
-            other_logits(f, k, y, &r, &unused_margin);
-        double sp = bl_softplus(r);
-        for (int j = 0; j < k; j++)
-            g[j] = j == y ? -bl_exp(r - sp - log_scale) : bl_exp(f[j] - f[y] - sp - log_scale);
+        /* cross-entropy: cross_entropy_backward, above */
     }
 }
 
