@@ -323,60 +323,96 @@ void bl_loss_backward_kept(enum bl_loss_kind kind, const double *out, const stru
     }
 }
 
+/* The binary losses' Hessian-vector product on one output, rdout (n) =
+ * l''(q) u exp(-log_scale): the logistic loss's l''(q) = sigmoid(q)
+ * sigmoid(-q) = exp(-softplus(q) - softplus(-q)), the exponential loss's
+ * e^-q; the exponentials CHUNK examples at once */
+static void binary_hessian_vec(enum bl_loss_kind kind, const double *out, const int *label, int n,
+                               double log_scale, const double *rout, double *rdout)
+{
+    double q[CHUNK], sp[CHUNK], e[CHUNK], t[CHUNK], x[CHUNK];
+    for (int i0 = 0; i0 < n; i0 += CHUNK) {
+        int len = n - i0 < CHUNK ? n - i0 : CHUNK;
+        for (int j = 0; j < len; j++)
+            q[j] = label_sign(label[i0 + j]) * out[i0 + j];
+        if (kind == BL_LOSS_LOGISTIC) {
+            softplus_chunk(len, q, sp, e, t); /* softplus(-q) = max(-q, 0) + the same t */
+            for (int j = 0; j < len; j++)
+                x[j] = -sp[j] - ((-q[j] > 0 ? -q[j] : 0.0) + t[j]) - log_scale;
+        } else {
+            for (int j = 0; j < len; j++)
+                x[j] = -q[j] - log_scale;
+        }
+        bl_vexp(len, x, x);
+        for (int j = 0; j < len; j++)
+            rdout[i0 + j] = x[j] * rout[i0 + j];
+    }
+}
+
+/* The softmax Hessian diag(p) - p p^T times u, scaled by exp(-log_scale). It
+ * annihilates constant vectors, so shift u by u_y: then only the other
+ * classes' p_j (each at most the loss) enter, and with p_y ~ 1 nothing
+ * cancels when the loss is tiny. r, softplus(r) and p_y = exp(-softplus(r))
+ * CHUNK examples at once; per example the scaled p_j (j != y) go to rdout's
+ * row first, then the unscaled ones CHUNK classes at a time. */
+static void cross_entropy_hessian_vec(const double *out, const int *label, int n, int k,
+                                      double log_scale, const double *rout, double *rdout)
+{
+    double r[CHUNK], sp[CHUNK], p_y[CHUNK], p[CHUNK], unused_margin;
+    for (int i0 = 0; i0 < n; i0 += CHUNK) {
+        int len = n - i0 < CHUNK ? n - i0 : CHUNK;
+        for (int j = 0; j < len; j++)
+            other_logits(out + (long)(i0 + j) * k, k, label[i0 + j], &r[j], &unused_margin);
+        softplus_chunk(len, r, sp, NULL, NULL);
+        for (int j = 0; j < len; j++)
+            p_y[j] = -sp[j];
+        bl_vexp(len, p_y, p_y);
+        for (int j = 0; j < len; j++) {
+            long i = i0 + j;
+            const double *f = out + i * k, *u = rout + i * k;
+            double *h = rdout + i * k;
+            int y = label[i];
+            for (int c = 0; c < k; c++) /* p_c exp(-log_scale); e^-inf = 0 for y */
+                h[c] = c == y ? -INFINITY : f[c] - f[y] - sp[j] - log_scale;
+            bl_vexp(k, h, h);
+            double dot = 0; /* sum_{c != y} p_c (u_c - u_y) exp(-log_scale) */
+            for (int c = 0; c < k; c++)
+                if (c != y)
+                    dot += h[c] * (u[c] - u[y]);
+            for (int c0 = 0; c0 < k; c0 += CHUNK) {
+                int width = k - c0 < CHUNK ? k - c0 : CHUNK;
+                for (int c = 0; c < width; c++)
+                    p[c] = f[c0 + c] - f[y] - sp[j];
+                bl_vexp(width, p, p);
+                for (int c = 0; c < width; c++)
+                    h[c0 + c] = c0 + c == y ? -p_y[j] * dot
+                                            : h[c0 + c] * (u[c0 + c] - u[y]) - p[c] * dot;
+            }
+        }
+    }
+}
+
 void bl_loss_hessian_vec(enum bl_loss_kind kind, const double *out, const struct bl_batch *b,
                          int k, double log_scale, const double *rout, double *rdout)
 {
     if (!isfinite(log_scale))
         log_scale = 0;
     double scale = bl_exp(-log_scale);
-    if (b->target) { /* the squared loss's Hessian in the outputs is I */
+    if (b->target || kind == BL_LOSS_SQUARED) { /* the squared loss's Hessian in f is I */
         for (long i = 0; i < (long)b->n * k; i++)
             rdout[i] = scale * rout[i];
         return;
     }
-    const int *label = b->label;
-    for (int i = 0; i < b->n; i++) {
-        const double *f = out + (long)i * k, *u = rout + (long)i * k;
-        double *h = rdout + (long)i * k;
-        if (k == 1) {
-            double q = label_sign(label[i]) * f[0];
-            switch (kind) {
-            /* l''(q) = sigmoid(q) sigmoid(-q) = exp(-softplus(q) - softplus(-q)) */
-            case BL_LOSS_LOGISTIC:
-                h[0] = bl_exp(-bl_softplus(q) - bl_softplus(-q) - log_scale) * u[0];
-                break;
-            case BL_LOSS_EXPONENTIAL: h[0] = bl_exp(-q - log_scale) * u[0]; break;
-            case BL_LOSS_SQUARED: h[0] = scale * u[0]; break;
-            case BL_LOSS_CROSS_ENTROPY:
-            case BL_LOSS_COUNT: h[0] = NAN; break;
-            }
-            continue;
-        }
-        if (kind == BL_LOSS_SQUARED) {
-            for (int j = 0; j < k; j++)
-                h[j] = scale * u[j];
-            continue;
-        }
-        /* softmax Hessian diag(p) - p p^T. It annihilates constant vectors, so
-         * shift u by u_y: then only the other classes' p_j (each at most the
-         * loss) enter, and with p_y ~ 1 nothing cancels when the loss is tiny. */
-        int y = label[i];
-        double r, unused_margin;
-        other_logits(f, k, y, &r, &unused_margin);
-        double sp = bl_softplus(r), p_y = bl_exp(-sp);
-        double dot = 0; /* sum_{j != y} p_j (u_j - u_y) exp(-log_scale) */
-        for (int j = 0; j < k; j++)
-            if (j != y)
-                dot += bl_exp(f[j] - f[y] - sp - log_scale) * (u[j] - u[y]);
-        for (int j = 0; j < k; j++) {
-            if (j == y) {
-                h[j] = -p_y * dot;
-                continue;
-            }
-            double log_p = f[j] - f[y] - sp;
-            h[j] = bl_exp(log_p - log_scale) * (u[j] - u[y]) - bl_exp(log_p) * dot;
-        }
+    if (k >= 2) {
+        cross_entropy_hessian_vec(out, b->label, b->n, k, log_scale, rout, rdout);
+        return;
     }
+    if (kind == BL_LOSS_LOGISTIC || kind == BL_LOSS_EXPONENTIAL) {
+        binary_hessian_vec(kind, out, b->label, b->n, log_scale, rout, rdout);
+        return;
+    }
+    for (int i = 0; i < b->n; i++) /* cross-entropy needs k >= 2 */
+        rdout[i] = NAN;
 }
 
 double bl_loss_inverse(enum bl_loss_kind kind, double log_loss_sum)
