@@ -19,6 +19,18 @@
 void bl_gemm(int trans_a, int trans_b, int m, int n, int k, const double *a, int lda,
              const double *b, int ldb, double beta, double *c, int ldc, double *scratch);
 
+/* bl_gemm, then on each entry of C once its sum is complete: nothing; c =
+ * phi(c), leaky ReLU in place (c times 1 where c > 0, else slope); or c
+ * times phi'(z) read off act (n activations laid out as C, row stride ldc):
+ * 1 where act > 0, else slope. The same multiplication as a pass of its own
+ * over C, so the same bits; the plain-C kernel does it to each row group
+ * as it stores it, while C is still in L1 (a pass over a tiny net's
+ * 128 x 32 activations cost ~0.5 us, from L2). */
+enum bl_gemm_then { BL_GEMM_THEN_NOTHING, BL_GEMM_THEN_LEAKY_RELU, BL_GEMM_THEN_TIMES_SLOPE_AT };
+void bl_gemm_then(enum bl_gemm_then what, const double *act, double slope, int trans_a,
+                  int trans_b, int m, int n, int k, const double *a, int lda, const double *b,
+                  int ldb, double beta, double *c, int ldc, double *scratch);
+
 /* Whether bl_gemm takes the plain-C kernel for this shape (for tests). */
 int bl_gemm_is_small(int m, int n, int k);
 

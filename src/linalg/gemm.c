@@ -117,6 +117,36 @@ static inline __attribute__((always_inline)) void transpose8(vec8 r[LANES])
 typedef double vec4 __attribute__((vector_size(4 * sizeof(double))));
 
 
+/* bl_gemm_then's epilogue: what, act, slope as given; c = C's first entry,
+ * so that act's entry for a pointer x into C is act + (x - c) */
+struct gemm_then {
+    enum bl_gemm_then what;
+    const double *act, *c;
+    double slope;
+};
+
+/* The epilogue on rows (rows, n) of C from c (row stride ldc): each entry
+ * times 1 where the selecting value (the entry itself, or act's) is > 0,
+ * else the slope */
+static inline __attribute__((always_inline)) void apply_then(const struct gemm_then *t, int rows,
+                                                             int n, double *c, int ldc)
+{
+    double slope = t->slope;
+    for (int r = 0; r < rows; r++) {
+        double *restrict cr = c + (long)r * ldc;
+        /* two loops, each a vector select (a branch on the sign mispredicts
+         * half the time: slower than the product) */
+        if (t->what == BL_GEMM_THEN_TIMES_SLOPE_AT) {
+            const double *restrict ar = t->act + (cr - t->c);
+            for (int j = 0; j < n; j++)
+                cr[j] *= ar[j] > 0 ? 1.0 : slope;
+        } else {
+            for (int j = 0; j < n; j++)
+                cr[j] *= cr[j] > 0 ? 1.0 : slope;
+        }
+    }
+}
+
 /* One build of gemm_kernel.inc per instruction set, each in a region compiled
  * for it. FMA8(x, v, s) and FMA4(x, v, s): s + x v per lane, fused, for a
  * scalar x (evaluated more than once: pass a plain variable). */
@@ -187,25 +217,39 @@ int bl_gemm_small_level(void)
     return BL_GEMM_GENERIC;
 }
 
-void bl_gemm_small_at(int level, int m, int n, int k, const double *a, long a_row, long a_col,
-                      const double *b, int ldb, double beta, double *c, int ldc)
+static void small_at(int level, int m, int n, int k, const double *a, long a_row, long a_col,
+                     const double *b, int ldb, double beta, double *c, int ldc,
+                     const struct gemm_then *then)
 {
     switch (level) {
 #if defined(__x86_64__)
-    case BL_GEMM_AVX512: gemm_small_avx512(m, n, k, a, a_row, a_col, b, ldb, beta, c, ldc); return;
-    case BL_GEMM_AVX2: gemm_small_avx2(m, n, k, a, a_row, a_col, b, ldb, beta, c, ldc); return;
+    case BL_GEMM_AVX512:
+        gemm_small_avx512(m, n, k, a, a_row, a_col, b, ldb, beta, c, ldc, then);
+        return;
+    case BL_GEMM_AVX2: gemm_small_avx2(m, n, k, a, a_row, a_col, b, ldb, beta, c, ldc, then); return;
 #endif
-    default: gemm_small_generic(m, n, k, a, a_row, a_col, b, ldb, beta, c, ldc); return;
+    default: gemm_small_generic(m, n, k, a, a_row, a_col, b, ldb, beta, c, ldc, then); return;
     }
+}
+
+void bl_gemm_small_at(int level, int m, int n, int k, const double *a, long a_row, long a_col,
+                      const double *b, int ldb, double beta, double *c, int ldc)
+{
+    small_at(level, m, n, k, a, a_row, a_col, b, ldb, beta, c, ldc, NULL);
+}
+
+static int cpu_level(void)
+{
+    static int level = -1; /* the CPU's, found once */
+    if (level < 0)
+        level = bl_gemm_small_level();
+    return level;
 }
 
 void bl_gemm_small(int m, int n, int k, const double *a, long a_row, long a_col,
                    const double *b, int ldb, double beta, double *c, int ldc)
 {
-    static int level = -1; /* the CPU's, found once */
-    if (level < 0)
-        level = bl_gemm_small_level();
-    bl_gemm_small_at(level, m, n, k, a, a_row, a_col, b, ldb, beta, c, ldc);
+    small_at(cpu_level(), m, n, k, a, a_row, a_col, b, ldb, beta, c, ldc, NULL);
 }
 
 int bl_gemm_is_small(int m, int n, int k)
@@ -250,6 +294,16 @@ static void transpose_into(int m, int n, const double *t, int add, double *c, in
 void bl_gemm(int trans_a, int trans_b, int m, int n, int k, const double *a, int lda,
              const double *b, int ldb, double beta, double *c, int ldc, double *scratch)
 {
+    bl_gemm_then(BL_GEMM_THEN_NOTHING, NULL, 0.0, trans_a, trans_b, m, n, k, a, lda, b, ldb, beta,
+                 c, ldc, scratch);
+}
+
+void bl_gemm_then(enum bl_gemm_then what, const double *act, double slope, int trans_a,
+                  int trans_b, int m, int n, int k, const double *a, int lda, const double *b,
+                  int ldb, double beta, double *c, int ldc, double *scratch)
+{
+    struct gemm_then then = {what, act, c, slope};
+    const struct gemm_then *epilogue = what == BL_GEMM_THEN_NOTHING ? NULL : &then;
     if (!bl_gemm_is_small(m, n, k) || (trans_b && !scratch)) {
         if (scratch && m >= TALL_RATIO * n && k >= TALL_MIN_K_PER_COLUMN * n) {
             /* scratch (n, m) = op(B)^T op(A)^T */
@@ -257,11 +311,13 @@ void bl_gemm(int trans_a, int trans_b, int m, int n, int k, const double *a, int
                         trans_a ? CblasNoTrans : CblasTrans, n, m, k, 1.0, b, ldb, a, lda, 0.0,
                         scratch, m);
             transpose_into(m, n, scratch, beta != 0.0, c, ldc);
-            return;
+        } else {
+            cblas_dgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans,
+                        trans_b ? CblasTrans : CblasNoTrans, m, n, k, 1.0, a, lda, b, ldb, beta,
+                        c, ldc);
         }
-        cblas_dgemm(CblasRowMajor, trans_a ? CblasTrans : CblasNoTrans,
-                    trans_b ? CblasTrans : CblasNoTrans, m, n, k, 1.0, a, lda, b, ldb, beta, c,
-                    ldc);
+        if (epilogue) /* a pass of its own after the BLAS */
+            apply_then(epilogue, m, n, c, ldc);
         return;
     }
     if (trans_b) { /* B (n, k) -> B^T (k, n) in scratch */
@@ -272,5 +328,5 @@ void bl_gemm(int trans_a, int trans_b, int m, int n, int k, const double *a, int
         ldb = n;
     }
     long a_row = trans_a ? 1 : lda, a_col = trans_a ? lda : 1;
-    bl_gemm_small(m, n, k, a, a_row, a_col, b, ldb, beta, c, ldc);
+    small_at(cpu_level(), m, n, k, a, a_row, a_col, b, ldb, beta, c, ldc, epilogue);
 }

@@ -293,9 +293,12 @@ static const double *dense_forward(const struct bl_model *model, const double *t
         int din = m->dims[l], dout = m->dims[l + 1];
         const double *w = theta + m->weight_offset[l]; /* (dout, din) */
         double *a = ws->post[l]; /* (n, dout): z, then phi(z) in place */
-        bl_gemm(0, 1, n, dout, din, in, din, w, din, 0.0, a, dout, ws->wt);
         int hidden = l < m->n_layers - 1 && m->activation != BL_ACT_IDENTITY;
         double slope = m->activation == BL_ACT_LEAKY_RELU ? m->leaky_slope : 0.0;
+        /* phi fused into the product's stores when nothing comes between */
+        int fused = hidden && !m->bias && !m->normalize;
+        bl_gemm_then(fused ? BL_GEMM_THEN_LEAKY_RELU : BL_GEMM_THEN_NOTHING, NULL, slope, 0, 1, n,
+                     dout, din, in, din, w, din, 0.0, a, dout, ws->wt);
         const double *b = m->bias ? theta + m->bias_offset[l] : NULL;
         if (b)
             for (int i = 0; i < n; i++)
@@ -303,7 +306,7 @@ static const double *dense_forward(const struct bl_model *model, const double *t
                     a[(long)i * dout + j] += b[j];
         if (m->normalize && l < m->n_layers - 1)
             rms_normalize(a, n, dout, ws->norm_h[l], ws->norm_r[l]);
-        if (hidden)
+        if (hidden && !fused)
             leaky_relu_in_place(a, (long)n * dout, slope);
         in = a;
     }
@@ -341,12 +344,12 @@ static void dense_backward(const struct bl_model *model, const double *theta,
         /* delta_prev (n, din) = delta (n, dn) * W (dn, din), then times phi'(z_{l-1}) */
         const double *w = theta + m->weight_offset[l];
         double *prev = ws->delta_prev;
-        bl_gemm(0, 0, n, din, dn, delta, dn, w, din, 0.0, prev, din, ws->wt);
-        if (m->activation != BL_ACT_IDENTITY) {
-            const double *a = ws->post[l - 1];
-            double slope = m->activation == BL_ACT_LEAKY_RELU ? m->leaky_slope : 0.0;
-            multiply_by_slope(prev, a, (long)n * din, slope);
-        }
+        /* ... phi'(z) fused into the product's stores */
+        double slope = m->activation == BL_ACT_LEAKY_RELU ? m->leaky_slope : 0.0;
+        bl_gemm_then(m->activation != BL_ACT_IDENTITY ? BL_GEMM_THEN_TIMES_SLOPE_AT
+                                                      : BL_GEMM_THEN_NOTHING,
+                     ws->post[l - 1], slope, 0, 0, n, din, dn, delta, dn, w, din, 0.0, prev, din,
+                     ws->wt);
         if (m->normalize) {
             rms_backward(prev, ws->norm_h[l - 1], ws->norm_r[l - 1], n, din);
             center_rows(prev, n, din);

@@ -213,10 +213,54 @@ static void test_gemm_matches_blas(void)
     CU_ASSERT_EQUAL(count_differences(all_shapes, 0, 0), 0);
 }
 
+/* bl_gemm_then = bl_gemm, then the pass of its own over C, bitwise, for
+ * every shape (small ones fuse it into the kernel's row groups, the tall and
+ * large ones run it after the BLAS), both epilogues, relu and a leaky slope */
+static void test_gemm_then_is_a_pass_after(void)
+{
+    struct bl_rng rng;
+    bl_rng_init(&rng, 13, BL_STREAM_INIT, 0);
+    long bad = 0;
+    for (int s = 0; s < N_SHAPES; s++) {
+        int m = shapes[s][0], n = shapes[s][1], k = shapes[s][2];
+        size_t mn = (size_t)m * n;
+        double *a = malloc(sizeof(double) * ((size_t)m * k + 1));
+        double *b = malloc(sizeof(double) * ((size_t)k * n + 1));
+        double *act = malloc(sizeof(double) * (mn + 1));
+        double *got = malloc(sizeof(double) * (mn + 1)), *want = malloc(sizeof(double) * (mn + 1));
+        double *scratch = malloc(sizeof(double) * ((size_t)(k > m ? k : m) * n + 1));
+        fill(a, (long)m * k, &rng);
+        fill(b, (long)k * n, &rng);
+        fill(act, (long)mn, &rng);
+        for (int what = BL_GEMM_THEN_LEAKY_RELU; what <= BL_GEMM_THEN_TIMES_SLOPE_AT; what++)
+            for (int leaky = 0; leaky < 2; leaky++)
+                for (int tb = 0; tb < 2; tb++) {
+                    double slope = leaky ? 0.2 : 0.0;
+                    int ldb = tb ? k : n;
+                    bl_gemm(0, tb, m, n, k, a, k, b, ldb, 0.0, want, n, scratch);
+                    for (size_t i = 0; i < mn; i++) {
+                        double sel = what == BL_GEMM_THEN_LEAKY_RELU ? want[i] : act[i];
+                        want[i] *= sel > 0 ? 1.0 : slope;
+                    }
+                    bl_gemm_then(what, act, slope, 0, tb, m, n, k, a, k, b, ldb, 0.0, got, n,
+                                 scratch);
+                    bad += memcmp(got, want, sizeof(double) * mn) != 0;
+                }
+        free(a);
+        free(b);
+        free(act);
+        free(got);
+        free(want);
+        free(scratch);
+    }
+    CU_ASSERT_EQUAL(bad, 0);
+}
+
 void bl_test_register_gemm(void)
 {
     CU_pSuite suite = CU_add_suite("gemm", NULL, NULL);
     BL_ADD_TEST(suite, test_gemm_small_order);
     BL_ADD_TEST(suite, test_gemm_levels_agree);
     BL_ADD_TEST(suite, test_gemm_matches_blas);
+    BL_ADD_TEST(suite, test_gemm_then_is_a_pass_after);
 }
