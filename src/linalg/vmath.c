@@ -5,7 +5,7 @@
  * give different bits at different vector widths. These formulas use only
  * operations IEEE 754 rounds exactly (+ - * /, with -ffp-contract=off so no
  * compiler fuses them) and integer operations on the bits, lane by lane, so
- * the AVX-512, AVX2 and SSE2 clones and the scalar forms agree bitwise.
+ * the AVX-512, AVX2 and SSE2 builds and the scalar forms agree bitwise.
  *
  * exp: x = k ln2 + r with k the nearest integer to x/ln2 and |r| <= ln2/2
  * (ln2 in two parts, the first with 21 trailing zero bits so that k ln2_hi
