@@ -2,7 +2,7 @@
  * every gradient as d l_i / d out * exp(-log_scale), so nothing underflows
  * while the summed loss is representable as a log (down to about -1e308).
  * exp, log and log1p are bl_vmath.h's, not libm's: the same bits on every
- * CPU, and the binary losses call them on a chunk of examples at once. */
+ * CPU, called on chunks of examples (and of classes) at once. */
 #include <math.h>
 
 #include "bl_loss.h"
