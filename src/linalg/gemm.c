@@ -40,8 +40,8 @@
  * 1.5-3x faster up to the deep MLP's 1024 x 256 x 256; OpenBLAS's AVX-512
  * kernels overtake it from about 2^22. (Which side a product takes depends
  * on its shape and on the BLAS core, and BLAS products round differently,
- * so products between the two sizes have other bits under Prescott.) Larger products need cache blocking, which
- * this kernel does not do. */
+ * so products between the two sizes have other bits under Prescott.)
+ * Larger products need cache blocking, which this kernel does not do. */
 #define SMALL_MACS (1L << 22)
 #define SMALL_MACS_PRESCOTT (1L << 27)
 /* ...and at any size when k is this short (the wide MLP's input gradient
@@ -178,8 +178,8 @@ static inline __attribute__((always_inline)) void apply_then(const struct gemm_t
 #define GEMM_LEVEL avx2
 #define HALF(v, h) __builtin_shufflevector((v), (v), 4 * (h), 4 * (h) + 1, 4 * (h) + 2, 4 * (h) + 3)
 #define FMA8(x, v, s)                                                                             \
-    __builtin_shufflevector(FMA4(x, HALF(v, 0), HALF(s, 0)), FMA4(x, HALF(v, 1), HALF(s, 1)), 0, 1, \
-                            2, 3, 4, 5, 6, 7)
+    __builtin_shufflevector(FMA4(x, HALF(v, 0), HALF(s, 0)), FMA4(x, HALF(v, 1), HALF(s, 1)),     \
+                            0, 1, 2, 3, 4, 5, 6, 7)
 #include "gemm_kernel.inc"
 #undef GEMM_LEVEL
 #undef FMA8
@@ -226,7 +226,9 @@ static void small_at(int level, int m, int n, int k, const double *a, long a_row
     case BL_GEMM_AVX512:
         gemm_small_avx512(m, n, k, a, a_row, a_col, b, ldb, beta, c, ldc, then);
         return;
-    case BL_GEMM_AVX2: gemm_small_avx2(m, n, k, a, a_row, a_col, b, ldb, beta, c, ldc, then); return;
+    case BL_GEMM_AVX2:
+        gemm_small_avx2(m, n, k, a, a_row, a_col, b, ldb, beta, c, ldc, then);
+        return;
 #endif
     default: gemm_small_generic(m, n, k, a, a_row, a_col, b, ldb, beta, c, ldc, then); return;
     }
