@@ -19,6 +19,10 @@ void bl_vlog(int n, const double *x, double *y);
 /* y (n) = log(1 + x) */
 void bl_vlog1p(int n, const double *x, double *y);
 
+/* sum over i = 0, 1, ..., n-1 but skip (-1: none) of exp(x[i] - shift), added
+ * in that order (a log-sum-exp's sum, shift its largest term) */
+double bl_sum_exp(int n, const double *x, double shift, int skip);
+
 double bl_exp(double x);
 double bl_log(double x);
 double bl_log1p(double x);

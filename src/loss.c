@@ -39,17 +39,8 @@ static double other_exp_sum(const double *f, int k, int y, double *best)
     for (int j = 0; j < k; j++)
         if (j != y && f[j] > top)
             top = f[j];
-    double sum = 0, shifted[CHUNK]; /* f_j - best for j != y, -inf (e^ = 0) for y */
-    for (int j0 = 0; j0 < k; j0 += CHUNK) {
-        int len = k - j0 < CHUNK ? k - j0 : CHUNK;
-        for (int j = 0; j < len; j++)
-            shifted[j] = j0 + j == y ? -INFINITY : f[j0 + j] - top;
-        bl_vexp(len, shifted, shifted);
-        for (int j = 0; j < len; j++)
-            sum += shifted[j];
-    }
     *best = top;
-    return sum;
+    return bl_sum_exp(k, f, top, y);
 }
 
 /* ...and from it r = log sum_{j != y} e^{f_j - f_y} = best - f_y + log(sum)

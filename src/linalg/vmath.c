@@ -190,6 +190,22 @@ AT_LEVELS(bl_vexp, exp8)
 AT_LEVELS(bl_vlog, log8)
 AT_LEVELS(bl_vlog1p, log1p8)
 
+#define SUM_CHUNK 64 /* values exponentiated per call, on the stack */
+double bl_sum_exp(int n, const double *x, double shift, int skip)
+{
+    double sum = 0, shifted[SUM_CHUNK];
+    for (int i0 = 0; i0 < n; i0 += SUM_CHUNK) {
+        int len = n - i0 < SUM_CHUNK ? n - i0 : SUM_CHUNK;
+        for (int j = 0; j < len; j++)
+            shifted[j] = x[i0 + j] - shift;
+        bl_vexp(len, shifted, shifted);
+        for (int j = 0; j < len; j++)
+            if (i0 + j != skip)
+                sum += shifted[j];
+    }
+    return sum;
+}
+
 /* one lane's worth, through the array form: the same bits */
 double bl_exp(double x)
 {

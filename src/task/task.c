@@ -120,10 +120,9 @@ static void fold_gradient(struct task *t, double *S, double s)
     *S = total;
 }
 
-#define LOG_SUM_CHUNK 64
 /* log of sum_i exp(log_values[i]) (bl_vmath.h's exp and log, as the losses
- * use); NaN when any is NaN (a comparison would
- * skip it, and an all-NaN batch would read as a loss of exactly 0). */
+ * use); NaN when any is NaN (a comparison would skip it, and an all-NaN
+ * batch would read as a loss of exactly 0). */
 static double log_sum(const double *log_values, int n)
 {
     double hi = -INFINITY;
@@ -135,16 +134,7 @@ static double log_sum(const double *log_values, int n)
     }
     if (hi == -INFINITY || !isfinite(hi))
         return hi;
-    double s = 0, shifted[LOG_SUM_CHUNK]; /* the array exp on a chunk at a time */
-    for (int i0 = 0; i0 < n; i0 += LOG_SUM_CHUNK) {
-        int len = n - i0 < LOG_SUM_CHUNK ? n - i0 : LOG_SUM_CHUNK;
-        for (int j = 0; j < len; j++)
-            shifted[j] = log_values[i0 + j] - hi;
-        bl_vexp(len, shifted, shifted);
-        for (int j = 0; j < len; j++)
-            s += shifted[j];
-    }
-    return hi + bl_log(s);
+    return hi + bl_log(bl_sum_exp(n, log_values, hi, -1));
 }
 
 /* A data-free model is its own objective: every rank holds all of theta, so

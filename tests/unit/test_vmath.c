@@ -2,7 +2,7 @@
  * of libm's value (libm itself is within 1 ulp of exact) on a million
  * inputs spread over each function's whole range, subnormals included;
  * exactly C's value at the special points; the scalar forms bitwise the
- * array forms at every tail length. */
+ * array forms at every tail length; bl_sum_exp the plain loop. */
 #include <math.h>
 #include <stdint.h>
 #include <string.h>
@@ -115,10 +115,28 @@ static void test_tails_match_scalar(void)
     }
 }
 
+/* bl_sum_exp = the plain loop over bl_exp in order, bitwise, across the
+ * chunk boundary, with and without a skipped term */
+static void test_sum_exp_is_the_plain_loop(void)
+{
+    double x[150];
+    for (int i = 0; i < 150; i++)
+        x[i] = 0.01 * i * i - 40;
+    for (int n = 1; n <= 150; n += 37)
+        for (int skip = -1; skip < n; skip += n / 2 + 1) {
+            double want = 0;
+            for (int i = 0; i < n; i++)
+                if (i != skip)
+                    want += bl_exp(x[i] - 3.0);
+            CU_ASSERT(same_bits(bl_sum_exp(n, x, 3.0, skip), want));
+        }
+}
+
 void bl_test_register_vmath(void)
 {
     CU_pSuite s = CU_add_suite("vmath", NULL, NULL);
     BL_ADD_TEST(s, test_within_one_ulp_of_libm);
     BL_ADD_TEST(s, test_special_points);
     BL_ADD_TEST(s, test_tails_match_scalar);
+    BL_ADD_TEST(s, test_sum_exp_is_the_plain_loop);
 }
